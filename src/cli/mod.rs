@@ -1,0 +1,155 @@
+//! Command-line interface: `serve` (the default), `migrate`, `match`.
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use clap::{Args, Parser, Subcommand};
+
+use crate::config::{RawSettings, Settings};
+use crate::startup::Application;
+use crate::store::Store;
+
+pub mod match_cmd;
+
+#[derive(Debug, Parser)]
+#[command(
+    name = "coffee-trials",
+    version,
+    about = "Randomised Coffee Trials and a library of knowledge-mobilisation techniques"
+)]
+pub struct Cli {
+    #[command(flatten)]
+    pub settings: SettingsArgs,
+    #[command(subcommand)]
+    pub command: Option<Command>,
+}
+
+/// Settings shared by every subcommand; each flag can also come from its environment variable.
+#[derive(Debug, Args)]
+pub struct SettingsArgs {
+    /// Database: sqlite:FILE or postgres://user@host/db [default: sqlite:coffee-trials.db]
+    #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
+    pub database_url: Option<String>,
+    /// Address and port to listen on [default: 127.0.0.1:8080]
+    #[arg(long, env = "BIND", global = true)]
+    pub bind: Option<String>,
+    /// Public address used in links in emails [default: derived from BIND]
+    #[arg(long, env = "BASE_URL", global = true)]
+    pub base_url: Option<String>,
+    /// Mail server, e.g. smtp://host:587?tls=required [default: .eml files in ./outbox/]
+    #[arg(long, env = "SMTP_URL", global = true, hide_env_values = true)]
+    pub smtp_url: Option<String>,
+    /// Log format: text or json [default: text]
+    #[arg(long, env = "LOG_FORMAT", global = true)]
+    pub log_format: Option<String>,
+}
+
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// Run the web service (the default when no subcommand is given).
+    Serve,
+    /// Apply the database migrations and exit.
+    Migrate,
+    /// Pair the participants of one instance file and print the groups as JSON.
+    Match {
+        /// Instance JSON: {"participants": [...], "history": [...]}
+        #[arg(long)]
+        input: PathBuf,
+        /// RNG seed; by default derived from the file's bytes so a run can be repeated.
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+}
+
+/// Exit status for a setting, database or migration that stops the service from starting.
+const EXIT_CONFIG: u8 = 2;
+
+pub fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match cli.command {
+        Some(Command::Match { input, seed }) => match_cmd::run(&input, seed),
+        Some(Command::Migrate) => with_runtime(cli.settings, migrate),
+        Some(Command::Serve) | None => with_runtime(cli.settings, serve),
+    }
+}
+
+fn with_runtime<F, Fut>(args: SettingsArgs, f: F) -> ExitCode
+where
+    F: FnOnce(Settings) -> Fut,
+    Fut: std::future::Future<Output = Result<(), String>>,
+{
+    let settings = match Settings::from_raw(args.into()) {
+        Ok(s) => s,
+        Err(e) => return fail(&e.to_string()),
+    };
+    crate::telemetry::init(&settings.log_format);
+    let runtime = match tokio::runtime::Runtime::new() {
+        Ok(r) => r,
+        Err(e) => return fail(&format!("cannot start the async runtime: {e}")),
+    };
+    match runtime.block_on(f(settings)) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(line) => fail(&line),
+    }
+}
+
+fn fail(line: &str) -> ExitCode {
+    eprintln!("coffee-trials: {line}");
+    ExitCode::from(EXIT_CONFIG)
+}
+
+async fn serve(settings: Settings) -> Result<(), String> {
+    let app = Application::build(&settings)
+        .await
+        .map_err(|e| error_chain(&e))?;
+    tracing::info!(
+        address = %format!("http://{}:{}", settings.bind.ip(), app.port()),
+        base_url = %settings.base_url,
+        database = %settings.database_url,
+        "coffee-trials is listening"
+    );
+    app.run_until_stopped()
+        .await
+        .map_err(|e| format!("server stopped: {e}"))?;
+    tracing::info!("stopped");
+    Ok(())
+}
+
+async fn migrate(settings: Settings) -> Result<(), String> {
+    let store = Store::connect(&settings.database_url)
+        .await
+        .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
+    tracing::info!(database = %settings.database_url, "migrations applied");
+    store.close().await;
+    Ok(())
+}
+
+/// One line holding an error and its causes, for messages that end the process.
+fn error_chain(e: &dyn std::error::Error) -> String {
+    let mut line = e.to_string();
+    let mut source = e.source();
+    while let Some(s) = source {
+        let text = s.to_string();
+        if !line.contains(&text) {
+            line.push_str(": ");
+            line.push_str(&text);
+        }
+        source = s.source();
+    }
+    line.replace('\n', " ")
+}
+
+impl From<SettingsArgs> for RawSettings {
+    fn from(a: SettingsArgs) -> Self {
+        RawSettings {
+            database_url: a.database_url,
+            bind: a.bind,
+            base_url: a.base_url,
+            smtp_url: a.smtp_url,
+            log_format: a.log_format,
+        }
+    }
+}

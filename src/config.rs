@@ -1,0 +1,309 @@
+//! Settings, read once at start from flags and environment variables and validated before
+//! anything else happens, so that a bad setting ends the process with one clear line.
+use std::net::SocketAddr;
+
+use url::Url;
+
+/// The database the service keeps its state in; the URL scheme decides.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+impl Backend {
+    pub fn name(&self) -> &'static str {
+        match self {
+            Backend::Sqlite => "sqlite",
+            Backend::Postgres => "postgres",
+        }
+    }
+}
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+/// A database URL whose scheme has been checked. `Display` hides any password.
+#[derive(Clone, PartialEq, Eq)]
+pub struct DatabaseUrl {
+    url: String,
+    backend: Backend,
+}
+
+impl DatabaseUrl {
+    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
+        let raw = raw.trim();
+        let scheme = raw
+            .split(':')
+            .next()
+            .unwrap_or_default()
+            .to_ascii_lowercase();
+        let backend = match scheme.as_str() {
+            "sqlite" => Backend::Sqlite,
+            "postgres" | "postgresql" => Backend::Postgres,
+            "" => return Err(ConfigError::new("DATABASE_URL", "is empty")),
+            other => {
+                return Err(ConfigError::new(
+                    "DATABASE_URL",
+                    format!("unknown scheme '{other}:' (use sqlite: or postgres:)"),
+                ))
+            }
+        };
+        let url = match backend {
+            // Create the file on first start unless the operator chose another mode.
+            Backend::Sqlite if !raw.contains("mode=") => {
+                let sep = if raw.contains('?') { '&' } else { '?' };
+                format!("{raw}{sep}mode=rwc")
+            }
+            Backend::Sqlite => raw.to_string(),
+            Backend::Postgres => {
+                Url::parse(raw).map_err(|e| {
+                    ConfigError::new("DATABASE_URL", format!("is not a valid URL: {e}"))
+                })?;
+                raw.to_string()
+            }
+        };
+        Ok(Self { url, backend })
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    /// The full URL, password included: only for connecting, never for logs.
+    pub fn expose(&self) -> &str {
+        &self.url
+    }
+}
+
+impl std::fmt::Display for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match Url::parse(&self.url) {
+            Ok(mut u) if u.password().is_some() => {
+                let _ = u.set_password(Some("********"));
+                write!(f, "{u}")
+            }
+            _ => f.write_str(&self.url),
+        }
+    }
+}
+
+impl std::fmt::Debug for DatabaseUrl {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "DatabaseUrl({self})")
+    }
+}
+
+/// Validated settings for `serve` and the other subcommands.
+#[derive(Clone, Debug)]
+pub struct Settings {
+    pub database_url: DatabaseUrl,
+    pub bind: SocketAddr,
+    pub base_url: Url,
+    pub smtp_url: Option<Url>,
+    pub log_format: LogFormat,
+}
+
+/// The raw values as they arrive from flags or the environment.
+#[derive(Clone, Debug, Default)]
+pub struct RawSettings {
+    pub database_url: Option<String>,
+    pub bind: Option<String>,
+    pub base_url: Option<String>,
+    pub smtp_url: Option<String>,
+    pub log_format: Option<String>,
+}
+
+pub const DEFAULT_DATABASE_URL: &str = "sqlite:coffee-trials.db";
+pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
+
+impl Settings {
+    pub fn from_raw(raw: RawSettings) -> Result<Self, ConfigError> {
+        let database_url = DatabaseUrl::parse(
+            non_empty(raw.database_url)
+                .as_deref()
+                .unwrap_or(DEFAULT_DATABASE_URL),
+        )?;
+        let bind_raw = non_empty(raw.bind).unwrap_or_else(|| DEFAULT_BIND.to_string());
+        let bind: SocketAddr = bind_raw.parse().map_err(|_| {
+            ConfigError::new(
+                "BIND",
+                format!("'{bind_raw}' is not an address and port such as 127.0.0.1:8080"),
+            )
+        })?;
+        let base_url = match non_empty(raw.base_url) {
+            Some(s) => parse_base_url(&s)?,
+            None => derive_base_url(bind),
+        };
+        let smtp_url = non_empty(raw.smtp_url)
+            .map(|s| parse_smtp_url(&s))
+            .transpose()?;
+        let log_format = match non_empty(raw.log_format).as_deref() {
+            None | Some("text") => LogFormat::Text,
+            Some("json") => LogFormat::Json,
+            Some(other) => {
+                return Err(ConfigError::new(
+                    "LOG_FORMAT",
+                    format!("'{other}' is not one of: text, json"),
+                ))
+            }
+        };
+        Ok(Self {
+            database_url,
+            bind,
+            base_url,
+            smtp_url,
+            log_format,
+        })
+    }
+}
+
+fn non_empty(v: Option<String>) -> Option<String> {
+    v.map(|s| s.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+fn parse_base_url(s: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(s)
+        .map_err(|e| ConfigError::new("BASE_URL", format!("'{s}' is not a valid URL: {e}")))?;
+    if !matches!(url.scheme(), "http" | "https") || url.host_str().is_none() {
+        return Err(ConfigError::new(
+            "BASE_URL",
+            format!("'{s}' must be an http:// or https:// address"),
+        ));
+    }
+    Ok(url)
+}
+
+/// Links must point somewhere a browser can reach: a wildcard bind address is not.
+fn derive_base_url(bind: SocketAddr) -> Url {
+    let host = match bind.ip() {
+        ip if ip.is_unspecified() => "localhost".to_string(),
+        std::net::IpAddr::V6(ip) => format!("[{ip}]"),
+        ip => ip.to_string(),
+    };
+    Url::parse(&format!("http://{host}:{}/", bind.port())).expect("a host and port form a URL")
+}
+
+fn parse_smtp_url(s: &str) -> Result<Url, ConfigError> {
+    let url = Url::parse(s)
+        .map_err(|e| ConfigError::new("SMTP_URL", format!("is not a valid URL: {e}")))?;
+    if !matches!(url.scheme(), "smtp" | "smtps") || url.host_str().is_none() {
+        return Err(ConfigError::new(
+            "SMTP_URL",
+            "must look like smtp://host:25, smtp://host:587?tls=required or smtps://user:pass@host:465",
+        ));
+    }
+    Ok(url)
+}
+
+/// A setting that cannot be used, named so the operator knows what to fix.
+#[derive(Debug, thiserror::Error)]
+#[error("{setting}: {problem}")]
+pub struct ConfigError {
+    pub setting: &'static str,
+    pub problem: String,
+}
+
+impl ConfigError {
+    pub fn new(setting: &'static str, problem: impl Into<String>) -> Self {
+        Self {
+            setting,
+            problem: problem.into(),
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn backend_follows_the_scheme() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:x.db").unwrap().backend(),
+            &Backend::Sqlite
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgres://h/db").unwrap().backend(),
+            &Backend::Postgres
+        );
+        assert_eq!(
+            DatabaseUrl::parse("postgresql://h/db").unwrap().backend(),
+            &Backend::Postgres
+        );
+        let e = DatabaseUrl::parse("mysql://h/db").unwrap_err();
+        assert_eq!(e.setting, "DATABASE_URL");
+        assert!(e.problem.contains("mysql"));
+    }
+
+    #[test]
+    fn sqlite_files_are_created_unless_a_mode_is_given() {
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:a.db").unwrap().expose(),
+            "sqlite:a.db?mode=rwc"
+        );
+        assert_eq!(
+            DatabaseUrl::parse("sqlite:a.db?mode=ro").unwrap().expose(),
+            "sqlite:a.db?mode=ro"
+        );
+    }
+
+    #[test]
+    fn passwords_never_show_in_display() {
+        let u = DatabaseUrl::parse("postgres://u:secret@h:5432/db").unwrap();
+        assert!(!u.to_string().contains("secret"));
+        assert!(!format!("{u:?}").contains("secret"));
+    }
+
+    #[test]
+    fn base_url_is_derived_from_bind() {
+        let s = Settings::from_raw(RawSettings::default()).unwrap();
+        assert_eq!(s.base_url.as_str(), "http://127.0.0.1:8080/");
+        let s = Settings::from_raw(RawSettings {
+            bind: Some("0.0.0.0:9000".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.base_url.as_str(), "http://localhost:9000/");
+    }
+
+    #[test]
+    fn bad_settings_name_themselves() {
+        let cases = [
+            (
+                RawSettings {
+                    bind: Some("nowhere".into()),
+                    ..Default::default()
+                },
+                "BIND",
+            ),
+            (
+                RawSettings {
+                    base_url: Some("ftp://x".into()),
+                    ..Default::default()
+                },
+                "BASE_URL",
+            ),
+            (
+                RawSettings {
+                    smtp_url: Some("http://x".into()),
+                    ..Default::default()
+                },
+                "SMTP_URL",
+            ),
+            (
+                RawSettings {
+                    log_format: Some("xml".into()),
+                    ..Default::default()
+                },
+                "LOG_FORMAT",
+            ),
+        ];
+        for (raw, setting) in cases {
+            assert_eq!(Settings::from_raw(raw).unwrap_err().setting, setting);
+        }
+    }
+}

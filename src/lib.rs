@@ -1,0 +1,10 @@
+#![forbid(unsafe_code)]
+//! coffee-trials: Randomised Coffee Trials and a library of knowledge-mobilisation techniques.
+pub mod cli;
+pub mod config;
+pub mod library;
+pub mod matching;
+pub mod startup;
+pub mod store;
+pub mod telemetry;
+pub mod web;

@@ -1,0 +1,82 @@
+//! Building and running the service: used by `main` and by the tests, which bind port 0.
+use std::net::TcpListener;
+
+use actix_web::dev::Server;
+use actix_web::{web::Data, App, HttpServer};
+use tracing_actix_web::TracingLogger;
+
+use crate::config::Settings;
+use crate::store::{Store, StoreError};
+use crate::web::{routes, RequestSpan};
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    store: Store,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StartupError {
+    #[error("DATABASE_URL: {0}")]
+    Database(#[source] StoreError),
+    #[error("BIND: cannot listen on {addr}: {source}")]
+    Bind {
+        addr: std::net::SocketAddr,
+        #[source]
+        source: std::io::Error,
+    },
+}
+
+impl Application {
+    /// Connects to and migrates the database, then binds the listener. Nothing is served
+    /// until [`Application::run_until_stopped`].
+    pub async fn build(settings: &Settings) -> Result<Self, StartupError> {
+        let store = Store::connect(&settings.database_url)
+            .await
+            .map_err(StartupError::Database)?;
+        store.migrate().await.map_err(StartupError::Database)?;
+        let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
+            addr: settings.bind,
+            source,
+        })?;
+        let port = listener
+            .local_addr()
+            .map_err(|source| StartupError::Bind {
+                addr: settings.bind,
+                source,
+            })?
+            .port();
+        let data = Data::new(store.clone());
+        let server = HttpServer::new(move || {
+            App::new()
+                .wrap(TracingLogger::<RequestSpan>::new())
+                .app_data(data.clone())
+                .configure(routes)
+        })
+        .listen(listener)
+        .map_err(|source| StartupError::Bind {
+            addr: settings.bind,
+            source,
+        })?
+        .run();
+        Ok(Self {
+            port,
+            server,
+            store,
+        })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn store(&self) -> &Store {
+        &self.store
+    }
+
+    /// Serves until SIGINT or SIGTERM; actix then stops accepting connections and lets the
+    /// requests in flight finish before this returns.
+    pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        self.server.await
+    }
+}

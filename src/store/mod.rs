@@ -1,0 +1,100 @@
+//! Every SQL statement of the service lives under this module, in small named functions
+//! grouped by aggregate. One code path serves SQLite and PostgreSQL through sqlx's `Any`
+//! driver: the SQL is written once in a portable dialect (`$1` placeholders, BIGINT and
+//! TEXT columns, `RETURNING`, `ON CONFLICT`), and the rare statement that must differ asks
+//! [`Store::backend`].
+use std::str::FromStr;
+use std::time::Duration;
+
+use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
+use sqlx::migrate::Migrator;
+use sqlx::{AnyPool, Executor};
+
+use crate::config::{Backend, DatabaseUrl};
+
+pub mod time;
+
+static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
+static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
+
+#[derive(Clone, Debug)]
+pub struct Store {
+    pool: AnyPool,
+    backend: Backend,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum StoreError {
+    #[error("cannot connect to {url}: {source}")]
+    Connect {
+        url: String,
+        #[source]
+        source: sqlx::Error,
+    },
+    #[error("migration failed: {0}")]
+    Migrate(#[from] sqlx::migrate::MigrateError),
+    #[error(transparent)]
+    Sql(#[from] sqlx::Error),
+}
+
+impl Store {
+    /// Opens a pool. SQLite gets WAL (readers do not block the writer), enforced foreign keys
+    /// and a busy timeout, because several tasks write at once.
+    pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        sqlx::any::install_default_drivers();
+        let backend = url.backend().clone();
+        let connect_err = |source| StoreError::Connect {
+            url: url.to_string(),
+            source,
+        };
+        let options = AnyConnectOptions::from_str(url.expose()).map_err(connect_err)?;
+        let mut pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
+        pool_options = match backend {
+            Backend::Sqlite => pool_options
+                .max_connections(8)
+                .after_connect(|conn, _meta| {
+                    Box::pin(async move {
+                        conn.execute(
+                            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                         PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
+                        )
+                        .await?;
+                        Ok(())
+                    })
+                }),
+            Backend::Postgres => pool_options.max_connections(16),
+        };
+        let pool = pool_options
+            .connect_with(options)
+            .await
+            .map_err(connect_err)?;
+        Ok(Self { pool, backend })
+    }
+
+    pub async fn migrate(&self) -> Result<(), StoreError> {
+        let migrator = match self.backend {
+            Backend::Sqlite => &SQLITE_MIGRATIONS,
+            Backend::Postgres => &POSTGRES_MIGRATIONS,
+        };
+        migrator.run(&self.pool).await?;
+        Ok(())
+    }
+
+    /// Answers whether the database responds to a trivial query.
+    pub async fn ping(&self) -> Result<(), StoreError> {
+        sqlx::query("SELECT 1").execute(&self.pool).await?;
+        Ok(())
+    }
+
+    pub fn backend(&self) -> &Backend {
+        &self.backend
+    }
+
+    pub fn pool(&self) -> &AnyPool {
+        &self.pool
+    }
+
+    pub async fn close(&self) {
+        self.pool.close().await;
+    }
+}

@@ -1,0 +1,55 @@
+//! The HTTP surface: the route table, request logging and errors. Handlers parse the request,
+//! call one service function and render the answer.
+use actix_web::body::MessageBody;
+use actix_web::dev::{ServiceRequest, ServiceResponse};
+use actix_web::{web, HttpMessage};
+use rand::Rng;
+use tracing::Span;
+use tracing_actix_web::{RequestId, RootSpanBuilder};
+
+pub mod errors;
+pub mod health;
+
+/// Every route of the service. Tests build the app from this same function.
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.app_data(errors::json_config())
+        .service(health::healthz)
+        .service(health::readyz);
+}
+
+/// Request spans name the route pattern, never the concrete path or query string: paths
+/// carry tokens from emailed links, and addresses and user agents are personal data.
+pub struct RequestSpan;
+
+impl RootSpanBuilder for RequestSpan {
+    fn on_request_start(request: &ServiceRequest) -> Span {
+        let route = request
+            .match_pattern()
+            .unwrap_or_else(|| "(no route)".to_string());
+        let request_id = request
+            .extensions()
+            .get::<RequestId>()
+            .map(|id| id.to_string())
+            .unwrap_or_default();
+        tracing::info_span!("request", method = %request.method(), route = %route, request_id = %request_id)
+    }
+
+    fn on_request_end<B: MessageBody>(
+        span: Span,
+        outcome: &Result<ServiceResponse<B>, actix_web::Error>,
+    ) {
+        let _entered = span.enter();
+        match outcome {
+            Ok(response) => tracing::info!(status = response.status().as_u16(), "served"),
+            Err(error) => tracing::info!(
+                status = error.as_response_error().status_code().as_u16(),
+                "served"
+            ),
+        }
+    }
+}
+
+/// A short random reference shown to users on unexpected errors and written to the log.
+pub fn short_reference() -> String {
+    format!("{:08x}", rand::rng().random::<u32>())
+}

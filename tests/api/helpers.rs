@@ -1,0 +1,156 @@
+use std::sync::LazyLock;
+
+use coffee_trials::config::{RawSettings, Settings};
+use coffee_trials::startup::Application;
+use coffee_trials::store::Store;
+use rand::Rng;
+use serde_json::Value;
+
+/// Where each test gets its own database.
+pub enum TestDatabase {
+    Sqlite {
+        _dir: tempfile::TempDir,
+        url: String,
+    },
+    Postgres {
+        server: String,
+        name: String,
+    },
+}
+
+static POSTGRES_SERVER: LazyLock<Option<String>> = LazyLock::new(|| {
+    std::env::var("TEST_DATABASE_URL")
+        .ok()
+        .filter(|u| u.starts_with("postgres:") || u.starts_with("postgresql:"))
+});
+
+pub fn on_postgres() -> bool {
+    POSTGRES_SERVER.is_some()
+}
+
+impl TestDatabase {
+    /// A new, empty database: a file in a temporary folder, or a freshly created database on
+    /// the PostgreSQL server named by TEST_DATABASE_URL (an unreachable server fails the test).
+    pub async fn create() -> Self {
+        match POSTGRES_SERVER.as_ref() {
+            None => {
+                let dir = tempfile::tempdir().expect("temporary folder");
+                let url = format!("sqlite:{}", dir.path().join("test.db").display());
+                TestDatabase::Sqlite { _dir: dir, url }
+            }
+            Some(server) => {
+                let name = format!("ct_test_{:016x}", rand::rng().random::<u64>());
+                let admin = admin_connection(server).await;
+                sqlx::query(&format!("CREATE DATABASE {name}"))
+                    .execute(&admin)
+                    .await
+                    .expect("create test database");
+                admin.close().await;
+                TestDatabase::Postgres {
+                    server: server.clone(),
+                    name,
+                }
+            }
+        }
+    }
+
+    pub fn url(&self) -> String {
+        match self {
+            TestDatabase::Sqlite { url, .. } => url.clone(),
+            TestDatabase::Postgres { server, name } => with_database(server, name),
+        }
+    }
+}
+
+impl Drop for TestDatabase {
+    fn drop(&mut self) {
+        if let TestDatabase::Postgres { server, name } = self {
+            let (server, name) = (server.clone(), name.clone());
+            // Drop runs outside async code, so a short-lived runtime on its own thread does it.
+            let _ = std::thread::spawn(move || {
+                let rt = tokio::runtime::Builder::new_current_thread()
+                    .enable_all()
+                    .build()
+                    .expect("runtime");
+                rt.block_on(async {
+                    let admin = admin_connection(&server).await;
+                    let _ = sqlx::query(&format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                        .execute(&admin)
+                        .await;
+                    admin.close().await;
+                });
+            })
+            .join();
+        }
+    }
+}
+
+async fn admin_connection(server: &str) -> sqlx::PgPool {
+    sqlx::postgres::PgPoolOptions::new()
+        .max_connections(1)
+        .acquire_timeout(std::time::Duration::from_secs(5))
+        .connect(server)
+        .await
+        .unwrap_or_else(|e| {
+            panic!("TEST_DATABASE_URL is set but PostgreSQL cannot be reached: {e}")
+        })
+}
+
+/// The same server URL with another database name.
+pub fn with_database(server: &str, name: &str) -> String {
+    let mut url = url::Url::parse(server).expect("TEST_DATABASE_URL is a URL");
+    url.set_path(&format!("/{name}"));
+    url.to_string()
+}
+
+pub struct TestApp {
+    pub address: String,
+    pub store: Store,
+    pub client: reqwest::Client,
+    /// Kept so the database lives (and on PostgreSQL is dropped) with the app.
+    pub _db: TestDatabase,
+}
+
+/// Starts the service on a random port with a database of its own.
+pub async fn spawn_app() -> TestApp {
+    let db = TestDatabase::create().await;
+    let settings = Settings::from_raw(RawSettings {
+        database_url: Some(db.url()),
+        bind: Some("127.0.0.1:0".into()),
+        ..Default::default()
+    })
+    .expect("test settings are valid");
+    let app = Application::build(&settings)
+        .await
+        .expect("application builds");
+    let port = app.port();
+    let store = app.store().clone();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("http client");
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        store,
+        client,
+        _db: db,
+    }
+}
+
+impl TestApp {
+    pub async fn get(&self, path: &str) -> reqwest::Response {
+        self.client
+            .get(format!("{}{}", self.address, path))
+            .send()
+            .await
+            .expect("request is sent")
+    }
+
+    pub async fn get_json(&self, path: &str) -> (u16, Value) {
+        let response = self.get(path).await;
+        let status = response.status().as_u16();
+        (status, response.json().await.expect("a JSON body"))
+    }
+}
