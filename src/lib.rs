@@ -2,6 +2,7 @@
 //! coffee-trials: Randomised Coffee Trials and a library of knowledge-mobilisation techniques.
 pub mod cli;
 pub mod config;
+pub mod domain;
 pub mod library;
 pub mod matching;
 pub mod startup;

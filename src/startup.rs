@@ -2,12 +2,13 @@
 use std::net::TcpListener;
 
 use actix_web::dev::Server;
+use actix_web::middleware::from_fn;
 use actix_web::{web::Data, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::store::{Store, StoreError};
-use crate::web::{routes, RequestSpan};
+use crate::web::{csrf, routes, RequestSpan, WebSettings};
 
 pub struct Application {
     port: u16,
@@ -47,10 +48,13 @@ impl Application {
             })?
             .port();
         let data = Data::new(store.clone());
+        let web_settings = Data::new(WebSettings::new(settings.base_url.clone()));
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(csrf::middleware))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(data.clone())
+                .app_data(web_settings.clone())
                 .configure(routes)
         })
         .listen(listener)

@@ -7,8 +7,36 @@ use rand::Rng;
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 
+pub mod csrf;
 pub mod errors;
 pub mod health;
+pub mod pages;
+pub mod tokens;
+
+/// What handlers need to know about how the service is reached.
+#[derive(Clone, Debug)]
+pub struct WebSettings {
+    /// The public address links in emails and pages point to.
+    pub base_url: url::Url,
+    /// Cookies are marked Secure when the public address is https.
+    pub secure_cookies: bool,
+}
+
+impl WebSettings {
+    pub fn new(base_url: url::Url) -> Self {
+        let secure_cookies = base_url.scheme() == "https";
+        Self {
+            base_url,
+            secure_cookies,
+        }
+    }
+
+    /// An absolute link for emails, e.g. `link("/t/abc")`.
+    pub fn link(&self, path: &str) -> String {
+        let base = self.base_url.as_str().trim_end_matches('/');
+        format!("{base}{path}")
+    }
+}
 
 /// Every route of the service. Tests build the app from this same function.
 pub fn routes(cfg: &mut web::ServiceConfig) {

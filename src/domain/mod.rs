@@ -1,0 +1,9 @@
+//! Pure types of the product, each built by a `parse` that refuses bad input with a message
+//! a person can act on. Nothing here does I/O or knows about HTTP or SQL.
+mod email;
+mod slug;
+mod text;
+
+pub use email::Email;
+pub use slug::Slug;
+pub use text::{PersonName, ShortText};
