@@ -8,6 +8,7 @@ use tracing_actix_web::TracingLogger;
 
 use crate::config::Settings;
 use crate::store::{Store, StoreError};
+use crate::web::auth::{self, LoginLimiter, SessionKey};
 use crate::web::{csrf, routes, RequestSpan, WebSettings};
 
 pub struct Application {
@@ -47,14 +48,26 @@ impl Application {
                 source,
             })?
             .port();
+        let session_key = Data::new(
+            SessionKey::load(&store)
+                .await
+                .map_err(StartupError::Database)?,
+        );
+        let limiter = Data::new(LoginLimiter::default());
         let data = Data::new(store.clone());
-        let web_settings = Data::new(WebSettings::new(settings.base_url.clone()));
+        let web_settings = Data::new(WebSettings::new(
+            settings.base_url.clone(),
+            settings.smtp_url.is_some(),
+        ));
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(auth::middleware))
                 .wrap(from_fn(csrf::middleware))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(data.clone())
                 .app_data(web_settings.clone())
+                .app_data(session_key.clone())
+                .app_data(limiter.clone())
                 .configure(routes)
         })
         .listen(listener)

@@ -8,6 +8,7 @@ use crate::config::{RawSettings, Settings};
 use crate::startup::Application;
 use crate::store::Store;
 
+mod admin;
 pub mod match_cmd;
 
 #[derive(Debug, Parser)]
@@ -49,6 +50,12 @@ pub enum Command {
     Serve,
     /// Apply the database migrations and exit.
     Migrate,
+    /// Manage organiser accounts.
+    #[command(subcommand)]
+    Organiser(OrganiserCommand),
+    /// Create and list trials.
+    #[command(subcommand)]
+    Trial(TrialCommand),
     /// Pair the participants of one instance file and print the groups as JSON.
     Match {
         /// Instance JSON: {"participants": [...], "history": [...]}
@@ -60,6 +67,35 @@ pub enum Command {
     },
 }
 
+#[derive(Debug, Subcommand)]
+pub enum OrganiserCommand {
+    /// Invite a new organiser: the invitation goes to the outbox (and the link is printed when
+    /// no mail server is configured).
+    Add {
+        /// Their email address.
+        email: String,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum TrialCommand {
+    /// Create a trial, open for sign-up at /t/SLUG.
+    Create {
+        #[arg(long)]
+        name: String,
+        #[arg(long)]
+        slug: String,
+        /// What people are grouped by, e.g. Department (the default).
+        #[arg(long)]
+        attribute: Option<String>,
+        /// An event with quick rounds in one room, rather than a recurring programme.
+        #[arg(long)]
+        event: bool,
+    },
+    /// List the trials with their numbers of participants and rounds.
+    List,
+}
+
 /// Exit status for a setting, database or migration that stops the service from starting.
 const EXIT_CONFIG: u8 = 2;
 
@@ -68,6 +104,8 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Match { input, seed }) => match_cmd::run(&input, seed),
         Some(Command::Migrate) => with_runtime(cli.settings, migrate),
+        Some(Command::Organiser(c)) => with_runtime(cli.settings, |s| admin::organiser(s, c)),
+        Some(Command::Trial(c)) => with_runtime(cli.settings, |s| admin::trial(s, c)),
         Some(Command::Serve) | None => with_runtime(cli.settings, serve),
     }
 }
@@ -101,6 +139,17 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let app = Application::build(&settings)
         .await
         .map_err(|e| error_chain(&e))?;
+    match crate::accounts::issue_setup_link(app.store(), &settings.base_url).await {
+        Ok(Some(link)) => {
+            // The one way in on a fresh install: printed for the operator, valid for an hour.
+            println!(
+                "No organiser account exists yet. Create the first one within the hour at:\n{link}"
+            );
+            tracing::info!(setup_link = %link, "no organiser yet: open the set-up link to create one");
+        }
+        Ok(None) => {}
+        Err(e) => return Err(format!("DATABASE_URL: {}", error_chain(&e))),
+    }
     tracing::info!(
         address = %format!("http://{}:{}", settings.bind.ip(), app.port()),
         base_url = %settings.base_url,
@@ -128,7 +177,7 @@ async fn migrate(settings: Settings) -> Result<(), String> {
 }
 
 /// One line holding an error and its causes, for messages that end the process.
-fn error_chain(e: &dyn std::error::Error) -> String {
+pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
     let mut line = e.to_string();
     let mut source = e.source();
     while let Some(s) = source {

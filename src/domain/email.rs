@@ -70,7 +70,8 @@ mod tests {
             "a@exa mple.org",
             "a@b..org",
             "<a>@example.org",
-            "a@example.org\n",
+            "a@exam\nple.org",
+            "a\u{7}@example.org",
         ] {
             assert!(Email::parse(bad).is_err(), "{bad:?} was accepted");
         }

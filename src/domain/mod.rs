@@ -3,7 +3,9 @@
 mod email;
 mod slug;
 mod text;
+mod trial;
 
 pub use email::Email;
 pub use slug::Slug;
 pub use text::{PersonName, ShortText};
+pub use trial::{check, FieldError, TrialInput, TrialKind, TrialSettings};

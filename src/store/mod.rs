@@ -12,7 +12,11 @@ use sqlx::{AnyPool, Executor};
 
 use crate::config::{Backend, DatabaseUrl};
 
+pub mod organisers;
+pub mod outbox;
+pub mod secrets;
 pub mod time;
+pub mod trials;
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");

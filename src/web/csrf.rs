@@ -13,7 +13,7 @@ use actix_web::middleware::Next;
 use actix_web::web::Bytes;
 use actix_web::{FromRequest, HttpMessage, HttpRequest};
 
-use crate::web::tokens;
+use crate::tokens;
 
 pub const COOKIE: &str = "ct_csrf";
 pub const FIELD: &str = "csrf_token";

@@ -7,11 +7,12 @@ use rand::Rng;
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 
+pub mod admin;
+pub mod auth;
 pub mod csrf;
 pub mod errors;
 pub mod health;
 pub mod pages;
-pub mod tokens;
 
 /// What handlers need to know about how the service is reached.
 #[derive(Clone, Debug)]
@@ -20,21 +21,18 @@ pub struct WebSettings {
     pub base_url: url::Url,
     /// Cookies are marked Secure when the public address is https.
     pub secure_cookies: bool,
+    /// Whether emails really leave (otherwise they are written as files).
+    pub smtp_configured: bool,
 }
 
 impl WebSettings {
-    pub fn new(base_url: url::Url) -> Self {
+    pub fn new(base_url: url::Url, smtp_configured: bool) -> Self {
         let secure_cookies = base_url.scheme() == "https";
         Self {
             base_url,
             secure_cookies,
+            smtp_configured,
         }
-    }
-
-    /// An absolute link for emails, e.g. `link("/t/abc")`.
-    pub fn link(&self, path: &str) -> String {
-        let base = self.base_url.as_str().trim_end_matches('/');
-        format!("{base}{path}")
     }
 }
 
@@ -42,7 +40,8 @@ impl WebSettings {
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(errors::json_config())
         .service(health::healthz)
-        .service(health::readyz);
+        .service(health::readyz)
+        .configure(admin::routes);
 }
 
 /// Request spans name the route pattern, never the concrete path or query string: paths

@@ -126,9 +126,13 @@ fn serve_uses_the_default_database_and_stops_cleanly_on_sigterm() {
         .unwrap();
     let mut lines = BufReader::new(child.stderr.take().unwrap()).lines();
     let started = Instant::now();
+    let mut setup_link = None;
     let address = loop {
         let line = lines.next().expect("a log line").unwrap();
         let v: serde_json::Value = serde_json::from_str(&line).expect("JSON log lines");
+        if let Some(link) = v["setup_link"].as_str() {
+            setup_link = Some(link.to_string());
+        }
         if let Some(a) = v["address"].as_str() {
             assert_eq!(v["database"], "sqlite:coffee-trials.db?mode=rwc");
             break a.to_string();
@@ -139,6 +143,8 @@ fn serve_uses_the_default_database_and_stops_cleanly_on_sigterm() {
         );
     };
     assert!(dir.path().join("coffee-trials.db").exists());
+    let setup_link = setup_link.expect("a fresh install offers a set-up link");
+    assert!(setup_link.contains("/admin/setup/"), "{setup_link}");
     let body = plain_http::get(&format!("{address}/healthz"));
     assert!(body.contains("\"ok\""), "{body}");
     let status = Command::new("kill")

@@ -154,3 +154,82 @@ impl TestApp {
         (status, response.json().await.expect("a JSON body"))
     }
 }
+
+pub const ORGANISER_EMAIL: &str = "organiser@example.org";
+pub const ORGANISER_PASSWORD: &str = "plenty of coffee beans";
+
+/// The hidden CSRF field of the first form on a page.
+pub fn csrf_from(html: &str) -> String {
+    let marker = "name=\"csrf_token\" value=\"";
+    let start = html
+        .find(marker)
+        .expect("the page has a form with a CSRF field")
+        + marker.len();
+    html[start..start + 64].to_string()
+}
+
+impl TestApp {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{}", self.address, path)
+    }
+
+    /// Fetches `form_page`, then posts `fields` to `action` with the page's CSRF token.
+    pub async fn submit(
+        &self,
+        form_page: &str,
+        action: &str,
+        fields: &[(&str, &str)],
+    ) -> reqwest::Response {
+        let html = self.get(form_page).await.text().await.unwrap();
+        let csrf = csrf_from(&html);
+        let mut all: Vec<(&str, &str)> = vec![("csrf_token", csrf.as_str())];
+        all.extend_from_slice(fields);
+        self.client
+            .post(self.url(action))
+            .form(&all)
+            .send()
+            .await
+            .expect("request is sent")
+    }
+
+    /// Creates the first organiser through the set-up link and leaves this client signed in.
+    pub async fn sign_up_first_organiser(&self) {
+        let base = url::Url::parse(&self.address).unwrap();
+        let link = coffee_trials::accounts::issue_setup_link(&self.store, &base)
+            .await
+            .unwrap()
+            .expect("no organiser exists yet");
+        let path = link.strip_prefix(&self.address).unwrap().to_string();
+        let response = self
+            .submit(
+                &path,
+                &path,
+                &[
+                    ("email", ORGANISER_EMAIL),
+                    ("password", ORGANISER_PASSWORD),
+                    ("password_again", ORGANISER_PASSWORD),
+                ],
+            )
+            .await;
+        assert_eq!(response.status().as_u16(), 303, "set-up succeeds");
+    }
+
+    /// A bearer token for the JSON API, created in the console.
+    pub async fn api_token(&self) -> String {
+        let response = self
+            .submit("/admin/tokens", "/admin/tokens", &[("name", "tests")])
+            .await;
+        let html = response.text().await.unwrap();
+        let marker = "<code id=\"new-token\">";
+        let start = html.find(marker).expect("the new token is shown once") + marker.len();
+        html[start..start + 64].to_string()
+    }
+
+    pub fn anonymous_client(&self) -> reqwest::Client {
+        reqwest::Client::builder()
+            .redirect(reqwest::redirect::Policy::none())
+            .cookie_store(true)
+            .build()
+            .unwrap()
+    }
+}

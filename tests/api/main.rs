@@ -4,3 +4,5 @@ mod cli;
 mod health;
 mod helpers;
 mod migrations;
+mod organisers;
+mod trials;

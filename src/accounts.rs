@@ -1,0 +1,104 @@
+//! Organiser accounts: the set-up link on first start, invitations, signing in.
+use chrono::{Duration, Utc};
+
+use crate::mail::{self, organiser_invite};
+use crate::store::organisers::{Organiser, TokenPurpose};
+use crate::store::{Store, StoreError};
+use crate::tokens;
+use crate::web::auth::passwords;
+
+pub const SETUP_LINK_HOURS: i64 = 1;
+pub const INVITE_DAYS: i64 = 7;
+
+/// With no organiser yet, makes a one-hour set-up link; otherwise nothing.
+pub async fn issue_setup_link(
+    store: &Store,
+    base_url: &url::Url,
+) -> Result<Option<String>, StoreError> {
+    if store.count_organisers().await? > 0 {
+        return Ok(None);
+    }
+    let token = tokens::new_token();
+    let expires_at = Utc::now() + Duration::hours(SETUP_LINK_HOURS);
+    store
+        .insert_one_time_token(
+            TokenPurpose::Setup,
+            &tokens::hash_token(&token),
+            None,
+            expires_at,
+        )
+        .await?;
+    Ok(Some(link(base_url, &format!("/admin/setup/{token}"))))
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum InviteError {
+    #[error("{0}")]
+    InvalidEmail(String),
+    #[error("an organiser with this email address already exists")]
+    AlreadyOrganiser,
+    #[error(transparent)]
+    Render(#[from] mail::RenderError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Queues an invitation email and returns the link in it (for printing when no mail server is
+/// configured).
+pub async fn invite_organiser(
+    store: &Store,
+    base_url: &url::Url,
+    email: &str,
+) -> Result<String, InviteError> {
+    let email = crate::domain::Email::parse(email).map_err(InviteError::InvalidEmail)?;
+    if store
+        .find_organiser_by_email(email.as_str())
+        .await?
+        .is_some()
+    {
+        return Err(InviteError::AlreadyOrganiser);
+    }
+    let token = tokens::new_token();
+    let link = link(base_url, &format!("/admin/invite/{token}"));
+    let message = mail::render(
+        &organiser_invite::Context {
+            link: link.clone(),
+            expires_in_days: INVITE_DAYS,
+        },
+        email.as_str(),
+    )?;
+    store
+        .invite_organiser(
+            &tokens::hash_token(&token),
+            email.as_str(),
+            Utc::now() + Duration::days(INVITE_DAYS),
+            &message,
+            &mail::message_domain(base_url),
+        )
+        .await?;
+    Ok(link)
+}
+
+/// Checks an email and password; a missing account costs the same time as a wrong password.
+pub async fn verify_login(
+    store: &Store,
+    email: &str,
+    password: &str,
+) -> Result<Option<Organiser>, StoreError> {
+    let organiser = store
+        .find_organiser_by_email(&email.trim().to_lowercase())
+        .await?;
+    let stored = organiser
+        .as_ref()
+        .map(|o| o.password_hash.clone())
+        .unwrap_or_else(|| passwords::decoy_hash().to_string());
+    let password = password.to_string();
+    let ok = tokio::task::spawn_blocking(move || passwords::verify(&password, &stored))
+        .await
+        .unwrap_or(false);
+    Ok(organiser.filter(|_| ok))
+}
+
+pub fn link(base_url: &url::Url, path: &str) -> String {
+    format!("{}{path}", base_url.as_str().trim_end_matches('/'))
+}

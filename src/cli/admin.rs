@@ -1,0 +1,103 @@
+//! `organiser` and `trial` subcommands: the console's actions for the command line.
+use chrono::Utc;
+
+use super::{error_chain, OrganiserCommand, TrialCommand};
+use crate::config::Settings;
+use crate::domain::{TrialInput, TrialSettings};
+use crate::store::trials::SaveTrialError;
+use crate::store::Store;
+
+async fn open(settings: &Settings) -> Result<Store, String> {
+    let store = Store::connect(&settings.database_url)
+        .await
+        .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
+    Ok(store)
+}
+
+pub async fn organiser(settings: Settings, command: OrganiserCommand) -> Result<(), String> {
+    let store = open(&settings).await?;
+    match command {
+        OrganiserCommand::Add { email } => {
+            let link = crate::accounts::invite_organiser(&store, &settings.base_url, &email)
+                .await
+                .map_err(|e| format!("organiser add: {}", error_chain(&e)))?;
+            println!("Invitation for {} queued in the outbox.", email.trim());
+            if settings.smtp_url.is_none() {
+                println!(
+                    "No SMTP_URL is set, so pass the link on yourself (valid for 7 days):\n{link}"
+                );
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}
+
+pub async fn trial(settings: Settings, command: TrialCommand) -> Result<(), String> {
+    let store = open(&settings).await?;
+    match command {
+        TrialCommand::Create {
+            name,
+            slug,
+            attribute,
+            event,
+        } => {
+            let input = TrialInput {
+                name,
+                slug,
+                attribute_name: attribute.unwrap_or_default(),
+                kind: if event { "event" } else { "programme" }.into(),
+                ..Default::default()
+            };
+            let settings_for_trial = TrialSettings::try_from(&input).map_err(|errors| {
+                errors
+                    .iter()
+                    .map(|e| format!("--{}: {}", e.field.replace('_', "-"), e.message))
+                    .collect::<Vec<_>>()
+                    .join("; ")
+            })?;
+            let trial = store
+                .create_trial(&settings_for_trial, Utc::now())
+                .await
+                .map_err(|e| match e {
+                    SaveTrialError::SlugTaken => {
+                        "--slug: another trial already uses this address".to_string()
+                    }
+                    other => error_chain(&other),
+                })?;
+            println!(
+                "Created trial '{}' ({}); sign-up page: {}",
+                trial.name,
+                trial.kind,
+                crate::accounts::link(&settings.base_url, &format!("/t/{}", trial.slug))
+            );
+        }
+        TrialCommand::List => {
+            let trials = store.list_trials().await.map_err(|e| error_chain(&e))?;
+            if trials.is_empty() {
+                println!("No trials yet.");
+            }
+            for t in trials {
+                println!(
+                    "{}\t{}\t{}\t{}\t{} participants\t{} rounds",
+                    t.slug,
+                    t.name,
+                    t.kind,
+                    if t.open_for_signup != 0 {
+                        "open"
+                    } else {
+                        "closed"
+                    },
+                    t.participants,
+                    t.rounds
+                );
+            }
+        }
+    }
+    store.close().await;
+    Ok(())
+}

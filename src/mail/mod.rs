@@ -1,0 +1,81 @@
+//! Emails: each one is a folder under `templates/email/` with a subject, a plain-text body and
+//! an HTML body, rendered here into an outbox row. Delivery happens elsewhere.
+use askama::Template;
+
+use crate::store::outbox::NewEmail;
+
+#[derive(Debug, thiserror::Error)]
+#[error("cannot render the {template} email")]
+pub struct RenderError {
+    template: &'static str,
+    #[source]
+    source: askama::Error,
+}
+
+/// An email's three parts, each an askama template sharing one context.
+pub trait EmailTemplate {
+    const NAME: &'static str;
+    type Subject: Template;
+    type Text: Template;
+    type Html: Template;
+    fn parts(&self) -> (Self::Subject, Self::Text, Self::Html);
+}
+
+pub fn render<E: EmailTemplate>(email: &E, to_address: &str) -> Result<NewEmail, RenderError> {
+    let err = |source| RenderError {
+        template: E::NAME,
+        source,
+    };
+    let (subject, text, html) = email.parts();
+    Ok(NewEmail {
+        template: E::NAME,
+        to_address: to_address.to_string(),
+        participant_id: None,
+        round_id: None,
+        subject: subject.render().map_err(err)?.trim().to_string(),
+        body_text: text.render().map_err(err)?,
+        body_html: html.render().map_err(err)?,
+        headers_json: "{}".to_string(),
+    })
+}
+
+/// The domain used in Message-IDs: the public host name.
+pub fn message_domain(base_url: &url::Url) -> String {
+    base_url.host_str().unwrap_or("localhost").to_string()
+}
+
+pub mod organiser_invite {
+    use askama::Template;
+
+    #[derive(Clone)]
+    pub struct Context {
+        pub link: String,
+        pub expires_in_days: i64,
+    }
+
+    #[derive(Template)]
+    #[template(path = "email/organiser_invite/subject.txt")]
+    pub struct Subject;
+
+    #[derive(Template)]
+    #[template(path = "email/organiser_invite/text.txt")]
+    pub struct Text {
+        pub c: Context,
+    }
+
+    #[derive(Template)]
+    #[template(path = "email/organiser_invite/html.html")]
+    pub struct Html {
+        pub c: Context,
+    }
+
+    impl super::EmailTemplate for Context {
+        const NAME: &'static str = "organiser_invite";
+        type Subject = Subject;
+        type Text = Text;
+        type Html = Html;
+        fn parts(&self) -> (Subject, Text, Html) {
+            (Subject, Text { c: self.clone() }, Html { c: self.clone() })
+        }
+    }
+}

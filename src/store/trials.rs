@@ -1,0 +1,148 @@
+//! Trials: programmes of rounds, or events.
+use chrono::{DateTime, Utc};
+use sqlx::FromRow;
+
+use super::time::to_db;
+use super::{Store, StoreError};
+use crate::domain::TrialSettings;
+
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct Trial {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub kind: String,
+    pub attribute_name: String,
+    /// One value per line; empty for free text.
+    pub attribute_values: String,
+    pub group_size: i64,
+    pub open_for_signup: i64,
+    pub time_zone: String,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Trial {
+    pub fn attribute_value_list(&self) -> Vec<&str> {
+        self.attribute_values
+            .lines()
+            .filter(|l| !l.is_empty())
+            .collect()
+    }
+
+    pub fn is_open(&self) -> bool {
+        self.open_for_signup != 0
+    }
+}
+
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct TrialSummary {
+    pub slug: String,
+    pub name: String,
+    pub kind: String,
+    pub open_for_signup: i64,
+    pub participants: i64,
+    pub rounds: i64,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum SaveTrialError {
+    #[error("another trial already uses this address")]
+    SlugTaken,
+    #[error("no such trial")]
+    NotFound,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+const TRIAL_COLUMNS: &str = "id, slug, name, description, kind, attribute_name, attribute_values, \
+     group_size, open_for_signup, time_zone, created_at, updated_at";
+
+impl Store {
+    pub async fn create_trial(
+        &self,
+        t: &TrialSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Trial, SaveTrialError> {
+        let sql = format!(
+            "INSERT INTO trials (slug, name, description, kind, attribute_name, attribute_values, \
+             group_size, open_for_signup, created_at, updated_at) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+             ON CONFLICT (slug) DO NOTHING RETURNING {TRIAL_COLUMNS}"
+        );
+        let trial: Option<Trial> = sqlx::query_as(&sql)
+            .bind(t.slug.as_str())
+            .bind(&t.name)
+            .bind(&t.description)
+            .bind(t.kind.as_str())
+            .bind(&t.attribute_name)
+            .bind(t.attribute_values.join("\n"))
+            .bind(t.group_size)
+            .bind(i64::from(t.open_for_signup))
+            .bind(to_db(now))
+            .fetch_optional(self.pool())
+            .await
+            .map_err(StoreError::from)?;
+        trial.ok_or(SaveTrialError::SlugTaken)
+    }
+
+    /// Saves new settings for the trial now at `slug` (which may itself change).
+    pub async fn update_trial(
+        &self,
+        slug: &str,
+        t: &TrialSettings,
+        now: DateTime<Utc>,
+    ) -> Result<Trial, SaveTrialError> {
+        let sql = format!(
+            "UPDATE trials SET slug = $1, name = $2, description = $3, kind = $4, \
+             attribute_name = $5, attribute_values = $6, group_size = $7, open_for_signup = $8, \
+             updated_at = $9 WHERE slug = $10 RETURNING {TRIAL_COLUMNS}"
+        );
+        let result = sqlx::query_as::<_, Trial>(&sql)
+            .bind(t.slug.as_str())
+            .bind(&t.name)
+            .bind(&t.description)
+            .bind(t.kind.as_str())
+            .bind(&t.attribute_name)
+            .bind(t.attribute_values.join("\n"))
+            .bind(t.group_size)
+            .bind(i64::from(t.open_for_signup))
+            .bind(to_db(now))
+            .bind(slug)
+            .fetch_optional(self.pool())
+            .await;
+        match result {
+            Ok(Some(trial)) => Ok(trial),
+            Ok(None) => Err(SaveTrialError::NotFound),
+            Err(e) if is_unique_violation(&e) => Err(SaveTrialError::SlugTaken),
+            Err(e) => Err(StoreError::from(e).into()),
+        }
+    }
+
+    pub async fn find_trial(&self, slug: &str) -> Result<Option<Trial>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {TRIAL_COLUMNS} FROM trials WHERE slug = $1"
+        ))
+        .bind(slug)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    pub async fn list_trials(&self) -> Result<Vec<TrialSummary>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT t.slug, t.name, t.kind, t.open_for_signup, \
+               (SELECT COUNT(*) FROM memberships m WHERE m.trial_id = t.id \
+                  AND m.state IN ('pending', 'active', 'paused')) AS participants, \
+               (SELECT COUNT(*) FROM rounds r WHERE r.trial_id = t.id) AS rounds \
+             FROM trials t ORDER BY t.created_at DESC, t.id DESC",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+}
+
+/// True when a statement failed on a UNIQUE constraint, on either backend.
+pub fn is_unique_violation(e: &sqlx::Error) -> bool {
+    matches!(e, sqlx::Error::Database(db) if db.is_unique_violation())
+}

@@ -1,0 +1,501 @@
+//! Signing in and out, the set-up and invitation links, API tokens.
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Form, Path, Query};
+use actix_web::{get, post, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+
+use super::{see_other, Errors};
+use crate::accounts;
+use crate::domain::Email;
+use crate::store::organisers::{ApiToken, CreateOrganiserError, TokenPurpose};
+use crate::store::Store;
+use crate::tokens;
+use crate::web::auth::{self, passwords, CurrentOrganiser, LoginLimiter};
+use crate::web::csrf::CsrfToken;
+use crate::web::errors::log_unexpected;
+use crate::web::pages::{message, render, render_status};
+use crate::web::WebSettings;
+
+#[derive(Template)]
+#[template(path = "admin/login.html")]
+struct LoginPage {
+    csrf: CsrfToken,
+    email: String,
+    next: String,
+    error: Option<String>,
+}
+
+#[derive(Deserialize)]
+pub struct NextQuery {
+    next: Option<String>,
+}
+
+#[get("/admin/login")]
+pub async fn login_form(csrf: CsrfToken, q: Query<NextQuery>) -> HttpResponse {
+    render(&LoginPage {
+        csrf,
+        email: String::new(),
+        next: safe_next(q.next.as_deref()),
+        error: None,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct LoginForm {
+    email: String,
+    password: String,
+    #[serde(default)]
+    next: String,
+}
+
+/// Only paths inside the console, so the login page cannot send people elsewhere.
+fn safe_next(next: Option<&str>) -> String {
+    match next {
+        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains("://") => {
+            n.to_string()
+        }
+        _ => "/admin".to_string(),
+    }
+}
+
+#[post("/admin/login")]
+pub async fn login(
+    req: HttpRequest,
+    csrf: CsrfToken,
+    store: Data<Store>,
+    limiter: Data<LoginLimiter>,
+    form: Form<LoginForm>,
+) -> HttpResponse {
+    let form = form.into_inner();
+    let address = req
+        .peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default();
+    let account = form.email.trim().to_lowercase();
+    let page = |error: &str| LoginPage {
+        csrf: csrf.clone(),
+        email: form.email.clone(),
+        next: safe_next(Some(&form.next)),
+        error: Some(error.to_string()),
+    };
+    if limiter.is_blocked(&address, &account) {
+        return render_status(
+            StatusCode::TOO_MANY_REQUESTS,
+            &page("Too many attempts to sign in. Wait a few minutes and try again."),
+        );
+    }
+    match accounts::verify_login(&store, &account, &form.password).await {
+        Ok(Some(organiser)) => match start_session(&req, &store, organiser.id).await {
+            Ok(cookie) => HttpResponse::SeeOther()
+                .cookie(cookie)
+                .insert_header(("Location", safe_next(Some(&form.next))))
+                .finish(),
+            Err(e) => internal(e),
+        },
+        Ok(None) => {
+            limiter.record_failure(&address, &account);
+            render_status(
+                StatusCode::UNAUTHORIZED,
+                &page("That email address and password do not match an organiser account."),
+            )
+        }
+        Err(e) => internal(e.into()),
+    }
+}
+
+async fn start_session(
+    req: &HttpRequest,
+    store: &Store,
+    organiser_id: i64,
+) -> Result<actix_web::cookie::Cookie<'static>, anyhow::Error> {
+    let token = tokens::new_token();
+    let now = Utc::now();
+    store
+        .create_session(
+            organiser_id,
+            &tokens::hash_token(&token),
+            now,
+            now + Duration::hours(auth::SESSION_HOURS),
+        )
+        .await?;
+    store.record_login(organiser_id, now).await?;
+    Ok(auth::session_cookie(req, Some(&token)))
+}
+
+fn internal(e: anyhow::Error) -> HttpResponse {
+    let reference = log_unexpected(&e);
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        &format!(
+            "Something went wrong on our side. If it keeps happening, quote reference {reference}."
+        ),
+    )
+}
+
+#[post("/admin/logout")]
+pub async fn logout(req: HttpRequest, store: Data<Store>) -> HttpResponse {
+    if let Some(token) = auth::session_token(&req) {
+        if let Err(e) = store.delete_session(&tokens::hash_token(&token)).await {
+            return internal(e.into());
+        }
+    }
+    HttpResponse::SeeOther()
+        .cookie(auth::session_cookie(&req, None))
+        .insert_header(("Location", "/admin/login"))
+        .finish()
+}
+
+#[derive(Template)]
+#[template(path = "admin/create_account.html")]
+struct CreateAccountPage {
+    csrf: CsrfToken,
+    heading: &'static str,
+    action: String,
+    email: String,
+    email_fixed: bool,
+    errors: Errors,
+}
+
+#[derive(Deserialize)]
+pub struct CreateAccountForm {
+    #[serde(default)]
+    email: String,
+    password: String,
+    password_again: String,
+}
+
+fn link_gone() -> HttpResponse {
+    message(
+        StatusCode::GONE,
+        "This link can no longer be used",
+        "The link has already been used or has expired. Ask an organiser for a new invitation, or restart the service to get a new set-up link if nobody has an account yet.",
+    )
+}
+
+async fn account_form(
+    store: &Store,
+    csrf: CsrfToken,
+    purpose: TokenPurpose,
+    token: &str,
+) -> HttpResponse {
+    match store
+        .find_usable_token(purpose, &tokens::hash_token(token), Utc::now())
+        .await
+    {
+        Ok(Some(t)) => render(&CreateAccountPage {
+            csrf,
+            heading: heading(purpose),
+            action: format!("/admin/{}/{token}", purpose.as_str()),
+            email: t.email.clone().unwrap_or_default(),
+            email_fixed: t.email.is_some(),
+            errors: Errors::default(),
+        }),
+        Ok(None) => link_gone(),
+        Err(e) => internal(e.into()),
+    }
+}
+
+fn heading(purpose: TokenPurpose) -> &'static str {
+    match purpose {
+        TokenPurpose::Setup => "Create the first organiser account",
+        TokenPurpose::Invite => "Create your organiser account",
+    }
+}
+
+async fn create_account(
+    req: &HttpRequest,
+    store: &Store,
+    csrf: CsrfToken,
+    purpose: TokenPurpose,
+    token: &str,
+    form: CreateAccountForm,
+) -> HttpResponse {
+    let hash = tokens::hash_token(token);
+    let found = match store.find_usable_token(purpose, &hash, Utc::now()).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return link_gone(),
+        Err(e) => return internal(e.into()),
+    };
+    // An invitation is for the address it was sent to.
+    let raw_email = found.email.clone().unwrap_or(form.email.clone());
+    let mut errors = Vec::new();
+    let email = crate::domain::check(&mut errors, "email", Email::parse(&raw_email));
+    crate::domain::check(
+        &mut errors,
+        "password",
+        passwords::check_strength(&form.password, &raw_email),
+    );
+    if form.password != form.password_again {
+        errors.push(crate::domain::FieldError::new(
+            "password_again",
+            "the two passwords are not the same",
+        ));
+    }
+    let page = |errors: Errors| CreateAccountPage {
+        csrf: csrf.clone(),
+        heading: heading(purpose),
+        action: format!("/admin/{}/{token}", purpose.as_str()),
+        email: raw_email.clone(),
+        email_fixed: found.email.is_some(),
+        errors,
+    };
+    let Some(email) = email.filter(|_| errors.is_empty()) else {
+        return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page(Errors(errors)));
+    };
+    let password = form.password;
+    let password_hash = match tokio::task::spawn_blocking(move || passwords::hash(&password)).await
+    {
+        Ok(Ok(h)) => h,
+        Ok(Err(e)) => return internal(anyhow::anyhow!("hashing failed: {e}")),
+        Err(e) => return internal(e.into()),
+    };
+    match store
+        .create_organiser_from_token(purpose, &hash, email.as_str(), &password_hash, Utc::now())
+        .await
+    {
+        Ok(organiser) => match start_session(req, store, organiser.id).await {
+            Ok(cookie) => HttpResponse::SeeOther()
+                .cookie(cookie)
+                .insert_header(("Location", "/admin"))
+                .finish(),
+            Err(e) => internal(e),
+        },
+        Err(CreateOrganiserError::LinkUnusable) => link_gone(),
+        Err(CreateOrganiserError::EmailTaken) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page(Errors::one(
+                "email",
+                "an organiser with this email address already exists",
+            )),
+        ),
+        Err(CreateOrganiserError::Store(e)) => internal(e.into()),
+    }
+}
+
+#[get("/admin/setup/{token}")]
+pub async fn setup_form(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
+    account_form(&store, csrf, TokenPurpose::Setup, &token).await
+}
+
+#[post("/admin/setup/{token}")]
+pub async fn setup(
+    req: HttpRequest,
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    form: Form<CreateAccountForm>,
+) -> HttpResponse {
+    create_account(
+        &req,
+        &store,
+        csrf,
+        TokenPurpose::Setup,
+        &token,
+        form.into_inner(),
+    )
+    .await
+}
+
+#[get("/admin/invite/{token}")]
+pub async fn invite_form(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
+    account_form(&store, csrf, TokenPurpose::Invite, &token).await
+}
+
+#[post("/admin/invite/{token}")]
+pub async fn invite(
+    req: HttpRequest,
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    form: Form<CreateAccountForm>,
+) -> HttpResponse {
+    create_account(
+        &req,
+        &store,
+        csrf,
+        TokenPurpose::Invite,
+        &token,
+        form.into_inner(),
+    )
+    .await
+}
+
+#[derive(Template)]
+#[template(path = "admin/tokens.html")]
+struct TokensPage {
+    csrf: CsrfToken,
+    organiser: String,
+    tokens: Vec<ApiToken>,
+    new_token: Option<String>,
+    errors: Errors,
+    name: String,
+}
+
+async fn tokens_view(
+    store: &Store,
+    csrf: CsrfToken,
+    me: &CurrentOrganiser,
+    new_token: Option<String>,
+    errors: Errors,
+    name: String,
+) -> HttpResponse {
+    match store.list_api_tokens(me.0.id).await {
+        Ok(tokens) => {
+            let status = if errors.is_empty() {
+                StatusCode::OK
+            } else {
+                StatusCode::UNPROCESSABLE_ENTITY
+            };
+            render_status(
+                status,
+                &TokensPage {
+                    csrf,
+                    organiser: me.0.email.clone(),
+                    tokens,
+                    new_token,
+                    errors,
+                    name,
+                },
+            )
+        }
+        Err(e) => internal(e.into()),
+    }
+}
+
+#[get("/admin/tokens")]
+pub async fn tokens_page(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    me: CurrentOrganiser,
+) -> HttpResponse {
+    tokens_view(&store, csrf, &me, None, Errors::default(), String::new()).await
+}
+
+#[derive(Deserialize)]
+pub struct TokenForm {
+    name: String,
+}
+
+#[post("/admin/tokens")]
+pub async fn create_token(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    me: CurrentOrganiser,
+    form: Form<TokenForm>,
+) -> HttpResponse {
+    let name = match crate::domain::ShortText::parse(&form.name, 80, false) {
+        Ok(n) if !n.as_str().is_empty() => n.into_string(),
+        Ok(_) => {
+            return tokens_view(
+                &store,
+                csrf,
+                &me,
+                None,
+                Errors::one(
+                    "name",
+                    "give the token a name, such as the script that will use it",
+                ),
+                form.name.clone(),
+            )
+            .await
+        }
+        Err(e) => {
+            return tokens_view(
+                &store,
+                csrf,
+                &me,
+                None,
+                Errors::one("name", e),
+                form.name.clone(),
+            )
+            .await
+        }
+    };
+    let token = tokens::new_token();
+    match store
+        .create_api_token(me.0.id, &name, &tokens::hash_token(&token), Utc::now())
+        .await
+    {
+        // Shown on this response only: the database keeps just its hash.
+        Ok(_) => {
+            tokens_view(
+                &store,
+                csrf,
+                &me,
+                Some(token),
+                Errors::default(),
+                String::new(),
+            )
+            .await
+        }
+        Err(e) => internal(e.into()),
+    }
+}
+
+#[post("/admin/tokens/{id}/revoke")]
+pub async fn revoke_token(store: Data<Store>, me: CurrentOrganiser, id: Path<i64>) -> HttpResponse {
+    match store.revoke_api_token(me.0.id, *id, Utc::now()).await {
+        Ok(_) => see_other("/admin/tokens"),
+        Err(e) => internal(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/invite.html")]
+struct InvitePage {
+    csrf: CsrfToken,
+    email: String,
+    errors: Errors,
+    sent_link: Option<String>,
+    smtp_configured: bool,
+}
+
+#[get("/admin/organisers/invite")]
+pub async fn invite_page(csrf: CsrfToken, web_settings: Data<WebSettings>) -> HttpResponse {
+    render(&InvitePage {
+        csrf,
+        email: String::new(),
+        errors: Errors::default(),
+        sent_link: None,
+        smtp_configured: web_settings.smtp_configured,
+    })
+}
+
+#[derive(Deserialize)]
+pub struct InviteForm {
+    email: String,
+}
+
+#[post("/admin/organisers/invite")]
+pub async fn send_invite(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    web_settings: Data<WebSettings>,
+    form: Form<InviteForm>,
+) -> HttpResponse {
+    let page = |errors, sent_link| InvitePage {
+        csrf: csrf.clone(),
+        email: form.email.clone(),
+        errors,
+        sent_link,
+        smtp_configured: web_settings.smtp_configured,
+    };
+    match accounts::invite_organiser(&store, &web_settings.base_url, &form.email).await {
+        Ok(link) => render(&page(Errors::default(), Some(link))),
+        Err(accounts::InviteError::InvalidEmail(m)) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page(Errors::one("email", m), None),
+        ),
+        Err(accounts::InviteError::AlreadyOrganiser) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page(
+                Errors::one("email", "this person is already an organiser"),
+                None,
+            ),
+        ),
+        Err(e) => internal(e.into()),
+    }
+}

@@ -1,0 +1,188 @@
+use serde_json::{json, Value};
+
+use crate::helpers::spawn_app;
+
+#[tokio::test]
+async fn organisers_create_and_edit_trials_in_the_console() {
+    let app = spawn_app().await;
+    app.sign_up_first_organiser().await;
+    let created = app
+        .submit(
+            "/admin/trials/new",
+            "/admin/trials",
+            &[
+                ("name", "Study day"),
+                ("slug", "study-day"),
+                ("kind", "event"),
+                ("attribute_name", "Discipline"),
+                ("attribute_values", "Nursing\nPharmacy\nEstates"),
+                ("open_for_signup", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(created.status().as_u16(), 303);
+    let trial = app.store.find_trial("study-day").await.unwrap().unwrap();
+    assert_eq!(trial.kind, "event");
+    assert_eq!(
+        trial.attribute_value_list(),
+        vec!["Nursing", "Pharmacy", "Estates"]
+    );
+    assert!(trial.is_open());
+
+    let list = app.get("/admin").await.text().await.unwrap();
+    assert!(list.contains("Study day") && list.contains("/t/study-day"));
+
+    // Unticking the checkbox closes sign-up.
+    let edited = app
+        .submit(
+            "/admin/trials/study-day",
+            "/admin/trials/study-day",
+            &[
+                ("name", "Study day 2026"),
+                ("slug", "study-day"),
+                ("kind", "event"),
+            ],
+        )
+        .await;
+    assert_eq!(edited.status().as_u16(), 303);
+    let trial = app.store.find_trial("study-day").await.unwrap().unwrap();
+    assert_eq!(trial.name, "Study day 2026");
+    assert!(!trial.is_open());
+}
+
+#[tokio::test]
+async fn a_bad_trial_form_comes_back_with_values_and_messages() {
+    let app = spawn_app().await;
+    app.sign_up_first_organiser().await;
+    let response = app
+        .submit(
+            "/admin/trials/new",
+            "/admin/trials",
+            &[
+                ("name", "<b>Bold</b> name"),
+                ("slug", "Not Valid!"),
+                ("description", "kept text"),
+            ],
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 422);
+    let html = response.text().await.unwrap();
+    assert!(html.contains("id=\"slug-error\""));
+    assert!(html.contains("value=\"Not Valid!\""));
+    assert!(html.contains("kept text"));
+    assert!(
+        html.contains("&#60;b&#62;Bold") && !html.contains("<b>Bold"),
+        "names are escaped"
+    );
+
+    app.submit(
+        "/admin/trials/new",
+        "/admin/trials",
+        &[("name", "One"), ("slug", "taken")],
+    )
+    .await;
+    let duplicate = app
+        .submit(
+            "/admin/trials/new",
+            "/admin/trials",
+            &[("name", "Two"), ("slug", "taken")],
+        )
+        .await;
+    assert_eq!(duplicate.status().as_u16(), 422);
+    assert!(duplicate
+        .text()
+        .await
+        .unwrap()
+        .contains("another trial already uses this address"));
+}
+
+#[tokio::test]
+async fn the_trials_api_creates_lists_reads_and_updates() {
+    let app = spawn_app().await;
+    app.sign_up_first_organiser().await;
+    let token = app.api_token().await;
+    let api = app.anonymous_client();
+
+    let created = api
+        .post(app.url("/api/v1/trials"))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "Pharmacy RCT", "slug": "pharmacy", "attribute_values": "Wards\nDispensary" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(created.status().as_u16(), 201);
+    let body: Value = created.json().await.unwrap();
+    assert_eq!(body["slug"], "pharmacy");
+    assert_eq!(body["open_for_signup"], 1);
+
+    let invalid = api
+        .post(app.url("/api/v1/trials"))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "x", "slug": "NO" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(invalid.status().as_u16(), 422);
+    let body: Value = invalid.json().await.unwrap();
+    assert_eq!(body["field"], "slug");
+
+    let conflict = api
+        .post(app.url("/api/v1/trials"))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "x", "slug": "pharmacy" }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(conflict.status().as_u16(), 409);
+
+    let malformed = api
+        .post(app.url("/api/v1/trials"))
+        .bearer_auth(&token)
+        .header("content-type", "application/json")
+        .body("{not json")
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(malformed.status().as_u16(), 422);
+    let body: Value = malformed.json().await.unwrap();
+    assert!(body["error"].is_string() && body.get("field").is_some());
+
+    let list: Value = api
+        .get(app.url("/api/v1/trials"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(list["trials"].as_array().unwrap().len(), 1);
+    assert_eq!(list["trials"][0]["participants"], 0);
+
+    let updated = api
+        .put(app.url("/api/v1/trials/pharmacy"))
+        .bearer_auth(&token)
+        .json(&json!({ "name": "Pharmacy coffee", "slug": "pharmacy", "open_for_signup": false }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status().as_u16(), 200);
+    let got: Value = api
+        .get(app.url("/api/v1/trials/pharmacy"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(got["name"], "Pharmacy coffee");
+    assert_eq!(got["open_for_signup"], 0);
+    let missing = api
+        .get(app.url("/api/v1/trials/nope"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(missing.status().as_u16(), 404);
+}
