@@ -1,11 +1,15 @@
 //! Pure types of the product, each built by a `parse` that refuses bad input with a message
 //! a person can act on. Nothing here does I/O or knows about HTTP or SQL.
 mod email;
+mod participant;
 mod slug;
 mod text;
 mod trial;
 
 pub use email::Email;
+pub use participant::{
+    MeetingMode, MembershipState, ParticipantDetails, ParticipantInput, MAX_INTRODUCTION_CHARS,
+};
 pub use slug::Slug;
 pub use text::{PersonName, ShortText};
 pub use trial::{check, FieldError, TrialInput, TrialKind, TrialSettings};

@@ -14,6 +14,7 @@ use crate::config::{Backend, DatabaseUrl};
 
 pub mod organisers;
 pub mod outbox;
+pub mod participants;
 pub mod secrets;
 pub mod time;
 pub mod trials;

@@ -5,4 +5,5 @@ mod health;
 mod helpers;
 mod migrations;
 mod organisers;
+mod participants_store;
 mod trials;

@@ -1,0 +1,243 @@
+//! People (participants, one per email address) and their memberships of trials.
+use chrono::{DateTime, Utc};
+use sqlx::{Any, FromRow, Transaction};
+
+use super::time::to_db;
+use super::{Store, StoreError};
+use crate::domain::{MeetingMode, MembershipState, ParticipantDetails};
+
+/// A person in a trial: the membership joined with the participant.
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct Member {
+    pub membership_id: i64,
+    /// Random and stable: safe to show in addresses and exports.
+    pub public_id: String,
+    pub trial_id: i64,
+    pub participant_id: i64,
+    /// None once erased.
+    pub email: Option<String>,
+    pub name: String,
+    pub state: String,
+    pub attribute_value: String,
+    pub role: String,
+    pub site: String,
+    pub team: String,
+    pub meeting_modes: String,
+    pub introduction: String,
+    pub paused_until: Option<String>,
+    pub skip_next_round: i64,
+    pub consent_at: Option<String>,
+    pub confirmed_at: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+}
+
+impl Member {
+    pub fn state(&self) -> Option<MembershipState> {
+        MembershipState::parse(&self.state)
+    }
+
+    pub fn meeting_mode_list(&self) -> Vec<MeetingMode> {
+        MeetingMode::parse_list(&[self.meeting_modes.clone()]).unwrap_or_default()
+    }
+}
+
+pub(crate) const MEMBER_SELECT: &str = "SELECT m.id AS membership_id, m.public_id, m.trial_id, \
+     m.participant_id, p.email, p.name, m.state, m.attribute_value, m.role, m.site, m.team, \
+     m.meeting_modes, m.introduction, m.paused_until, m.skip_next_round, m.consent_at, \
+     m.confirmed_at, m.created_at, m.updated_at \
+     FROM memberships m JOIN participants p ON p.id = m.participant_id";
+
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum AddOutcome {
+    Added {
+        membership_id: i64,
+        public_id: String,
+    },
+    /// The address was already in this trial; nothing was changed.
+    AlreadyMember { membership_id: i64, state: String },
+}
+
+/// Adds a person to a trial inside the caller's transaction. The participant row is shared
+/// across trials by email address; an existing membership is left as it is.
+pub async fn add_member(
+    tx: &mut Transaction<'_, Any>,
+    trial_id: i64,
+    d: &ParticipantDetails,
+    state: MembershipState,
+    consent_at: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+) -> Result<AddOutcome, StoreError> {
+    let now = to_db(now);
+    let inserted: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO participants (public_id, email, name, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (email) DO NOTHING RETURNING id",
+    )
+    .bind(new_public_id())
+    .bind(d.email.as_str())
+    .bind(d.name.as_str())
+    .bind(&now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let participant_id = match inserted {
+        Some((id,)) => id,
+        None => {
+            sqlx::query_as::<_, (i64,)>("SELECT id FROM participants WHERE email = $1")
+                .bind(d.email.as_str())
+                .fetch_one(&mut **tx)
+                .await?
+                .0
+        }
+    };
+    let public_id = new_public_id();
+    let confirmed_at = (state != MembershipState::Pending).then(|| now.clone());
+    let added: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO memberships (public_id, trial_id, participant_id, state, attribute_value, \
+         role, site, team, meeting_modes, introduction, consent_at, confirmed_at, created_at, \
+         updated_at) VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $13) \
+         ON CONFLICT (trial_id, participant_id) DO NOTHING RETURNING id",
+    )
+    .bind(&public_id)
+    .bind(trial_id)
+    .bind(participant_id)
+    .bind(state.as_str())
+    .bind(&d.attribute_value)
+    .bind(&d.role)
+    .bind(&d.site)
+    .bind(&d.team)
+    .bind(MeetingMode::join(&d.meeting_modes))
+    .bind(&d.introduction)
+    .bind(consent_at.map(to_db))
+    .bind(confirmed_at)
+    .bind(&now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    if let Some((membership_id,)) = added {
+        return Ok(AddOutcome::Added {
+            membership_id,
+            public_id,
+        });
+    }
+    let (membership_id, state): (i64, String) = sqlx::query_as(
+        "SELECT id, state FROM memberships WHERE trial_id = $1 AND participant_id = $2",
+    )
+    .bind(trial_id)
+    .bind(participant_id)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(AddOutcome::AlreadyMember {
+        membership_id,
+        state,
+    })
+}
+
+/// 128 random bits as 32 hex characters.
+fn new_public_id() -> String {
+    crate::tokens::new_token()[..32].to_string()
+}
+
+/// Filters for listing the people of a trial.
+#[derive(Clone, Debug, Default)]
+pub struct MemberQuery {
+    /// Part of a name or email address, any case.
+    pub search: Option<String>,
+    pub state: Option<MembershipState>,
+    pub limit: i64,
+    pub offset: i64,
+}
+
+impl Store {
+    pub async fn find_member(
+        &self,
+        trial_id: i64,
+        public_id: &str,
+    ) -> Result<Option<Member>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "{MEMBER_SELECT} WHERE m.trial_id = $1 AND m.public_id = $2"
+        ))
+        .bind(trial_id)
+        .bind(public_id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    pub async fn find_member_by_id(
+        &self,
+        membership_id: i64,
+    ) -> Result<Option<Member>, StoreError> {
+        Ok(sqlx::query_as(&format!("{MEMBER_SELECT} WHERE m.id = $1"))
+            .bind(membership_id)
+            .fetch_optional(self.pool())
+            .await?)
+    }
+
+    pub async fn list_members(
+        &self,
+        trial_id: i64,
+        q: &MemberQuery,
+    ) -> Result<Vec<Member>, StoreError> {
+        let pattern = q.search.as_deref().map(|s| {
+            let escaped = s
+                .trim()
+                .to_lowercase()
+                .replace('\\', "\\\\")
+                .replace('%', "\\%")
+                .replace('_', "\\_");
+            format!("%{escaped}%")
+        });
+        let sql = format!(
+            "{MEMBER_SELECT} WHERE m.trial_id = $1 \
+             AND ($2 IS NULL OR LOWER(p.name) LIKE $2 ESCAPE '\\' OR LOWER(p.email) LIKE $2 ESCAPE '\\') \
+             AND ($3 IS NULL OR m.state = $3) \
+             ORDER BY LOWER(p.name), m.id LIMIT $4 OFFSET $5"
+        );
+        Ok(sqlx::query_as(&sql)
+            .bind(trial_id)
+            .bind(pattern)
+            .bind(q.state.map(|s| s.as_str()))
+            .bind(if q.limit > 0 { q.limit } else { i64::MAX })
+            .bind(q.offset.max(0))
+            .fetch_all(self.pool())
+            .await?)
+    }
+
+    /// Number of people in each state, for a trial's overview.
+    pub async fn count_members_by_state(
+        &self,
+        trial_id: i64,
+    ) -> Result<Vec<(String, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT state, COUNT(*) FROM memberships WHERE trial_id = $1 GROUP BY state ORDER BY state",
+        )
+        .bind(trial_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Moves a membership to another state; `paused_until` only matters for `Paused`.
+    pub async fn set_member_state(
+        &self,
+        membership_id: i64,
+        state: MembershipState,
+        paused_until: Option<DateTime<Utc>>,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let now = to_db(now);
+        let done = sqlx::query(
+            "UPDATE memberships SET state = $1, paused_until = $2, \
+             left_at = CASE WHEN $1 = 'left' THEN $3 ELSE left_at END, updated_at = $3 \
+             WHERE id = $4 AND state <> 'erased'",
+        )
+        .bind(state.as_str())
+        .bind(
+            paused_until
+                .filter(|_| state == MembershipState::Paused)
+                .map(to_db),
+        )
+        .bind(&now)
+        .bind(membership_id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
