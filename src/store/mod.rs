@@ -16,6 +16,7 @@ pub mod organisers;
 pub mod outbox;
 pub mod participants;
 pub mod secrets;
+pub mod techniques;
 pub mod time;
 pub mod trials;
 

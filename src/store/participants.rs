@@ -38,7 +38,7 @@ impl Member {
     }
 
     pub fn meeting_mode_list(&self) -> Vec<MeetingMode> {
-        MeetingMode::parse_list(&[self.meeting_modes.clone()]).unwrap_or_default()
+        MeetingMode::parse_list(std::slice::from_ref(&self.meeting_modes)).unwrap_or_default()
     }
 }
 

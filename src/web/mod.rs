@@ -12,6 +12,7 @@ pub mod auth;
 pub mod csrf;
 pub mod errors;
 pub mod health;
+pub mod library;
 pub mod pages;
 
 /// What handlers need to know about how the service is reached.
@@ -41,6 +42,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(errors::json_config())
         .service(health::healthz)
         .service(health::readyz)
+        .configure(library::routes)
         .configure(admin::routes);
 }
 

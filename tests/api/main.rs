@@ -6,4 +6,5 @@ mod helpers;
 mod migrations;
 mod organisers;
 mod participants_store;
+mod techniques;
 mod trials;
