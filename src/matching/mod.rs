@@ -1,1 +1,159 @@
+//! The pairing engine for Randomised Coffee Trials.
+//!
+//! [`pair`] is pure: it takes this round's participants, the past rounds and the
+//! trial's rules, and returns the groups. It does no I/O, reads no clock, and
+//! draws randomness only from a ChaCha RNG seeded with the `seed` argument, so a
+//! round can be replayed exactly from its inputs and [`Outcome::seed`].
+//!
+//! # What the engine decides, in priority order
+//!
+//! 1. Everyone is placed exactly once: pairs, plus one group of three when the
+//!    count is odd. A single participant is reported in [`Outcome::unplaced`].
+//! 2. Hard exclusions (a person's `do_not_pair` list, either direction, and the
+//!    shared `never_together` attribute) are never broken. People who cannot be
+//!    placed because of them are listed in [`Outcome::unplaced`] with a reason.
+//! 3. Fewest repeated pairs (a pair inside a group of three counts as a pair);
+//!    among repeats, those that met longest ago. Meetings recorded with
+//!    `met: false` do not count.
+//! 4. Most pairs whose `group` attribute differs.
+//! 5. Ties are broken at random (by the seed).
+//! 6. The group of three goes to people who have not been in one recently
+//!    (derived from groups of three or more in the history).
+//!
+//! # Exactness
+//!
+//! The core is Edmonds' blossom algorithm on the graph of allowed, never-met
+//! pairs, held implicitly (only the sparse "met" and "excluded" lists are
+//! stored), so memory stays linear in N plus the history size.
+//!
+//! * Even N: the number of repeats equals the true minimum, N/2 − ν where ν is
+//!   the maximum number of disjoint never-met allowed pairs; in particular a
+//!   repeat-free grouping is always found when one exists. The one exception is
+//!   when hard exclusions stop the left-over people from being paired among
+//!   themselves; the engine then still finds a valid grouping, and the result
+//!   says whether it is proven minimal ([`Stats::proven_optimal`]).
+//! * Odd N: the minimum is at least (N−1)/2 − ν ([`Stats::lower_bound`]). The
+//!   engine first tries to reach that bound directly, then (for N ≤ 2048 and
+//!   within a work budget) searches every never-met trio shape exactly.
+//!   `proven_optimal` tells whether the result is known to be minimal.
+//! * For N ≤ 16 any result not already proven is replaced by an exhaustive
+//!   search, so small rounds are always exact.
+//! * Recency among forced repeats and the cross-group preference are optimised
+//!   heuristically (greedy choice plus pair-swap improvement), never at the cost
+//!   of an extra repeat.
+//! * Stable cohorts: when the history is a run of perfect pairings of exactly
+//!   today's (even-sized) cohort, the engine extends a round-robin schedule that
+//!   contains those rounds, so the cohort gets N−1 repeat-free rounds.
 
+mod blossom;
+mod engine;
+pub mod format;
+mod index;
+mod roundrobin;
+#[cfg(test)]
+mod tests;
+
+use serde::Serialize;
+
+/// One round to pair.
+#[derive(Debug, Clone, Default)]
+pub struct Instance {
+    /// The people available this round. Order carries no meaning.
+    pub participants: Vec<Person>,
+    /// Past rounds, oldest first.
+    pub history: Vec<PastRound>,
+    pub rules: Rules,
+}
+
+/// A participant of this round.
+#[derive(Debug, Clone, Default)]
+pub struct Person {
+    /// Non-empty and unique within the round.
+    pub id: String,
+    /// The trial's grouping attribute (department, discipline, site).
+    pub group: Option<String>,
+    /// People sharing this value are never grouped together (e.g. the same team).
+    pub never_together: Option<String>,
+    /// Ids this person must never be grouped with. Unknown ids are ignored.
+    pub do_not_pair: Vec<String>,
+}
+
+/// One past round.
+#[derive(Debug, Clone, Default)]
+pub struct PastRound {
+    pub groups: Vec<PastGroup>,
+}
+
+/// One group of a past round.
+#[derive(Debug, Clone)]
+pub struct PastGroup {
+    pub members: Vec<String>,
+    /// `false` records a meeting that did not happen; it does not count as having met.
+    pub met: bool,
+}
+
+/// The trial's rules.
+#[derive(Debug, Clone)]
+pub struct Rules {
+    /// Prefer pairs whose `group` differs (rule 4). On by default.
+    pub prefer_cross_group: bool,
+}
+
+impl Default for Rules {
+    fn default() -> Self {
+        Rules {
+            prefer_cross_group: true,
+        }
+    }
+}
+
+/// The result of one pairing.
+#[derive(Debug, Clone, Serialize)]
+pub struct Outcome {
+    /// The seed that produced this result: `pair(instance, seed)` reproduces it.
+    pub seed: u64,
+    pub groups: Vec<Group>,
+    /// People who could not be placed, with the reason.
+    pub unplaced: Vec<Unplaced>,
+    pub stats: Stats,
+}
+
+/// One group of two or three people.
+#[derive(Debug, Clone, Serialize)]
+pub struct Group {
+    pub members: Vec<String>,
+    /// How many of the group's pairs have met before.
+    pub repeats: u32,
+    /// A short explanation for organisers, e.g. "never met; Nursing and Estates".
+    pub reason: String,
+}
+
+/// Someone who could not be placed this round.
+#[derive(Debug, Clone, Serialize)]
+pub struct Unplaced {
+    pub id: String,
+    pub why: String,
+}
+
+/// Summary figures of an [`Outcome`].
+#[derive(Debug, Clone, Serialize)]
+pub struct Stats {
+    /// Pairs formed; a group of three counts as three pairs.
+    pub pairs: u32,
+    /// Pairs that have met before.
+    pub repeats: u32,
+    /// Pairs whose `group` attributes differ.
+    pub cross_group_pairs: u32,
+    /// No valid grouping of everyone placed has fewer repeats than this.
+    pub lower_bound: u32,
+    /// `repeats` is known to be the minimum possible.
+    pub proven_optimal: bool,
+    /// Which path produced the grouping ("round-robin", "matching", "exhaustive").
+    pub method: &'static str,
+}
+
+/// Pairs the participants of `instance`; see the module documentation for the
+/// rules and guarantees. The same instance and seed always give the same outcome.
+pub fn pair(instance: &Instance, seed: u64) -> Outcome {
+    engine::run(instance, seed)
+}

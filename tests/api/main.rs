@@ -3,6 +3,7 @@
 mod cli;
 mod health;
 mod helpers;
+mod match_cli;
 mod migrations;
 mod organisers;
 mod participants_store;

@@ -90,7 +90,9 @@ fn pairs_everyone_and_reports_diagnostics_last_on_stderr() {
 #[test]
 fn the_same_file_gives_the_same_round_and_seed_changes_it() {
     let dir = tempfile::tempdir().unwrap();
-    let path = write(&dir, "i.json", &instance(40));
+    // Odd, so the history is not a perfect pairing of the cohort: that case
+    // continues a round-robin, where the seed only breaks ties.
+    let path = write(&dir, "i.json", &instance(41));
     let a = stdout_json(&run_match(&path, &[]));
     let b = stdout_json(&run_match(&path, &[]));
     assert_eq!(a, b);
