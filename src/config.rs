@@ -1,7 +1,10 @@
 //! Settings, read once at start from flags and environment variables and validated before
 //! anything else happens, so that a bad setting ends the process with one clear line.
 use std::net::SocketAddr;
+use std::path::PathBuf;
+use std::time::Duration;
 
+use lettre::message::Mailbox;
 use url::Url;
 
 /// The database the service keeps its state in; the URL scheme decides.
@@ -105,6 +108,17 @@ pub struct Settings {
     pub base_url: Url,
     pub smtp_url: Option<Url>,
     pub log_format: LogFormat,
+    /// The sender of every email.
+    pub mail_from: Mailbox,
+    /// Where emails are written as `.eml` files when no SMTP_URL is set.
+    pub outbox_dir: PathBuf,
+    /// How long a message claimed for sending stays reserved; a message left in `sending`
+    /// past it (the process died mid-send) is sent again.
+    pub outbox_lease: Duration,
+    /// Sign-ups accepted per client address per hour (a shared office network counts as one).
+    pub signup_limit_per_ip: u32,
+    /// Sign-ups accepted per email address per hour, so nobody's inbox can be flooded.
+    pub signup_limit_per_email: u32,
 }
 
 /// The raw values as they arrive from flags or the environment.
@@ -115,7 +129,18 @@ pub struct RawSettings {
     pub base_url: Option<String>,
     pub smtp_url: Option<String>,
     pub log_format: Option<String>,
+    pub mail_from: Option<String>,
+    pub outbox_dir: Option<String>,
+    pub outbox_lease_seconds: Option<String>,
+    pub signup_limit_per_ip: Option<String>,
+    pub signup_limit_per_email: Option<String>,
 }
+
+pub const DEFAULT_SIGNUP_LIMIT_PER_IP: u32 = 100;
+pub const DEFAULT_SIGNUP_LIMIT_PER_EMAIL: u32 = 5;
+
+pub const DEFAULT_OUTBOX_DIR: &str = "outbox";
+pub const DEFAULT_OUTBOX_LEASE_SECONDS: u64 = 120;
 
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:coffee-trials.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
@@ -151,14 +176,80 @@ impl Settings {
                 ))
             }
         };
+        let mail_from = match non_empty(raw.mail_from) {
+            Some(s) => s.parse::<Mailbox>().map_err(|e| {
+                ConfigError::new(
+                    "MAIL_FROM",
+                    format!("'{s}' is not an address such as 'Coffee <coffee@example.org>': {e}"),
+                )
+            })?,
+            None => default_mail_from(&base_url),
+        };
+        let outbox_dir = PathBuf::from(
+            non_empty(raw.outbox_dir).unwrap_or_else(|| DEFAULT_OUTBOX_DIR.to_string()),
+        );
+        let outbox_lease = match non_empty(raw.outbox_lease_seconds) {
+            None => Duration::from_secs(DEFAULT_OUTBOX_LEASE_SECONDS),
+            Some(s) => match s.parse::<u64>() {
+                Ok(n) if (1..=86_400).contains(&n) => Duration::from_secs(n),
+                _ => {
+                    return Err(ConfigError::new(
+                        "OUTBOX_LEASE_SECONDS",
+                        format!("'{s}' is not a number of seconds from 1 to 86400"),
+                    ))
+                }
+            },
+        };
         Ok(Self {
             database_url,
             bind,
             base_url,
             smtp_url,
             log_format,
+            mail_from,
+            outbox_dir,
+            outbox_lease,
+            signup_limit_per_ip: parse_limit(
+                "SIGNUP_LIMIT_PER_IP",
+                raw.signup_limit_per_ip,
+                DEFAULT_SIGNUP_LIMIT_PER_IP,
+            )?,
+            signup_limit_per_email: parse_limit(
+                "SIGNUP_LIMIT_PER_EMAIL",
+                raw.signup_limit_per_email,
+                DEFAULT_SIGNUP_LIMIT_PER_EMAIL,
+            )?,
         })
     }
+}
+
+fn parse_limit(
+    setting: &'static str,
+    raw: Option<String>,
+    default: u32,
+) -> Result<u32, ConfigError> {
+    match non_empty(raw) {
+        None => Ok(default),
+        Some(s) => s.parse::<u32>().ok().filter(|n| *n > 0).ok_or_else(|| {
+            ConfigError::new(
+                setting,
+                format!("'{s}' is not a whole number of sign-ups per hour, at least 1"),
+            )
+        }),
+    }
+}
+
+/// `coffee-trials <coffee-trials@HOST>` with the host of BASE_URL, or `localhost` when that host
+/// is not usable in an address (an IPv6 literal, say).
+fn default_mail_from(base_url: &Url) -> Mailbox {
+    let host = base_url.host_str().unwrap_or("localhost");
+    format!("coffee-trials <coffee-trials@{host}>")
+        .parse()
+        .unwrap_or_else(|_| {
+            "coffee-trials <coffee-trials@localhost>"
+                .parse()
+                .expect("a fixed valid address")
+        })
 }
 
 fn non_empty(v: Option<String>) -> Option<String> {
@@ -195,6 +286,14 @@ fn parse_smtp_url(s: &str) -> Result<Url, ConfigError> {
             "SMTP_URL",
             "must look like smtp://host:25, smtp://host:587?tls=required or smtps://user:pass@host:465",
         ));
+    }
+    for (key, value) in url.query_pairs() {
+        if key != "tls" || !matches!(value.as_ref(), "required" | "opportunistic") {
+            return Err(ConfigError::new(
+                "SMTP_URL",
+                "the only option is ?tls=required or ?tls=opportunistic",
+            ));
+        }
     }
     Ok(url)
 }
@@ -259,6 +358,25 @@ mod tests {
     }
 
     #[test]
+    fn the_sender_defaults_to_the_host_of_base_url() {
+        let s = Settings::from_raw(RawSettings {
+            base_url: Some("https://coffee.example.org/".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(
+            s.mail_from.to_string(),
+            "coffee-trials <coffee-trials@coffee.example.org>"
+        );
+        let s = Settings::from_raw(RawSettings {
+            bind: Some("[::1]:8080".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.mail_from.email.domain(), "localhost");
+    }
+
+    #[test]
     fn base_url_is_derived_from_bind() {
         let s = Settings::from_raw(RawSettings::default()).unwrap();
         assert_eq!(s.base_url.as_str(), "http://127.0.0.1:8080/");
@@ -301,9 +419,51 @@ mod tests {
                 },
                 "LOG_FORMAT",
             ),
+            (
+                RawSettings {
+                    mail_from: Some("coffee at example".into()),
+                    ..Default::default()
+                },
+                "MAIL_FROM",
+            ),
+            (
+                RawSettings {
+                    outbox_lease_seconds: Some("0".into()),
+                    ..Default::default()
+                },
+                "OUTBOX_LEASE_SECONDS",
+            ),
         ];
         for (raw, setting) in cases {
             assert_eq!(Settings::from_raw(raw).unwrap_err().setting, setting);
+        }
+    }
+
+    #[test]
+    fn signup_limits_have_defaults_and_must_be_positive() {
+        let s = Settings::from_raw(RawSettings::default()).unwrap();
+        assert_eq!(s.signup_limit_per_ip, DEFAULT_SIGNUP_LIMIT_PER_IP);
+        assert_eq!(s.signup_limit_per_email, DEFAULT_SIGNUP_LIMIT_PER_EMAIL);
+        let s = Settings::from_raw(RawSettings {
+            signup_limit_per_ip: Some(" 7 ".into()),
+            signup_limit_per_email: Some("2".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!((s.signup_limit_per_ip, s.signup_limit_per_email), (7, 2));
+        for bad in ["0", "-1", "lots", "1.5"] {
+            let e = Settings::from_raw(RawSettings {
+                signup_limit_per_email: Some(bad.into()),
+                ..Default::default()
+            })
+            .unwrap_err();
+            assert_eq!(e.setting, "SIGNUP_LIMIT_PER_EMAIL");
+            let e = Settings::from_raw(RawSettings {
+                signup_limit_per_ip: Some(bad.into()),
+                ..Default::default()
+            })
+            .unwrap_err();
+            assert_eq!(e.setting, "SIGNUP_LIMIT_PER_IP");
         }
     }
 }

@@ -6,7 +6,9 @@ use actix_web::middleware::from_fn;
 use actix_web::{web::Data, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
-use crate::config::Settings;
+use crate::config::{ConfigError, Settings};
+use crate::mail::transport::Transport;
+use crate::mail::worker::{Worker, WorkerConfig};
 use crate::store::{Store, StoreError};
 use crate::web::auth::{self, LoginLimiter, SessionKey};
 use crate::web::{csrf, routes, RequestSpan, WebSettings};
@@ -15,6 +17,7 @@ pub struct Application {
     port: u16,
     server: Server,
     store: Store,
+    worker: Worker,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -27,6 +30,8 @@ pub enum StartupError {
         #[source]
         source: std::io::Error,
     },
+    #[error(transparent)]
+    Setting(#[from] ConfigError),
 }
 
 impl Application {
@@ -37,6 +42,8 @@ impl Application {
             .await
             .map_err(StartupError::Database)?;
         store.migrate().await.map_err(StartupError::Database)?;
+        let worker_config = WorkerConfig::from_settings(settings);
+        let transport = Transport::from_settings(settings, worker_config.senders as u32)?;
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind,
             source,
@@ -54,6 +61,10 @@ impl Application {
                 .map_err(StartupError::Database)?,
         );
         let limiter = Data::new(LoginLimiter::default());
+        let signup_limiter = Data::new(crate::web::public::SignupLimiter::new(
+            settings.signup_limit_per_ip,
+            settings.signup_limit_per_email,
+        ));
         let data = Data::new(store.clone());
         let web_settings = Data::new(WebSettings::new(
             settings.base_url.clone(),
@@ -68,6 +79,7 @@ impl Application {
                 .app_data(web_settings.clone())
                 .app_data(session_key.clone())
                 .app_data(limiter.clone())
+                .app_data(signup_limiter.clone())
                 .configure(routes)
         })
         .listen(listener)
@@ -76,10 +88,18 @@ impl Application {
             source,
         })?
         .run();
+        tracing::info!(
+            transport = %transport.describe(),
+            // The domain only: logs carry no email addresses.
+            from_domain = %settings.mail_from.email.domain(),
+            "email delivery"
+        );
+        let worker = Worker::start(store.clone(), transport, worker_config);
         Ok(Self {
             port,
             server,
             store,
+            worker,
         })
     }
 
@@ -92,8 +112,11 @@ impl Application {
     }
 
     /// Serves until SIGINT or SIGTERM; actix then stops accepting connections and lets the
-    /// requests in flight finish before this returns.
+    /// requests in flight finish, and the outbox worker finishes the messages in hand, before
+    /// this returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
-        self.server.await
+        let served = self.server.await;
+        self.worker.stop().await;
+        served
     }
 }

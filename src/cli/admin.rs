@@ -1,7 +1,7 @@
 //! `organiser` and `trial` subcommands: the console's actions for the command line.
 use chrono::Utc;
 
-use super::{error_chain, OrganiserCommand, TrialCommand};
+use super::{error_chain, OrganiserCommand, RoundCommand, TrialCommand};
 use crate::config::Settings;
 use crate::domain::{TrialInput, TrialSettings};
 use crate::store::trials::SaveTrialError;
@@ -97,6 +97,76 @@ pub async fn trial(settings: Settings, command: TrialCommand) -> Result<(), Stri
                 );
             }
         }
+    }
+    store.close().await;
+    Ok(())
+}
+
+pub async fn round(settings: Settings, command: RoundCommand) -> Result<(), String> {
+    let store = open(&settings).await?;
+    let RoundCommand::Run {
+        trial,
+        dry_run,
+        seed,
+    } = command;
+    let trial = store
+        .find_trial(&trial)
+        .await
+        .map_err(|e| error_chain(&e))?
+        .ok_or_else(|| format!("--trial: there is no trial '{trial}'"))?;
+    let had_draft = store
+        .find_draft_round(trial.id)
+        .await
+        .map_err(|e| error_chain(&e))?
+        .is_some();
+    let now = Utc::now();
+    let view = crate::rounds::propose(
+        &store,
+        &trial,
+        "manual",
+        None,
+        seed.unwrap_or_else(rand::random),
+        now,
+    )
+    .await
+    .map_err(|e| error_chain(&e))?
+    .ok_or("a round already exists for this slot")?;
+    println!(
+        "Round {} of {} (seed {}): {} groups",
+        view.round.number,
+        trial.name,
+        view.round.seed,
+        view.groups.len()
+    );
+    for g in &view.groups {
+        let names: Vec<String> = g
+            .members
+            .iter()
+            .map(|m| format!("{} ({})", m.name, m.attribute_value))
+            .collect();
+        println!("  {:>3}. {}  [{}]", g.position, names.join(" + "), g.reason);
+    }
+    for u in &view.unplaced {
+        println!("  not placed: {}", u.why);
+    }
+    if dry_run {
+        // Leave an organiser's existing draft alone; remove only the one made for this look.
+        if !had_draft {
+            store
+                .delete_draft_round(view.round.id)
+                .await
+                .map_err(|e| error_chain(&e))?;
+        }
+        println!("Dry run: nothing was saved or sent.");
+    } else {
+        let published =
+            crate::rounds::publish(&store, &trial, view.round.id, &settings.base_url, now)
+                .await
+                .map_err(|e| error_chain(&e))?;
+        println!(
+            "Published; {} pairing emails queued in the outbox.",
+            published.emails_queued
+        );
     }
     store.close().await;
     Ok(())

@@ -10,6 +10,7 @@ use crate::store::Store;
 
 mod admin;
 pub mod match_cmd;
+mod participants;
 
 #[derive(Debug, Parser)]
 #[command(
@@ -42,6 +43,21 @@ pub struct SettingsArgs {
     /// Log format: text or json [default: text]
     #[arg(long, env = "LOG_FORMAT", global = true)]
     pub log_format: Option<String>,
+    /// Sender of every email [default: coffee-trials <coffee-trials@HOST of BASE_URL>]
+    #[arg(long, env = "MAIL_FROM", global = true)]
+    pub mail_from: Option<String>,
+    /// Folder for .eml files when SMTP_URL is not set [default: outbox]
+    #[arg(long, env = "OUTBOX_DIR", global = true)]
+    pub outbox_dir: Option<String>,
+    /// Seconds a message being sent stays reserved before another attempt may take it [default: 120]
+    #[arg(long, env = "OUTBOX_LEASE_SECONDS", global = true, hide = true)]
+    pub outbox_lease_seconds: Option<String>,
+    /// Sign-ups accepted per client address per hour [default: 100]
+    #[arg(long, env = "SIGNUP_LIMIT_PER_IP", global = true)]
+    pub signup_limit_per_ip: Option<String>,
+    /// Sign-ups accepted per email address per hour [default: 5]
+    #[arg(long, env = "SIGNUP_LIMIT_PER_EMAIL", global = true)]
+    pub signup_limit_per_email: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -56,6 +72,12 @@ pub enum Command {
     /// Create and list trials.
     #[command(subcommand)]
     Trial(TrialCommand),
+    /// Run rounds from the command line.
+    #[command(subcommand)]
+    Round(RoundCommand),
+    /// Import participants into a trial.
+    #[command(subcommand)]
+    Participants(ParticipantsCommand),
     /// Pair the participants of one instance file and print the groups as JSON.
     Match {
         /// Instance JSON: {"participants": [...], "history": [...]}
@@ -96,6 +118,51 @@ pub enum TrialCommand {
     List,
 }
 
+#[derive(Debug, Subcommand)]
+pub enum ParticipantsCommand {
+    /// Import people from a CSV file (UTF-8, first row naming the columns: name and email,
+    /// and optionally the trial's attribute or department, role, site and team).
+    ///
+    /// Prints a summary first. If any row has a problem (a bad address, a missing name, the
+    /// same address twice, ...) nothing is imported and the exit status is non-zero, unless
+    /// --skip-problems is given. People already in the trial are left as they are. The other
+    /// rows are imported in one transaction: all of them or, on failure, none.
+    Import {
+        /// The trial's short address.
+        #[arg(long)]
+        trial: String,
+        /// The CSV file.
+        file: PathBuf,
+        /// You have these people's consent: they become active at once. Without it they are
+        /// pending and confirm by email before they are paired.
+        #[arg(long)]
+        consent: bool,
+        /// Import the good rows even when others have problems (those are listed and skipped).
+        #[arg(long)]
+        skip_problems: bool,
+        /// Only check the file and print the summary.
+        #[arg(long)]
+        dry_run: bool,
+    },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum RoundCommand {
+    /// Propose a round for a trial and publish it (queueing the pairing emails), or with
+    /// --dry-run only print the proposed groups.
+    Run {
+        /// The trial's short address.
+        #[arg(long)]
+        trial: String,
+        /// Print the groups without saving or sending anything.
+        #[arg(long)]
+        dry_run: bool,
+        /// Seed for the pairing engine (random by default).
+        #[arg(long)]
+        seed: Option<u64>,
+    },
+}
+
 /// Exit status for a setting, database or migration that stops the service from starting.
 const EXIT_CONFIG: u8 = 2;
 
@@ -106,6 +173,8 @@ pub fn main() -> ExitCode {
         Some(Command::Migrate) => with_runtime(cli.settings, migrate),
         Some(Command::Organiser(c)) => with_runtime(cli.settings, |s| admin::organiser(s, c)),
         Some(Command::Trial(c)) => with_runtime(cli.settings, |s| admin::trial(s, c)),
+        Some(Command::Round(c)) => with_runtime(cli.settings, |s| admin::round(s, c)),
+        Some(Command::Participants(c)) => with_runtime(cli.settings, |s| participants::run(s, c)),
         Some(Command::Serve) | None => with_runtime(cli.settings, serve),
     }
 }
@@ -199,6 +268,11 @@ impl From<SettingsArgs> for RawSettings {
             base_url: a.base_url,
             smtp_url: a.smtp_url,
             log_format: a.log_format,
+            mail_from: a.mail_from,
+            outbox_dir: a.outbox_dir,
+            outbox_lease_seconds: a.outbox_lease_seconds,
+            signup_limit_per_ip: a.signup_limit_per_ip,
+            signup_limit_per_email: a.signup_limit_per_email,
         }
     }
 }

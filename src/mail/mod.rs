@@ -36,6 +36,7 @@ pub fn render<E: EmailTemplate>(email: &E, to_address: &str) -> Result<NewEmail,
         body_text: text.render().map_err(err)?,
         body_html: html.render().map_err(err)?,
         headers_json: "{}".to_string(),
+        attachments_json: "[]".to_string(),
     })
 }
 
@@ -43,6 +44,10 @@ pub fn render<E: EmailTemplate>(email: &E, to_address: &str) -> Result<NewEmail,
 pub fn message_domain(base_url: &url::Url) -> String {
     base_url.host_str().unwrap_or("localhost").to_string()
 }
+
+pub mod pairing;
+pub mod transport;
+pub mod worker;
 
 pub mod organiser_invite {
     use askama::Template;
@@ -76,6 +81,98 @@ pub mod organiser_invite {
         type Html = Html;
         fn parts(&self) -> (Subject, Text, Html) {
             (Subject, Text { c: self.clone() }, Html { c: self.clone() })
+        }
+    }
+}
+
+/// Sent after a sign-up: the link that confirms the address (and the manage link).
+pub mod participant_confirm {
+    use askama::Template;
+
+    #[derive(Clone)]
+    pub struct Context {
+        pub name: String,
+        pub trial_name: String,
+        pub confirm_link: String,
+        pub manage_link: String,
+        pub expires_in_days: i64,
+        /// They had left this trial and signed up again.
+        pub rejoining: bool,
+    }
+
+    #[derive(Template)]
+    #[template(path = "email/participant_confirm/subject.txt")]
+    pub struct Subject {
+        pub c: Context,
+    }
+
+    #[derive(Template)]
+    #[template(path = "email/participant_confirm/text.txt")]
+    pub struct Text {
+        pub c: Context,
+    }
+
+    #[derive(Template)]
+    #[template(path = "email/participant_confirm/html.html")]
+    pub struct Html {
+        pub c: Context,
+    }
+
+    impl super::EmailTemplate for Context {
+        const NAME: &'static str = "participant_confirm";
+        type Subject = Subject;
+        type Text = Text;
+        type Html = Html;
+        fn parts(&self) -> (Subject, Text, Html) {
+            (
+                Subject { c: self.clone() },
+                Text { c: self.clone() },
+                Html { c: self.clone() },
+            )
+        }
+    }
+}
+
+/// Sent when someone signs up with an address that is already taking part: nothing changed.
+pub mod participant_already {
+    use askama::Template;
+
+    #[derive(Clone)]
+    pub struct Context {
+        pub name: String,
+        pub trial_name: String,
+        pub manage_link: String,
+    }
+
+    #[derive(Template)]
+    #[template(path = "email/participant_already/subject.txt")]
+    pub struct Subject {
+        pub c: Context,
+    }
+
+    #[derive(Template)]
+    #[template(path = "email/participant_already/text.txt")]
+    pub struct Text {
+        pub c: Context,
+    }
+
+    #[derive(Template)]
+    #[template(path = "email/participant_already/html.html")]
+    pub struct Html {
+        pub c: Context,
+    }
+
+    impl super::EmailTemplate for Context {
+        const NAME: &'static str = "participant_already";
+        type Subject = Subject;
+        type Text = Text;
+        type Html = Html;
+        fn parts(&self) -> (Subject, Text, Html) {
+            (
+                Subject { c: self.clone() },
+                Text { c: self.clone() },
+                Html { c: self.clone() },
+            )
         }
     }
 }

@@ -42,7 +42,15 @@ impl std::fmt::Display for CsrfToken {
 
 /// Paths whose POSTs do not come from our forms.
 pub fn is_exempt(path: &str) -> bool {
-    path.starts_with("/api/")
+    path.starts_with("/api/") || is_one_click_unsubscribe(path)
+}
+
+/// `/u/{token}/one-click`: mail providers POST there without cookies (RFC 8058); the token in
+/// the path is what authorises it, and all it can do is stop emails.
+fn is_one_click_unsubscribe(path: &str) -> bool {
+    path.strip_prefix("/u/")
+        .and_then(|rest| rest.strip_suffix("/one-click"))
+        .is_some_and(|token| !token.is_empty() && !token.contains('/'))
 }
 
 pub async fn middleware(

@@ -14,6 +14,7 @@ pub mod errors;
 pub mod health;
 pub mod library;
 pub mod pages;
+pub mod public;
 
 /// What handlers need to know about how the service is reached.
 #[derive(Clone, Debug)]
@@ -43,7 +44,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(health::healthz)
         .service(health::readyz)
         .configure(library::routes)
-        .configure(admin::routes);
+        .configure(admin::routes)
+        .configure(public::routes);
 }
 
 /// Request spans name the route pattern, never the concrete path or query string: paths

@@ -117,6 +117,7 @@ pub async fn spawn_app() -> TestApp {
     let settings = Settings::from_raw(RawSettings {
         database_url: Some(db.url()),
         bind: Some("127.0.0.1:0".into()),
+        outbox_dir: Some(test_outbox_dir()),
         ..Default::default()
     })
     .expect("test settings are valid");
@@ -232,4 +233,43 @@ impl TestApp {
             .build()
             .unwrap()
     }
+}
+
+/// Like [`spawn_app`], with settings changed first (for example lower sign-up limits).
+pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
+    let db = TestDatabase::create().await;
+    let mut settings = Settings::from_raw(RawSettings {
+        database_url: Some(db.url()),
+        bind: Some("127.0.0.1:0".into()),
+        outbox_dir: Some(test_outbox_dir()),
+        ..Default::default()
+    })
+    .expect("test settings are valid");
+    change(&mut settings);
+    let app = Application::build(&settings)
+        .await
+        .expect("application builds");
+    let port = app.port();
+    let store = app.store().clone();
+    tokio::spawn(app.run_until_stopped());
+    let client = reqwest::Client::builder()
+        .redirect(reqwest::redirect::Policy::none())
+        .cookie_store(true)
+        .build()
+        .expect("http client");
+    TestApp {
+        address: format!("http://127.0.0.1:{port}"),
+        store,
+        client,
+        _db: db,
+    }
+}
+
+/// Where the apps of the tests write emails (the outbox worker runs in every app): outside the
+/// source tree, so that a test run leaves no `outbox/` folder behind.
+pub fn test_outbox_dir() -> String {
+    std::env::temp_dir()
+        .join("coffee-trials-test-outbox")
+        .display()
+        .to_string()
 }

@@ -1,11 +1,20 @@
 //! One integration-test binary. Every test that touches a database runs on SQLite by default,
 //! and on PostgreSQL when TEST_DATABASE_URL is a postgres:// URL.
+mod browser;
+mod browser_participants;
 mod cli;
+mod console_participants;
+mod delivery;
 mod health;
 mod helpers;
+mod import;
 mod match_cli;
 mod migrations;
 mod organisers;
+mod participants;
 mod participants_store;
+mod rounds;
+mod smtp_sink;
+mod technique_console;
 mod techniques;
 mod trials;

@@ -10,6 +10,7 @@ const TABLES: &[&str] = &[
     "api_tokens",
     "do_not_pair",
     "feedback",
+    "import_batches",
     "instance_secrets",
     "memberships",
     "one_time_tokens",

@@ -20,6 +20,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(show))
             .route(web::put().to(update)),
     );
+    rounds_api::routes(cfg);
 }
 
 fn invalid(errors: Vec<crate::domain::FieldError>) -> ApiError {
@@ -71,4 +72,140 @@ async fn update(
         .await
         .map_err(save_error)?;
     Ok(HttpResponse::Ok().json(trial))
+}
+
+/// Rounds through the API: propose, look, reshuffle, swap, publish.
+pub mod rounds_api {
+    use actix_web::http::StatusCode;
+    use actix_web::web::{self, Data, Json, Path};
+    use actix_web::HttpResponse;
+    use chrono::Utc;
+
+    use crate::rounds::{self, RoundError};
+    use crate::store::trials::Trial;
+    use crate::store::Store;
+    use crate::web::errors::ApiError;
+    use crate::web::WebSettings;
+
+    pub fn routes(cfg: &mut web::ServiceConfig) {
+        cfg.route("/api/v1/trials/{slug}/rounds", web::get().to(list))
+            .route("/api/v1/trials/{slug}/rounds", web::post().to(start))
+            .route("/api/v1/trials/{slug}/rounds/{number}", web::get().to(show))
+            .route(
+                "/api/v1/trials/{slug}/rounds/{number}/reshuffle",
+                web::post().to(reshuffle),
+            )
+            .route(
+                "/api/v1/trials/{slug}/rounds/{number}/swap",
+                web::post().to(swap),
+            )
+            .route(
+                "/api/v1/trials/{slug}/rounds/{number}/publish",
+                web::post().to(publish),
+            );
+    }
+
+    impl From<RoundError> for ApiError {
+        fn from(e: RoundError) -> Self {
+            match e {
+                RoundError::NotFound => {
+                    ApiError::status(StatusCode::NOT_FOUND, "no such trial or round")
+                }
+                RoundError::Published => ApiError::status(StatusCode::CONFLICT, e.to_string()),
+                RoundError::Invalid(m) => ApiError::status(StatusCode::UNPROCESSABLE_ENTITY, m),
+                other => ApiError::Unexpected(other.into()),
+            }
+        }
+    }
+
+    async fn trial(store: &Store, slug: &str) -> Result<Trial, ApiError> {
+        Ok(store.find_trial(slug).await?.ok_or(RoundError::NotFound)?)
+    }
+
+    async fn round_id(store: &Store, trial: &Trial, number: i64) -> Result<i64, ApiError> {
+        Ok(store
+            .find_round_by_number(trial.id, number)
+            .await?
+            .ok_or(RoundError::NotFound)?
+            .id)
+    }
+
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    pub struct SeedBody {
+        seed: Option<u64>,
+    }
+
+    async fn list(store: Data<Store>, slug: Path<String>) -> Result<HttpResponse, ApiError> {
+        let trial = trial(&store, &slug).await?;
+        let rounds = store.list_rounds(trial.id).await?;
+        Ok(HttpResponse::Ok().json(serde_json::json!({ "rounds": rounds })))
+    }
+
+    async fn start(
+        store: Data<Store>,
+        slug: Path<String>,
+        body: Option<Json<SeedBody>>,
+    ) -> Result<HttpResponse, ApiError> {
+        let trial = trial(&store, &slug).await?;
+        let seed = body.and_then(|b| b.seed).unwrap_or_else(rand::random);
+        let view = rounds::propose(&store, &trial, "manual", None, seed, Utc::now())
+            .await?
+            .ok_or_else(|| {
+                ApiError::status(StatusCode::CONFLICT, "a round already exists for this slot")
+            })?;
+        Ok(HttpResponse::Created().json(view))
+    }
+
+    async fn show(store: Data<Store>, path: Path<(String, i64)>) -> Result<HttpResponse, ApiError> {
+        let (slug, number) = path.into_inner();
+        let trial = trial(&store, &slug).await?;
+        let round = store
+            .find_round_by_number(trial.id, number)
+            .await?
+            .ok_or(RoundError::NotFound)?;
+        Ok(HttpResponse::Ok().json(rounds::view(&store, &trial, round, Utc::now()).await?))
+    }
+
+    async fn reshuffle(
+        store: Data<Store>,
+        path: Path<(String, i64)>,
+        body: Option<Json<SeedBody>>,
+    ) -> Result<HttpResponse, ApiError> {
+        let (slug, number) = path.into_inner();
+        let trial = trial(&store, &slug).await?;
+        let id = round_id(&store, &trial, number).await?;
+        let seed = body.and_then(|b| b.seed).unwrap_or_else(rand::random);
+        Ok(HttpResponse::Ok().json(rounds::reshuffle(&store, &trial, id, seed, Utc::now()).await?))
+    }
+
+    #[derive(serde::Deserialize)]
+    pub struct SwapBody {
+        a: String,
+        b: String,
+    }
+
+    async fn swap(
+        store: Data<Store>,
+        path: Path<(String, i64)>,
+        body: Json<SwapBody>,
+    ) -> Result<HttpResponse, ApiError> {
+        let (slug, number) = path.into_inner();
+        let trial = trial(&store, &slug).await?;
+        let id = round_id(&store, &trial, number).await?;
+        Ok(HttpResponse::Ok()
+            .json(rounds::swap(&store, &trial, id, &body.a, &body.b, Utc::now()).await?))
+    }
+
+    async fn publish(
+        store: Data<Store>,
+        web_settings: Data<WebSettings>,
+        path: Path<(String, i64)>,
+    ) -> Result<HttpResponse, ApiError> {
+        let (slug, number) = path.into_inner();
+        let trial = trial(&store, &slug).await?;
+        let id = round_id(&store, &trial, number).await?;
+        Ok(HttpResponse::Ok()
+            .json(rounds::publish(&store, &trial, id, &web_settings.base_url, Utc::now()).await?))
+    }
 }

@@ -3,6 +3,11 @@ use actix_web::web;
 
 pub mod account;
 pub mod api;
+pub mod import;
+pub mod outbox;
+pub mod participants;
+pub mod rounds;
+pub mod techniques;
 pub mod trials;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -22,7 +27,22 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(trials::new_form)
         .service(trials::create)
         .service(trials::show)
-        .service(trials::update);
+        .service(trials::update)
+        .service(rounds::list)
+        .service(rounds::start)
+        .service(rounds::show)
+        .service(rounds::reshuffle)
+        .service(rounds::swap)
+        .service(rounds::publish)
+        .service(rounds::discard)
+        .service(techniques::list)
+        .service(techniques::new_form)
+        .service(techniques::create)
+        .service(techniques::edit_form)
+        .service(techniques::update);
+    participants::routes(cfg);
+    import::routes(cfg);
+    outbox::routes(cfg);
     api::routes(cfg);
 }
 

@@ -1,0 +1,339 @@
+//! Reading a CSV file of participants: bytes in, accepted rows and problems out. No I/O; the
+//! web upload, the command line and the final import all go through [`parse`], so the preview
+//! and the import cannot disagree about a row.
+use std::collections::HashMap;
+
+use crate::domain::{ParticipantDetails, ParticipantInput};
+
+/// The largest file accepted, in bytes.
+pub const MAX_BYTES: usize = 5 * 1024 * 1024;
+/// The most data rows in one file.
+pub const MAX_ROWS: usize = 50_000;
+
+/// A file that cannot be read at all (as opposed to a row with a problem).
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FileError {
+    #[error("the file is empty")]
+    Empty,
+    #[error("the file is larger than {} MB", MAX_BYTES / 1024 / 1024)]
+    TooLarge,
+    #[error("the file is not UTF-8 (row {row}); save it as \"CSV UTF-8\" and upload it again")]
+    NotUtf8 { row: usize },
+    #[error("the file has no {0} column; the first row must name the columns, e.g. name,email")]
+    MissingColumn(&'static str),
+    #[error("the file has more than {MAX_ROWS} rows; split it into smaller files")]
+    TooManyRows,
+    #[error("the file is not valid CSV (row {row}): {message}")]
+    Malformed { row: usize, message: String },
+}
+
+/// Which field of a person a column holds.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Column {
+    Name,
+    Email,
+    Attribute,
+    Role,
+    Site,
+    Team,
+}
+
+/// A row that will be added. `row` counts as a spreadsheet does: the header is row 1.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct AcceptedRow {
+    pub row: usize,
+    pub details: ParticipantDetails,
+}
+
+/// A row that will not be added, and why.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Problem {
+    pub row: usize,
+    /// What the row said, so the organiser can find it.
+    pub name: String,
+    pub email: String,
+    pub reasons: Vec<String>,
+}
+
+#[derive(Clone, Debug, Default, PartialEq, Eq)]
+pub struct Parsed {
+    pub accepted: Vec<AcceptedRow>,
+    pub problems: Vec<Problem>,
+    /// Header cells that matched no field; their values are not imported.
+    pub ignored_columns: Vec<String>,
+}
+
+fn normalise(header: &str) -> String {
+    header
+        .trim()
+        .chars()
+        .filter(|c| c.is_alphanumeric())
+        .flat_map(char::to_lowercase)
+        .collect()
+}
+
+/// Maps a header cell to a field. Common spellings are accepted, as is the trial's own name
+/// for its grouping attribute (e.g. "Discipline").
+pub fn column_for(header: &str, attribute_name: &str) -> Option<Column> {
+    let h = normalise(header);
+    if !h.is_empty() && h == normalise(attribute_name) {
+        return Some(Column::Attribute);
+    }
+    Some(match h.as_str() {
+        "name" | "fullname" | "participant" | "person" => Column::Name,
+        "email" | "emailaddress" | "mail" => Column::Email,
+        "department" | "attribute" | "attributevalue" | "group" => Column::Attribute,
+        "role" | "jobtitle" | "title" | "position" => Column::Role,
+        "site" | "location" | "office" => Column::Site,
+        "team" => Column::Team,
+        _ => return None,
+    })
+}
+
+/// Reads a whole file. `Err` means the file as a whole is unusable; otherwise every data row
+/// ends up either accepted or in `problems`. Blank lines are skipped.
+pub fn parse(
+    bytes: &[u8],
+    attribute_name: &str,
+    allowed_values: &[&str],
+) -> Result<Parsed, FileError> {
+    if bytes.len() > MAX_BYTES {
+        return Err(FileError::TooLarge);
+    }
+    let bytes = bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(bytes);
+    if bytes.iter().all(|b| b.is_ascii_whitespace()) {
+        return Err(FileError::Empty);
+    }
+    let mut reader = csv::ReaderBuilder::new()
+        .has_headers(false)
+        .flexible(true)
+        .from_reader(bytes);
+    let mut records = reader.byte_records();
+    let malformed = |row: usize, e: csv::Error| FileError::Malformed {
+        row,
+        message: e.to_string(),
+    };
+    let header = match records.next() {
+        Some(Ok(h)) => h,
+        Some(Err(e)) => return Err(malformed(1, e)),
+        None => return Err(FileError::Empty),
+    };
+    let header = utf8_cells(&header).ok_or(FileError::NotUtf8 { row: 1 })?;
+
+    let mut columns: Vec<Option<Column>> = Vec::new();
+    let mut ignored_columns = Vec::new();
+    for cell in &header {
+        let column = column_for(cell, attribute_name);
+        // A second column for the same field would silently lose data; the first one wins
+        // and the other is reported as ignored.
+        let column = column.filter(|c| !columns.contains(&Some(*c)));
+        if column.is_none() && !cell.trim().is_empty() {
+            ignored_columns.push(cell.trim().to_string());
+        }
+        columns.push(column);
+    }
+    for (required, label) in [(Column::Name, "name"), (Column::Email, "email")] {
+        if !columns.contains(&Some(required)) {
+            return Err(FileError::MissingColumn(label));
+        }
+    }
+
+    let mut parsed = Parsed {
+        ignored_columns,
+        ..Default::default()
+    };
+    let mut first_row_of: HashMap<String, usize> = HashMap::new();
+    // Rows are numbered by the line they start on, as an editor or spreadsheet shows them.
+    // The reader's own line count leaves out the blank lines it skips, so count from bytes.
+    let mut counted = (0usize, 1usize);
+    let mut line_at = |byte: u64| {
+        let mut byte = (byte as usize).min(bytes.len());
+        // A record's position is where the reader started on it, before the blank lines.
+        while byte < bytes.len() && matches!(bytes[byte], b'\n' | b'\r') {
+            byte += 1;
+        }
+        let (from, lines) = counted;
+        let lines = lines
+            + bytes[from.min(byte)..byte]
+                .iter()
+                .filter(|b| **b == b'\n')
+                .count();
+        counted = (byte, lines);
+        lines
+    };
+    for (index, record) in records.enumerate() {
+        if index >= MAX_ROWS {
+            return Err(FileError::TooManyRows);
+        }
+        let record = match record {
+            Ok(r) => r,
+            Err(e) => {
+                let row = e.position().map_or(0, |p| line_at(p.byte()));
+                return Err(malformed(row, e));
+            }
+        };
+        let row = record.position().map_or(index + 2, |p| line_at(p.byte()));
+        let cells = utf8_cells(&record).ok_or(FileError::NotUtf8 { row })?;
+        if cells.iter().all(|c| c.trim().is_empty()) {
+            continue;
+        }
+        let mut input = ParticipantInput::default();
+        let mut extra_cells = false;
+        for (i, cell) in cells.iter().enumerate() {
+            let target = match columns.get(i) {
+                Some(Some(Column::Name)) => &mut input.name,
+                Some(Some(Column::Email)) => &mut input.email,
+                Some(Some(Column::Attribute)) => &mut input.attribute_value,
+                Some(Some(Column::Role)) => &mut input.role,
+                Some(Some(Column::Site)) => &mut input.site,
+                Some(Some(Column::Team)) => &mut input.team,
+                Some(None) => continue,
+                None => {
+                    extra_cells |= !cell.trim().is_empty();
+                    continue;
+                }
+            };
+            *target = cell.clone();
+        }
+        let mut reasons = Vec::new();
+        if extra_cells {
+            reasons.push(format!(
+                "the row has more cells than the header has columns ({} > {})",
+                cells.len(),
+                columns.len()
+            ));
+        }
+        let details = match ParticipantDetails::parse(&input, allowed_values) {
+            Ok(d) => Some(d),
+            Err(errors) => {
+                reasons.extend(
+                    errors
+                        .into_iter()
+                        .map(|e| format!("{}: {}", field_label(e.field), e.message)),
+                );
+                None
+            }
+        };
+        if let Some(d) = &details {
+            if let Some(first) = first_row_of.get(d.email.as_str()) {
+                reasons.push(format!("the same email address as row {first}"));
+            }
+        }
+        match details {
+            Some(details) if reasons.is_empty() => {
+                first_row_of.insert(details.email.as_str().to_string(), row);
+                parsed.accepted.push(AcceptedRow { row, details });
+            }
+            _ => parsed.problems.push(Problem {
+                row,
+                name: input.name.trim().to_string(),
+                email: input.email.trim().to_string(),
+                reasons,
+            }),
+        }
+    }
+    if parsed.accepted.is_empty() && parsed.problems.is_empty() {
+        return Err(FileError::Empty);
+    }
+    Ok(parsed)
+}
+
+fn field_label(field: &str) -> &str {
+    match field {
+        "attribute_value" => "group",
+        other => other,
+    }
+}
+
+fn utf8_cells(record: &csv::ByteRecord) -> Option<Vec<String>> {
+    record
+        .iter()
+        .map(|cell| std::str::from_utf8(cell).ok().map(str::to_string))
+        .collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Parsed {
+        parse(s.as_bytes(), "Department", &[]).unwrap()
+    }
+
+    #[test]
+    fn flexible_headers_and_a_bom_are_accepted() {
+        // A header without data rows is an empty file.
+        let header_only = "\u{feff}Full Name,E-mail\n".as_bytes();
+        assert_eq!(parse(header_only, "Discipline", &[]), Err(FileError::Empty));
+        let p = parse(
+            "\u{feff}Full Name,E-mail,Discipline,Job title,Notes\nAda Lovelace,ADA@example.org,Maths,Analyst,hello\n"
+                .as_bytes(),
+            "Discipline",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(p.ignored_columns, vec!["Notes"]);
+        let d = &p.accepted[0].details;
+        assert_eq!(p.accepted[0].row, 2);
+        assert_eq!(d.name.as_str(), "Ada Lovelace");
+        assert_eq!(d.email.as_str(), "ada@example.org");
+        assert_eq!(d.attribute_value, "Maths");
+        assert_eq!(d.role, "Analyst");
+    }
+
+    #[test]
+    fn every_broken_row_is_reported_with_its_reason() {
+        let p = parse_str(
+            "name,email,department\n\
+             Ada,ada@example.org,Maths\n\
+             ,nobody@example.org,Maths\n\
+             Bob,not-an-address,Maths\n\
+             \n\
+             Ada Again,Ada@Example.org,Maths\n\
+             \"Quoted, Name\",q@example.org,\"Multi\"\n",
+        );
+        assert_eq!(p.accepted.len(), 2);
+        assert_eq!(p.accepted[1].details.name.as_str(), "Quoted, Name");
+        let rows: Vec<_> = p.problems.iter().map(|x| x.row).collect();
+        assert_eq!(rows, vec![3, 4, 6]);
+        assert!(p.problems[0].reasons[0].starts_with("name:"));
+        assert!(p.problems[1].reasons[0].starts_with("email:"));
+        assert_eq!(
+            p.problems[2].reasons,
+            vec!["the same email address as row 2"]
+        );
+    }
+
+    #[test]
+    fn files_that_cannot_be_read_say_why() {
+        let latin1 = b"name,email\nAda,ada@example.org\nJos\xe9,jose@example.org\n";
+        let e = parse(latin1, "Department", &[]).unwrap_err();
+        assert_eq!(e, FileError::NotUtf8 { row: 3 });
+        assert!(e.to_string().contains("not UTF-8 (row 3)"));
+        assert_eq!(
+            parse(b"name,department\nAda,Maths\n", "Department", &[]).unwrap_err(),
+            FileError::MissingColumn("email")
+        );
+        assert_eq!(
+            parse(b"  \n", "Department", &[]).unwrap_err(),
+            FileError::Empty
+        );
+        let big = vec![b'a'; MAX_BYTES + 1];
+        assert_eq!(
+            parse(&big, "Department", &[]).unwrap_err(),
+            FileError::TooLarge
+        );
+    }
+
+    #[test]
+    fn allowed_values_are_checked() {
+        let p = parse(
+            b"name,email,department\nAda,ada@example.org,maths\nBob,bob@example.org,Catering\n",
+            "Department",
+            &["Maths", "Physics"],
+        )
+        .unwrap();
+        assert_eq!(p.accepted[0].details.attribute_value, "Maths");
+        assert!(p.problems[0].reasons[0].starts_with("group: choose one of"));
+    }
+}

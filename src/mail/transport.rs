@@ -1,0 +1,210 @@
+//! Where emails go: an SMTP server through a connection pool when `SMTP_URL` is set, otherwise
+//! `.eml` files in a folder that a newcomer can open in any mail program.
+use std::path::{Path, PathBuf};
+use std::time::Duration;
+
+use lettre::transport::smtp::PoolConfig;
+use lettre::{AsyncSmtpTransport, AsyncTransport, Message, Tokio1Executor};
+use url::Url;
+
+use crate::config::{ConfigError, Settings};
+
+pub enum Transport {
+    Smtp {
+        transport: AsyncSmtpTransport<Tokio1Executor>,
+        /// The URL without credentials, for the log.
+        shown: String,
+    },
+    Files {
+        dir: PathBuf,
+    },
+}
+
+/// Why a message did not go out.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum SendError {
+    /// Worth another try later: the server is unreachable, busy, or answered 4xx.
+    Transient {
+        error: String,
+        /// What may go in the log: never the server's answer, which can quote the address.
+        loggable: String,
+    },
+    /// Another try will not help: a 5xx answer, or a message that cannot be built.
+    Permanent {
+        error: String,
+        loggable: String,
+        /// The recipient's address itself was refused (unknown mailbox, bad domain, ...).
+        recipient_refused: bool,
+    },
+}
+
+impl SendError {
+    pub fn permanent(error: impl Into<String>, recipient_refused: bool) -> Self {
+        let error = error.into();
+        Self::Permanent {
+            loggable: error.clone(),
+            error,
+            recipient_refused,
+        }
+    }
+}
+
+/// How long one SMTP command may take before the attempt counts as failed.
+const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+
+impl Transport {
+    /// The transport the settings ask for; `pool_size` SMTP connections at most.
+    pub fn from_settings(settings: &Settings, pool_size: u32) -> Result<Self, ConfigError> {
+        match &settings.smtp_url {
+            Some(url) => Self::smtp(url, pool_size),
+            None => Ok(Self::files(&settings.outbox_dir)),
+        }
+    }
+
+    pub fn smtp(url: &Url, pool_size: u32) -> Result<Self, ConfigError> {
+        let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
+            .map_err(|e| ConfigError::new("SMTP_URL", format!("cannot be used: {e}")))?
+            .timeout(Some(SMTP_TIMEOUT))
+            .pool_config(
+                PoolConfig::new()
+                    .max_size(pool_size.max(1))
+                    .idle_timeout(Duration::from_secs(60)),
+            )
+            .build();
+        let mut shown = url.clone();
+        let _ = shown.set_password(None);
+        let _ = shown.set_username("");
+        Ok(Self::Smtp {
+            transport,
+            shown: shown.to_string(),
+        })
+    }
+
+    pub fn files(dir: impl Into<PathBuf>) -> Self {
+        Self::Files { dir: dir.into() }
+    }
+
+    /// One line for the start-up log; never the password.
+    pub fn describe(&self) -> String {
+        match self {
+            Transport::Smtp { shown, .. } => format!("SMTP via {shown}"),
+            Transport::Files { dir } => {
+                format!(".eml files in {} (SMTP_URL is not set)", dir.display())
+            }
+        }
+    }
+
+    /// Sends one message. `file_name` names the file for the file transport.
+    pub async fn send(&self, message: &Message, file_name: &str) -> Result<(), SendError> {
+        match self {
+            Transport::Smtp { transport, .. } => transport
+                .send(message.clone())
+                .await
+                .map(|_| ())
+                .map_err(classify),
+            Transport::Files { dir } => write_eml(dir, file_name, &message.formatted())
+                .await
+                .map_err(|e| {
+                    let error = format!("cannot write to {}: {e}", dir.display());
+                    SendError::Transient {
+                        loggable: error.clone(),
+                        error,
+                    }
+                }),
+        }
+    }
+}
+
+/// Writes beside the target and renames, so that nobody ever opens half a message.
+async fn write_eml(dir: &Path, file_name: &str, bytes: &[u8]) -> std::io::Result<()> {
+    tokio::fs::create_dir_all(dir).await?;
+    let target = dir.join(file_name);
+    let partial = dir.join(format!(".{file_name}.partial"));
+    tokio::fs::write(&partial, bytes).await?;
+    tokio::fs::rename(&partial, &target).await
+}
+
+fn classify(e: lettre::transport::smtp::Error) -> SendError {
+    let error = e.to_string();
+    let code = e.status().map(|c| c.to_string());
+    let loggable = match &code {
+        Some(code) => format!("the mail server answered {code}"),
+        None => error.clone(),
+    };
+    if e.is_permanent() {
+        let recipient_refused = code
+            .as_deref()
+            .is_some_and(|code| refuses_recipient(code, &error));
+        SendError::Permanent {
+            error,
+            loggable,
+            recipient_refused,
+        }
+    } else {
+        SendError::Transient { error, loggable }
+    }
+}
+
+/// Whether a permanent refusal is about the recipient's address rather than the message or our
+/// own account. The enhanced status code (RFC 3463) decides when the server sends one: 5.1.x is
+/// a bad address, 5.2.x a mailbox that cannot take mail. Without one, 550, 551 and 553 are the
+/// replies RFC 5321 gives for a mailbox that is unavailable, not local or not allowed.
+pub fn refuses_recipient(code: &str, error: &str) -> bool {
+    let enhanced = error
+        .split_whitespace()
+        .map(|w| w.trim_end_matches([',', ';', ':']))
+        .find(|w| {
+            let parts: Vec<&str> = w.split('.').collect();
+            parts.len() == 3
+                && parts[0] == "5"
+                && parts[1..]
+                    .iter()
+                    .all(|p| !p.is_empty() && p.chars().all(|c| c.is_ascii_digit()))
+        });
+    match enhanced {
+        Some(enhanced) => enhanced.starts_with("5.1.") || enhanced.starts_with("5.2."),
+        None => matches!(code, "550" | "551" | "553"),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::refuses_recipient;
+
+    #[test]
+    fn only_address_problems_count_as_a_refused_recipient() {
+        assert!(refuses_recipient(
+            "550",
+            "permanent error (550): 5.1.1 <x@example.org>: mailbox unavailable"
+        ));
+        assert!(refuses_recipient(
+            "552",
+            "permanent error (552): 5.2.2 mailbox full"
+        ));
+        assert!(refuses_recipient(
+            "550",
+            "permanent error (550): no such user"
+        ));
+        assert!(!refuses_recipient(
+            "550",
+            "permanent error (550): 5.7.1 relaying denied"
+        ));
+        assert!(!refuses_recipient(
+            "554",
+            "permanent error (554): message refused"
+        ));
+    }
+
+    // The pool starts its housekeeping task on the runtime, hence tokio::test.
+    #[tokio::test]
+    async fn the_description_never_shows_the_password() {
+        let url = url::Url::parse("smtps://user:secret@mail.example.org:465").unwrap();
+        let t = super::Transport::smtp(&url, 2).unwrap();
+        let shown = t.describe();
+        assert!(
+            !shown.contains("secret") && !shown.contains("user"),
+            "{shown}"
+        );
+        assert!(shown.contains("mail.example.org:465"));
+    }
+}

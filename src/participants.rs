@@ -1,0 +1,593 @@
+//! What participants do for themselves, without a password: sign up, confirm by email, and
+//! through their personal manage link edit, pause, skip, leave, keep a do-not-pair list,
+//! export and erase. The web pages and the JSON API both call these functions.
+use chrono::{DateTime, Duration, NaiveDate, Utc};
+use sqlx::{Any, Transaction};
+
+use crate::accounts::link;
+use crate::domain::{FieldError, MembershipState, ParticipantDetails, ParticipantInput};
+use crate::mail::{self, participant_already, participant_confirm, RenderError};
+use crate::store::outbox::{self, NewEmail};
+use crate::store::participants::{add_member, AddOutcome, Member};
+use crate::store::signup::{self, insert_link_token, LinkPurpose, OtherMember};
+use crate::store::trials::Trial;
+use crate::store::{Store, StoreError};
+use crate::tokens;
+
+pub const CONFIRM_DAYS: i64 = 7;
+/// Manage and unsubscribe links; every email brings fresh ones.
+pub const LINK_DAYS: i64 = 365;
+pub const MAX_PAUSE_DAYS: i64 = 366;
+/// What pairings and statistics show in place of an erased person.
+pub const ERASED_NAME: &str = "Former participant";
+
+#[derive(Debug, thiserror::Error)]
+pub enum ParticipantError {
+    /// Input the person can correct, with the field at fault.
+    #[error("{}", .0.first().map(|e| e.message.as_str()).unwrap_or("invalid input"))]
+    Invalid(Vec<FieldError>),
+    #[error(transparent)]
+    Render(#[from] RenderError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for ParticipantError {
+    fn from(e: sqlx::Error) -> Self {
+        ParticipantError::Store(e.into())
+    }
+}
+
+fn invalid(field: &'static str, message: impl Into<String>) -> ParticipantError {
+    ParticipantError::Invalid(vec![FieldError::new(field, message)])
+}
+
+/// A person's links, for any email sent to them.
+#[derive(Clone, Debug)]
+pub struct ParticipantLinks {
+    pub manage: String,
+    /// A page that asks before it stops anything.
+    pub unsubscribe: String,
+    /// The RFC 8058 target: a POST here stops emails at once.
+    pub one_click: String,
+}
+
+impl ParticipantLinks {
+    /// `List-Unsubscribe` and `List-Unsubscribe-Post` (RFC 8058) as an outbox `headers_json`,
+    /// for every email that is not strictly transactional.
+    pub fn list_unsubscribe_headers(&self) -> String {
+        serde_json::json!({
+            "List-Unsubscribe": format!("<{}>", self.one_click),
+            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
+        })
+        .to_string()
+    }
+}
+
+/// Issues fresh manage and unsubscribe links for an email being written in `tx`.
+pub async fn issue_links(
+    tx: &mut Transaction<'_, Any>,
+    membership_id: i64,
+    base_url: &url::Url,
+    now: DateTime<Utc>,
+) -> Result<ParticipantLinks, StoreError> {
+    let expires = now + Duration::days(LINK_DAYS);
+    let manage = tokens::new_token();
+    let unsubscribe = tokens::new_token();
+    insert_link_token(
+        tx,
+        LinkPurpose::Manage,
+        membership_id,
+        &tokens::hash_token(&manage),
+        now,
+        expires,
+    )
+    .await?;
+    insert_link_token(
+        tx,
+        LinkPurpose::Unsubscribe,
+        membership_id,
+        &tokens::hash_token(&unsubscribe),
+        now,
+        expires,
+    )
+    .await?;
+    Ok(ParticipantLinks {
+        manage: link(base_url, &format!("/m/{manage}")),
+        unsubscribe: link(base_url, &format!("/u/{unsubscribe}")),
+        one_click: link(base_url, &format!("/u/{unsubscribe}/one-click")),
+    })
+}
+
+/// A fresh manage token (not a link), e.g. for the page shown right after confirming.
+async fn issue_manage_token(
+    tx: &mut Transaction<'_, Any>,
+    membership_id: i64,
+    now: DateTime<Utc>,
+) -> Result<String, StoreError> {
+    let token = tokens::new_token();
+    insert_link_token(
+        tx,
+        LinkPurpose::Manage,
+        membership_id,
+        &tokens::hash_token(&token),
+        now,
+        now + Duration::days(LINK_DAYS),
+    )
+    .await?;
+    Ok(token)
+}
+
+/// Checks a sign-up against the trial's rules, collecting every field error.
+pub fn check_sign_up(
+    trial: &Trial,
+    input: &ParticipantInput,
+    consent: bool,
+) -> Result<ParticipantDetails, ParticipantError> {
+    let mut errors = Vec::new();
+    if !trial.is_open() {
+        errors.push(FieldError::new(
+            "trial",
+            "this trial is not taking sign-ups at the moment",
+        ));
+    }
+    let details = match ParticipantDetails::parse(input, &trial.attribute_value_list()) {
+        Ok(d) => Some(d),
+        Err(mut e) => {
+            errors.append(&mut e);
+            None
+        }
+    };
+    if !consent {
+        errors.push(FieldError::new(
+            "consent",
+            "please read the privacy notice and tick the box to agree",
+        ));
+    }
+    match details {
+        Some(d) if errors.is_empty() => Ok(d),
+        _ => Err(ParticipantError::Invalid(errors)),
+    }
+}
+
+/// Records a sign-up and writes the right email in the same transaction. Whatever the address
+/// was, the caller shows the same answer; only the email says what happened.
+pub async fn sign_up(
+    store: &Store,
+    base_url: &url::Url,
+    trial: &Trial,
+    details: &ParticipantDetails,
+    now: DateTime<Utc>,
+) -> Result<(), ParticipantError> {
+    let mut tx = store.pool().begin().await?;
+    let outcome = add_member(
+        &mut tx,
+        trial.id,
+        details,
+        MembershipState::Pending,
+        Some(now),
+        now,
+    )
+    .await?;
+    let (membership_id, state) = match outcome {
+        AddOutcome::Added { membership_id, .. } => (membership_id, MembershipState::Pending),
+        AddOutcome::AlreadyMember {
+            membership_id,
+            state,
+        } => (
+            membership_id,
+            MembershipState::parse(&state).unwrap_or(MembershipState::Active),
+        ),
+    };
+    let (participant_id, name): (i64, String) = sqlx::query_as(
+        "SELECT p.id, p.name FROM memberships m JOIN participants p ON p.id = m.participant_id \
+         WHERE m.id = $1",
+    )
+    .bind(membership_id)
+    .fetch_one(&mut *tx)
+    .await?;
+    let links = issue_links(&mut tx, membership_id, base_url, now).await?;
+    let mut email = match state {
+        MembershipState::Pending | MembershipState::Left => {
+            confirmation_email(
+                &mut tx,
+                base_url,
+                trial,
+                membership_id,
+                name,
+                details.email.as_str(),
+                links.manage,
+                state == MembershipState::Left,
+                now,
+            )
+            .await?
+        }
+        _ => mail::render(
+            &participant_already::Context {
+                name,
+                trial_name: trial.name.clone(),
+                manage_link: links.manage,
+            },
+            details.email.as_str(),
+        )?,
+    };
+    email.participant_id = Some(participant_id);
+    outbox::enqueue(&mut tx, &email, &mail::message_domain(base_url), now).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// A fresh confirmation link and the email that carries it, inside the caller's transaction.
+#[allow(clippy::too_many_arguments)]
+async fn confirmation_email(
+    tx: &mut Transaction<'_, Any>,
+    base_url: &url::Url,
+    trial: &Trial,
+    membership_id: i64,
+    name: String,
+    address: &str,
+    manage_link: String,
+    rejoining: bool,
+    now: DateTime<Utc>,
+) -> Result<NewEmail, ParticipantError> {
+    let token = tokens::new_token();
+    insert_link_token(
+        tx,
+        LinkPurpose::Confirm,
+        membership_id,
+        &tokens::hash_token(&token),
+        now,
+        now + Duration::days(CONFIRM_DAYS),
+    )
+    .await?;
+    Ok(mail::render(
+        &participant_confirm::Context {
+            name,
+            trial_name: trial.name.clone(),
+            confirm_link: link(base_url, &format!("/c/{token}")),
+            manage_link,
+            expires_in_days: CONFIRM_DAYS,
+            rejoining,
+        },
+        address,
+    )?)
+}
+
+/// Sends a confirmation email to every pending person of the trial who has no usable
+/// confirmation link yet (people added by an import or by an organiser). Safe to run again:
+/// someone who already has a live link is left alone.
+pub async fn queue_missing_confirmations(
+    store: &Store,
+    base_url: &url::Url,
+    trial: &Trial,
+    now: DateTime<Utc>,
+) -> Result<usize, ParticipantError> {
+    let waiting = store.pending_without_confirmation(trial.id, now).await?;
+    let domain = mail::message_domain(base_url);
+    for (membership_id, participant_id, name, address) in &waiting {
+        let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+        let links = issue_links(&mut tx, *membership_id, base_url, now).await?;
+        let mut email = confirmation_email(
+            &mut tx,
+            base_url,
+            trial,
+            *membership_id,
+            name.clone(),
+            address,
+            links.manage,
+            false,
+            now,
+        )
+        .await?;
+        email.participant_id = Some(*participant_id);
+        outbox::enqueue(&mut tx, &email, &domain, now).await?;
+        tx.commit().await.map_err(StoreError::from)?;
+    }
+    Ok(waiting.len())
+}
+
+/// Follows a confirmation link (once). Returns the membership and a fresh manage token.
+pub async fn confirm(
+    store: &Store,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<(Member, String)>, ParticipantError> {
+    if !tokens::looks_like_token(token) {
+        return Ok(None);
+    }
+    let mut tx = store.pool().begin().await?;
+    let Some(membership_id) =
+        signup::use_confirm_link(&mut tx, &tokens::hash_token(token), now).await?
+    else {
+        return Ok(None);
+    };
+    let manage = issue_manage_token(&mut tx, membership_id, now).await?;
+    tx.commit().await?;
+    let member = store.find_member_by_id(membership_id).await?;
+    Ok(member.map(|m| (m, manage)))
+}
+
+/// The membership behind a link that can still be used.
+pub async fn member_by_link(
+    store: &Store,
+    purpose: LinkPurpose,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Member>, StoreError> {
+    if !tokens::looks_like_token(token) {
+        return Ok(None);
+    }
+    store
+        .member_by_link(purpose, &tokens::hash_token(token), now)
+        .await
+}
+
+/// Whether a confirmation link is still usable, for the page that asks before confirming.
+pub async fn confirm_link_usable(
+    store: &Store,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Member>, StoreError> {
+    member_by_link(store, LinkPurpose::Confirm, token, now).await
+}
+
+/// What a member may edit; the email address is who they are, so it stays.
+pub fn input_from(member: &Member) -> ParticipantInput {
+    ParticipantInput {
+        name: member.name.clone(),
+        email: member.email.clone().unwrap_or_default(),
+        attribute_value: member.attribute_value.clone(),
+        role: member.role.clone(),
+        site: member.site.clone(),
+        team: member.team.clone(),
+        meeting_modes: vec![member.meeting_modes.clone()],
+        introduction: member.introduction.clone(),
+    }
+}
+
+pub async fn update_details(
+    store: &Store,
+    trial: &Trial,
+    member: &Member,
+    input: &ParticipantInput,
+    now: DateTime<Utc>,
+) -> Result<(), ParticipantError> {
+    let mut input = input.clone();
+    input.email = member.email.clone().unwrap_or_default();
+    input.team = member.team.clone();
+    let details = ParticipantDetails::parse(&input, &trial.attribute_value_list())
+        .map_err(ParticipantError::Invalid)?;
+    store.update_member_details(member, &details, now).await?;
+    Ok(())
+}
+
+fn require_taking_part(member: &Member) -> Result<(), ParticipantError> {
+    match member.state() {
+        Some(MembershipState::Active | MembershipState::Paused) => Ok(()),
+        Some(MembershipState::Pending) => Err(invalid(
+            "state",
+            "confirm your email address first, with the link in the email we sent",
+        )),
+        _ => Err(invalid(
+            "state",
+            "you have left this trial; join again first",
+        )),
+    }
+}
+
+/// Pauses until the start of `until` (a date such as 2026-05-01), which must be in the future.
+pub async fn pause(
+    store: &Store,
+    member: &Member,
+    until: &str,
+    now: DateTime<Utc>,
+) -> Result<NaiveDate, ParticipantError> {
+    require_taking_part(member)?;
+    let date = NaiveDate::parse_from_str(until.trim(), "%Y-%m-%d")
+        .map_err(|_| invalid("until", "enter a date such as 2026-05-01"))?;
+    let today = now.date_naive();
+    if date <= today {
+        return Err(invalid("until", "choose a date after today"));
+    }
+    if date > today + Duration::days(MAX_PAUSE_DAYS) {
+        return Err(invalid(
+            "until",
+            "you can pause for up to a year; choose an earlier date or leave the trial",
+        ));
+    }
+    let at = date
+        .and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc();
+    store
+        .set_member_state(member.membership_id, MembershipState::Paused, Some(at), now)
+        .await?;
+    Ok(date)
+}
+
+pub async fn resume(
+    store: &Store,
+    member: &Member,
+    now: DateTime<Utc>,
+) -> Result<(), ParticipantError> {
+    require_taking_part(member)?;
+    store
+        .set_member_state(member.membership_id, MembershipState::Active, None, now)
+        .await?;
+    Ok(())
+}
+
+pub async fn skip_next_round(
+    store: &Store,
+    member: &Member,
+    skip: bool,
+    now: DateTime<Utc>,
+) -> Result<(), ParticipantError> {
+    require_taking_part(member)?;
+    store
+        .set_skip_next_round(member.membership_id, skip, now)
+        .await?;
+    Ok(())
+}
+
+/// Leaves the trial; the details stay, so joining again later loses nothing.
+pub async fn leave(
+    store: &Store,
+    member: &Member,
+    now: DateTime<Utc>,
+) -> Result<(), ParticipantError> {
+    if member.state() == Some(MembershipState::Left) {
+        return Ok(());
+    }
+    store
+        .set_member_state(member.membership_id, MembershipState::Left, None, now)
+        .await?;
+    Ok(())
+}
+
+pub async fn rejoin(
+    store: &Store,
+    trial: &Trial,
+    member: &Member,
+    now: DateTime<Utc>,
+) -> Result<(), ParticipantError> {
+    if member.state() != Some(MembershipState::Left) {
+        return Ok(());
+    }
+    if !trial.is_open() {
+        return Err(invalid(
+            "state",
+            "this trial is not taking people at the moment, so you cannot join again yet",
+        ));
+    }
+    store.rejoin_member(member.membership_id, now).await?;
+    Ok(())
+}
+
+/// The people a member may put on their private do-not-pair list, and who is on it now.
+pub async fn do_not_pair(
+    store: &Store,
+    member: &Member,
+) -> Result<(Vec<OtherMember>, Vec<OtherMember>), StoreError> {
+    Ok((
+        store.do_not_pair_candidates(member).await?,
+        store.do_not_pair_list(member.membership_id).await?,
+    ))
+}
+
+pub const MAX_DO_NOT_PAIR: usize = 200;
+
+pub async fn set_do_not_pair(
+    store: &Store,
+    member: &Member,
+    public_ids: &[String],
+    now: DateTime<Utc>,
+) -> Result<usize, ParticipantError> {
+    if public_ids.len() > MAX_DO_NOT_PAIR {
+        return Err(invalid(
+            "people",
+            format!("choose at most {MAX_DO_NOT_PAIR} people"),
+        ));
+    }
+    if public_ids
+        .iter()
+        .any(|id| id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()))
+    {
+        return Err(invalid("people", "choose people from the list"));
+    }
+    Ok(store.set_do_not_pair(member, public_ids, now).await?)
+}
+
+/// Everything stored about the person behind `member`, in every trial, as JSON.
+pub async fn export(
+    store: &Store,
+    member: &Member,
+    now: DateTime<Utc>,
+) -> Result<serde_json::Value, StoreError> {
+    let mut memberships = Vec::new();
+    for m in store
+        .memberships_of_participant(member.participant_id)
+        .await?
+    {
+        let trial: Option<(String, String, String)> =
+            sqlx::query_as("SELECT slug, name, attribute_name FROM trials WHERE id = $1")
+                .bind(m.trial_id)
+                .fetch_optional(store.pool())
+                .await?;
+        let (slug, trial_name, attribute_name) = trial.unwrap_or_default();
+        let mut rounds: Vec<serde_json::Value> = Vec::new();
+        for p in store.past_partners(m.membership_id).await? {
+            match rounds.last_mut() {
+                Some(r) if r["round"] == p.round_number => r["partners"]
+                    .as_array_mut()
+                    .expect("array")
+                    .push(p.name.into()),
+                _ => rounds.push(serde_json::json!({
+                    "round": p.round_number,
+                    "published_at": p.published_at,
+                    "partners": [p.name],
+                })),
+            }
+        }
+        let do_not_pair: Vec<String> = store
+            .do_not_pair_list(m.membership_id)
+            .await?
+            .into_iter()
+            .map(|o| o.name)
+            .collect();
+        memberships.push(serde_json::json!({
+            "trial": { "slug": slug, "name": trial_name },
+            "public_id": m.public_id,
+            "state": m.state,
+            "grouping_attribute": attribute_name,
+            "attribute_value": m.attribute_value,
+            "role": m.role,
+            "site": m.site,
+            "team": m.team,
+            "meeting_modes": m.meeting_mode_list().iter().map(|x| x.as_str()).collect::<Vec<_>>(),
+            "introduction": m.introduction,
+            "paused_until": m.paused_until,
+            "skip_next_round": m.skip_next_round != 0,
+            "consent_at": m.consent_at,
+            "confirmed_at": m.confirmed_at,
+            "created_at": m.created_at,
+            "updated_at": m.updated_at,
+            "do_not_pair": do_not_pair,
+            "rounds": rounds,
+            "feedback": store.own_feedback(m.membership_id).await?,
+        }));
+    }
+    Ok(serde_json::json!({
+        "exported_at": crate::store::time::to_db(now),
+        "name": member.name,
+        "email": member.email,
+        "memberships": memberships,
+    }))
+}
+
+/// Erases the person everywhere: name and address gone, free text cleared, links and
+/// do-not-pair lists deleted; pairings keep an anonymous placeholder.
+pub async fn erase(store: &Store, member: &Member, now: DateTime<Utc>) -> Result<(), StoreError> {
+    store
+        .erase_participant(member.participant_id, ERASED_NAME, now)
+        .await
+}
+
+/// Stops emails from a trial: the person leaves it (nothing else is sent to members who left).
+pub async fn unsubscribe(
+    store: &Store,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Member>, ParticipantError> {
+    let Some(member) = member_by_link(store, LinkPurpose::Unsubscribe, token, now).await? else {
+        return Ok(None);
+    };
+    leave(store, &member, now).await?;
+    Ok(Some(member))
+}
+
+/// Adds the one-click unsubscribe headers to an email that is not strictly transactional.
+pub fn with_list_unsubscribe(mut email: NewEmail, links: &ParticipantLinks) -> NewEmail {
+    email.headers_json = links.list_unsubscribe_headers();
+    email
+}

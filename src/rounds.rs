@@ -1,0 +1,387 @@
+//! Rounds: propose groups with the pairing engine, let an organiser reshuffle or swap people,
+//! then publish, which records the round for good and queues every pairing email in the same
+//! transaction.
+use std::collections::HashMap;
+
+use chrono::{DateTime, Utc};
+
+use crate::mail::{self, pairing};
+use crate::matching::{self, Instance, PastGroup, PastRound, Person};
+use crate::store::rounds::{mark_published, GroupMember, NewGroup, Round};
+use crate::store::trials::Trial;
+use crate::store::{outbox, Store, StoreError};
+
+#[derive(Debug, thiserror::Error)]
+pub enum RoundError {
+    #[error("this round has been published and can no longer be changed")]
+    Published,
+    #[error("no such round")]
+    NotFound,
+    #[error("{0}")]
+    Invalid(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Render(#[from] mail::RenderError),
+}
+
+/// A round with its groups, for previews and pages.
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct RoundView {
+    pub round: Round,
+    pub groups: Vec<GroupView>,
+    /// Available people the engine could not place, with the reason.
+    pub unplaced: Vec<UnplacedView>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct GroupView {
+    pub position: i64,
+    pub reason: String,
+    pub table_label: Option<String>,
+    pub members: Vec<GroupMember>,
+}
+
+#[derive(Debug, Clone, serde::Serialize)]
+pub struct UnplacedView {
+    pub public_id: String,
+    pub why: String,
+}
+
+/// Everything the engine needs for one trial, read from the store.
+struct Inputs {
+    instance: Instance,
+    membership_by_public_id: HashMap<String, i64>,
+}
+
+async fn engine_inputs(
+    store: &Store,
+    trial: &Trial,
+    now: DateTime<Utc>,
+) -> Result<Inputs, StoreError> {
+    let candidates = store.round_candidates(trial.id, now).await?;
+    let exclusions = store.do_not_pair_lists(trial.id).await?;
+    let public_by_membership: HashMap<i64, String> = candidates
+        .iter()
+        .map(|c| (c.membership_id, c.public_id.clone()))
+        .collect();
+    let mut do_not_pair: HashMap<i64, Vec<String>> = HashMap::new();
+    for (who, other) in exclusions {
+        if let Some(other_public) = public_by_membership.get(&other) {
+            do_not_pair
+                .entry(who)
+                .or_default()
+                .push(other_public.clone());
+        }
+    }
+    let participants = candidates
+        .iter()
+        .map(|c| Person {
+            id: c.public_id.clone(),
+            group: Some(c.attribute_value.clone()).filter(|v| !v.is_empty()),
+            never_together: Some(c.team.clone()).filter(|t| !t.is_empty()),
+            do_not_pair: do_not_pair.remove(&c.membership_id).unwrap_or_default(),
+        })
+        .collect();
+    let mut history: Vec<PastRound> = Vec::new();
+    let mut last: Option<(i64, i64)> = None;
+    for row in store.round_history(trial.id).await? {
+        if last.map(|(r, _)| r) != Some(row.round_number) {
+            history.push(PastRound { groups: Vec::new() });
+        }
+        let round = history.last_mut().expect("pushed above");
+        if last != Some((row.round_number, row.group_id)) {
+            round.groups.push(PastGroup {
+                members: Vec::new(),
+                met: row.did_not_meet == 0,
+            });
+        }
+        round
+            .groups
+            .last_mut()
+            .expect("pushed above")
+            .members
+            .push(row.public_id);
+        last = Some((row.round_number, row.group_id));
+    }
+    Ok(Inputs {
+        instance: Instance {
+            participants,
+            history,
+            rules: Default::default(),
+        },
+        membership_by_public_id: candidates
+            .into_iter()
+            .map(|c| (c.public_id, c.membership_id))
+            .collect(),
+    })
+}
+
+/// Runs the engine off the async threads: large trials take a noticeable fraction of a second.
+async fn run_engine(inputs: Inputs, seed: u64) -> (Vec<NewGroup>, Vec<UnplacedView>) {
+    let Inputs {
+        instance,
+        membership_by_public_id,
+    } = inputs;
+    let outcome = tokio::task::spawn_blocking(move || matching::pair(&instance, seed))
+        .await
+        .expect("the pairing engine does not panic");
+    let groups = outcome
+        .groups
+        .into_iter()
+        .map(|g| NewGroup {
+            membership_ids: g
+                .members
+                .iter()
+                .filter_map(|id| membership_by_public_id.get(id).copied())
+                .collect(),
+            reason: g.reason,
+            table_label: None,
+        })
+        .collect();
+    let unplaced = outcome
+        .unplaced
+        .into_iter()
+        .map(|u| UnplacedView {
+            public_id: u.id,
+            why: u.why,
+        })
+        .collect();
+    (groups, unplaced)
+}
+
+/// Proposes a draft round for the trial, or returns the draft that is already waiting.
+/// `slot` marks a scheduled round; a second proposal for the same slot returns `None`.
+pub async fn propose(
+    store: &Store,
+    trial: &Trial,
+    kind: &str,
+    slot: Option<DateTime<Utc>>,
+    seed: u64,
+    now: DateTime<Utc>,
+) -> Result<Option<RoundView>, RoundError> {
+    if slot.is_none() {
+        if let Some(draft) = store.find_draft_round(trial.id).await? {
+            return Ok(Some(view(store, trial, draft, now).await?));
+        }
+    }
+    let inputs = engine_inputs(store, trial, now).await?;
+    let (groups, _) = run_engine(inputs, seed).await;
+    // A manual round can only lose a race for its round number; try again then.
+    for _ in 0..3 {
+        if let Some(round) = store
+            .create_draft_round(trial.id, kind, seed, slot, &groups, now)
+            .await?
+        {
+            return Ok(Some(view(store, trial, round, now).await?));
+        }
+        if slot.is_some() {
+            return Ok(None);
+        }
+    }
+    Err(RoundError::Invalid(
+        "another round was being created at the same time; try again".into(),
+    ))
+}
+
+/// The draft again with a new seed.
+pub async fn reshuffle(
+    store: &Store,
+    trial: &Trial,
+    round_id: i64,
+    seed: u64,
+    now: DateTime<Utc>,
+) -> Result<RoundView, RoundError> {
+    let round = draft(store, trial, round_id).await?;
+    let inputs = engine_inputs(store, trial, now).await?;
+    let (groups, _) = run_engine(inputs, seed).await;
+    if !store.replace_draft_groups(round.id, seed, &groups).await? {
+        return Err(RoundError::Published);
+    }
+    let round = store
+        .find_round(round.id)
+        .await?
+        .ok_or(RoundError::NotFound)?;
+    view(store, trial, round, now).await
+}
+
+/// Exchanges two people between their groups in a draft.
+pub async fn swap(
+    store: &Store,
+    trial: &Trial,
+    round_id: i64,
+    a: &str,
+    b: &str,
+    now: DateTime<Utc>,
+) -> Result<RoundView, RoundError> {
+    let round = draft(store, trial, round_id).await?;
+    let members = store.round_members(round.id).await?;
+    let find = |public_id: &str| members.iter().find(|m| m.public_id == public_id).cloned();
+    let (Some(first), Some(second)) = (find(a), find(b)) else {
+        return Err(RoundError::Invalid(
+            "choose two people who are in this round".into(),
+        ));
+    };
+    if first.group_id == second.group_id {
+        return Err(RoundError::Invalid(
+            "these two are already in the same group".into(),
+        ));
+    }
+    let mut groups: Vec<(i64, NewGroup)> = Vec::new();
+    for m in &members {
+        let membership_id = if m.membership_id == first.membership_id {
+            second.membership_id
+        } else if m.membership_id == second.membership_id {
+            first.membership_id
+        } else {
+            m.membership_id
+        };
+        let touched = m.group_id == first.group_id || m.group_id == second.group_id;
+        match groups.iter_mut().find(|(id, _)| *id == m.group_id) {
+            Some((_, g)) => g.membership_ids.push(membership_id),
+            None => groups.push((
+                m.group_id,
+                NewGroup {
+                    membership_ids: vec![membership_id],
+                    reason: if touched {
+                        "changed by an organiser".to_string()
+                    } else {
+                        m.reason.clone()
+                    },
+                    table_label: m.table_label.clone(),
+                },
+            )),
+        }
+    }
+    let seed = round.seed.parse().unwrap_or_default();
+    let groups: Vec<NewGroup> = groups.into_iter().map(|(_, g)| g).collect();
+    if !store.replace_draft_groups(round.id, seed, &groups).await? {
+        return Err(RoundError::Published);
+    }
+    view(store, trial, round, now).await
+}
+
+async fn draft(store: &Store, trial: &Trial, round_id: i64) -> Result<Round, RoundError> {
+    let round = store
+        .find_round(round_id)
+        .await?
+        .filter(|r| r.trial_id == trial.id)
+        .ok_or(RoundError::NotFound)?;
+    if !round.is_draft() {
+        return Err(RoundError::Published);
+    }
+    Ok(round)
+}
+
+/// A round with its groups; for a draft, also the available people left out of it.
+pub async fn view(
+    store: &Store,
+    trial: &Trial,
+    round: Round,
+    now: DateTime<Utc>,
+) -> Result<RoundView, RoundError> {
+    let members = store.round_members(round.id).await?;
+    let mut groups: Vec<GroupView> = Vec::new();
+    for m in members {
+        match groups.last_mut() {
+            Some(g) if g.position == m.position => g.members.push(m),
+            _ => groups.push(GroupView {
+                position: m.position,
+                reason: m.reason.clone(),
+                table_label: m.table_label.clone(),
+                members: vec![m],
+            }),
+        }
+    }
+    let mut unplaced = Vec::new();
+    if round.is_draft() {
+        let placed: std::collections::HashSet<&str> = groups
+            .iter()
+            .flat_map(|g| g.members.iter().map(|m| m.public_id.as_str()))
+            .collect();
+        for c in store.round_candidates(trial.id, now).await? {
+            if !placed.contains(c.public_id.as_str()) {
+                unplaced.push(UnplacedView {
+                    public_id: c.public_id,
+                    why: "could not be placed in this round (alone, or kept apart by exclusions)"
+                        .into(),
+                });
+            }
+        }
+    }
+    Ok(RoundView {
+        round,
+        groups,
+        unplaced,
+    })
+}
+
+/// What publishing did.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize)]
+pub struct Published {
+    /// False when the round had been published before: nothing was done this time.
+    pub newly_published: bool,
+    pub emails_queued: usize,
+}
+
+/// Publishes a draft: one transaction records it and queues one email per person.
+pub async fn publish(
+    store: &Store,
+    trial: &Trial,
+    round_id: i64,
+    base_url: &url::Url,
+    now: DateTime<Utc>,
+) -> Result<Published, RoundError> {
+    let round = store
+        .find_round(round_id)
+        .await?
+        .filter(|r| r.trial_id == trial.id)
+        .ok_or(RoundError::NotFound)?;
+    if !round.is_draft() {
+        return Ok(Published {
+            newly_published: false,
+            emails_queued: 0,
+        });
+    }
+    let round_view = view(store, trial, round.clone(), now).await?;
+    let domain = mail::message_domain(base_url);
+    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+    if !mark_published(&mut tx, round.id, now).await? {
+        return Ok(Published {
+            newly_published: false,
+            emails_queued: 0,
+        });
+    }
+    let mut emails_queued = 0;
+    for group in &round_view.groups {
+        for me in &group.members {
+            let Some(address) = me.email.clone() else {
+                continue;
+            };
+            let partners: Vec<&GroupMember> = group
+                .members
+                .iter()
+                .filter(|m| m.membership_id != me.membership_id)
+                .collect();
+            let links =
+                crate::participants::issue_links(&mut tx, me.membership_id, base_url, now).await?;
+            let mut context = pairing::context(trial, &round, me, &partners, base_url, now);
+            context.manage_link = links.manage.clone();
+            context.unsubscribe_link = links.unsubscribe.clone();
+            let mut email = crate::participants::with_list_unsubscribe(
+                mail::render(&context, &address)?,
+                &links,
+            );
+            email.participant_id = Some(me.participant_id);
+            email.round_id = Some(round.id);
+            email.attachments_json = pairing::ics_attachment(trial, &round, me, &partners, now);
+            outbox::enqueue(&mut tx, &email, &domain, now).await?;
+            emails_queued += 1;
+        }
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(Published {
+        newly_published: true,
+        emails_queued,
+    })
+}

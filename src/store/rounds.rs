@@ -1,0 +1,315 @@
+//! Rounds, their groups and the members of each group.
+use chrono::{DateTime, Utc};
+use sqlx::{Any, FromRow, Transaction};
+
+use super::time::to_db;
+use super::{Store, StoreError};
+
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct Round {
+    pub id: i64,
+    pub trial_id: i64,
+    pub number: i64,
+    pub kind: String,
+    pub state: String,
+    /// The engine's seed, as decimal text (a u64 does not fit a signed BIGINT).
+    pub seed: String,
+    pub slot: Option<String>,
+    pub created_at: String,
+    pub published_at: Option<String>,
+}
+
+impl Round {
+    pub fn is_draft(&self) -> bool {
+        self.state == "draft"
+    }
+}
+
+/// One member of one group, with what partners and organisers see about them.
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct GroupMember {
+    pub group_id: i64,
+    pub position: i64,
+    pub reason: String,
+    pub table_label: Option<String>,
+    pub membership_id: i64,
+    pub public_id: String,
+    pub participant_id: i64,
+    pub name: String,
+    pub email: Option<String>,
+    pub attribute_value: String,
+    pub role: String,
+    pub site: String,
+    pub meeting_modes: String,
+    pub introduction: String,
+}
+
+/// A group to save: membership ids and the engine's reason.
+#[derive(Clone, Debug)]
+pub struct NewGroup {
+    pub membership_ids: Vec<i64>,
+    pub reason: String,
+    pub table_label: Option<String>,
+}
+
+/// A person available for this round, as the engine needs them.
+#[derive(Clone, Debug, FromRow)]
+pub struct Candidate {
+    pub membership_id: i64,
+    pub public_id: String,
+    pub attribute_value: String,
+    pub team: String,
+}
+
+/// A past group, for the engine's history.
+#[derive(Clone, Debug, FromRow)]
+pub struct PastMembership {
+    pub round_number: i64,
+    pub group_id: i64,
+    pub public_id: String,
+    /// 1 when the group reported that the meeting could not happen.
+    pub did_not_meet: i64,
+}
+
+const ROUND_COLUMNS: &str =
+    "id, trial_id, number, kind, state, seed, slot, created_at, published_at";
+
+impl Store {
+    /// Confirmed people who are neither paused (past their date counts as back) nor skipping.
+    pub async fn round_candidates(
+        &self,
+        trial_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<Vec<Candidate>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id AS membership_id, public_id, attribute_value, team FROM memberships \
+             WHERE trial_id = $1 AND skip_next_round = 0 \
+               AND (state = 'active' OR (state = 'paused' AND paused_until IS NOT NULL AND paused_until <= $2)) \
+             ORDER BY id",
+        )
+        .bind(trial_id)
+        .bind(to_db(now))
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Private do-not-pair lists within a trial, as (membership, other membership).
+    pub async fn do_not_pair_lists(&self, trial_id: i64) -> Result<Vec<(i64, i64)>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT d.membership_id, d.other_membership_id FROM do_not_pair d \
+             JOIN memberships m ON m.id = d.membership_id WHERE m.trial_id = $1",
+        )
+        .bind(trial_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Everyone who met in the trial's published rounds, oldest round first.
+    pub async fn round_history(&self, trial_id: i64) -> Result<Vec<PastMembership>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT r.number AS round_number, g.id AS group_id, m.public_id, \
+               CASE WHEN EXISTS (SELECT 1 FROM feedback f WHERE f.group_id = g.id AND f.outcome = 'could_not_meet') \
+                     AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.group_id = g.id AND f.outcome IN ('met', 'some_met')) \
+                    THEN 1 ELSE 0 END AS did_not_meet \
+             FROM rounds r JOIN round_groups g ON g.round_id = r.id \
+             JOIN round_group_members gm ON gm.group_id = g.id \
+             JOIN memberships m ON m.id = gm.membership_id \
+             WHERE r.trial_id = $1 AND r.state = 'published' \
+             ORDER BY r.number, g.position, m.id",
+        )
+        .bind(trial_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn find_draft_round(&self, trial_id: i64) -> Result<Option<Round>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {ROUND_COLUMNS} FROM rounds WHERE trial_id = $1 AND state = 'draft' ORDER BY id DESC LIMIT 1"
+        ))
+        .bind(trial_id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    pub async fn find_round(&self, round_id: i64) -> Result<Option<Round>, StoreError> {
+        Ok(
+            sqlx::query_as(&format!("SELECT {ROUND_COLUMNS} FROM rounds WHERE id = $1"))
+                .bind(round_id)
+                .fetch_optional(self.pool())
+                .await?,
+        )
+    }
+
+    pub async fn list_rounds(&self, trial_id: i64) -> Result<Vec<Round>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {ROUND_COLUMNS} FROM rounds WHERE trial_id = $1 ORDER BY number DESC"
+        ))
+        .bind(trial_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Saves a draft round and its groups in one transaction. A scheduled slot that already
+    /// has a round makes this return `None`: the database decides, so two instances racing
+    /// for one slot create one round.
+    pub async fn create_draft_round(
+        &self,
+        trial_id: i64,
+        kind: &str,
+        seed: u64,
+        slot: Option<DateTime<Utc>>,
+        groups: &[NewGroup],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Round>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sql = format!(
+            "INSERT INTO rounds (trial_id, number, kind, state, seed, slot, created_at) \
+             VALUES ($1, (SELECT COALESCE(MAX(number), 0) + 1 FROM rounds WHERE trial_id = $1), \
+                     $2, 'draft', $3, $4, $5) \
+             ON CONFLICT DO NOTHING RETURNING {ROUND_COLUMNS}"
+        );
+        let round: Option<Round> = sqlx::query_as(&sql)
+            .bind(trial_id)
+            .bind(kind)
+            .bind(seed.to_string())
+            .bind(slot.map(to_db))
+            .bind(to_db(now))
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(round) = round else {
+            return Ok(None);
+        };
+        insert_groups(&mut tx, round.id, groups).await?;
+        tx.commit().await?;
+        Ok(Some(round))
+    }
+
+    /// Replaces the groups of a draft (after a reshuffle or a swap). Published rounds are
+    /// never changed: for them this returns false and touches nothing.
+    pub async fn replace_draft_groups(
+        &self,
+        round_id: i64,
+        seed: u64,
+        groups: &[NewGroup],
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let updated = sqlx::query("UPDATE rounds SET seed = $1 WHERE id = $2 AND state = 'draft'")
+            .bind(seed.to_string())
+            .bind(round_id)
+            .execute(&mut *tx)
+            .await?;
+        if updated.rows_affected() != 1 {
+            return Ok(false);
+        }
+        sqlx::query("DELETE FROM round_groups WHERE round_id = $1")
+            .bind(round_id)
+            .execute(&mut *tx)
+            .await?;
+        insert_groups(&mut tx, round_id, groups).await?;
+        tx.commit().await?;
+        Ok(true)
+    }
+
+    pub async fn round_members(&self, round_id: i64) -> Result<Vec<GroupMember>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT g.id AS group_id, g.position, g.reason, g.table_label, m.id AS membership_id, \
+               m.public_id, m.participant_id, p.name, p.email, m.attribute_value, m.role, m.site, \
+               m.meeting_modes, m.introduction \
+             FROM round_groups g JOIN round_group_members gm ON gm.group_id = g.id \
+             JOIN memberships m ON m.id = gm.membership_id \
+             JOIN participants p ON p.id = m.participant_id \
+             WHERE g.round_id = $1 ORDER BY g.position, p.name, m.id",
+        )
+        .bind(round_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn delete_draft_round(&self, round_id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("DELETE FROM rounds WHERE id = $1 AND state = 'draft'")
+            .bind(round_id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+}
+
+async fn insert_groups(
+    tx: &mut Transaction<'_, Any>,
+    round_id: i64,
+    groups: &[NewGroup],
+) -> Result<(), StoreError> {
+    for (position, group) in groups.iter().enumerate() {
+        let (group_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO round_groups (round_id, position, reason, table_label) VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(round_id)
+        .bind(position as i64 + 1)
+        .bind(&group.reason)
+        .bind(group.table_label.as_deref())
+        .fetch_one(&mut **tx)
+        .await?;
+        for membership_id in &group.membership_ids {
+            sqlx::query(
+                "INSERT INTO round_group_members (group_id, membership_id) VALUES ($1, $2)",
+            )
+            .bind(group_id)
+            .bind(membership_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}
+
+/// Marks a draft published inside the caller's transaction. Returns false when it was not a
+/// draft any more (published already), so publishing twice does nothing the second time.
+pub async fn mark_published(
+    tx: &mut Transaction<'_, Any>,
+    round_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query("UPDATE rounds SET state = 'published', published_at = $1 WHERE id = $2 AND state = 'draft'")
+        .bind(to_db(now))
+        .bind(round_id)
+        .execute(&mut **tx)
+        .await?;
+    if done.rows_affected() != 1 {
+        return Ok(false);
+    }
+    // The people in this round are back from a lapsed pause; people who skipped it are due
+    // again next time.
+    sqlx::query(
+        "UPDATE memberships SET state = 'active', paused_until = NULL, updated_at = $1 \
+         WHERE state = 'paused' AND id IN (SELECT gm.membership_id FROM round_group_members gm \
+           JOIN round_groups g ON g.id = gm.group_id WHERE g.round_id = $2)",
+    )
+    .bind(to_db(now))
+    .bind(round_id)
+    .execute(&mut **tx)
+    .await?;
+    sqlx::query(
+        "UPDATE memberships SET skip_next_round = 0 \
+         WHERE skip_next_round = 1 AND trial_id = (SELECT trial_id FROM rounds WHERE id = $1)",
+    )
+    .bind(round_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(true)
+}
+
+impl Store {
+    pub async fn find_round_by_number(
+        &self,
+        trial_id: i64,
+        number: i64,
+    ) -> Result<Option<Round>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {ROUND_COLUMNS} FROM rounds WHERE trial_id = $1 AND number = $2"
+        ))
+        .bind(trial_id)
+        .bind(number)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+}

@@ -1,0 +1,469 @@
+//! Importing participants from a CSV file: upload, a preview that saves nobody, then the
+//! import of the accepted rows in one transaction, with its progress on a page that refreshes
+//! itself (no JavaScript needed).
+use std::collections::HashMap;
+use std::sync::{LazyLock, Mutex};
+
+use actix_multipart::Multipart;
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Form, Path};
+use actix_web::{get, post, HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::Utc;
+use futures_util::StreamExt;
+
+use super::see_other;
+use crate::domain::MembershipState;
+use crate::import::{self, AcceptedRow, FileError, Problem, MAX_BYTES};
+use crate::store::roster::ImportBatch;
+use crate::store::trials::Trial;
+use crate::store::{Store, StoreError};
+use crate::web::csrf::CsrfToken;
+use crate::web::errors::log_unexpected;
+use crate::web::pages::{message, render, render_status};
+
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.service(upload_form)
+        .service(upload)
+        .service(show)
+        .service(confirm);
+}
+
+/// Rows listed on the preview page; the counts always cover the whole file.
+const SHOWN_ROWS: usize = 200;
+
+/// Imports running in this process: batch public id -> (rows done, rows in total). Kept in
+/// memory because the import's own transaction holds SQLite's write lock until it commits,
+/// so progress written to the database could not be read (or even written) meanwhile.
+static RUNNING: LazyLock<Mutex<HashMap<String, (usize, usize)>>> =
+    LazyLock::new(|| Mutex::new(HashMap::new()));
+
+fn running(public_id: &str) -> Option<(usize, usize)> {
+    RUNNING.lock().ok()?.get(public_id).copied()
+}
+
+fn internal(e: StoreError) -> HttpResponse {
+    let reference = log_unexpected(&e.into());
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        &format!("Something went wrong on our side (reference {reference})."),
+    )
+}
+
+fn no_trial() -> HttpResponse {
+    message(
+        StatusCode::NOT_FOUND,
+        "No such trial",
+        "There is no trial at this address.",
+    )
+}
+
+#[derive(Template)]
+#[template(path = "admin/import.html")]
+struct UploadPage {
+    csrf: CsrfToken,
+    trial: Trial,
+    error: Option<String>,
+    max_mb: usize,
+}
+
+fn upload_page(
+    csrf: CsrfToken,
+    trial: Trial,
+    status: StatusCode,
+    error: Option<String>,
+) -> HttpResponse {
+    render_status(
+        status,
+        &UploadPage {
+            csrf,
+            trial,
+            error,
+            max_mb: MAX_BYTES / 1024 / 1024,
+        },
+    )
+}
+
+#[get("/admin/trials/{slug}/import")]
+pub async fn upload_form(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> HttpResponse {
+    match store.find_trial(&slug).await {
+        Ok(Some(trial)) => upload_page(csrf, trial, StatusCode::OK, None),
+        Ok(None) => no_trial(),
+        Err(e) => internal(e),
+    }
+}
+
+/// Why an upload could not be read.
+enum UploadError {
+    TooLarge,
+    NoFile,
+    Broken(String),
+}
+
+/// The bytes of the form's `file` field, stopping as soon as it passes the size limit.
+async fn read_file(mut form: Multipart) -> Result<(String, Vec<u8>), UploadError> {
+    while let Some(field) = form.next().await {
+        let mut field = field.map_err(|e| UploadError::Broken(e.to_string()))?;
+        if field.name() != Some("file") {
+            continue;
+        }
+        let name = field
+            .content_disposition()
+            .and_then(|d| d.get_filename())
+            .unwrap_or("upload.csv")
+            .to_string();
+        let mut bytes = Vec::new();
+        while let Some(chunk) = field.next().await {
+            let chunk = chunk.map_err(|e| UploadError::Broken(e.to_string()))?;
+            if bytes.len() + chunk.len() > MAX_BYTES {
+                return Err(UploadError::TooLarge);
+            }
+            bytes.extend_from_slice(&chunk);
+        }
+        if bytes.is_empty() {
+            return Err(UploadError::NoFile);
+        }
+        return Ok((name, bytes));
+    }
+    Err(UploadError::NoFile)
+}
+
+#[post("/admin/trials/{slug}/import")]
+pub async fn upload(
+    req: HttpRequest,
+    store: Data<Store>,
+    csrf: CsrfToken,
+    slug: Path<String>,
+    form: Multipart,
+) -> HttpResponse {
+    let trial = match store.find_trial(&slug).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return no_trial(),
+        Err(e) => return internal(e),
+    };
+    let too_large = || {
+        upload_page(
+            csrf.clone(),
+            trial.clone(),
+            StatusCode::PAYLOAD_TOO_LARGE,
+            Some(FileError::TooLarge.to_string()),
+        )
+    };
+    // Refuse an announced oversized body before reading any of it.
+    let announced = req
+        .headers()
+        .get(actix_web::http::header::CONTENT_LENGTH)
+        .and_then(|v| v.to_str().ok())
+        .and_then(|v| v.parse::<usize>().ok());
+    if announced.is_some_and(|n| n > MAX_BYTES + 64 * 1024) {
+        return too_large();
+    }
+    let (file_name, bytes) = match read_file(form).await {
+        Ok(f) => f,
+        Err(UploadError::TooLarge) => return too_large(),
+        Err(UploadError::NoFile) => {
+            return upload_page(
+                csrf,
+                trial,
+                StatusCode::UNPROCESSABLE_ENTITY,
+                Some("choose a CSV file to upload".into()),
+            )
+        }
+        Err(UploadError::Broken(e)) => {
+            return upload_page(
+                csrf,
+                trial,
+                StatusCode::BAD_REQUEST,
+                Some(format!(
+                    "the upload did not arrive complete ({e}); try again"
+                )),
+            )
+        }
+    };
+    if let Err(e) = import::parse(&bytes, &trial.attribute_name, &trial.attribute_value_list()) {
+        let status = match e {
+            FileError::TooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+            _ => StatusCode::UNPROCESSABLE_ENTITY,
+        };
+        return upload_page(csrf, trial, status, Some(e.to_string()));
+    }
+    // parse() succeeded, so the file is UTF-8 (after an optional BOM, which is dropped).
+    let text = String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes));
+    match store
+        .create_import_batch(trial.id, &file_name, &text, Utc::now())
+        .await
+    {
+        Ok(id) => see_other(&format!("/admin/trials/{}/import/{id}", trial.slug)),
+        Err(e) => internal(e),
+    }
+}
+
+/// The preview of a batch: what the import would do now.
+struct Preview {
+    to_add: Vec<AcceptedRow>,
+    already: Vec<AcceptedRow>,
+    problems: Vec<Problem>,
+    ignored_columns: Vec<String>,
+}
+
+async fn preview(
+    store: &Store,
+    trial: &Trial,
+    batch: &ImportBatch,
+) -> Result<Preview, PreviewError> {
+    let parsed = import::parse(
+        batch.content.as_bytes(),
+        &trial.attribute_name,
+        &trial.attribute_value_list(),
+    )
+    .map_err(PreviewError::File)?;
+    let existing = store
+        .member_emails(trial.id)
+        .await
+        .map_err(PreviewError::Store)?;
+    let (already, to_add) = parsed
+        .accepted
+        .into_iter()
+        .partition(|r| existing.contains(r.details.email.as_str()));
+    Ok(Preview {
+        to_add,
+        already,
+        problems: parsed.problems,
+        ignored_columns: parsed.ignored_columns,
+    })
+}
+
+enum PreviewError {
+    /// The trial's settings changed since the upload so that the file no longer reads.
+    File(FileError),
+    Store(StoreError),
+}
+
+#[derive(Template)]
+#[template(path = "admin/import_preview.html")]
+struct BatchPage {
+    csrf: CsrfToken,
+    trial: Trial,
+    batch: ImportBatch,
+    /// Set while the import runs: (done, total).
+    progress: Option<(usize, usize)>,
+    preview: Option<Preview>,
+    file_error: Option<String>,
+    notice: Option<String>,
+}
+
+impl BatchPage {
+    fn shown(&self) -> usize {
+        SHOWN_ROWS
+    }
+
+    fn percent(&self) -> usize {
+        match self.progress {
+            Some((done, total)) if total > 0 => done * 100 / total,
+            _ => 0,
+        }
+    }
+}
+
+async fn batch_and_trial(
+    store: &Store,
+    slug: &str,
+    batch_id: &str,
+) -> Result<Option<(Trial, ImportBatch)>, StoreError> {
+    let Some(trial) = store.find_trial(slug).await? else {
+        return Ok(None);
+    };
+    Ok(store
+        .find_import_batch(trial.id, batch_id)
+        .await?
+        .map(|b| (trial, b)))
+}
+
+#[get("/admin/trials/{slug}/import/{batch}")]
+pub async fn show(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    path: Path<(String, String)>,
+) -> HttpResponse {
+    let (slug, batch_id) = path.into_inner();
+    let (trial, mut batch) = match batch_and_trial(&store, &slug, &batch_id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return message(
+                StatusCode::NOT_FOUND,
+                "No such upload",
+                "This upload does not exist, or was forgotten a day after it was made. Upload the file again.",
+            )
+        }
+        Err(e) => return internal(e),
+    };
+    let progress = running(&batch.public_id);
+    let mut notice = None;
+    if batch.state == "importing" && progress.is_none() {
+        // The import was cut short (the service restarted); its transaction never committed.
+        if let Err(e) = store.reopen_import_batch(batch.id).await {
+            return internal(e);
+        }
+        batch.state = "previewed".into();
+        notice = Some("The import was interrupted before it finished, so nobody from this file was added. You can start it again.".to_string());
+    }
+    let mut page = BatchPage {
+        csrf,
+        trial,
+        batch,
+        progress,
+        preview: None,
+        file_error: None,
+        notice,
+    };
+    if matches!(page.batch.state.as_str(), "previewed" | "failed") {
+        match preview(&store, &page.trial, &page.batch).await {
+            Ok(p) => page.preview = Some(p),
+            Err(PreviewError::File(e)) => page.file_error = Some(e.to_string()),
+            Err(PreviewError::Store(e)) => return internal(e),
+        }
+    }
+    let mut response = render(&page);
+    if page.progress.is_some() {
+        // Browsers reload a page sent with `Refresh`, which shows progress without scripts.
+        response.headers_mut().insert(
+            actix_web::http::header::HeaderName::from_static("refresh"),
+            actix_web::http::header::HeaderValue::from_static("1"),
+        );
+    }
+    response
+}
+
+#[derive(serde::Deserialize)]
+pub struct ConfirmForm {
+    consent: Option<String>,
+}
+
+#[post("/admin/trials/{slug}/import/{batch}")]
+pub async fn confirm(
+    web_settings: Data<crate::web::WebSettings>,
+    store: Data<Store>,
+    path: Path<(String, String)>,
+    form: Form<ConfirmForm>,
+) -> HttpResponse {
+    let (slug, batch_id) = path.into_inner();
+    let (trial, batch) = match batch_and_trial(&store, &slug, &batch_id).await {
+        Ok(Some(found)) => found,
+        Ok(None) => {
+            return message(
+                StatusCode::NOT_FOUND,
+                "No such upload",
+                "This upload does not exist any more. Upload the file again.",
+            )
+        }
+        Err(e) => return internal(e),
+    };
+    let page = format!("/admin/trials/{}/import/{}", trial.slug, batch.public_id);
+    let preview = match preview(&store, &trial, &batch).await {
+        Ok(p) => p,
+        // The page explains what is wrong with the file now.
+        Err(PreviewError::File(_)) => return see_other(&page),
+        Err(PreviewError::Store(e)) => return internal(e),
+    };
+    match store.claim_import_batch(batch.id).await {
+        Ok(true) => {}
+        // Already running or done: the page shows which.
+        Ok(false) => return see_other(&page),
+        Err(e) => return internal(e),
+    }
+    let consent = form.consent.is_some();
+    let people: Vec<_> = preview.to_add.into_iter().map(|r| r.details).collect();
+    if let Ok(mut map) = RUNNING.lock() {
+        map.insert(batch.public_id.clone(), (0, people.len()));
+    }
+    let store = store.into_inner();
+    let base_url = web_settings.base_url.clone();
+    actix_web::rt::spawn(async move {
+        run_import(&store, &trial, &base_url, &batch, people, consent).await;
+    });
+    see_other(&page)
+}
+
+async fn run_import(
+    store: &Store,
+    trial: &crate::store::trials::Trial,
+    base_url: &url::Url,
+    batch: &ImportBatch,
+    people: Vec<crate::domain::ParticipantDetails>,
+    consent: bool,
+) {
+    let trial_id = trial.id;
+    let now = Utc::now();
+    let (state, consent_at) = if consent {
+        (MembershipState::Active, Some(now))
+    } else {
+        (MembershipState::Pending, None)
+    };
+    let total = people.len();
+    let key = batch.public_id.clone();
+    let mut report = move |done: usize| {
+        // Every row would be a lot of locking for nothing; the page refreshes once a second.
+        if done % 100 == 0 || done == total {
+            if let Ok(mut map) = RUNNING.lock() {
+                map.insert(key.clone(), (done, total));
+            }
+        }
+    };
+    let result = store
+        .import_members(trial_id, &people, state, consent_at, now, &mut report)
+        .await;
+    let finished = match &result {
+        Ok(counts) => {
+            let mut outcome = format!("Added {} people", counts.added);
+            if !consent {
+                // Imported people confirm their address like anyone else before being paired.
+                match crate::participants::queue_missing_confirmations(
+                    store,
+                    base_url,
+                    trial,
+                    Utc::now(),
+                )
+                .await
+                {
+                    Ok(sent) => {
+                        outcome.push_str(&format!("; {sent} confirmation emails are on their way"))
+                    }
+                    Err(e) => {
+                        let reference = log_unexpected(&anyhow::anyhow!(
+                            "queueing confirmations after an import: {e}"
+                        ));
+                        outcome.push_str(&format!(
+                            "; the confirmation emails could not be queued (reference {reference})"
+                        ));
+                    }
+                }
+            }
+            if counts.already_members > 0 {
+                outcome.push_str(&format!(
+                    "; {} were already in the trial and were left as they were",
+                    counts.already_members
+                ));
+            }
+            outcome.push('.');
+            store
+                .finish_import_batch(batch.id, true, counts.added, &outcome, Utc::now())
+                .await
+        }
+        Err(e) => {
+            let reference = log_unexpected(&anyhow::anyhow!("import failed: {e}"));
+            let outcome = format!(
+                "The import failed, so nobody from this file was added (reference {reference}). You can try again."
+            );
+            store
+                .finish_import_batch(batch.id, false, 0, &outcome, Utc::now())
+                .await
+        }
+    };
+    if let Err(e) = finished {
+        log_unexpected(&e.into());
+    }
+    if let Ok(mut map) = RUNNING.lock() {
+        map.remove(&batch.public_id);
+    }
+}

@@ -1,0 +1,78 @@
+//! The outbox in the console: how delivery is going, and the messages that gave up, each with
+//! a button to send it again.
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Data, Path};
+use actix_web::{get, post, HttpResponse};
+use askama::Template;
+use chrono::Utc;
+
+use super::see_other;
+use crate::store::outbox::{FailedEmail, OutboxProgress};
+use crate::store::Store;
+use crate::web::csrf::CsrfToken;
+use crate::web::errors::log_unexpected;
+use crate::web::pages::{message, render};
+use crate::web::WebSettings;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(page).service(retry).service(retry_all);
+}
+
+/// The most failed messages the page lists; "Send all again" covers the rest too.
+const LISTED: i64 = 200;
+
+#[derive(Template)]
+#[template(path = "admin/outbox.html")]
+struct OutboxPage {
+    csrf: CsrfToken,
+    counts: OutboxProgress,
+    failed: Vec<FailedEmail>,
+    smtp_configured: bool,
+}
+
+fn internal(e: crate::store::StoreError) -> HttpResponse {
+    let reference = log_unexpected(&e.into());
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        &format!("Something went wrong on our side (reference {reference})."),
+    )
+}
+
+#[get("/admin/outbox")]
+pub async fn page(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    web_settings: Data<WebSettings>,
+) -> HttpResponse {
+    let counts = match store.outbox_progress().await {
+        Ok(c) => c,
+        Err(e) => return internal(e),
+    };
+    match store.list_failed_emails(LISTED).await {
+        Ok(failed) => render(&OutboxPage {
+            csrf,
+            counts,
+            failed,
+            smtp_configured: web_settings.smtp_configured,
+        }),
+        Err(e) => internal(e),
+    }
+}
+
+/// Queues one failed message again; one that is no longer failed is left alone.
+#[post("/admin/outbox/{id}/retry")]
+pub async fn retry(store: Data<Store>, id: Path<i64>) -> HttpResponse {
+    match store.retry_failed_email(*id, Utc::now()).await {
+        Ok(_) => see_other("/admin/outbox"),
+        Err(e) => internal(e),
+    }
+}
+
+#[post("/admin/outbox/retry-failed")]
+pub async fn retry_all(store: Data<Store>) -> HttpResponse {
+    match store.retry_all_failed_emails(Utc::now()).await {
+        Ok(_) => see_other("/admin/outbox"),
+        Err(e) => internal(e),
+    }
+}

@@ -1,0 +1,719 @@
+//! A trial's participants in the console: search, look at one person, pause, resume, remove,
+//! and export as CSV. The organiser actions are shared with the JSON API.
+use actix_web::http::{header, StatusCode};
+use actix_web::web::{Data, Form, Path, Query};
+use actix_web::{get, post, HttpResponse};
+use askama::Template;
+use chrono::{DateTime, NaiveDate, Utc};
+
+use super::see_other;
+use crate::domain::{FieldError, MembershipState};
+use crate::store::participants::{Member, MemberQuery};
+use crate::store::trials::Trial;
+use crate::store::{Store, StoreError};
+use crate::web::csrf::CsrfToken;
+use crate::web::errors::log_unexpected;
+use crate::web::pages::{message, render, render_status};
+
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.service(list)
+        .service(export)
+        .service(show)
+        .service(pause_post)
+        .service(resume_post)
+        .service(remove_post);
+    api::routes(cfg);
+}
+
+const PAGE_SIZE: i64 = 50;
+/// The longest pause an organiser can set, as for participants themselves.
+const MAX_PAUSE_DAYS: i64 = 366;
+
+/// Why an organiser's action on a person was refused.
+#[derive(Debug)]
+pub enum ActionError {
+    Invalid(FieldError),
+    Store(StoreError),
+}
+
+impl From<StoreError> for ActionError {
+    fn from(e: StoreError) -> Self {
+        ActionError::Store(e)
+    }
+}
+
+fn refuse(field: &'static str, message: &str) -> ActionError {
+    ActionError::Invalid(FieldError::new(field, message))
+}
+
+/// Pauses someone, until the start of `until` (YYYY-MM-DD) or, when it is empty, until an
+/// organiser or they themselves resume.
+pub async fn pause(
+    store: &Store,
+    member: &Member,
+    until: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ActionError> {
+    if !matches!(
+        member.state(),
+        Some(MembershipState::Active | MembershipState::Paused)
+    ) {
+        return Err(refuse("state", "only active people can be paused"));
+    }
+    let until = match until.trim() {
+        "" => None,
+        text => {
+            let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+                refuse(
+                    "until",
+                    "enter a date such as 2026-05-01, or leave it empty",
+                )
+            })?;
+            let today = now.date_naive();
+            if date <= today {
+                return Err(refuse("until", "choose a date after today"));
+            }
+            if date > today + chrono::Duration::days(MAX_PAUSE_DAYS) {
+                return Err(refuse("until", "choose a date within a year"));
+            }
+            Some(
+                date.and_hms_opt(0, 0, 0)
+                    .expect("midnight exists")
+                    .and_utc(),
+            )
+        }
+    };
+    store
+        .set_member_state(member.membership_id, MembershipState::Paused, until, now)
+        .await?;
+    Ok(())
+}
+
+pub async fn resume(store: &Store, member: &Member, now: DateTime<Utc>) -> Result<(), ActionError> {
+    if member.state() != Some(MembershipState::Paused) {
+        return Err(refuse("state", "only paused people can be resumed"));
+    }
+    store
+        .set_member_state(member.membership_id, MembershipState::Active, None, now)
+        .await?;
+    Ok(())
+}
+
+/// Takes someone out of the trial (state `left`); their history stays.
+pub async fn remove(store: &Store, member: &Member, now: DateTime<Utc>) -> Result<(), ActionError> {
+    match member.state() {
+        Some(MembershipState::Left) => Ok(()),
+        Some(MembershipState::Erased) => Err(refuse("state", "this person's data has been erased")),
+        _ => {
+            store
+                .set_member_state(member.membership_id, MembershipState::Left, None, now)
+                .await?;
+            Ok(())
+        }
+    }
+}
+
+/// The trial's people as CSV (RFC 4180: header row, quotes where needed, CRLF).
+pub fn export_csv(trial: &Trial, members: &[Member]) -> Vec<u8> {
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    let attribute = if trial.attribute_name.trim().is_empty() {
+        "group"
+    } else {
+        trial.attribute_name.as_str()
+    };
+    let header = [
+        "id",
+        "name",
+        "email",
+        "state",
+        attribute,
+        "role",
+        "site",
+        "team",
+        "meeting_modes",
+        "paused_until",
+        "joined_at",
+        "confirmed_at",
+    ];
+    // Writing to a Vec cannot fail.
+    let _ = out.write_record(header.map(spreadsheet_safe));
+    for m in members {
+        let _ = out.write_record([
+            spreadsheet_safe(&m.public_id),
+            spreadsheet_safe(&m.name),
+            spreadsheet_safe(m.email.as_deref().unwrap_or("")),
+            spreadsheet_safe(&m.state),
+            spreadsheet_safe(&m.attribute_value),
+            spreadsheet_safe(&m.role),
+            spreadsheet_safe(&m.site),
+            spreadsheet_safe(&m.team),
+            spreadsheet_safe(&m.meeting_modes),
+            spreadsheet_safe(m.paused_until.as_deref().unwrap_or("")),
+            spreadsheet_safe(&m.created_at),
+            spreadsheet_safe(m.confirmed_at.as_deref().unwrap_or("")),
+        ]);
+    }
+    out.into_inner().unwrap_or_default()
+}
+
+/// Spreadsheets run a cell that starts with = + - @ (or a tab or carriage return, which some
+/// of them skip first) as a formula; a leading apostrophe makes it plain text.
+pub fn spreadsheet_safe(cell: &str) -> String {
+    if cell.starts_with(['=', '+', '-', '@', '\t', '\r']) {
+        format!("'{cell}")
+    } else {
+        cell.to_string()
+    }
+}
+
+fn internal(e: StoreError) -> HttpResponse {
+    let reference = log_unexpected(&e.into());
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        &format!("Something went wrong on our side (reference {reference})."),
+    )
+}
+
+fn not_found(what: &str) -> HttpResponse {
+    message(
+        StatusCode::NOT_FOUND,
+        &format!("No such {what}"),
+        &format!("There is no {what} at this address."),
+    )
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct ListQuery {
+    search: String,
+    state: String,
+    page: Option<i64>,
+}
+
+impl ListQuery {
+    fn member_query(&self) -> MemberQuery {
+        MemberQuery {
+            search: Some(self.search.trim().to_string()).filter(|s| !s.is_empty()),
+            state: MembershipState::parse(self.state.trim()),
+            ..Default::default()
+        }
+    }
+
+    /// The filters as a query string, for links that keep them.
+    fn filters(&self) -> String {
+        serde_urlencoded::to_string([("search", self.search.trim()), ("state", self.state.trim())])
+            .unwrap_or_default()
+    }
+}
+
+#[derive(Template)]
+#[template(path = "admin/participants.html")]
+struct ListPage {
+    csrf: CsrfToken,
+    trial: Trial,
+    members: Vec<Member>,
+    counts: Vec<(String, i64)>,
+    search: String,
+    state: String,
+    filters: String,
+    matching: i64,
+    page: i64,
+    pages: i64,
+}
+
+const STATES: [&str; 5] = ["pending", "active", "paused", "left", "erased"];
+
+impl ListPage {
+    fn states(&self) -> &'static [&'static str] {
+        &STATES
+    }
+
+    fn day<'a>(&self, timestamp: &'a str) -> &'a str {
+        day(timestamp)
+    }
+}
+
+/// The date part of a stored timestamp.
+fn day(timestamp: &str) -> &str {
+    timestamp.get(..10).unwrap_or(timestamp)
+}
+
+#[get("/admin/trials/{slug}/participants")]
+pub async fn list(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    slug: Path<String>,
+    q: Query<ListQuery>,
+) -> HttpResponse {
+    let trial = match store.find_trial(&slug).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return not_found("trial"),
+        Err(e) => return internal(e),
+    };
+    let mut query = q.member_query();
+    let matching = match store
+        .count_members(trial.id, query.search.as_deref(), query.state)
+        .await
+    {
+        Ok(n) => n,
+        Err(e) => return internal(e),
+    };
+    let pages = ((matching + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
+    let page = q.page.unwrap_or(1).clamp(1, pages);
+    query.limit = PAGE_SIZE;
+    query.offset = (page - 1) * PAGE_SIZE;
+    let (members, counts) = match tokio::try_join!(
+        store.list_members(trial.id, &query),
+        store.count_members_by_state(trial.id)
+    ) {
+        Ok(found) => found,
+        Err(e) => return internal(e),
+    };
+    render(&ListPage {
+        csrf,
+        trial,
+        members,
+        counts,
+        search: q.search.trim().to_string(),
+        state: q.state.trim().to_string(),
+        filters: q.filters(),
+        matching,
+        page,
+        pages,
+    })
+}
+
+#[get("/admin/trials/{slug}/participants.csv")]
+pub async fn export(store: Data<Store>, slug: Path<String>, q: Query<ListQuery>) -> HttpResponse {
+    let trial = match store.find_trial(&slug).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return not_found("trial"),
+        Err(e) => return internal(e),
+    };
+    let members = match store.list_members(trial.id, &q.member_query()).await {
+        Ok(m) => m,
+        Err(e) => return internal(e),
+    };
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}-participants.csv\"", trial.slug),
+        ))
+        // Personal data: not for shared caches.
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(export_csv(&trial, &members))
+}
+
+#[derive(Template)]
+#[template(path = "admin/participant.html")]
+struct PersonPage {
+    csrf: CsrfToken,
+    trial: Trial,
+    member: Member,
+    until: String,
+    error: Option<FieldError>,
+    done: Option<String>,
+}
+
+impl PersonPage {
+    fn error_for(&self, field: &str) -> Option<&str> {
+        self.error
+            .as_ref()
+            .filter(|e| e.field == field)
+            .map(|e| e.message.as_str())
+    }
+
+    fn paused_until_date(&self) -> Option<&str> {
+        self.member.paused_until.as_deref().map(day)
+    }
+
+    fn day<'a>(&self, timestamp: &'a str) -> &'a str {
+        day(timestamp)
+    }
+}
+
+async fn trial_and_member(
+    store: &Store,
+    slug: &str,
+    public_id: &str,
+) -> Result<Result<(Trial, Member), HttpResponse>, StoreError> {
+    let Some(trial) = store.find_trial(slug).await? else {
+        return Ok(Err(not_found("trial")));
+    };
+    let Some(member) = store.find_member(trial.id, public_id).await? else {
+        return Ok(Err(not_found("participant")));
+    };
+    Ok(Ok((trial, member)))
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct DoneQuery {
+    done: String,
+}
+
+#[get("/admin/trials/{slug}/participants/{public_id}")]
+pub async fn show(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    path: Path<(String, String)>,
+    q: Query<DoneQuery>,
+) -> HttpResponse {
+    let (slug, public_id) = path.into_inner();
+    let (trial, member) = match trial_and_member(&store, &slug, &public_id).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(page)) => return page,
+        Err(e) => return internal(e),
+    };
+    let done = match q.done.as_str() {
+        "paused" => Some("Paused.".to_string()),
+        "resumed" => Some("Active again.".to_string()),
+        "removed" => Some("Removed from the trial.".to_string()),
+        _ => None,
+    };
+    render(&PersonPage {
+        csrf,
+        trial,
+        member,
+        until: String::new(),
+        error: None,
+        done,
+    })
+}
+
+#[derive(serde::Deserialize, Default)]
+#[serde(default)]
+pub struct PauseForm {
+    until: String,
+}
+
+/// Runs an action, then shows the person again: after a redirect when it worked, or with the
+/// reason at the field when it did not.
+async fn act(
+    store: &Store,
+    csrf: CsrfToken,
+    path: (String, String),
+    until: String,
+    done: &str,
+    action: impl AsyncFnOnce(&Store, &Member) -> Result<(), ActionError>,
+) -> HttpResponse {
+    let (slug, public_id) = path;
+    let (trial, member) = match trial_and_member(store, &slug, &public_id).await {
+        Ok(Ok(found)) => found,
+        Ok(Err(page)) => return page,
+        Err(e) => return internal(e),
+    };
+    match action(store, &member).await {
+        Ok(()) => see_other(&format!(
+            "/admin/trials/{}/participants/{}?done={done}",
+            trial.slug, member.public_id
+        )),
+        Err(ActionError::Invalid(error)) => render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &PersonPage {
+                csrf,
+                trial,
+                member,
+                until,
+                error: Some(error),
+                done: None,
+            },
+        ),
+        Err(ActionError::Store(e)) => internal(e),
+    }
+}
+
+#[post("/admin/trials/{slug}/participants/{public_id}/pause")]
+pub async fn pause_post(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    path: Path<(String, String)>,
+    form: Form<PauseForm>,
+) -> HttpResponse {
+    let until = form.into_inner().until;
+    let given = until.clone();
+    act(
+        &store,
+        csrf,
+        path.into_inner(),
+        until,
+        "paused",
+        async move |s, m| pause(s, m, &given, Utc::now()).await,
+    )
+    .await
+}
+
+#[post("/admin/trials/{slug}/participants/{public_id}/resume")]
+pub async fn resume_post(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    path: Path<(String, String)>,
+) -> HttpResponse {
+    act(
+        &store,
+        csrf,
+        path.into_inner(),
+        String::new(),
+        "resumed",
+        async |s, m| resume(s, m, Utc::now()).await,
+    )
+    .await
+}
+
+#[post("/admin/trials/{slug}/participants/{public_id}/remove")]
+pub async fn remove_post(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    path: Path<(String, String)>,
+) -> HttpResponse {
+    act(
+        &store,
+        csrf,
+        path.into_inner(),
+        String::new(),
+        "removed",
+        async |s, m| remove(s, m, Utc::now()).await,
+    )
+    .await
+}
+
+/// The same through the JSON API (bearer token; see web::auth).
+pub mod api {
+    use actix_web::http::StatusCode;
+    use actix_web::web::{self, Data, Json, Path, Query};
+    use actix_web::HttpResponse;
+    use chrono::Utc;
+    use serde::Serialize;
+
+    use super::{ActionError, ListQuery};
+    use crate::domain::{MembershipState, ParticipantDetails, ParticipantInput};
+    use crate::store::participants::{AddOutcome, Member};
+    use crate::store::trials::Trial;
+    use crate::store::Store;
+    use crate::web::errors::ApiError;
+
+    pub fn routes(cfg: &mut web::ServiceConfig) {
+        let base = "/api/v1/trials/{slug}/participants";
+        cfg.service(
+            web::resource(base)
+                .route(web::get().to(list))
+                .route(web::post().to(add)),
+        )
+        .route(&format!("{base}/{{public_id}}"), web::get().to(show))
+        .route(
+            &format!("{base}/{{public_id}}/pause"),
+            web::post().to(pause),
+        )
+        .route(
+            &format!("{base}/{{public_id}}/resume"),
+            web::post().to(resume),
+        )
+        .route(
+            &format!("{base}/{{public_id}}/remove"),
+            web::post().to(remove),
+        );
+    }
+
+    /// A person as the API shows them: no internal row ids.
+    #[derive(Serialize)]
+    struct MemberView<'a> {
+        id: &'a str,
+        name: &'a str,
+        email: Option<&'a str>,
+        state: &'a str,
+        attribute_value: &'a str,
+        role: &'a str,
+        site: &'a str,
+        team: &'a str,
+        meeting_modes: &'a str,
+        paused_until: Option<&'a str>,
+        joined_at: &'a str,
+        confirmed_at: Option<&'a str>,
+    }
+
+    fn view(m: &Member) -> MemberView<'_> {
+        MemberView {
+            id: &m.public_id,
+            name: &m.name,
+            email: m.email.as_deref(),
+            state: &m.state,
+            attribute_value: &m.attribute_value,
+            role: &m.role,
+            site: &m.site,
+            team: &m.team,
+            meeting_modes: &m.meeting_modes,
+            paused_until: m.paused_until.as_deref(),
+            joined_at: &m.created_at,
+            confirmed_at: m.confirmed_at.as_deref(),
+        }
+    }
+
+    impl From<ActionError> for ApiError {
+        fn from(e: ActionError) -> Self {
+            match e {
+                ActionError::Invalid(f) => {
+                    let status = if f.field == "state" {
+                        StatusCode::CONFLICT
+                    } else {
+                        StatusCode::UNPROCESSABLE_ENTITY
+                    };
+                    ApiError::field(status, f.field, f.message)
+                }
+                ActionError::Store(e) => e.into(),
+            }
+        }
+    }
+
+    async fn trial(store: &Store, slug: &str) -> Result<Trial, ApiError> {
+        store
+            .find_trial(slug)
+            .await?
+            .ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, "no such trial"))
+    }
+
+    async fn member(store: &Store, slug: &str, public_id: &str) -> Result<Member, ApiError> {
+        let trial = trial(store, slug).await?;
+        store
+            .find_member(trial.id, public_id)
+            .await?
+            .ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, "no such participant"))
+    }
+
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    pub struct Paging {
+        limit: Option<i64>,
+        offset: i64,
+    }
+
+    async fn list(
+        store: Data<Store>,
+        slug: Path<String>,
+        filters: Query<ListQuery>,
+        paging: Query<Paging>,
+    ) -> Result<HttpResponse, ApiError> {
+        let trial = trial(&store, &slug).await?;
+        if !filters.state.trim().is_empty()
+            && MembershipState::parse(filters.state.trim()).is_none()
+        {
+            return Err(ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "state",
+                "state is one of pending, active, paused, left, erased",
+            ));
+        }
+        let mut q = filters.member_query();
+        let total = store
+            .count_members(trial.id, q.search.as_deref(), q.state)
+            .await?;
+        q.limit = paging.limit.unwrap_or(100).clamp(1, 1000);
+        q.offset = paging.offset.max(0);
+        let members = store.list_members(trial.id, &q).await?;
+        let views: Vec<_> = members.iter().map(view).collect();
+        Ok(HttpResponse::Ok().json(serde_json::json!({ "participants": views, "total": total })))
+    }
+
+    async fn show(
+        store: Data<Store>,
+        path: Path<(String, String)>,
+    ) -> Result<HttpResponse, ApiError> {
+        let m = member(&store, &path.0, &path.1).await?;
+        Ok(HttpResponse::Ok().json(view(&m)))
+    }
+
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    pub struct AddBody {
+        #[serde(flatten)]
+        person: ParticipantInput,
+        /// The organiser has the person's consent: active at once rather than pending.
+        consent: bool,
+    }
+
+    async fn add(
+        store: Data<Store>,
+        slug: Path<String>,
+        body: Json<AddBody>,
+    ) -> Result<HttpResponse, ApiError> {
+        let trial = trial(&store, &slug).await?;
+        let details = ParticipantDetails::parse(&body.person, &trial.attribute_value_list())
+            .map_err(|errors| {
+                let first = errors.into_iter().next().expect("at least one error");
+                ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, first.field, first.message)
+            })?;
+        let now = Utc::now();
+        let (state, consent_at) = if body.consent {
+            (MembershipState::Active, Some(now))
+        } else {
+            (MembershipState::Pending, None)
+        };
+        match store
+            .add_one_member(trial.id, &details, state, consent_at, now)
+            .await?
+        {
+            AddOutcome::Added { public_id, .. } => {
+                let m = member(&store, &trial.slug, &public_id).await?;
+                Ok(HttpResponse::Created().json(view(&m)))
+            }
+            AddOutcome::AlreadyMember { .. } => Err(ApiError::field(
+                StatusCode::CONFLICT,
+                "email",
+                "this address is already in the trial",
+            )),
+        }
+    }
+
+    #[derive(serde::Deserialize, Default)]
+    #[serde(default)]
+    pub struct PauseBody {
+        /// YYYY-MM-DD; empty or absent: until resumed.
+        until: String,
+    }
+
+    async fn pause(
+        store: Data<Store>,
+        path: Path<(String, String)>,
+        body: Option<Json<PauseBody>>,
+    ) -> Result<HttpResponse, ApiError> {
+        let m = member(&store, &path.0, &path.1).await?;
+        let until = body.map(|b| b.into_inner().until).unwrap_or_default();
+        super::pause(&store, &m, &until, Utc::now()).await?;
+        show(store, path).await
+    }
+
+    async fn resume(
+        store: Data<Store>,
+        path: Path<(String, String)>,
+    ) -> Result<HttpResponse, ApiError> {
+        let m = member(&store, &path.0, &path.1).await?;
+        super::resume(&store, &m, Utc::now()).await?;
+        show(store, path).await
+    }
+
+    async fn remove(
+        store: Data<Store>,
+        path: Path<(String, String)>,
+    ) -> Result<HttpResponse, ApiError> {
+        let m = member(&store, &path.0, &path.1).await?;
+        super::remove(&store, &m, Utc::now()).await?;
+        show(store, path).await
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::spreadsheet_safe;
+
+    #[test]
+    fn formulas_become_text() {
+        assert_eq!(spreadsheet_safe("=SUM(A1)"), "'=SUM(A1)");
+        assert_eq!(spreadsheet_safe("+1"), "'+1");
+        assert_eq!(spreadsheet_safe("-2"), "'-2");
+        assert_eq!(spreadsheet_safe("@cmd"), "'@cmd");
+        assert_eq!(spreadsheet_safe("Ada = 1"), "Ada = 1");
+    }
+}

@@ -1,0 +1,284 @@
+//! The participants' JSON API under `/api/v1/public/`: sign-up, confirmation and the manage
+//! actions, with the same rules and answers as the pages. The token from an emailed link
+//! stands in for a login.
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Data, Json, Path};
+use actix_web::{HttpRequest, HttpResponse};
+use chrono::Utc;
+use serde::Deserialize;
+use serde_json::json;
+
+use super::{client_address, SignupLimiter};
+use crate::domain::ParticipantInput;
+use crate::participants::{self, ParticipantError};
+use crate::store::participants::Member;
+use crate::store::signup::LinkPurpose;
+use crate::store::trials::Trial;
+use crate::store::Store;
+use crate::web::errors::ApiError;
+use crate::web::WebSettings;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/api/v1/public/signups", web::post().to(signup))
+        .route("/api/v1/public/confirm/{token}", web::post().to(confirm))
+        .service(
+            web::resource("/api/v1/public/manage/{token}")
+                .route(web::get().to(show))
+                .route(web::put().to(edit))
+                .route(web::delete().to(erase)),
+        )
+        .route("/api/v1/public/manage/{token}/pause", web::post().to(pause))
+        .route(
+            "/api/v1/public/manage/{token}/resume",
+            web::post().to(resume),
+        )
+        .route("/api/v1/public/manage/{token}/skip", web::post().to(skip))
+        .route("/api/v1/public/manage/{token}/leave", web::post().to(leave))
+        .route(
+            "/api/v1/public/manage/{token}/rejoin",
+            web::post().to(rejoin),
+        )
+        .service(
+            web::resource("/api/v1/public/manage/{token}/do-not-pair")
+                .route(web::get().to(do_not_pair))
+                .route(web::put().to(set_do_not_pair)),
+        )
+        .route(
+            "/api/v1/public/manage/{token}/export",
+            web::get().to(export),
+        );
+}
+
+impl From<ParticipantError> for ApiError {
+    fn from(e: ParticipantError) -> Self {
+        match e {
+            ParticipantError::Invalid(errors) => match errors.into_iter().next() {
+                Some(first) => {
+                    ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, first.field, first.message)
+                }
+                None => ApiError::status(StatusCode::UNPROCESSABLE_ENTITY, "invalid input"),
+            },
+            other => ApiError::Unexpected(other.into()),
+        }
+    }
+}
+
+fn gone() -> ApiError {
+    ApiError::field(
+        StatusCode::GONE,
+        "token",
+        "this link has expired, has been used, or its data has been deleted",
+    )
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct SignUpBody {
+    /// The trial's short address.
+    trial: String,
+    #[serde(flatten)]
+    input: ParticipantInput,
+    consent: bool,
+}
+
+async fn signup(
+    req: HttpRequest,
+    store: Data<Store>,
+    settings: Data<WebSettings>,
+    limiter: Data<SignupLimiter>,
+    body: Json<SignUpBody>,
+) -> Result<HttpResponse, ApiError> {
+    let too_many = || {
+        ApiError::status(
+            StatusCode::TOO_MANY_REQUESTS,
+            "too many sign-ups in the last hour; try again later",
+        )
+    };
+    if !limiter.allow_address(&client_address(&req)) {
+        return Err(too_many());
+    }
+    let trial = store.find_trial(body.trial.trim()).await?.ok_or_else(|| {
+        ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "trial",
+            "there is no trial with this short address",
+        )
+    })?;
+    let details = participants::check_sign_up(&trial, &body.input, body.consent)?;
+    if !limiter.allow_email(details.email.as_str()) {
+        return Err(too_many());
+    }
+    participants::sign_up(&store, &settings.base_url, &trial, &details, Utc::now()).await?;
+    Ok(HttpResponse::Accepted().json(json!({
+        "status": "check_your_email",
+        "message": "We have sent an email to this address. Follow the link in it to confirm.",
+    })))
+}
+
+fn view(member: &Member, trial: &Trial) -> serde_json::Value {
+    json!({
+        "public_id": member.public_id,
+        "trial": {
+            "slug": trial.slug,
+            "name": trial.name,
+            "attribute_name": trial.attribute_name,
+            "attribute_values": trial.attribute_value_list(),
+        },
+        "name": member.name,
+        "email": member.email,
+        "state": member.state,
+        "attribute_value": member.attribute_value,
+        "role": member.role,
+        "site": member.site,
+        "meeting_modes": member.meeting_mode_list().iter().map(|m| m.as_str()).collect::<Vec<_>>(),
+        "introduction": member.introduction,
+        "paused_until": member.paused_until.as_deref().and_then(|t| t.get(..10)),
+        "skip_next_round": member.skip_next_round != 0,
+    })
+}
+
+async fn confirm(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+    let (member, manage_token) = participants::confirm(&store, &token, Utc::now())
+        .await?
+        .ok_or_else(gone)?;
+    let trial = trial_of(&store, &member).await?;
+    Ok(HttpResponse::Ok().json(json!({
+        "manage_token": manage_token,
+        "participant": view(&member, &trial),
+    })))
+}
+
+async fn trial_of(store: &Store, member: &Member) -> Result<Trial, ApiError> {
+    store.trial_by_id(member.trial_id).await?.ok_or_else(gone)
+}
+
+async fn managed(store: &Store, token: &str) -> Result<(Member, Trial), ApiError> {
+    let member = participants::member_by_link(store, LinkPurpose::Manage, token, Utc::now())
+        .await?
+        .ok_or_else(gone)?;
+    let trial = trial_of(store, &member).await?;
+    Ok((member, trial))
+}
+
+/// The member as they are now, after a change.
+async fn current(store: &Store, member: &Member, trial: &Trial) -> Result<HttpResponse, ApiError> {
+    let fresh = store
+        .find_member_by_id(member.membership_id)
+        .await?
+        .ok_or_else(gone)?;
+    Ok(HttpResponse::Ok().json(view(&fresh, trial)))
+}
+
+async fn show(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+    let (member, trial) = managed(&store, &token).await?;
+    Ok(HttpResponse::Ok().json(view(&member, &trial)))
+}
+
+async fn edit(
+    store: Data<Store>,
+    token: Path<String>,
+    body: Json<ParticipantInput>,
+) -> Result<HttpResponse, ApiError> {
+    let (member, trial) = managed(&store, &token).await?;
+    participants::update_details(&store, &trial, &member, &body, Utc::now()).await?;
+    current(&store, &member, &trial).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct PauseBody {
+    /// A date such as 2026-05-01.
+    until: String,
+}
+
+async fn pause(
+    store: Data<Store>,
+    token: Path<String>,
+    body: Json<PauseBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (member, trial) = managed(&store, &token).await?;
+    participants::pause(&store, &member, &body.until, Utc::now()).await?;
+    current(&store, &member, &trial).await
+}
+
+async fn resume(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+    let (member, trial) = managed(&store, &token).await?;
+    participants::resume(&store, &member, Utc::now()).await?;
+    current(&store, &member, &trial).await
+}
+
+#[derive(Deserialize)]
+#[serde(default)]
+pub struct SkipBody {
+    skip: bool,
+}
+
+impl Default for SkipBody {
+    fn default() -> Self {
+        Self { skip: true }
+    }
+}
+
+async fn skip(
+    store: Data<Store>,
+    token: Path<String>,
+    body: Option<Json<SkipBody>>,
+) -> Result<HttpResponse, ApiError> {
+    let (member, trial) = managed(&store, &token).await?;
+    let on = body.map(|b| b.skip).unwrap_or(true);
+    participants::skip_next_round(&store, &member, on, Utc::now()).await?;
+    current(&store, &member, &trial).await
+}
+
+async fn leave(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+    let (member, trial) = managed(&store, &token).await?;
+    participants::leave(&store, &member, Utc::now()).await?;
+    current(&store, &member, &trial).await
+}
+
+async fn rejoin(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+    let (member, trial) = managed(&store, &token).await?;
+    participants::rejoin(&store, &trial, &member, Utc::now()).await?;
+    current(&store, &member, &trial).await
+}
+
+async fn do_not_pair_body(store: &Store, member: &Member) -> Result<HttpResponse, ApiError> {
+    let (candidates, chosen) = participants::do_not_pair(store, member).await?;
+    Ok(HttpResponse::Ok().json(json!({ "chosen": chosen, "candidates": candidates })))
+}
+
+async fn do_not_pair(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+    let (member, _) = managed(&store, &token).await?;
+    do_not_pair_body(&store, &member).await
+}
+
+#[derive(Deserialize, Default)]
+#[serde(default)]
+pub struct DoNotPairBody {
+    /// The `public_id`s of people in the same trial.
+    people: Vec<String>,
+}
+
+async fn set_do_not_pair(
+    store: Data<Store>,
+    token: Path<String>,
+    body: Json<DoNotPairBody>,
+) -> Result<HttpResponse, ApiError> {
+    let (member, _) = managed(&store, &token).await?;
+    participants::set_do_not_pair(&store, &member, &body.people, Utc::now()).await?;
+    do_not_pair_body(&store, &member).await
+}
+
+async fn export(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+    let (member, _) = managed(&store, &token).await?;
+    let data = participants::export(&store, &member, Utc::now()).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((actix_web::http::header::CACHE_CONTROL, "no-store"))
+        .json(data))
+}
+
+async fn erase(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+    let (member, _) = managed(&store, &token).await?;
+    participants::erase(&store, &member, Utc::now()).await?;
+    Ok(HttpResponse::NoContent().finish())
+}

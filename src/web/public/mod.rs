@@ -1,0 +1,720 @@
+//! Pages for participants: a trial's sign-up page, and the pages behind the links in their
+//! emails (confirm, manage, unsubscribe). Following a link only shows a page; changes happen
+//! on that page's POST, because mail scanners open links.
+use actix_web::error::{InternalError, UrlencodedError};
+use actix_web::http::{header, StatusCode};
+use actix_web::web::{self, Data, Form, Path, Query};
+use actix_web::{HttpRequest, HttpResponse};
+use askama::Template;
+use chrono::{Duration, Utc};
+use serde::Deserialize;
+
+use crate::domain::{MeetingMode, MembershipState, ParticipantInput};
+use crate::participants::{self, ParticipantError};
+use crate::store::participants::Member;
+use crate::store::signup::{LinkPurpose, OtherMember};
+use crate::store::trials::Trial;
+use crate::store::Store;
+use crate::web::admin::{see_other, Errors};
+use crate::web::csrf::CsrfToken;
+use crate::web::errors::log_unexpected;
+use crate::web::pages::{message, render, render_status};
+use crate::web::WebSettings;
+
+pub mod api;
+pub mod limits;
+
+pub use limits::SignupLimiter;
+
+/// Form bodies are small; anything bigger is refused with 413 before it is parsed.
+pub const FORM_LIMIT: usize = 16 * 1024;
+
+fn form_config() -> web::FormConfig {
+    web::FormConfig::default()
+        .limit(FORM_LIMIT)
+        .error_handler(|err, _req| {
+            let response = match &err {
+                UrlencodedError::Overflow { .. } => message(
+                    StatusCode::PAYLOAD_TOO_LARGE,
+                    "That was too much text",
+                    "The form was far longer than any answer needs. Go back, shorten it and send it again.",
+                ),
+                _ => message(
+                    StatusCode::BAD_REQUEST,
+                    "The form could not be read",
+                    "Go back, reload the page and send the form again.",
+                ),
+            };
+            InternalError::from_response(err, response).into()
+        })
+}
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    // Resources rather than scopes, so that these prefixes do not hide other routes.
+    let resource = |path: &str| web::resource(path.to_string()).app_data(form_config());
+    cfg.service(
+        resource("/t/{slug}")
+            .route(web::get().to(signup_page))
+            .route(web::post().to(signup)),
+    )
+    .service(
+        resource("/c/{token}")
+            .route(web::get().to(confirm_page))
+            .route(web::post().to(confirm)),
+    )
+    .service(resource("/m/{token}").route(web::get().to(manage_page)))
+    .service(resource("/m/{token}/details").route(web::post().to(edit_details)))
+    .service(resource("/m/{token}/pause").route(web::post().to(pause)))
+    .service(resource("/m/{token}/resume").route(web::post().to(resume)))
+    .service(resource("/m/{token}/skip").route(web::post().to(skip)))
+    .service(resource("/m/{token}/leave").route(web::post().to(leave)))
+    .service(resource("/m/{token}/rejoin").route(web::post().to(rejoin)))
+    .service(resource("/m/{token}/do-not-pair").route(web::post().to(set_do_not_pair)))
+    .service(resource("/m/{token}/export").route(web::get().to(export)))
+    .service(
+        resource("/m/{token}/erase")
+            .route(web::get().to(erase_page))
+            .route(web::post().to(erase)),
+    )
+    .service(
+        resource("/u/{token}")
+            .route(web::get().to(unsubscribe_page))
+            .route(web::post().to(unsubscribe)),
+    )
+    .service(resource("/u/{token}/one-click").route(web::post().to(one_click_unsubscribe)));
+    api::routes(cfg);
+}
+
+fn internal(e: impl Into<anyhow::Error>) -> HttpResponse {
+    let reference = log_unexpected(&e.into());
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        &format!("Something went wrong on our side. If it keeps happening, tell the organisers and quote reference {reference}."),
+    )
+}
+
+fn no_such_trial() -> HttpResponse {
+    message(
+        StatusCode::NOT_FOUND,
+        "No such trial",
+        "There is no coffee trial at this address. Check the link you were given.",
+    )
+}
+
+fn link_gone() -> HttpResponse {
+    message(
+        StatusCode::GONE,
+        "This link no longer works",
+        "It has expired, has already been used, or the data behind it has been deleted. Every email from us carries a fresh link; if you signed up but cannot find the email, sign up again with the same address and we will send a new one.",
+    )
+}
+
+/// The client address for rate limits: the peer, as with sign-in limits.
+fn client_address(req: &HttpRequest) -> String {
+    req.peer_addr()
+        .map(|a| a.ip().to_string())
+        .unwrap_or_default()
+}
+
+/// A meeting-mode checkbox.
+pub struct ModeOption {
+    pub value: &'static str,
+    pub label: &'static str,
+    pub checked: bool,
+}
+
+fn mode_options(selected: &[String]) -> Vec<ModeOption> {
+    let chosen = MeetingMode::parse_list(selected).unwrap_or_default();
+    MeetingMode::ALL
+        .iter()
+        .map(|m| ModeOption {
+            value: m.as_str(),
+            label: match m {
+                MeetingMode::InPerson => "In person",
+                MeetingMode::Video => "By video call",
+                MeetingMode::Phone => "By phone",
+            },
+            checked: chosen.contains(m),
+        })
+        .collect()
+}
+
+/// Reads the participant fields of a form; checkboxes may repeat, so the body is read as pairs.
+fn input_from_pairs(pairs: &[(String, String)]) -> (ParticipantInput, bool) {
+    let mut input = ParticipantInput::default();
+    let mut consent = false;
+    for (key, value) in pairs {
+        match key.as_str() {
+            "name" => input.name = value.clone(),
+            "email" => input.email = value.clone(),
+            "attribute_value" => input.attribute_value = value.clone(),
+            "role" => input.role = value.clone(),
+            "site" => input.site = value.clone(),
+            "meeting_modes" => input.meeting_modes.push(value.clone()),
+            "introduction" => input.introduction = value.clone(),
+            "consent" => consent = true,
+            _ => {}
+        }
+    }
+    (input, consent)
+}
+
+#[derive(Template)]
+#[template(path = "public/signup.html")]
+struct SignupPage {
+    csrf: CsrfToken,
+    trial: Trial,
+    values: Vec<String>,
+    input: ParticipantInput,
+    modes: Vec<ModeOption>,
+    consent: bool,
+    errors: Errors,
+    /// A re-rendered form keeps what was typed even when the trial has just closed.
+    posted: bool,
+}
+
+async fn signup_page(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> HttpResponse {
+    let trial = match store.find_trial(&slug).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return no_such_trial(),
+        Err(e) => return internal(e),
+    };
+    let errors = if trial.is_open() {
+        Errors::default()
+    } else {
+        Errors::one("trial", "This trial is not taking sign-ups at the moment.")
+    };
+    render(&SignupPage {
+        csrf,
+        values: trial
+            .attribute_value_list()
+            .iter()
+            .map(|v| v.to_string())
+            .collect(),
+        trial,
+        input: ParticipantInput::default(),
+        modes: mode_options(&["in_person,video,phone".to_string()]),
+        consent: false,
+        errors,
+        posted: false,
+    })
+}
+
+#[derive(Template)]
+#[template(path = "public/check_email.html")]
+struct CheckEmailPage {
+    trial: Trial,
+}
+
+async fn signup(
+    req: HttpRequest,
+    store: Data<Store>,
+    settings: Data<WebSettings>,
+    limiter: Data<SignupLimiter>,
+    csrf: CsrfToken,
+    slug: Path<String>,
+    form: Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    let trial = match store.find_trial(&slug).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return no_such_trial(),
+        Err(e) => return internal(e),
+    };
+    if !limiter.allow_address(&client_address(&req)) {
+        return too_many();
+    }
+    let (input, consent) = input_from_pairs(&form);
+    let page = |errors| SignupPage {
+        csrf: csrf.clone(),
+        values: trial
+            .attribute_value_list()
+            .iter()
+            .map(|v| v.to_string())
+            .collect(),
+        trial: trial.clone(),
+        input: input.clone(),
+        modes: mode_options(&input.meeting_modes),
+        consent,
+        errors,
+        posted: true,
+    };
+    let details = match participants::check_sign_up(&trial, &input, consent) {
+        Ok(d) => d,
+        Err(ParticipantError::Invalid(errors)) => {
+            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page(Errors(errors)))
+        }
+        Err(e) => return internal(e),
+    };
+    if !limiter.allow_email(details.email.as_str()) {
+        return too_many();
+    }
+    match participants::sign_up(&store, &settings.base_url, &trial, &details, Utc::now()).await {
+        Ok(()) => render(&CheckEmailPage { trial }),
+        Err(e) => internal(e),
+    }
+}
+
+fn too_many() -> HttpResponse {
+    let mut response = message(
+        StatusCode::TOO_MANY_REQUESTS,
+        "Too many sign-ups at once",
+        "We have had a lot of sign-ups from here in the last hour, so we are pausing new ones for a while to keep out spam. Please try again in an hour. If you already signed up, look for our email: it has everything you need.",
+    );
+    response.headers_mut().insert(
+        header::RETRY_AFTER,
+        header::HeaderValue::from_static("3600"),
+    );
+    response
+}
+
+#[derive(Template)]
+#[template(path = "public/confirm.html")]
+struct ConfirmPage {
+    csrf: CsrfToken,
+    token: String,
+    name: String,
+    trial_name: String,
+}
+
+async fn trial_name(store: &Store, member: &Member) -> String {
+    match store.trial_by_id(member.trial_id).await {
+        Ok(Some(t)) => t.name,
+        _ => "the trial".to_string(),
+    }
+}
+
+async fn confirm_page(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
+    match participants::confirm_link_usable(&store, &token, Utc::now()).await {
+        Ok(Some(member)) => render(&ConfirmPage {
+            csrf,
+            trial_name: trial_name(&store, &member).await,
+            name: member.name,
+            token: token.into_inner(),
+        }),
+        Ok(None) => link_gone(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn confirm(store: Data<Store>, token: Path<String>) -> HttpResponse {
+    match participants::confirm(&store, &token, Utc::now()).await {
+        Ok(Some((_, manage))) => see_other(&format!("/m/{manage}?done=confirmed")),
+        Ok(None) => link_gone(),
+        Err(e) => internal(e),
+    }
+}
+
+/// A member found by their manage link, with their trial.
+struct Managed {
+    token: String,
+    member: Member,
+    trial: Trial,
+}
+
+async fn managed(store: &Store, token: String) -> Result<Managed, HttpResponse> {
+    let member =
+        match participants::member_by_link(store, LinkPurpose::Manage, &token, Utc::now()).await {
+            Ok(Some(m)) => m,
+            Ok(None) => return Err(link_gone()),
+            Err(e) => return Err(internal(e)),
+        };
+    match store.trial_by_id(member.trial_id).await {
+        Ok(Some(trial)) => Ok(Managed {
+            token,
+            member,
+            trial,
+        }),
+        Ok(None) => Err(link_gone()),
+        Err(e) => Err(internal(e)),
+    }
+}
+
+/// A do-not-pair checkbox.
+struct PersonOption {
+    person: OtherMember,
+    checked: bool,
+}
+
+#[derive(Template)]
+#[template(path = "public/manage.html")]
+struct ManagePage {
+    csrf: CsrfToken,
+    token: String,
+    member: Member,
+    trial: Trial,
+    values: Vec<String>,
+    input: ParticipantInput,
+    modes: Vec<ModeOption>,
+    people: Vec<PersonOption>,
+    notice: Option<&'static str>,
+    errors: Errors,
+    /// The earliest date a pause can end, for the date picker.
+    tomorrow: String,
+    pause_until: String,
+}
+
+impl ManagePage {
+    fn state(&self) -> &'static str {
+        self.member.state().map(|s| s.as_str()).unwrap_or("")
+    }
+
+    fn paused_until(&self) -> String {
+        self.member
+            .paused_until
+            .as_deref()
+            .and_then(|t| t.get(..10))
+            .unwrap_or("")
+            .to_string()
+    }
+
+    fn skipping(&self) -> bool {
+        self.member.skip_next_round != 0
+    }
+}
+
+fn notice_for(done: &str) -> Option<&'static str> {
+    Some(match done {
+        "confirmed" => "Thank you: your address is confirmed and you are in. We will email you when you are paired.",
+        "details" => "Your details are saved.",
+        "paused" => "You are paused. We will not pair you until the date you chose.",
+        "resumed" => "Welcome back: you will be included in the next round.",
+        "skip" => "You will sit out the next round and be back for the one after.",
+        "unskip" => "You will be included in the next round after all.",
+        "left" => "You have left the trial. Your details are kept in case you want to come back; delete them below if you prefer.",
+        "rejoined" => "Welcome back: you are taking part again.",
+        "do-not-pair" => "Your do-not-pair list is saved. Nobody else can see it.",
+        _ => return None,
+    })
+}
+
+#[derive(Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
+async fn manage_view(
+    store: &Store,
+    csrf: CsrfToken,
+    m: Managed,
+    input: Option<ParticipantInput>,
+    pause_until: String,
+    notice: Option<&'static str>,
+    errors: Errors,
+) -> HttpResponse {
+    let (candidates, chosen) = match participants::do_not_pair(store, &m.member).await {
+        Ok(x) => x,
+        Err(e) => return internal(e),
+    };
+    let people = candidates
+        .into_iter()
+        .map(|person| PersonOption {
+            checked: chosen.iter().any(|c| c.public_id == person.public_id),
+            person,
+        })
+        .collect();
+    let input = input.unwrap_or_else(|| participants::input_from(&m.member));
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(
+        status,
+        &ManagePage {
+            csrf,
+            values: m
+                .trial
+                .attribute_value_list()
+                .iter()
+                .map(|v| v.to_string())
+                .collect(),
+            modes: mode_options(&input.meeting_modes),
+            input,
+            people,
+            notice,
+            errors,
+            tomorrow: (Utc::now().date_naive() + Duration::days(1)).to_string(),
+            pause_until,
+            token: m.token,
+            member: m.member,
+            trial: m.trial,
+        },
+    )
+}
+
+async fn manage_page(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    q: Query<DoneQuery>,
+) -> HttpResponse {
+    let m = match managed(&store, token.into_inner()).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let notice = q.done.as_deref().and_then(notice_for);
+    manage_view(
+        &store,
+        csrf,
+        m,
+        None,
+        String::new(),
+        notice,
+        Errors::default(),
+    )
+    .await
+}
+
+/// After a change: back to the manage page with a note, or the page again with the problem.
+async fn after(
+    store: &Store,
+    csrf: CsrfToken,
+    m: Managed,
+    result: Result<(), ParticipantError>,
+    done: &str,
+    input: Option<ParticipantInput>,
+    pause_until: String,
+) -> HttpResponse {
+    match result {
+        Ok(()) => see_other(&format!("/m/{}?done={done}", m.token)),
+        Err(ParticipantError::Invalid(errors)) => {
+            manage_view(store, csrf, m, input, pause_until, None, Errors(errors)).await
+        }
+        Err(e) => internal(e),
+    }
+}
+
+async fn edit_details(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    form: Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    let m = match managed(&store, token.into_inner()).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let (input, _) = input_from_pairs(&form);
+    let result =
+        participants::update_details(&store, &m.trial, &m.member, &input, Utc::now()).await;
+    after(
+        &store,
+        csrf,
+        m,
+        result,
+        "details",
+        Some(input),
+        String::new(),
+    )
+    .await
+}
+
+#[derive(Deserialize)]
+struct PauseForm {
+    #[serde(default)]
+    until: String,
+}
+
+async fn pause(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    form: Form<PauseForm>,
+) -> HttpResponse {
+    let m = match managed(&store, token.into_inner()).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let result = participants::pause(&store, &m.member, &form.until, Utc::now())
+        .await
+        .map(|_| ());
+    let until = form.into_inner().until;
+    after(&store, csrf, m, result, "paused", None, until).await
+}
+
+async fn resume(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
+    let m = match managed(&store, token.into_inner()).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let result = participants::resume(&store, &m.member, Utc::now()).await;
+    after(&store, csrf, m, result, "resumed", None, String::new()).await
+}
+
+#[derive(Deserialize)]
+struct SkipForm {
+    #[serde(default)]
+    skip: String,
+}
+
+async fn skip(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    form: Form<SkipForm>,
+) -> HttpResponse {
+    let m = match managed(&store, token.into_inner()).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let on = form.skip != "no";
+    let result = participants::skip_next_round(&store, &m.member, on, Utc::now()).await;
+    let done = if on { "skip" } else { "unskip" };
+    after(&store, csrf, m, result, done, None, String::new()).await
+}
+
+async fn leave(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
+    let m = match managed(&store, token.into_inner()).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let result = participants::leave(&store, &m.member, Utc::now()).await;
+    after(&store, csrf, m, result, "left", None, String::new()).await
+}
+
+async fn rejoin(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
+    let m = match managed(&store, token.into_inner()).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let result = participants::rejoin(&store, &m.trial, &m.member, Utc::now()).await;
+    after(&store, csrf, m, result, "rejoined", None, String::new()).await
+}
+
+async fn set_do_not_pair(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    form: Form<Vec<(String, String)>>,
+) -> HttpResponse {
+    let m = match managed(&store, token.into_inner()).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    let ids: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| k == "person")
+        .map(|(_, v)| v.clone())
+        .collect();
+    let result = participants::set_do_not_pair(&store, &m.member, &ids, Utc::now())
+        .await
+        .map(|_| ());
+    after(&store, csrf, m, result, "do-not-pair", None, String::new()).await
+}
+
+async fn export(store: Data<Store>, token: Path<String>) -> HttpResponse {
+    let m = match managed(&store, token.into_inner()).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    match participants::export(&store, &m.member, Utc::now()).await {
+        Ok(data) => HttpResponse::Ok()
+            .insert_header((
+                header::CONTENT_DISPOSITION,
+                "attachment; filename=\"my-coffee-trials-data.json\"",
+            ))
+            .insert_header((header::CACHE_CONTROL, "no-store"))
+            .json(data),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "public/erase.html")]
+struct ErasePage {
+    csrf: CsrfToken,
+    token: String,
+    name: String,
+}
+
+async fn erase_page(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
+    match managed(&store, token.into_inner()).await {
+        Ok(m) => render(&ErasePage {
+            csrf,
+            token: m.token,
+            name: m.member.name,
+        }),
+        Err(r) => r,
+    }
+}
+
+async fn erase(store: Data<Store>, token: Path<String>) -> HttpResponse {
+    let m = match managed(&store, token.into_inner()).await {
+        Ok(m) => m,
+        Err(r) => return r,
+    };
+    match participants::erase(&store, &m.member, Utc::now()).await {
+        Ok(()) => message(
+            StatusCode::OK,
+            "Your data has been deleted",
+            "Your name, email address and answers are gone from every trial here, and your links no longer work. Past pairings now show a “Former participant”, so nobody’s history is broken. Thank you for taking part.",
+        ),
+        Err(e) => internal(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "public/unsubscribe.html")]
+struct UnsubscribePage {
+    csrf: CsrfToken,
+    token: String,
+    trial_name: String,
+    already_left: bool,
+}
+
+async fn unsubscribe_page(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> HttpResponse {
+    match participants::member_by_link(&store, LinkPurpose::Unsubscribe, &token, Utc::now()).await {
+        Ok(Some(member)) => render(&UnsubscribePage {
+            csrf,
+            trial_name: trial_name(&store, &member).await,
+            already_left: member.state() == Some(MembershipState::Left),
+            token: token.into_inner(),
+        }),
+        Ok(None) => link_gone(),
+        Err(e) => internal(e),
+    }
+}
+
+async fn unsubscribe(store: Data<Store>, token: Path<String>) -> HttpResponse {
+    match participants::unsubscribe(&store, &token, Utc::now()).await {
+        Ok(Some(member)) => {
+            let name = trial_name(&store, &member).await;
+            message(
+                StatusCode::OK,
+                "You will not hear from us again about this trial",
+                &format!("You have left {name} and will not be paired or emailed about it any more. Your details are kept in case you come back; the manage link in any earlier email lets you join again or delete them."),
+            )
+        }
+        Ok(None) => link_gone(),
+        Err(e) => internal(e),
+    }
+}
+
+/// RFC 8058: the mail provider POSTs `List-Unsubscribe=One-Click` (urlencoded or multipart),
+/// without cookies or a form of ours, so this route alone is exempt from the CSRF check.
+async fn one_click_unsubscribe(
+    store: Data<Store>,
+    token: Path<String>,
+    body: web::Bytes,
+) -> HttpResponse {
+    let text = String::from_utf8_lossy(&body);
+    if !(text.contains("List-Unsubscribe") && text.contains("One-Click")) {
+        return HttpResponse::BadRequest()
+            .content_type("text/plain; charset=utf-8")
+            .body("Expected the body List-Unsubscribe=One-Click (RFC 8058).");
+    }
+    match participants::unsubscribe(&store, &token, Utc::now()).await {
+        Ok(Some(_)) => HttpResponse::Ok()
+            .content_type("text/plain; charset=utf-8")
+            .body("Unsubscribed."),
+        Ok(None) => HttpResponse::Gone()
+            .content_type("text/plain; charset=utf-8")
+            .body("This link no longer works."),
+        Err(e) => internal(e),
+    }
+}

@@ -1,0 +1,395 @@
+use std::collections::HashSet;
+
+use chrono::Utc;
+use coffee_trials::domain::{
+    MembershipState, ParticipantDetails, ParticipantInput, TrialInput, TrialSettings,
+};
+use coffee_trials::store::participants::add_member;
+use coffee_trials::store::trials::Trial;
+use serde_json::{json, Value};
+
+use crate::helpers::{spawn_app, TestApp};
+
+const DEPARTMENTS: [&str; 3] = ["Nursing", "Pharmacy", "Estates"];
+
+async fn trial_with_people(app: &TestApp, slug: &str, n: usize) -> Trial {
+    let input = TrialInput {
+        name: format!("Trial {slug}"),
+        slug: slug.into(),
+        attribute_values: DEPARTMENTS.join("\n"),
+        ..Default::default()
+    };
+    let trial = app
+        .store
+        .create_trial(&TrialSettings::try_from(&input).unwrap(), Utc::now())
+        .await
+        .unwrap();
+    let mut tx = app.store.pool().begin().await.unwrap();
+    for i in 0..n {
+        let person = ParticipantInput {
+            name: format!("Person {i:02}"),
+            email: format!("p{i}@example.org"),
+            attribute_value: DEPARTMENTS[i % 3].into(),
+            introduction: if i == 0 {
+                "<script>alert(1)</script> likes tea".into()
+            } else {
+                String::new()
+            },
+            ..Default::default()
+        };
+        let details = ParticipantDetails::parse(&person, &DEPARTMENTS).unwrap();
+        add_member(
+            &mut tx,
+            trial.id,
+            &details,
+            MembershipState::Active,
+            Some(Utc::now()),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    trial
+}
+
+async fn api(app: &TestApp) -> (reqwest::Client, String) {
+    app.sign_up_first_organiser().await;
+    (app.anonymous_client(), app.api_token().await)
+}
+
+fn pairs_of(view: &Value) -> HashSet<(String, String)> {
+    let mut pairs = HashSet::new();
+    for g in view["groups"].as_array().unwrap() {
+        let ids: Vec<String> = g["members"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|m| m["public_id"].as_str().unwrap().to_string())
+            .collect();
+        for i in 0..ids.len() {
+            for j in i + 1..ids.len() {
+                let (a, b) = if ids[i] < ids[j] {
+                    (ids[i].clone(), ids[j].clone())
+                } else {
+                    (ids[j].clone(), ids[i].clone())
+                };
+                pairs.insert((a, b));
+            }
+        }
+    }
+    pairs
+}
+
+#[tokio::test]
+async fn a_round_is_proposed_published_once_and_emailed() {
+    let app = spawn_app().await;
+    let trial = trial_with_people(&app, "weekly", 7).await;
+    let (client, token) = api(&app).await;
+    let proposed: Value = client
+        .post(app.url("/api/v1/trials/weekly/rounds"))
+        .bearer_auth(&token)
+        .json(&json!({"seed": 42}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(proposed["round"]["state"], "draft");
+    assert_eq!(proposed["round"]["seed"], "42");
+    let sizes: Vec<usize> = proposed["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|g| g["members"].as_array().unwrap().len())
+        .collect();
+    assert_eq!(sizes.iter().sum::<usize>(), 7, "everyone is placed");
+    assert_eq!(
+        sizes.iter().filter(|s| **s == 3).count(),
+        1,
+        "one group of three for an odd count"
+    );
+    assert!(proposed["groups"][0]["reason"].as_str().unwrap().len() > 3);
+    assert!(
+        app.store.list_outbox(100).await.unwrap().is_empty(),
+        "a draft sends nothing"
+    );
+
+    let published: Value = client
+        .post(app.url("/api/v1/trials/weekly/rounds/1/publish"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        published,
+        json!({"newly_published": true, "emails_queued": 7})
+    );
+    let again: Value = client
+        .post(app.url("/api/v1/trials/weekly/rounds/1/publish"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(again, json!({"newly_published": false, "emails_queued": 0}));
+    let outbox = app.store.list_outbox(100).await.unwrap();
+    assert_eq!(outbox.len(), 7);
+    let to_person_one = outbox
+        .iter()
+        .find(|m| m.to_address == "p1@example.org")
+        .unwrap();
+    assert!(to_person_one.subject.contains("Trial weekly"));
+    assert!(to_person_one
+        .body_text
+        .contains("/techniques/randomised-coffee-trials"));
+    assert!(
+        to_person_one.body_text.contains("@example.org"),
+        "partners' addresses are given"
+    );
+    assert!(
+        to_person_one.body_text.contains("/m/") && to_person_one.body_text.contains("/u/"),
+        "manage and unsubscribe links"
+    );
+    let (headers,): (String,) =
+        sqlx::query_as("SELECT headers_json FROM outbox WHERE to_address = 'p1@example.org'")
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert!(headers.contains("List-Unsubscribe-Post"), "{headers}");
+    let rows: Vec<(String,)> = sqlx::query_as("SELECT attachments_json FROM outbox")
+        .fetch_all(app.store.pool())
+        .await
+        .unwrap();
+    assert!(rows.iter().all(|(a,)| a.contains("BEGIN:VCALENDAR")));
+    for m in &outbox {
+        assert!(
+            !m.body_html.contains("<script>alert"),
+            "introductions are escaped in HTML"
+        );
+    }
+
+    let changed = client
+        .post(app.url("/api/v1/trials/weekly/rounds/1/reshuffle"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(
+        changed.status().as_u16(),
+        409,
+        "a published round never changes"
+    );
+    let rounds = app.store.list_rounds(trial.id).await.unwrap();
+    assert_eq!(rounds.len(), 1);
+}
+
+#[tokio::test]
+async fn rounds_do_not_repeat_pairs_while_a_fresh_pairing_exists() {
+    let app = spawn_app().await;
+    trial_with_people(&app, "cohort", 8).await;
+    let (client, token) = api(&app).await;
+    let mut seen: HashSet<(String, String)> = HashSet::new();
+    // Eight people can have seven rounds with nobody meeting twice.
+    for number in 1..=7 {
+        let view: Value = client
+            .post(app.url("/api/v1/trials/cohort/rounds"))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        let pairs = pairs_of(&view);
+        assert_eq!(pairs.len(), 4);
+        assert!(pairs.is_disjoint(&seen), "round {number} repeats a pair");
+        seen.extend(pairs);
+        let published = client
+            .post(app.url(&format!("/api/v1/trials/cohort/rounds/{number}/publish")))
+            .bearer_auth(&token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(published.status().as_u16(), 200);
+    }
+    assert_eq!(seen.len(), 28, "everyone met everyone");
+}
+
+#[tokio::test]
+async fn paused_and_skipping_people_sit_a_round_out() {
+    let app = spawn_app().await;
+    let trial = trial_with_people(&app, "breaks", 6).await;
+    let (client, token) = api(&app).await;
+    let members = app
+        .store
+        .list_members(trial.id, &Default::default())
+        .await
+        .unwrap();
+    app.store
+        .set_member_state(
+            members[0].membership_id,
+            MembershipState::Paused,
+            Some(Utc::now() + chrono::Duration::days(30)),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    sqlx::query("UPDATE memberships SET skip_next_round = 1 WHERE id = $1")
+        .bind(members[1].membership_id)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    app.store
+        .set_member_state(
+            members[2].membership_id,
+            MembershipState::Left,
+            None,
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let view: Value = client
+        .post(app.url("/api/v1/trials/breaks/rounds"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let placed: HashSet<String> = view["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| {
+            g["members"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .map(|m| m["public_id"].as_str().unwrap().to_string())
+        })
+        .collect();
+    assert_eq!(placed.len(), 3);
+    for m in &members[..3] {
+        assert!(
+            !placed.contains(&m.public_id),
+            "{} should sit this round out",
+            m.name
+        );
+    }
+    client
+        .post(app.url("/api/v1/trials/breaks/rounds/1/publish"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let skipper = app
+        .store
+        .find_member_by_id(members[1].membership_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(skipper.skip_next_round, 0, "skipping lasts one round");
+}
+
+#[tokio::test]
+async fn organisers_preview_swap_and_publish_in_the_console() {
+    let app = spawn_app().await;
+    trial_with_people(&app, "console", 4).await;
+    app.sign_up_first_organiser().await;
+    let started = app
+        .submit(
+            "/admin/trials/console/rounds",
+            "/admin/trials/console/rounds",
+            &[],
+        )
+        .await;
+    assert_eq!(started.status().as_u16(), 303);
+    assert_eq!(
+        started.headers()["location"],
+        "/admin/trials/console/rounds/1"
+    );
+    let page = app
+        .get("/admin/trials/console/rounds/1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("Draft") && page.contains("Person 00"));
+
+    let trial = app.store.find_trial("console").await.unwrap().unwrap();
+    let round_id = app
+        .store
+        .find_round_by_number(trial.id, 1)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let members = app.store.round_members(round_id).await.unwrap();
+    let a = members[0].clone();
+    let a_partner = members
+        .iter()
+        .find(|m| m.group_id == a.group_id && m.public_id != a.public_id)
+        .unwrap()
+        .clone();
+    let b = members
+        .iter()
+        .find(|m| m.group_id != a.group_id)
+        .unwrap()
+        .clone();
+    let b_partner = members
+        .iter()
+        .find(|m| m.group_id == b.group_id && m.public_id != b.public_id)
+        .unwrap()
+        .clone();
+    let swapped = app
+        .submit(
+            "/admin/trials/console/rounds/1",
+            "/admin/trials/console/rounds/1/swap",
+            &[("a", &a.public_id), ("b", &b.public_id)],
+        )
+        .await;
+    assert_eq!(swapped.status().as_u16(), 303);
+    let after = app.store.round_members(round_id).await.unwrap();
+    let group_of = |public_id: &str| {
+        after
+            .iter()
+            .find(|m| m.public_id == public_id)
+            .unwrap()
+            .group_id
+    };
+    assert_eq!(group_of(&a.public_id), group_of(&b_partner.public_id));
+    assert_eq!(group_of(&b.public_id), group_of(&a_partner.public_id));
+
+    let same = app
+        .submit(
+            "/admin/trials/console/rounds/1",
+            "/admin/trials/console/rounds/1/swap",
+            &[("a", &a.public_id), ("b", &a.public_id)],
+        )
+        .await;
+    assert_eq!(same.status().as_u16(), 422);
+
+    let published = app
+        .submit(
+            "/admin/trials/console/rounds/1",
+            "/admin/trials/console/rounds/1/publish",
+            &[],
+        )
+        .await;
+    assert_eq!(published.status().as_u16(), 200);
+    let html = published.text().await.unwrap();
+    assert!(html.contains("4 pairing emails"));
+    assert!(
+        html.contains("id=\"delivery\""),
+        "delivery progress is shown once published"
+    );
+    assert_eq!(app.store.list_outbox(10).await.unwrap().len(), 4);
+}
