@@ -35,3 +35,16 @@ pub struct MessagePage<'a> {
 pub fn message(status: StatusCode, title: &str, message: &str) -> HttpResponse {
     render_status(status, &MessagePage { title, message })
 }
+
+/// The page for a failure that is ours, not the user's: the cause chain goes to the log with a
+/// short reference, and the page shows only the reference.
+pub fn internal_error(cause: impl Into<anyhow::Error>) -> HttpResponse {
+    let reference = crate::web::errors::log_unexpected(&cause.into());
+    message(
+        StatusCode::INTERNAL_SERVER_ERROR,
+        "Something went wrong",
+        &format!(
+            "Something went wrong on our side. If it keeps happening, quote reference {reference}."
+        ),
+    )
+}

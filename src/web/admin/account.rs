@@ -14,7 +14,7 @@ use crate::store::Store;
 use crate::tokens;
 use crate::web::auth::{self, passwords, CurrentOrganiser, LoginLimiter};
 use crate::web::csrf::CsrfToken;
-use crate::web::errors::log_unexpected;
+use crate::web::pages::internal_error as internal;
 use crate::web::pages::{message, render, render_status};
 use crate::web::WebSettings;
 
@@ -101,7 +101,7 @@ pub async fn login(
                 &page("That email address and password do not match an organiser account."),
             )
         }
-        Err(e) => internal(e.into()),
+        Err(e) => internal(e),
     }
 }
 
@@ -124,22 +124,11 @@ async fn start_session(
     Ok(auth::session_cookie(req, Some(&token)))
 }
 
-fn internal(e: anyhow::Error) -> HttpResponse {
-    let reference = log_unexpected(&e);
-    message(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        &format!(
-            "Something went wrong on our side. If it keeps happening, quote reference {reference}."
-        ),
-    )
-}
-
 #[post("/admin/logout")]
 pub async fn logout(req: HttpRequest, store: Data<Store>) -> HttpResponse {
     if let Some(token) = auth::session_token(&req) {
         if let Err(e) = store.delete_session(&tokens::hash_token(&token)).await {
-            return internal(e.into());
+            return internal(e);
         }
     }
     HttpResponse::SeeOther()
@@ -194,7 +183,7 @@ async fn account_form(
             errors: Errors::default(),
         }),
         Ok(None) => link_gone(),
-        Err(e) => internal(e.into()),
+        Err(e) => internal(e),
     }
 }
 
@@ -217,7 +206,7 @@ async fn create_account(
     let found = match store.find_usable_token(purpose, &hash, Utc::now()).await {
         Ok(Some(t)) => t,
         Ok(None) => return link_gone(),
-        Err(e) => return internal(e.into()),
+        Err(e) => return internal(e),
     };
     // An invitation is for the address it was sent to.
     let raw_email = found.email.clone().unwrap_or(form.email.clone());
@@ -250,7 +239,7 @@ async fn create_account(
     {
         Ok(Ok(h)) => h,
         Ok(Err(e)) => return internal(anyhow::anyhow!("hashing failed: {e}")),
-        Err(e) => return internal(e.into()),
+        Err(e) => return internal(e),
     };
     match store
         .create_organiser_from_token(purpose, &hash, email.as_str(), &password_hash, Utc::now())
@@ -271,7 +260,7 @@ async fn create_account(
                 "an organiser with this email address already exists",
             )),
         ),
-        Err(CreateOrganiserError::Store(e)) => internal(e.into()),
+        Err(CreateOrganiserError::Store(e)) => internal(e),
     }
 }
 
@@ -361,7 +350,7 @@ async fn tokens_view(
                 },
             )
         }
-        Err(e) => internal(e.into()),
+        Err(e) => internal(e),
     }
 }
 
@@ -431,7 +420,7 @@ pub async fn create_token(
             )
             .await
         }
-        Err(e) => internal(e.into()),
+        Err(e) => internal(e),
     }
 }
 
@@ -439,7 +428,7 @@ pub async fn create_token(
 pub async fn revoke_token(store: Data<Store>, me: CurrentOrganiser, id: Path<i64>) -> HttpResponse {
     match store.revoke_api_token(me.0.id, *id, Utc::now()).await {
         Ok(_) => see_other("/admin/tokens"),
-        Err(e) => internal(e.into()),
+        Err(e) => internal(e),
     }
 }
 
@@ -496,6 +485,6 @@ pub async fn send_invite(
                 None,
             ),
         ),
-        Err(e) => internal(e.into()),
+        Err(e) => internal(e),
     }
 }

@@ -20,6 +20,7 @@ use crate::store::trials::Trial;
 use crate::store::{Store, StoreError};
 use crate::web::csrf::CsrfToken;
 use crate::web::errors::log_unexpected;
+use crate::web::pages::internal_error as internal;
 use crate::web::pages::{message, render, render_status};
 
 pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
@@ -40,15 +41,6 @@ static RUNNING: LazyLock<Mutex<HashMap<String, (usize, usize)>>> =
 
 fn running(public_id: &str) -> Option<(usize, usize)> {
     RUNNING.lock().ok()?.get(public_id).copied()
-}
-
-fn internal(e: StoreError) -> HttpResponse {
-    let reference = log_unexpected(&e.into());
-    message(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        &format!("Something went wrong on our side (reference {reference})."),
-    )
 }
 
 fn no_trial() -> HttpResponse {

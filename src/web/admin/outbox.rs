@@ -1,6 +1,5 @@
 //! The outbox in the console: how delivery is going, and the messages that gave up, each with
 //! a button to send it again.
-use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Path};
 use actix_web::{get, post, HttpResponse};
 use askama::Template;
@@ -10,8 +9,8 @@ use super::see_other;
 use crate::store::outbox::{FailedEmail, OutboxProgress};
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
-use crate::web::errors::log_unexpected;
-use crate::web::pages::{message, render};
+use crate::web::pages::internal_error as internal;
+use crate::web::pages::render;
 use crate::web::WebSettings;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -28,15 +27,6 @@ struct OutboxPage {
     counts: OutboxProgress,
     failed: Vec<FailedEmail>,
     smtp_configured: bool,
-}
-
-fn internal(e: crate::store::StoreError) -> HttpResponse {
-    let reference = log_unexpected(&e.into());
-    message(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        &format!("Something went wrong on our side (reference {reference})."),
-    )
 }
 
 #[get("/admin/outbox")]

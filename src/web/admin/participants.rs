@@ -12,7 +12,7 @@ use crate::store::participants::{Member, MemberQuery};
 use crate::store::trials::Trial;
 use crate::store::{Store, StoreError};
 use crate::web::csrf::CsrfToken;
-use crate::web::errors::log_unexpected;
+use crate::web::pages::internal_error as internal;
 use crate::web::pages::{message, render, render_status};
 
 pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
@@ -166,15 +166,6 @@ pub fn spreadsheet_safe(cell: &str) -> String {
     } else {
         cell.to_string()
     }
-}
-
-fn internal(e: StoreError) -> HttpResponse {
-    let reference = log_unexpected(&e.into());
-    message(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        &format!("Something went wrong on our side (reference {reference})."),
-    )
 }
 
 fn not_found(what: &str) -> HttpResponse {

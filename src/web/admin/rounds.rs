@@ -11,7 +11,6 @@ use crate::store::rounds::Round;
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
-use crate::web::errors::log_unexpected;
 use crate::web::pages::{message, render, render_status};
 use crate::web::WebSettings;
 
@@ -50,14 +49,7 @@ fn failure(e: RoundError) -> HttpResponse {
         RoundError::Invalid(m) => {
             message(StatusCode::UNPROCESSABLE_ENTITY, "That did not work", &m)
         }
-        other => {
-            let reference = log_unexpected(&other.into());
-            message(
-                StatusCode::INTERNAL_SERVER_ERROR,
-                "Something went wrong",
-                &format!("Something went wrong on our side (reference {reference})."),
-            )
-        }
+        other => crate::web::pages::internal_error(other),
     }
 }
 

@@ -11,7 +11,7 @@ use crate::library::{validate_technique_input, TechniqueInput};
 use crate::store::techniques::{Technique, TechniqueWriteError};
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
-use crate::web::errors::log_unexpected;
+use crate::web::pages::internal_error as internal;
 use crate::web::pages::{message, render, render_status};
 
 #[derive(Template)]
@@ -45,20 +45,11 @@ struct FormPage {
     errors: Errors,
 }
 
-fn internal(e: anyhow::Error) -> HttpResponse {
-    let reference = log_unexpected(&e);
-    message(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        &format!("Something went wrong on our side (reference {reference})."),
-    )
-}
-
 #[get("/admin/techniques")]
 pub async fn list(store: Data<Store>, csrf: CsrfToken) -> HttpResponse {
     match store.list_techniques().await {
         Ok(techniques) => render(&ListPage { csrf, techniques }),
-        Err(e) => internal(e.into()),
+        Err(e) => internal(e),
     }
 }
 
@@ -101,7 +92,7 @@ pub async fn edit_form(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) 
             "No such technique",
             "There is no technique at this address.",
         ),
-        Err(e) => internal(e.into()),
+        Err(e) => internal(e),
     }
 }
 
@@ -188,7 +179,7 @@ async fn save(
             "No such technique",
             "There is no technique at this address.",
         ),
-        Err(TechniqueWriteError::Store(e)) => internal(e.into()),
+        Err(TechniqueWriteError::Store(e)) => internal(e),
     }
 }
 

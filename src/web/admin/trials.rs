@@ -11,7 +11,7 @@ use crate::store::trials::{SaveTrialError, Trial, TrialSummary};
 use crate::store::Store;
 use crate::web::auth::CurrentOrganiser;
 use crate::web::csrf::CsrfToken;
-use crate::web::errors::log_unexpected;
+use crate::web::pages::internal_error as internal;
 use crate::web::pages::{message, render, render_status};
 
 #[derive(Template)]
@@ -20,15 +20,6 @@ struct IndexPage {
     csrf: CsrfToken,
     organiser: String,
     trials: Vec<TrialSummary>,
-}
-
-fn internal(e: crate::store::StoreError) -> HttpResponse {
-    let reference = log_unexpected(&e.into());
-    message(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        &format!("Something went wrong on our side (reference {reference})."),
-    )
 }
 
 #[get("/admin")]
