@@ -45,50 +45,65 @@ pub fn message_domain(base_url: &url::Url) -> String {
     base_url.host_str().unwrap_or("localhost").to_string()
 }
 
+/// Declares the three askama templates of one email (subject, text, HTML), each rendering the
+/// module's `Context` as `c`, and ties them to the context with [`EmailTemplate`].
+macro_rules! email_templates {
+    ($name:literal, $subject:literal, $text:literal, $html:literal) => {
+        #[derive(askama::Template)]
+        #[template(path = $subject)]
+        pub struct Subject {
+            pub c: Context,
+        }
+
+        #[derive(askama::Template)]
+        #[template(path = $text)]
+        pub struct Text {
+            pub c: Context,
+        }
+
+        #[derive(askama::Template)]
+        #[template(path = $html)]
+        pub struct Html {
+            pub c: Context,
+        }
+
+        impl $crate::mail::EmailTemplate for Context {
+            const NAME: &'static str = $name;
+            type Subject = Subject;
+            type Text = Text;
+            type Html = Html;
+            fn parts(&self) -> (Subject, Text, Html) {
+                (
+                    Subject { c: self.clone() },
+                    Text { c: self.clone() },
+                    Html { c: self.clone() },
+                )
+            }
+        }
+    };
+}
+
 pub mod pairing;
 pub mod transport;
 pub mod worker;
 
 pub mod organiser_invite {
-    use askama::Template;
-
     #[derive(Clone)]
     pub struct Context {
         pub link: String,
         pub expires_in_days: i64,
     }
 
-    #[derive(Template)]
-    #[template(path = "email/organiser_invite/subject.txt")]
-    pub struct Subject;
-
-    #[derive(Template)]
-    #[template(path = "email/organiser_invite/text.txt")]
-    pub struct Text {
-        pub c: Context,
-    }
-
-    #[derive(Template)]
-    #[template(path = "email/organiser_invite/html.html")]
-    pub struct Html {
-        pub c: Context,
-    }
-
-    impl super::EmailTemplate for Context {
-        const NAME: &'static str = "organiser_invite";
-        type Subject = Subject;
-        type Text = Text;
-        type Html = Html;
-        fn parts(&self) -> (Subject, Text, Html) {
-            (Subject, Text { c: self.clone() }, Html { c: self.clone() })
-        }
-    }
+    email_templates!(
+        "organiser_invite",
+        "email/organiser_invite/subject.txt",
+        "email/organiser_invite/text.txt",
+        "email/organiser_invite/html.html"
+    );
 }
 
 /// Sent after a sign-up: the link that confirms the address (and the manage link).
 pub mod participant_confirm {
-    use askama::Template;
-
     #[derive(Clone)]
     pub struct Context {
         pub name: String,
@@ -100,43 +115,16 @@ pub mod participant_confirm {
         pub rejoining: bool,
     }
 
-    #[derive(Template)]
-    #[template(path = "email/participant_confirm/subject.txt")]
-    pub struct Subject {
-        pub c: Context,
-    }
-
-    #[derive(Template)]
-    #[template(path = "email/participant_confirm/text.txt")]
-    pub struct Text {
-        pub c: Context,
-    }
-
-    #[derive(Template)]
-    #[template(path = "email/participant_confirm/html.html")]
-    pub struct Html {
-        pub c: Context,
-    }
-
-    impl super::EmailTemplate for Context {
-        const NAME: &'static str = "participant_confirm";
-        type Subject = Subject;
-        type Text = Text;
-        type Html = Html;
-        fn parts(&self) -> (Subject, Text, Html) {
-            (
-                Subject { c: self.clone() },
-                Text { c: self.clone() },
-                Html { c: self.clone() },
-            )
-        }
-    }
+    email_templates!(
+        "participant_confirm",
+        "email/participant_confirm/subject.txt",
+        "email/participant_confirm/text.txt",
+        "email/participant_confirm/html.html"
+    );
 }
 
 /// Sent when someone signs up with an address that is already taking part: nothing changed.
 pub mod participant_already {
-    use askama::Template;
-
     #[derive(Clone)]
     pub struct Context {
         pub name: String,
@@ -144,35 +132,10 @@ pub mod participant_already {
         pub manage_link: String,
     }
 
-    #[derive(Template)]
-    #[template(path = "email/participant_already/subject.txt")]
-    pub struct Subject {
-        pub c: Context,
-    }
-
-    #[derive(Template)]
-    #[template(path = "email/participant_already/text.txt")]
-    pub struct Text {
-        pub c: Context,
-    }
-
-    #[derive(Template)]
-    #[template(path = "email/participant_already/html.html")]
-    pub struct Html {
-        pub c: Context,
-    }
-
-    impl super::EmailTemplate for Context {
-        const NAME: &'static str = "participant_already";
-        type Subject = Subject;
-        type Text = Text;
-        type Html = Html;
-        fn parts(&self) -> (Subject, Text, Html) {
-            (
-                Subject { c: self.clone() },
-                Text { c: self.clone() },
-                Html { c: self.clone() },
-            )
-        }
-    }
+    email_templates!(
+        "participant_already",
+        "email/participant_already/subject.txt",
+        "email/participant_already/text.txt",
+        "email/participant_already/html.html"
+    );
 }

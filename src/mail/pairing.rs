@@ -1,5 +1,4 @@
 //! The pairing email: who you are meeting, how to go about it, and a calendar suggestion.
-use askama::Template;
 use chrono::{DateTime, Datelike, Duration, NaiveTime, TimeZone, Utc, Weekday};
 
 use crate::domain::MeetingMode;
@@ -52,37 +51,12 @@ impl Context {
     }
 }
 
-#[derive(Template)]
-#[template(path = "email/pairing/subject.txt")]
-pub struct Subject {
-    pub c: Context,
-}
-
-#[derive(Template)]
-#[template(path = "email/pairing/text.txt")]
-pub struct Text {
-    pub c: Context,
-}
-
-#[derive(Template)]
-#[template(path = "email/pairing/html.html")]
-pub struct Html {
-    pub c: Context,
-}
-
-impl super::EmailTemplate for Context {
-    const NAME: &'static str = "pairing";
-    type Subject = Subject;
-    type Text = Text;
-    type Html = Html;
-    fn parts(&self) -> (Subject, Text, Html) {
-        (
-            Subject { c: self.clone() },
-            Text { c: self.clone() },
-            Html { c: self.clone() },
-        )
-    }
-}
+email_templates!(
+    "pairing",
+    "email/pairing/subject.txt",
+    "email/pairing/text.txt",
+    "email/pairing/html.html"
+);
 
 fn modes_label(stored: &str) -> String {
     let modes = MeetingMode::parse_list(&[stored.to_string()]).unwrap_or_default();
