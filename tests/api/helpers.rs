@@ -273,3 +273,33 @@ pub fn test_outbox_dir() -> String {
         .display()
         .to_string()
 }
+
+impl TestApp {
+    /// Opens the login page with `client` (for its CSRF cookie) and signs in.
+    pub async fn sign_in(
+        &self,
+        client: &reqwest::Client,
+        email: &str,
+        password: &str,
+    ) -> reqwest::Response {
+        let html = client
+            .get(self.url("/admin/login"))
+            .send()
+            .await
+            .unwrap()
+            .text()
+            .await
+            .unwrap();
+        let csrf = csrf_from(&html);
+        client
+            .post(self.url("/admin/login"))
+            .form(&[
+                ("csrf_token", csrf.as_str()),
+                ("email", email),
+                ("password", password),
+            ])
+            .send()
+            .await
+            .unwrap()
+    }
+}

@@ -109,34 +109,12 @@ async fn login_failures_do_not_say_whether_the_account_exists() {
     let app = spawn_app().await;
     app.sign_up_first_organiser().await;
     let visitor = app.anonymous_client();
-    let attempt = |email: &'static str, password: &'static str| {
-        let visitor = visitor.clone();
-        let url = app.url("/admin/login");
-        async move {
-            let html = visitor
-                .get(&url)
-                .send()
-                .await
-                .unwrap()
-                .text()
-                .await
-                .unwrap();
-            let csrf = csrf_from(&html);
-            visitor
-                .post(&url)
-                .form(&[
-                    ("csrf_token", csrf.as_str()),
-                    ("email", email),
-                    ("password", password),
-                    ("next", "/admin"),
-                ])
-                .send()
-                .await
-                .unwrap()
-        }
-    };
-    let wrong_password = attempt(ORGANISER_EMAIL, "not the password at all").await;
-    let no_account = attempt("nobody@example.org", "not the password at all").await;
+    let wrong_password = app
+        .sign_in(&visitor, ORGANISER_EMAIL, "not the password at all")
+        .await;
+    let no_account = app
+        .sign_in(&visitor, "nobody@example.org", "not the password at all")
+        .await;
     assert_eq!(wrong_password.status().as_u16(), 401);
     assert_eq!(no_account.status().as_u16(), 401);
     let message = |html: String| {
@@ -148,7 +126,9 @@ async fn login_failures_do_not_say_whether_the_account_exists() {
         message(no_account.text().await.unwrap())
     );
 
-    let right = attempt(ORGANISER_EMAIL, ORGANISER_PASSWORD).await;
+    let right = app
+        .sign_in(&visitor, ORGANISER_EMAIL, ORGANISER_PASSWORD)
+        .await;
     assert_eq!(right.status().as_u16(), 303);
     assert_eq!(right.headers()["location"], "/admin");
     let cookie = right
@@ -171,49 +151,17 @@ async fn repeated_failures_are_rate_limited_per_account() {
     let visitor = app.anonymous_client();
     let mut last = 0;
     for _ in 0..6 {
-        let html = visitor
-            .get(app.url("/admin/login"))
-            .send()
+        last = app
+            .sign_in(&visitor, ORGANISER_EMAIL, "a wrong guess here")
             .await
-            .unwrap()
-            .text()
-            .await
-            .unwrap();
-        let csrf = csrf_from(&html);
-        last = visitor
-            .post(app.url("/admin/login"))
-            .form(&[
-                ("csrf_token", csrf.as_str()),
-                ("email", ORGANISER_EMAIL),
-                ("password", "a wrong guess here"),
-            ])
-            .send()
-            .await
-            .unwrap()
             .status()
             .as_u16();
     }
     assert_eq!(last, 429);
     // Even the right password waits until the window has passed.
-    let html = visitor
-        .get(app.url("/admin/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_from(&html);
-    let right = visitor
-        .post(app.url("/admin/login"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("email", ORGANISER_EMAIL),
-            ("password", ORGANISER_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let right = app
+        .sign_in(&visitor, ORGANISER_EMAIL, ORGANISER_PASSWORD)
+        .await;
     assert_eq!(right.status().as_u16(), 429);
 }
 
@@ -222,25 +170,9 @@ async fn logout_ends_the_session_on_the_server() {
     let app = spawn_app().await;
     app.sign_up_first_organiser().await;
     let browser = app.anonymous_client();
-    let html = browser
-        .get(app.url("/admin/login"))
-        .send()
-        .await
-        .unwrap()
-        .text()
-        .await
-        .unwrap();
-    let csrf = csrf_from(&html);
-    let signed_in = browser
-        .post(app.url("/admin/login"))
-        .form(&[
-            ("csrf_token", csrf.as_str()),
-            ("email", ORGANISER_EMAIL),
-            ("password", ORGANISER_PASSWORD),
-        ])
-        .send()
-        .await
-        .unwrap();
+    let signed_in = app
+        .sign_in(&browser, ORGANISER_EMAIL, ORGANISER_PASSWORD)
+        .await;
     // Keep a copy of the session cookie, as someone who had stolen it would.
     let stolen = signed_in
         .headers()
@@ -258,6 +190,15 @@ async fn logout_ends_the_session_on_the_server() {
     };
     assert_eq!(with_stolen().await.unwrap().status().as_u16(), 200);
 
+    let console = browser
+        .get(app.url("/admin"))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    let csrf = csrf_from(&console);
     let out = browser
         .post(app.url("/admin/logout"))
         .form(&[("csrf_token", csrf.as_str())])
