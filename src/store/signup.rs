@@ -17,6 +17,12 @@ pub enum LinkPurpose {
     Manage,
     /// Stops emails (one click or a confirming page); works until it expires.
     Unsubscribe,
+    /// Answers "did you meet?" for one group of one round; answers may change until it expires.
+    Feedback,
+    /// Skips the next scheduled round; sent with the pre-round notice.
+    Skip,
+    /// Answers the "still in?" email sent after several unanswered rounds.
+    StillIn,
 }
 
 impl LinkPurpose {
@@ -25,6 +31,9 @@ impl LinkPurpose {
             LinkPurpose::Confirm => "confirm",
             LinkPurpose::Manage => "manage",
             LinkPurpose::Unsubscribe => "unsubscribe",
+            LinkPurpose::Feedback => "feedback",
+            LinkPurpose::Skip => "skip",
+            LinkPurpose::StillIn => "still_in",
         }
     }
 }
@@ -399,11 +408,10 @@ impl Store {
         &self,
         trial_id: i64,
     ) -> Result<Option<super::trials::Trial>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, slug, name, description, kind, attribute_name, attribute_values, \
-             group_size, open_for_signup, time_zone, created_at, updated_at \
-             FROM trials WHERE id = $1",
-        )
+        Ok(sqlx::query_as(&format!(
+            "SELECT {} FROM trials WHERE id = $1",
+            super::trials::TRIAL_COLUMNS
+        ))
         .bind(trial_id)
         .fetch_optional(self.pool())
         .await?)

@@ -18,7 +18,19 @@ pub struct Trial {
     pub attribute_values: String,
     pub group_size: i64,
     pub open_for_signup: i64,
+    /// IANA zone name: schedules, emails and calendar files use it; the database keeps UTC.
     pub time_zone: String,
+    /// As the organiser wrote it (cron or words); parsed by `domain::Schedule`.
+    pub schedule: Option<String>,
+    pub auto_publish: i64,
+    /// How long before a scheduled round its notice (with a skip link) goes out.
+    pub notice_hours: i64,
+    /// Days after a round's publication before its feedback email goes out.
+    pub feedback_delay_days: i64,
+    pub event_date: Option<String>,
+    pub event_place: Option<String>,
+    pub event_planned_rounds: Option<i64>,
+    pub event_round_minutes: Option<i64>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -33,6 +45,10 @@ impl Trial {
 
     pub fn is_open(&self) -> bool {
         self.open_for_signup != 0
+    }
+
+    pub fn is_event(&self) -> bool {
+        self.kind == "event"
     }
 }
 
@@ -56,8 +72,10 @@ pub enum SaveTrialError {
     Store(#[from] StoreError),
 }
 
-const TRIAL_COLUMNS: &str = "id, slug, name, description, kind, attribute_name, attribute_values, \
-     group_size, open_for_signup, time_zone, created_at, updated_at";
+pub(crate) const TRIAL_COLUMNS: &str = "id, slug, name, description, kind, attribute_name, attribute_values, \
+     group_size, open_for_signup, time_zone, schedule, auto_publish, notice_hours, \
+     feedback_delay_days, event_date, event_place, event_planned_rounds, event_round_minutes, \
+     created_at, updated_at";
 
 impl Store {
     pub async fn create_trial(
