@@ -4,19 +4,25 @@
 //! ```sh
 //! cargo bench --bench delivery                      # 5,000 emails, SQLite in a temporary folder
 //! cargo bench --bench delivery -- --emails 20000 --senders 8
+//! cargo bench --bench delivery -- --round 10000     # publish a round of 10,000, deliver its emails
 //! BENCH_POSTGRES_URL=postgres://postgres@127.0.0.1:5432/postgres cargo bench --bench delivery
 //! ```
 //!
-//! The run is a list of stages over one database: `queue_emails` stands for whatever fills the
-//! outbox, and `deliver_all` for the worker draining it. A "publish a round of 10,000
-//! participants" stage slots in as another filler before `deliver_all`.
+//! The run is a list of stages over one database: a filler (`queue_emails`, or `publish_round`
+//! which proposes and publishes a real round through the service, pairing emails, calendar files
+//! and all) and then `deliver_all`, the worker draining the outbox.
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use coffee_trials::config::DatabaseUrl;
+use coffee_trials::domain::{
+    MembershipState, ParticipantDetails, ParticipantInput, TrialInput, TrialSettings,
+};
 use coffee_trials::mail::transport::Transport;
 use coffee_trials::mail::worker::{Worker, WorkerConfig};
+use coffee_trials::rounds;
 use coffee_trials::store::outbox::{enqueue, NewEmail};
+use coffee_trials::store::participants::add_member;
 use coffee_trials::store::Store;
 
 #[path = "../tests/api/smtp_sink.rs"]
@@ -26,18 +32,22 @@ mod smtp_sink;
 struct Options {
     emails: usize,
     senders: usize,
+    /// Publish a round of this many participants instead of queuing plain emails.
+    round: Option<usize>,
 }
 
 fn options() -> Options {
     let mut o = Options {
         emails: 5_000,
         senders: WorkerConfig::new("a@b.example".parse().unwrap()).senders,
+        round: None,
     };
     let args: Vec<String> = std::env::args().collect();
     for pair in args.windows(2) {
         match pair[0].as_str() {
             "--emails" => o.emails = pair[1].parse().expect("--emails N"),
             "--senders" => o.senders = pair[1].parse().expect("--senders N"),
+            "--round" => o.round = Some(pair[1].parse().expect("--round N")),
             _ => {}
         }
     }
@@ -72,6 +82,58 @@ pub async fn queue_emails(store: &Store, n: usize) -> Duration {
     }
     tx.commit().await.unwrap();
     started.elapsed()
+}
+
+/// A trial with `n` confirmed participants in twelve departments (not timed), then the timed
+/// part: the engine proposes a round and publishing queues one pairing email per person.
+/// Answers (emails queued, time to propose, time to publish).
+pub async fn publish_round(store: &Store, n: usize) -> (usize, Duration, Duration) {
+    let now = Utc::now();
+    let input = TrialInput {
+        name: "Bench trial".into(),
+        slug: "bench".into(),
+        ..TrialInput::default()
+    };
+    let settings = TrialSettings::try_from(&input).unwrap();
+    let trial = store.create_trial(&settings, now).await.unwrap();
+    let mut tx = store.pool().begin().await.unwrap();
+    for i in 0..n {
+        let details = ParticipantDetails::parse(
+            &ParticipantInput {
+                name: format!("Person {i}"),
+                email: format!("person{i}@example.org"),
+                attribute_value: format!("Department {}", i % 12),
+                role: "Analyst".into(),
+                introduction: "I work on data about patient flow and like walking meetings.".into(),
+                ..ParticipantInput::default()
+            },
+            &[],
+        )
+        .unwrap();
+        add_member(
+            &mut tx,
+            trial.id,
+            &details,
+            MembershipState::Active,
+            Some(now),
+            now,
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let base_url = url::Url::parse("https://coffee.example").unwrap();
+    let started = Instant::now();
+    let draft = rounds::propose(store, &trial, "manual", None, 7, now)
+        .await
+        .unwrap()
+        .unwrap();
+    let proposed = started.elapsed();
+    let started = Instant::now();
+    let published = rounds::publish(store, &trial, draft.round.id, &base_url, now)
+        .await
+        .unwrap();
+    (published.emails_queued, proposed, started.elapsed())
 }
 
 /// Runs the worker until every queued email is sent; answers how long that took.
@@ -139,10 +201,26 @@ fn main() {
         let (store, postgres, _dir) = database().await;
         store.migrate().await.unwrap();
         let sink = smtp_sink::SmtpSink::start().await;
-        let queued = queue_emails(&store, o.emails).await;
-        let sent = deliver_all(&store, &sink.url(), o.senders).await;
-        assert_eq!(sink.count(), o.emails);
-        println!(
+        if let Some(n) = o.round {
+            let (emails, proposed, published) = publish_round(&store, n).await;
+            let sent = deliver_all(&store, &sink.url(), o.senders).await;
+            assert_eq!(sink.count(), emails);
+            let total = proposed + published + sent;
+            println!(
+                "round on {}: {n} participants; proposed in {:.2}s, published ({emails} pairing emails queued) in {:.2}s, delivered over SMTP with {} senders in {:.2}s = {:.0} emails/s; publish to last email {:.2}s",
+                store.backend().name(),
+                proposed.as_secs_f64(),
+                published.as_secs_f64(),
+                o.senders,
+                sent.as_secs_f64(),
+                emails as f64 / sent.as_secs_f64(),
+                total.as_secs_f64()
+            );
+        } else {
+            let queued = queue_emails(&store, o.emails).await;
+            let sent = deliver_all(&store, &sink.url(), o.senders).await;
+            assert_eq!(sink.count(), o.emails);
+            println!(
             "delivery on {}: queued {} emails in {:.2}s; delivered them over SMTP with {} senders in {:.2}s = {:.0} emails/s",
             store.backend().name(),
             o.emails,
@@ -150,7 +228,8 @@ fn main() {
             o.senders,
             sent.as_secs_f64(),
             o.emails as f64 / sent.as_secs_f64()
-        );
+            );
+        }
         store.close().await;
         if let Some((server, name)) = postgres {
             let admin = sqlx::PgPool::connect(&server).await.unwrap();

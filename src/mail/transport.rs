@@ -10,6 +10,12 @@ use url::Url;
 use crate::config::{ConfigError, Settings};
 
 pub enum Transport {
+    /// `smtp://`: our own pool, with Nagle off (see `smtp_pool`).
+    Direct {
+        pool: super::smtp_pool::SmtpPool,
+        shown: String,
+    },
+    /// `smtps://`: lettre's pool.
     Smtp {
         transport: AsyncSmtpTransport<Tokio1Executor>,
         /// The URL without credentials, for the log.
@@ -62,6 +68,15 @@ impl Transport {
     }
 
     pub fn smtp(url: &Url, pool_size: u32) -> Result<Self, ConfigError> {
+        let mut shown = url.clone();
+        let _ = shown.set_password(None);
+        let _ = shown.set_username("");
+        let shown = shown.to_string();
+        if let Some(pool) =
+            super::smtp_pool::SmtpPool::from_url(url, pool_size as usize, SMTP_TIMEOUT)
+        {
+            return Ok(Self::Direct { pool, shown });
+        }
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
             .map_err(|e| ConfigError::new("SMTP_URL", format!("cannot be used: {e}")))?
             .timeout(Some(SMTP_TIMEOUT))
@@ -71,13 +86,7 @@ impl Transport {
                     .idle_timeout(Duration::from_secs(60)),
             )
             .build();
-        let mut shown = url.clone();
-        let _ = shown.set_password(None);
-        let _ = shown.set_username("");
-        Ok(Self::Smtp {
-            transport,
-            shown: shown.to_string(),
-        })
+        Ok(Self::Smtp { transport, shown })
     }
 
     pub fn files(dir: impl Into<PathBuf>) -> Self {
@@ -87,7 +96,9 @@ impl Transport {
     /// One line for the start-up log; never the password.
     pub fn describe(&self) -> String {
         match self {
-            Transport::Smtp { shown, .. } => format!("SMTP via {shown}"),
+            Transport::Smtp { shown, .. } | Transport::Direct { shown, .. } => {
+                format!("SMTP via {shown}")
+            }
             Transport::Files { dir } => {
                 format!(".eml files in {} (SMTP_URL is not set)", dir.display())
             }
@@ -97,6 +108,7 @@ impl Transport {
     /// Sends one message. `file_name` names the file for the file transport.
     pub async fn send(&self, message: &Message, file_name: &str) -> Result<(), SendError> {
         match self {
+            Transport::Direct { pool, .. } => pool.send(message).await,
             Transport::Smtp { transport, .. } => transport
                 .send(message.clone())
                 .await
@@ -124,7 +136,7 @@ async fn write_eml(dir: &Path, file_name: &str, bytes: &[u8]) -> std::io::Result
     tokio::fs::rename(&partial, &target).await
 }
 
-fn classify(e: lettre::transport::smtp::Error) -> SendError {
+pub(super) fn classify(e: lettre::transport::smtp::Error) -> SendError {
     let error = e.to_string();
     let code = e.status().map(|c| c.to_string());
     let loggable = match &code {

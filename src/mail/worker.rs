@@ -46,8 +46,6 @@ impl WorkerConfig {
     pub fn new(from: Mailbox) -> Self {
         Self {
             from,
-            // Each connection manages ~22 messages/s: lettre writes the final "." of DATA in
-            // a packet of its own, which Nagle holds until the server's delayed ACK (~40 ms).
             senders: 8,
             batch_size: 10,
             lease: Duration::from_secs(crate::config::DEFAULT_OUTBOX_LEASE_SECONDS),
