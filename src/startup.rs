@@ -18,6 +18,7 @@ pub struct Application {
     server: Server,
     store: Store,
     worker: Worker,
+    scheduler: crate::schedule::Scheduler,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -95,11 +96,13 @@ impl Application {
             "email delivery"
         );
         let worker = Worker::start(store.clone(), transport, worker_config);
+        let scheduler = crate::schedule::Scheduler::start(store.clone(), settings.base_url.clone());
         Ok(Self {
             port,
             server,
             store,
             worker,
+            scheduler,
         })
     }
 
@@ -116,6 +119,7 @@ impl Application {
     /// this returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
+        self.scheduler.stop().await;
         self.worker.stop().await;
         served
     }

@@ -2,6 +2,7 @@
 //! a person can act on. Nothing here does I/O or knows about HTTP or SQL.
 mod email;
 mod participant;
+mod schedule;
 mod slug;
 mod text;
 mod trial;
@@ -10,6 +11,10 @@ pub use email::Email;
 pub use participant::{
     MeetingMode, MembershipState, ParticipantDetails, ParticipantInput, MAX_INTRODUCTION_CHARS,
 };
+pub use schedule::{local_label, Schedule};
 pub use slug::Slug;
 pub use text::{PersonName, ShortText};
-pub use trial::{check, FieldError, TrialInput, TrialKind, TrialSettings};
+pub use trial::{
+    check, FieldError, TrialInput, TrialKind, TrialSettings, DEFAULT_FEEDBACK_DELAY_DAYS,
+    DEFAULT_NOTICE_HOURS, MAX_NOTICE_HOURS,
+};

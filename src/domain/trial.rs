@@ -1,4 +1,7 @@
-use super::{ShortText, Slug};
+use chrono::NaiveDate;
+use chrono_tz::Tz;
+
+use super::{Schedule, ShortText, Slug};
 
 /// A problem with one field of a form or JSON body.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -69,6 +72,38 @@ pub struct TrialInput {
     pub attribute_values: String,
     pub group_size: String,
     pub open_for_signup: bool,
+    /// IANA name such as Europe/London; empty means UTC.
+    pub time_zone: String,
+    /// Cron or words (see `Schedule`); empty means rounds are started by hand.
+    pub schedule: String,
+    /// Publish scheduled rounds at once, or keep them as drafts for approval.
+    pub auto_publish: bool,
+    #[serde(deserialize_with = "text_or_number")]
+    pub notice_hours: String,
+    #[serde(deserialize_with = "text_or_number")]
+    pub feedback_delay_days: String,
+    pub event_date: String,
+    pub event_place: String,
+    #[serde(deserialize_with = "text_or_number")]
+    pub event_planned_rounds: String,
+    #[serde(deserialize_with = "text_or_number")]
+    pub event_round_minutes: String,
+}
+
+/// JSON clients may send numbers as numbers or as text; the form always sends text.
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Text(String),
+        Number(i64),
+        Nothing(()),
+    }
+    Ok(match <Value as serde::Deserialize>::deserialize(d)? {
+        Value::Text(s) => s,
+        Value::Number(n) => n.to_string(),
+        Value::Nothing(()) => String::new(),
+    })
 }
 
 /// New trials are open for sign-up unless the organiser says otherwise.
@@ -83,6 +118,15 @@ impl Default for TrialInput {
             attribute_values: String::new(),
             group_size: String::new(),
             open_for_signup: true,
+            time_zone: String::new(),
+            schedule: String::new(),
+            auto_publish: false,
+            notice_hours: String::new(),
+            feedback_delay_days: String::new(),
+            event_date: String::new(),
+            event_place: String::new(),
+            event_planned_rounds: String::new(),
+            event_round_minutes: String::new(),
         }
     }
 }
@@ -98,7 +142,22 @@ pub struct TrialSettings {
     pub attribute_values: Vec<String>,
     pub group_size: i64,
     pub open_for_signup: bool,
+    pub time_zone: Tz,
+    pub schedule: Option<Schedule>,
+    pub auto_publish: bool,
+    /// 0 means no notice.
+    pub notice_hours: i64,
+    pub feedback_delay_days: i64,
+    pub event_date: Option<NaiveDate>,
+    pub event_place: Option<String>,
+    pub event_planned_rounds: Option<i64>,
+    pub event_round_minutes: Option<i64>,
 }
+
+pub const DEFAULT_NOTICE_HOURS: i64 = 48;
+/// Two weeks: a notice earlier than that is forgotten before the round.
+pub const MAX_NOTICE_HOURS: i64 = 336;
+pub const DEFAULT_FEEDBACK_DELAY_DAYS: i64 = 7;
 
 pub const MAX_ATTRIBUTE_VALUES: usize = 200;
 
@@ -150,6 +209,77 @@ impl TryFrom<&TrialInput> for TrialSettings {
                 _ => Err("choose pairs (2) or groups of three (3)".to_string()),
             },
         );
+        let time_zone = check(&mut errors, "time_zone", parse_time_zone(&input.time_zone));
+        let schedule = check(
+            &mut errors,
+            "schedule",
+            match input.schedule.trim() {
+                "" => Ok(None),
+                text => Schedule::parse(text).map(Some),
+            },
+        );
+        if kind == Some(TrialKind::Event) && !input.schedule.trim().is_empty() {
+            errors.push(FieldError::new(
+                "schedule",
+                "an event runs its rounds in the room; schedules are for recurring programmes",
+            ));
+        }
+        let notice_hours = check(
+            &mut errors,
+            "notice_hours",
+            whole_number(
+                &input.notice_hours,
+                DEFAULT_NOTICE_HOURS,
+                0,
+                MAX_NOTICE_HOURS,
+            )
+            .map_err(|_| {
+                format!("enter a number of hours from 0 (no notice) to {MAX_NOTICE_HOURS}")
+            }),
+        );
+        let feedback_delay_days = check(
+            &mut errors,
+            "feedback_delay_days",
+            whole_number(
+                &input.feedback_delay_days,
+                DEFAULT_FEEDBACK_DELAY_DAYS,
+                1,
+                60,
+            )
+            .map_err(|_| "enter a number of days from 1 to 60".to_string()),
+        );
+        let event_date = check(
+            &mut errors,
+            "event_date",
+            match input.event_date.trim() {
+                "" => Ok(None),
+                d => NaiveDate::parse_from_str(d, "%Y-%m-%d")
+                    .map(Some)
+                    .map_err(|_| {
+                        "enter the date as YYYY-MM-DD, for example 2026-12-07".to_string()
+                    }),
+            },
+        );
+        let event_place = check(
+            &mut errors,
+            "event_place",
+            ShortText::parse(&input.event_place, 200, false)
+                .map(|t| Some(t.into_string()).filter(|p| !p.is_empty())),
+        );
+        let event_planned_rounds = check(
+            &mut errors,
+            "event_planned_rounds",
+            optional_number(&input.event_planned_rounds, 1, 50).map_err(|_| {
+                "enter a number of rounds from 1 to 50, or leave it empty".to_string()
+            }),
+        );
+        let event_round_minutes = check(
+            &mut errors,
+            "event_round_minutes",
+            optional_number(&input.event_round_minutes, 1, 120).map_err(|_| {
+                "enter the minutes per round, from 1 to 120, or leave it empty".to_string()
+            }),
+        );
         if !errors.is_empty() {
             return Err(errors);
         }
@@ -162,7 +292,47 @@ impl TryFrom<&TrialInput> for TrialSettings {
             attribute_values: attribute_values.unwrap_or_default(),
             group_size: group_size.unwrap_or(2),
             open_for_signup: input.open_for_signup,
+            time_zone: time_zone.unwrap_or(Tz::UTC),
+            schedule: schedule.flatten(),
+            auto_publish: input.auto_publish,
+            notice_hours: notice_hours.unwrap_or(DEFAULT_NOTICE_HOURS),
+            feedback_delay_days: feedback_delay_days.unwrap_or(DEFAULT_FEEDBACK_DELAY_DAYS),
+            event_date: event_date.flatten(),
+            event_place: event_place.flatten(),
+            event_planned_rounds: event_planned_rounds.flatten(),
+            event_round_minutes: event_round_minutes.flatten(),
         })
+    }
+}
+
+fn parse_time_zone(raw: &str) -> Result<Tz, String> {
+    match raw.trim() {
+        "" => Ok(Tz::UTC),
+        name => name.parse::<Tz>().map_err(|_| {
+            format!(
+                "\"{name}\" is not a time zone we know; use a name such as Europe/London or UTC"
+            )
+        }),
+    }
+}
+
+/// A whole number within bounds; empty means the default.
+fn whole_number(raw: &str, default: i64, min: i64, max: i64) -> Result<i64, ()> {
+    match raw.trim() {
+        "" => Ok(default),
+        n => n.parse().ok().filter(|n| (min..=max).contains(n)).ok_or(()),
+    }
+}
+
+fn optional_number(raw: &str, min: i64, max: i64) -> Result<Option<i64>, ()> {
+    match raw.trim() {
+        "" => Ok(None),
+        n => n
+            .parse()
+            .ok()
+            .filter(|n| (min..=max).contains(n))
+            .map(Some)
+            .ok_or(()),
     }
 }
 
@@ -214,5 +384,76 @@ mod tests {
         let errors = TrialSettings::try_from(&bad).unwrap_err();
         let fields: Vec<_> = errors.iter().map(|e| e.field).collect();
         assert_eq!(fields, vec!["name", "slug", "kind", "group_size"]);
+    }
+
+    #[test]
+    fn schedule_settings_have_defaults_and_bounds() {
+        let s = TrialSettings::try_from(&input()).unwrap();
+        assert_eq!(s.time_zone, Tz::UTC);
+        assert_eq!(s.schedule, None);
+        assert_eq!((s.notice_hours, s.feedback_delay_days), (48, 7));
+        let good = TrialInput {
+            time_zone: "Europe/London".into(),
+            schedule: "every Monday at 09:00".into(),
+            notice_hours: "0".into(),
+            feedback_delay_days: "60".into(),
+            event_date: "2026-12-07".into(),
+            event_planned_rounds: "50".into(),
+            event_round_minutes: "1".into(),
+            ..input()
+        };
+        let s = TrialSettings::try_from(&good).unwrap();
+        assert_eq!(s.time_zone, chrono_tz::Europe::London);
+        assert_eq!(s.schedule.unwrap().to_string(), "every Monday at 09:00");
+        assert_eq!(s.notice_hours, 0);
+        assert_eq!(s.event_planned_rounds, Some(50));
+        let bad = TrialInput {
+            time_zone: "Europe/Atlantis".into(),
+            schedule: "0 9 * *".into(),
+            notice_hours: "337".into(),
+            feedback_delay_days: "0".into(),
+            event_date: "7/12/2026".into(),
+            event_planned_rounds: "51".into(),
+            event_round_minutes: "121".into(),
+            ..input()
+        };
+        let fields: Vec<_> = TrialSettings::try_from(&bad)
+            .unwrap_err()
+            .iter()
+            .map(|e| e.field)
+            .collect();
+        assert_eq!(
+            fields,
+            vec![
+                "time_zone",
+                "schedule",
+                "notice_hours",
+                "feedback_delay_days",
+                "event_date",
+                "event_planned_rounds",
+                "event_round_minutes"
+            ]
+        );
+    }
+
+    #[test]
+    fn events_have_no_schedule() {
+        let event = TrialInput {
+            kind: "event".into(),
+            schedule: "every Monday at 09:00".into(),
+            ..input()
+        };
+        let errors = TrialSettings::try_from(&event).unwrap_err();
+        assert_eq!(errors[0].field, "schedule");
+    }
+
+    #[test]
+    fn json_numbers_are_read_as_text() {
+        let input: TrialInput = serde_json::from_str(
+            r#"{"name": "x", "notice_hours": 24, "event_round_minutes": null}"#,
+        )
+        .unwrap();
+        assert_eq!(input.notice_hours, "24");
+        assert_eq!(input.event_round_minutes, "");
     }
 }

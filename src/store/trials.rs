@@ -31,6 +31,8 @@ pub struct Trial {
     pub event_place: Option<String>,
     pub event_planned_rounds: Option<i64>,
     pub event_round_minutes: Option<i64>,
+    /// When the schedule (or time zone) was last set: only slots after it run.
+    pub schedule_since: Option<String>,
     pub created_at: String,
     pub updated_at: String,
 }
@@ -72,10 +74,11 @@ pub enum SaveTrialError {
     Store(#[from] StoreError),
 }
 
-pub(crate) const TRIAL_COLUMNS: &str = "id, slug, name, description, kind, attribute_name, attribute_values, \
+pub(crate) const TRIAL_COLUMNS: &str =
+    "id, slug, name, description, kind, attribute_name, attribute_values, \
      group_size, open_for_signup, time_zone, schedule, auto_publish, notice_hours, \
      feedback_delay_days, event_date, event_place, event_planned_rounds, event_round_minutes, \
-     created_at, updated_at";
+     schedule_since, created_at, updated_at";
 
 impl Store {
     pub async fn create_trial(
@@ -85,11 +88,14 @@ impl Store {
     ) -> Result<Trial, SaveTrialError> {
         let sql = format!(
             "INSERT INTO trials (slug, name, description, kind, attribute_name, attribute_values, \
-             group_size, open_for_signup, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9) \
+             group_size, open_for_signup, created_at, updated_at, schedule_since, \
+             time_zone, schedule, auto_publish, notice_hours, feedback_delay_days, event_date, \
+             event_place, event_planned_rounds, event_round_minutes) \
+             VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10, $11, $12, $13, $14, $15, \
+             $16, $17, $18) \
              ON CONFLICT (slug) DO NOTHING RETURNING {TRIAL_COLUMNS}"
         );
-        let trial: Option<Trial> = sqlx::query_as(&sql)
+        let query = sqlx::query_as(&sql)
             .bind(t.slug.as_str())
             .bind(&t.name)
             .bind(&t.description)
@@ -98,7 +104,8 @@ impl Store {
             .bind(t.attribute_values.join("\n"))
             .bind(t.group_size)
             .bind(i64::from(t.open_for_signup))
-            .bind(to_db(now))
+            .bind(to_db(now));
+        let trial: Option<Trial> = bind_schedule_settings(query, t)
             .fetch_optional(self.pool())
             .await
             .map_err(StoreError::from)?;
@@ -115,9 +122,15 @@ impl Store {
         let sql = format!(
             "UPDATE trials SET slug = $1, name = $2, description = $3, kind = $4, \
              attribute_name = $5, attribute_values = $6, group_size = $7, open_for_signup = $8, \
-             updated_at = $9 WHERE slug = $10 RETURNING {TRIAL_COLUMNS}"
+             updated_at = $9, \
+             schedule_since = CASE WHEN time_zone = $10 \
+               AND COALESCE(schedule, '') = COALESCE($11, '') THEN schedule_since ELSE $9 END, \
+             time_zone = $10, schedule = $11, auto_publish = $12, notice_hours = $13, \
+             feedback_delay_days = $14, event_date = $15, event_place = $16, \
+             event_planned_rounds = $17, event_round_minutes = $18 \
+             WHERE slug = $19 RETURNING {TRIAL_COLUMNS}"
         );
-        let result = sqlx::query_as::<_, Trial>(&sql)
+        let query = sqlx::query_as::<_, Trial>(&sql)
             .bind(t.slug.as_str())
             .bind(&t.name)
             .bind(&t.description)
@@ -126,7 +139,8 @@ impl Store {
             .bind(t.attribute_values.join("\n"))
             .bind(t.group_size)
             .bind(i64::from(t.open_for_signup))
-            .bind(to_db(now))
+            .bind(to_db(now));
+        let result = bind_schedule_settings(query, t)
             .bind(slug)
             .fetch_optional(self.pool())
             .await;
@@ -157,6 +171,47 @@ impl Store {
         )
         .fetch_all(self.pool())
         .await?)
+    }
+}
+
+type TrialQuery<'q> = sqlx::query::QueryAs<'q, sqlx::Any, Trial, sqlx::any::AnyArguments<'q>>;
+
+/// Binds $10..$18 of both statements above: time zone, schedule, auto-publish, notice,
+/// feedback delay and the event fields.
+fn bind_schedule_settings<'q>(query: TrialQuery<'q>, t: &TrialSettings) -> TrialQuery<'q> {
+    query
+        .bind(t.time_zone.name().to_string())
+        .bind(t.schedule.as_ref().map(|s| s.as_written().to_string()))
+        .bind(i64::from(t.auto_publish))
+        .bind(t.notice_hours)
+        .bind(t.feedback_delay_days)
+        .bind(t.event_date.map(|d| d.format("%Y-%m-%d").to_string()))
+        .bind(t.event_place.clone())
+        .bind(t.event_planned_rounds)
+        .bind(t.event_round_minutes)
+}
+
+impl Trial {
+    /// The trial's zone; an unknown name (never saved by this code) reads as UTC.
+    pub fn tz(&self) -> chrono_tz::Tz {
+        self.time_zone.parse().unwrap_or(chrono_tz::UTC)
+    }
+
+    /// The next `n` scheduled runs after `now`, or none without a (readable) schedule.
+    pub fn next_runs(&self, now: DateTime<Utc>, n: usize) -> Vec<DateTime<Utc>> {
+        let Some(schedule) = self
+            .schedule
+            .as_deref()
+            .and_then(|s| crate::domain::Schedule::parse(s).ok())
+        else {
+            return Vec::new();
+        };
+        let since = self
+            .schedule_since
+            .as_deref()
+            .and_then(super::time::from_db)
+            .unwrap_or(now);
+        schedule.next_runs(self.tz(), now.max(since), n)
     }
 }
 

@@ -5,7 +5,7 @@ use actix_web::HttpResponse;
 use chrono::Utc;
 
 use crate::domain::{TrialInput, TrialSettings};
-use crate::store::trials::SaveTrialError;
+use crate::store::trials::{SaveTrialError, Trial};
 use crate::store::Store;
 use crate::web::errors::ApiError;
 
@@ -40,6 +40,23 @@ fn save_error(e: SaveTrialError) -> ApiError {
     }
 }
 
+/// A trial as the API shows it: its columns plus the next three scheduled runs (RFC 3339).
+#[derive(serde::Serialize)]
+struct TrialJson {
+    #[serde(flatten)]
+    trial: Trial,
+    next_runs: Vec<String>,
+}
+
+fn trial_json(trial: Trial) -> TrialJson {
+    let next_runs = trial
+        .next_runs(Utc::now(), 3)
+        .into_iter()
+        .map(|t| t.to_rfc3339())
+        .collect();
+    TrialJson { trial, next_runs }
+}
+
 async fn list(store: Data<Store>) -> Result<HttpResponse, ApiError> {
     let trials = store.list_trials().await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "trials": trials })))
@@ -51,12 +68,12 @@ async fn create(store: Data<Store>, body: Json<TrialInput>) -> Result<HttpRespon
         .create_trial(&settings, Utc::now())
         .await
         .map_err(save_error)?;
-    Ok(HttpResponse::Created().json(trial))
+    Ok(HttpResponse::Created().json(trial_json(trial)))
 }
 
 async fn show(store: Data<Store>, slug: Path<String>) -> Result<HttpResponse, ApiError> {
     match store.find_trial(&slug).await? {
-        Some(trial) => Ok(HttpResponse::Ok().json(trial)),
+        Some(trial) => Ok(HttpResponse::Ok().json(trial_json(trial))),
         None => Err(ApiError::status(StatusCode::NOT_FOUND, "no such trial")),
     }
 }
@@ -71,7 +88,7 @@ async fn update(
         .update_trial(&slug, &settings, Utc::now())
         .await
         .map_err(save_error)?;
-    Ok(HttpResponse::Ok().json(trial))
+    Ok(HttpResponse::Ok().json(trial_json(trial)))
 }
 
 /// Rounds through the API: propose, look, reshuffle, swap, publish.

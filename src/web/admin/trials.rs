@@ -43,6 +43,27 @@ struct TrialFormPage {
     input: TrialInput,
     errors: Errors,
     saved: bool,
+    /// The saved schedule in words, and its next three runs in the trial's zone.
+    schedule_words: Option<String>,
+    next_runs: Vec<String>,
+}
+
+/// What the trial page says about the saved schedule.
+fn schedule_summary(trial: &Trial, now: chrono::DateTime<Utc>) -> (Option<String>, Vec<String>) {
+    let Some(schedule) = trial
+        .schedule
+        .as_deref()
+        .and_then(|s| crate::domain::Schedule::parse(s).ok())
+    else {
+        return (None, Vec::new());
+    };
+    let tz = trial.tz();
+    let runs = trial
+        .next_runs(now, 3)
+        .into_iter()
+        .map(|t| crate::domain::local_label(tz, t))
+        .collect();
+    (Some(schedule.describe()), runs)
 }
 
 impl TrialFormPage {
@@ -61,6 +82,21 @@ fn input_from(trial: &Trial) -> TrialInput {
         attribute_values: trial.attribute_values.clone(),
         group_size: trial.group_size.to_string(),
         open_for_signup: trial.is_open(),
+        time_zone: trial.time_zone.clone(),
+        schedule: trial.schedule.clone().unwrap_or_default(),
+        auto_publish: trial.auto_publish != 0,
+        notice_hours: trial.notice_hours.to_string(),
+        feedback_delay_days: trial.feedback_delay_days.to_string(),
+        event_date: trial.event_date.clone().unwrap_or_default(),
+        event_place: trial.event_place.clone().unwrap_or_default(),
+        event_planned_rounds: trial
+            .event_planned_rounds
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
+        event_round_minutes: trial
+            .event_round_minutes
+            .map(|n| n.to_string())
+            .unwrap_or_default(),
     }
 }
 
@@ -72,10 +108,15 @@ pub async fn new_form(csrf: CsrfToken) -> HttpResponse {
         input: TrialInput {
             attribute_name: "Department".into(),
             open_for_signup: true,
+            time_zone: "UTC".into(),
+            notice_hours: crate::domain::DEFAULT_NOTICE_HOURS.to_string(),
+            feedback_delay_days: crate::domain::DEFAULT_FEEDBACK_DELAY_DAYS.to_string(),
             ..Default::default()
         },
         errors: Errors::default(),
         saved: false,
+        schedule_words: None,
+        next_runs: Vec::new(),
     })
 }
 
@@ -97,6 +138,23 @@ pub struct TrialForm {
     #[serde(default)]
     group_size: String,
     open_for_signup: Option<String>,
+    #[serde(default)]
+    time_zone: String,
+    #[serde(default)]
+    schedule: String,
+    auto_publish: Option<String>,
+    #[serde(default)]
+    notice_hours: String,
+    #[serde(default)]
+    feedback_delay_days: String,
+    #[serde(default)]
+    event_date: String,
+    #[serde(default)]
+    event_place: String,
+    #[serde(default)]
+    event_planned_rounds: String,
+    #[serde(default)]
+    event_round_minutes: String,
 }
 
 impl From<TrialForm> for TrialInput {
@@ -110,6 +168,15 @@ impl From<TrialForm> for TrialInput {
             attribute_values: f.attribute_values,
             group_size: f.group_size,
             open_for_signup: f.open_for_signup.is_some(),
+            time_zone: f.time_zone,
+            schedule: f.schedule,
+            auto_publish: f.auto_publish.is_some(),
+            notice_hours: f.notice_hours,
+            feedback_delay_days: f.feedback_delay_days,
+            event_date: f.event_date,
+            event_place: f.event_place,
+            event_planned_rounds: f.event_planned_rounds,
+            event_round_minutes: f.event_round_minutes,
         }
     }
 }
@@ -126,6 +193,8 @@ async fn save(
         input: input.clone(),
         errors,
         saved: false,
+        schedule_words: None,
+        next_runs: Vec::new(),
     };
     let settings = match TrialSettings::try_from(&input) {
         Ok(s) => s,
@@ -177,13 +246,18 @@ pub async fn show(
     q: actix_web::web::Query<SavedQuery>,
 ) -> HttpResponse {
     match store.find_trial(&slug).await {
-        Ok(Some(trial)) => render(&TrialFormPage {
-            csrf,
-            existing_slug: Some(trial.slug.clone()),
-            input: input_from(&trial),
-            errors: Errors::default(),
-            saved: q.saved.is_some(),
-        }),
+        Ok(Some(trial)) => {
+            let (schedule_words, next_runs) = schedule_summary(&trial, Utc::now());
+            render(&TrialFormPage {
+                csrf,
+                existing_slug: Some(trial.slug.clone()),
+                input: input_from(&trial),
+                errors: Errors::default(),
+                saved: q.saved.is_some(),
+                schedule_words,
+                next_runs,
+            })
+        }
         Ok(None) => not_found(),
         Err(e) => internal(e),
     }

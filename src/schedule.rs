@@ -1,0 +1,271 @@
+//! Scheduled rounds. Every ~30 seconds `serve` calls [`tick`], which for each programme with a
+//! schedule queues the pre-round notice once its time has come, and creates (and, if the trial
+//! says so, publishes) the round of the latest slot that has none.
+//!
+//! Nothing here relies on being the only instance or on remembering anything between ticks:
+//! the database decides. `rounds` has UNIQUE (trial_id, slot), so a slot gets one round however
+//! many instances tick at once, and `schedule_notices` has one row per (trial, slot), written
+//! in the same transaction as the notice emails. After downtime only the latest missed slot
+//! runs, because only the latest slot is ever looked at.
+use std::time::Duration as StdDuration;
+
+use chrono::{DateTime, Duration, Utc};
+use tokio::sync::watch;
+use tokio::task::JoinHandle;
+
+use crate::domain::{local_label, Schedule};
+use crate::mail::{self, round_notice};
+use crate::participants;
+use crate::rounds::{self, RoundError};
+use crate::store::schedule::{claim_notice, notice_recipients, record_notice_recipients};
+use crate::store::signup::{insert_link_token, LinkPurpose};
+use crate::store::time::from_db;
+use crate::store::trials::Trial;
+use crate::store::{outbox, Store, StoreError};
+use crate::tokens;
+
+/// How often the background loop looks at the schedules.
+pub const TICK_INTERVAL: StdDuration = StdDuration::from_secs(30);
+
+/// What one tick did, summed over the trials.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
+pub struct TickReport {
+    /// Programmes with a schedule that were looked at.
+    pub trials: usize,
+    pub rounds_created: usize,
+    pub rounds_published: usize,
+    /// Slots whose notice was queued by this tick, and the emails that made.
+    pub notices: usize,
+    pub notice_emails: usize,
+    /// Trials that failed this time (logged; the next tick tries again).
+    pub failures: usize,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ScheduleError {
+    #[error("the saved schedule can no longer be read")]
+    Unreadable,
+    #[error(transparent)]
+    Round(#[from] RoundError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Render(#[from] mail::RenderError),
+}
+
+impl From<sqlx::Error> for ScheduleError {
+    fn from(e: sqlx::Error) -> Self {
+        ScheduleError::Store(e.into())
+    }
+}
+
+/// Looks at every scheduled programme once, as of `now`. A failure in one trial is logged and
+/// counted, and does not stop the others.
+pub async fn tick(
+    store: &Store,
+    base_url: &url::Url,
+    now: DateTime<Utc>,
+) -> Result<TickReport, StoreError> {
+    let mut report = TickReport::default();
+    for trial in store.scheduled_trials().await? {
+        report.trials += 1;
+        if let Err(e) = tick_trial(store, base_url, &trial, now, &mut report).await {
+            report.failures += 1;
+            // Ids and causes only: no names or addresses in the log.
+            tracing::error!(
+                trial_id = trial.id,
+                error = %format!("{:#}", anyhow::Error::from(e)),
+                "schedule: could not handle a trial"
+            );
+        }
+    }
+    Ok(report)
+}
+
+async fn tick_trial(
+    store: &Store,
+    base_url: &url::Url,
+    trial: &Trial,
+    now: DateTime<Utc>,
+    report: &mut TickReport,
+) -> Result<(), ScheduleError> {
+    let schedule = trial
+        .schedule
+        .as_deref()
+        .and_then(|s| Schedule::parse(s).ok())
+        .ok_or(ScheduleError::Unreadable)?;
+    let tz = trial.tz();
+    // A trial saved before schedules had a start counts from its last change.
+    let since = trial
+        .schedule_since
+        .as_deref()
+        .or(Some(trial.updated_at.as_str()))
+        .and_then(from_db)
+        .unwrap_or(now);
+
+    if let Some(slot) = schedule.latest_run(tz, since, now) {
+        run_slot(store, base_url, trial, slot, now, report).await?;
+    }
+
+    if trial.notice_hours > 0 {
+        if let Some(&next) = schedule.next_runs(tz, now.max(since), 1).first() {
+            if next - now <= Duration::hours(trial.notice_hours)
+                && !store.notice_sent(trial.id, next).await?
+            {
+                let emails = send_notice(store, base_url, trial, next, now).await?;
+                if let Some(emails) = emails {
+                    report.notices += 1;
+                    report.notice_emails += emails;
+                }
+            }
+        }
+    }
+    Ok(())
+}
+
+/// Creates the slot's round if it has none, and publishes it when the trial says so.
+async fn run_slot(
+    store: &Store,
+    base_url: &url::Url,
+    trial: &Trial,
+    slot: DateTime<Utc>,
+    now: DateTime<Utc>,
+    report: &mut TickReport,
+) -> Result<(), ScheduleError> {
+    let auto_publish = trial.auto_publish != 0;
+    let round_id = match store.round_for_slot(trial.id, slot).await? {
+        // Another instance (or an earlier tick) made it. If it is still a draft although the
+        // trial publishes automatically, that instance stopped half-way: finish its work.
+        Some(round) if round.is_draft() && auto_publish => round.id,
+        Some(_) => return Ok(()),
+        None => {
+            let seed: u64 = rand::random();
+            match rounds::propose(store, trial, "scheduled", Some(slot), seed, now).await? {
+                Some(view) => {
+                    report.rounds_created += 1;
+                    view.round.id
+                }
+                // Lost the race for this slot to another instance.
+                None => return Ok(()),
+            }
+        }
+    };
+    if auto_publish {
+        let published = rounds::publish(store, trial, round_id, base_url, now).await?;
+        if published.newly_published {
+            report.rounds_published += 1;
+        }
+    }
+    Ok(())
+}
+
+/// Queues the notice for `slot` to everyone who will be in that round, unless it has been
+/// queued before. Returns the number of emails, or None when another tick got there first.
+async fn send_notice(
+    store: &Store,
+    base_url: &url::Url,
+    trial: &Trial,
+    slot: DateTime<Utc>,
+    now: DateTime<Utc>,
+) -> Result<Option<usize>, ScheduleError> {
+    let domain = mail::message_domain(base_url);
+    let slot_label = local_label(trial.tz(), slot);
+    let mut tx = store.pool().begin().await?;
+    if !claim_notice(&mut tx, trial.id, slot, now).await? {
+        return Ok(None);
+    }
+    let people = notice_recipients(&mut tx, trial.id, slot).await?;
+    for person in &people {
+        // The skip link works until the round starts; after that it would skip the next one.
+        let skip = tokens::new_token();
+        insert_link_token(
+            &mut tx,
+            LinkPurpose::Skip,
+            person.membership_id,
+            &tokens::hash_token(&skip),
+            now,
+            slot,
+        )
+        .await?;
+        let links = participants::issue_links(&mut tx, person.membership_id, base_url, now).await?;
+        let context = round_notice::Context {
+            name: person.name.clone(),
+            trial_name: trial.name.clone(),
+            slot_label: slot_label.clone(),
+            skip_link: crate::accounts::link(base_url, &format!("/s/{skip}")),
+            manage_link: links.manage.clone(),
+            unsubscribe_link: links.unsubscribe.clone(),
+        };
+        let mut email =
+            participants::with_list_unsubscribe(mail::render(&context, &person.email)?, &links);
+        email.participant_id = Some(person.participant_id);
+        outbox::enqueue(&mut tx, &email, &domain, now).await?;
+    }
+    record_notice_recipients(&mut tx, trial.id, slot, people.len() as i64).await?;
+    tx.commit().await?;
+    Ok(Some(people.len()))
+}
+
+/// The background loop inside `serve` (schedules, then feedback); [`Scheduler::stop`] ends it
+/// after the tick in hand.
+pub struct Scheduler {
+    stop: watch::Sender<bool>,
+    task: JoinHandle<()>,
+}
+
+impl Scheduler {
+    pub fn start(store: Store, base_url: url::Url) -> Self {
+        let (stop, mut stopped) = watch::channel(false);
+        let task = tokio::spawn(async move {
+            loop {
+                match tick(&store, &base_url, Utc::now()).await {
+                    Ok(report)
+                        if report.rounds_created + report.notices + report.rounds_published > 0 =>
+                    {
+                        tracing::info!(
+                            rounds_created = report.rounds_created,
+                            rounds_published = report.rounds_published,
+                            notices = report.notices,
+                            notice_emails = report.notice_emails,
+                            "schedule: tick"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => {
+                        tracing::error!(error = %e, "schedule: cannot read the scheduled trials")
+                    }
+                }
+                // Feedback follows rounds on the same clock: emails N days after a round, the
+                // one reminder, and the "still in?" rule.
+                match crate::feedback::tick(&store, &base_url, Utc::now()).await {
+                    Ok(r)
+                        if r.feedback_emails + r.asked_again + r.still_in_emails + r.paused > 0 =>
+                    {
+                        tracing::info!(
+                            feedback_emails = r.feedback_emails,
+                            asked_again = r.asked_again,
+                            still_in_emails = r.still_in_emails,
+                            paused = r.paused,
+                            "feedback: tick"
+                        );
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::error!(
+                        error = %anyhow::Error::from(e).chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": "),
+                        "feedback: tick failed"
+                    ),
+                }
+                tokio::select! {
+                    _ = tokio::time::sleep(TICK_INTERVAL) => {}
+                    _ = stopped.changed() => break,
+                }
+            }
+        });
+        Self { stop, task }
+    }
+
+    pub async fn stop(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
