@@ -49,7 +49,7 @@ pub struct UnplacedView {
 }
 
 /// Everything the engine needs for one trial, read from the store.
-struct Inputs {
+pub(crate) struct Inputs {
     instance: Instance,
     membership_by_public_id: HashMap<String, i64>,
 }
@@ -60,6 +60,15 @@ async fn engine_inputs(
     now: DateTime<Utc>,
 ) -> Result<Inputs, StoreError> {
     let candidates = store.round_candidates(trial.id, now).await?;
+    engine_inputs_for(store, trial, candidates).await
+}
+
+/// The engine's inputs for a chosen set of people (an event pairs only those in the room).
+pub(crate) async fn engine_inputs_for(
+    store: &Store,
+    trial: &Trial,
+    candidates: Vec<crate::store::rounds::Candidate>,
+) -> Result<Inputs, StoreError> {
     let exclusions = store.do_not_pair_lists(trial.id).await?;
     let public_by_membership: HashMap<i64, String> = candidates
         .iter()
@@ -118,7 +127,7 @@ async fn engine_inputs(
 }
 
 /// Runs the engine off the async threads: large trials take a noticeable fraction of a second.
-async fn run_engine(inputs: Inputs, seed: u64) -> (Vec<NewGroup>, Vec<UnplacedView>) {
+pub(crate) async fn run_engine(inputs: Inputs, seed: u64) -> (Vec<NewGroup>, Vec<UnplacedView>) {
     let Inputs {
         instance,
         membership_by_public_id,
@@ -353,9 +362,15 @@ pub async fn publish(
         });
     }
     let mut emails_queued = 0;
+    // Event sign-ups are paired before they confirm; only proven addresses get email.
+    let unconfirmed = crate::store::events::unconfirmed_in_round(&mut tx, round.id).await?;
     for group in &round_view.groups {
         for me in &group.members {
-            let Some(address) = me.email.clone() else {
+            let Some(address) = me
+                .email
+                .clone()
+                .filter(|_| !unconfirmed.contains(&me.membership_id))
+            else {
                 continue;
             };
             let partners: Vec<&GroupMember> = group
@@ -368,6 +383,16 @@ pub async fn publish(
             let mut context = pairing::context(trial, &round, me, &partners, base_url, now);
             context.manage_link = links.manage.clone();
             context.unsubscribe_link = links.unsubscribe.clone();
+            if round.kind != "quick" {
+                context.feedback_link = crate::feedback::issue_link(
+                    &mut tx,
+                    me.membership_id,
+                    me.group_id,
+                    base_url,
+                    now,
+                )
+                .await?;
+            }
             let mut email = crate::participants::with_list_unsubscribe(
                 mail::render(&context, &address)?,
                 &links,

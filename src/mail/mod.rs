@@ -140,3 +140,97 @@ pub mod participant_already {
         "email/participant_already/html.html"
     );
 }
+
+/// Sent some days after a round: did you meet? One link per answer, and a question to reflect on.
+pub mod feedback {
+    /// One answer, as a link that opens the feedback page with it chosen.
+    #[derive(Clone, Debug)]
+    pub struct AnswerLink {
+        pub label: &'static str,
+        pub url: String,
+    }
+
+    /// What the feedback email and its reminder both carry.
+    #[derive(Clone, Debug)]
+    pub struct Ask {
+        pub name: String,
+        pub trial_name: String,
+        pub round_number: i64,
+        pub partner_names: String,
+        pub answers: Vec<AnswerLink>,
+        /// The library's page on after-action reviews.
+        pub reflection_link: String,
+        pub manage_link: String,
+        pub unsubscribe_link: String,
+    }
+
+    #[derive(Clone)]
+    pub struct Context {
+        pub ask: Ask,
+    }
+
+    email_templates!(
+        "feedback",
+        "email/feedback/subject.txt",
+        "email/feedback/text.txt",
+        "email/feedback/html.html"
+    );
+}
+
+/// The one reminder after a "not yet" answer.
+pub mod feedback_again {
+    #[derive(Clone)]
+    pub struct Context {
+        pub ask: super::feedback::Ask,
+    }
+
+    email_templates!(
+        "feedback_again",
+        "email/feedback_again/subject.txt",
+        "email/feedback_again/text.txt",
+        "email/feedback_again/html.html"
+    );
+}
+
+/// After several unanswered feedback emails: stay, pause or leave?
+pub mod still_in {
+    #[derive(Clone)]
+    pub struct Context {
+        pub name: String,
+        pub trial_name: String,
+        pub silent_rounds: usize,
+        pub wait_days: i64,
+        pub stay_link: String,
+        pub pause_link: String,
+        pub leave_link: String,
+        pub manage_link: String,
+    }
+
+    email_templates!(
+        "still_in",
+        "email/still_in/subject.txt",
+        "email/still_in/text.txt",
+        "email/still_in/html.html"
+    );
+}
+
+/// Before a scheduled round: when it is, with a link to skip it.
+pub mod round_notice {
+    #[derive(Clone)]
+    pub struct Context {
+        pub name: String,
+        pub trial_name: String,
+        /// "Monday 7 December 2026, 09:00 (Europe/London)"
+        pub slot_label: String,
+        pub skip_link: String,
+        pub manage_link: String,
+        pub unsubscribe_link: String,
+    }
+
+    email_templates!(
+        "round_notice",
+        "email/round_notice/subject.txt",
+        "email/round_notice/text.txt",
+        "email/round_notice/html.html"
+    );
+}

@@ -38,6 +38,8 @@ pub struct Context {
     /// The person's own page: details, pause, skip, leave.
     pub manage_link: String,
     pub unsubscribe_link: String,
+    /// "Did you meet?" for this group; empty for an event's quick rounds.
+    pub feedback_link: String,
 }
 
 impl Context {
@@ -101,6 +103,7 @@ pub fn context(
         technique_link: crate::accounts::link(base_url, "/techniques/randomised-coffee-trials"),
         manage_link: String::new(),
         unsubscribe_link: String::new(),
+        feedback_link: String::new(),
     }
 }
 

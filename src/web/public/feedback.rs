@@ -1,0 +1,357 @@
+//! The pages behind feedback and "still in?" links. Opening a link only shows the question
+//! with the emailed answer picked out; the answer is recorded by the page's POST, because mail
+//! scanners open links.
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Data, Form, Path, Query};
+use actix_web::HttpResponse;
+use askama::Template;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::{form_config, internal, link_gone};
+use crate::feedback::{self, DetailsInput, FeedbackError, Outcome, StillIn};
+use crate::store::feedback::{FeedbackTarget, StillInTarget};
+use crate::store::Store;
+use crate::web::admin::{see_other, Errors};
+use crate::web::csrf::CsrfToken;
+use crate::web::pages::{message, render_status};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    let resource = |path: &str| web::resource(path.to_string()).app_data(form_config());
+    cfg.service(
+        resource("/f/{token}")
+            .route(web::get().to(question))
+            .route(web::post().to(record_answer)),
+    )
+    .service(
+        resource("/f/{token}/more")
+            .route(web::get().to(details_page))
+            .route(web::post().to(save_details)),
+    )
+    .service(
+        resource("/still-in/{token}")
+            .route(web::get().to(still_in_page))
+            .route(web::post().to(still_in_answer)),
+    );
+}
+
+/// One button of a question.
+struct Choice {
+    value: &'static str,
+    label: &'static str,
+    chosen: bool,
+}
+
+#[derive(Deserialize)]
+struct AnswerQuery {
+    answer: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct AnswerForm {
+    #[serde(default)]
+    answer: String,
+}
+
+#[derive(Template)]
+#[template(path = "public/feedback.html")]
+struct QuestionPage {
+    csrf: CsrfToken,
+    token: String,
+    partners: String,
+    trial_name: String,
+    round_number: i64,
+    saved: Option<&'static str>,
+    chosen: Option<&'static str>,
+    choices: Vec<Choice>,
+    errors: Errors,
+}
+
+async fn partner_names(store: &Store, t: &FeedbackTarget) -> Result<String, HttpResponse> {
+    let names = store
+        .feedback_partner_names(t.group_id, t.membership_id)
+        .await
+        .map_err(internal)?;
+    Ok(match names.as_slice() {
+        [] => "your partner".to_string(),
+        [one] => one.clone(),
+        [init @ .., last] => format!("{} and {last}", init.join(", ")),
+    })
+}
+
+fn failure(e: FeedbackError) -> HttpResponse {
+    match e {
+        FeedbackError::Gone => link_gone(),
+        e => internal(e),
+    }
+}
+
+async fn question_view(
+    store: &Store,
+    csrf: CsrfToken,
+    token: String,
+    t: FeedbackTarget,
+    wanted: Option<&str>,
+    errors: Errors,
+) -> HttpResponse {
+    let partners = match partner_names(store, &t).await {
+        Ok(p) => p,
+        Err(r) => return r,
+    };
+    let offered = Outcome::offered(t.group_size);
+    let chosen = wanted
+        .and_then(Outcome::parse)
+        .filter(|o| offered.contains(o));
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(
+        status,
+        &QuestionPage {
+            csrf,
+            token,
+            partners,
+            trial_name: t.trial_name,
+            round_number: t.round_number,
+            saved: t
+                .outcome
+                .as_deref()
+                .and_then(Outcome::parse)
+                .map(|o| o.label()),
+            chosen: chosen.map(|o| o.label()),
+            choices: offered
+                .into_iter()
+                .map(|o| Choice {
+                    value: o.as_str(),
+                    label: o.label(),
+                    chosen: Some(o) == chosen,
+                })
+                .collect(),
+            errors,
+        },
+    )
+}
+
+async fn question(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    q: Query<AnswerQuery>,
+) -> HttpResponse {
+    let token = token.into_inner();
+    match feedback::target(&store, &token, Utc::now()).await {
+        Ok(t) => {
+            question_view(
+                &store,
+                csrf,
+                token,
+                t,
+                q.answer.as_deref(),
+                Errors::default(),
+            )
+            .await
+        }
+        Err(e) => failure(e),
+    }
+}
+
+async fn record_answer(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    form: Form<AnswerForm>,
+) -> HttpResponse {
+    let token = token.into_inner();
+    match feedback::answer(&store, &token, &form.answer, Utc::now()).await {
+        Ok(_) => see_other(&format!("/f/{token}/more")),
+        Err(FeedbackError::Invalid(errors)) => {
+            match feedback::target(&store, &token, Utc::now()).await {
+                Ok(t) => question_view(&store, csrf, token, t, None, Errors(errors)).await,
+                Err(e) => failure(e),
+            }
+        }
+        Err(e) => failure(e),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "public/feedback_more.html")]
+struct DetailsPage {
+    csrf: CsrfToken,
+    token: String,
+    outcome: &'static str,
+    input: DetailsInput,
+    max_takeaway: usize,
+    errors: Errors,
+}
+
+fn details_view(
+    csrf: CsrfToken,
+    token: String,
+    t: &FeedbackTarget,
+    input: DetailsInput,
+    errors: Errors,
+) -> HttpResponse {
+    // The details belong to an answer; without one, the question comes first.
+    let Some(outcome) = t.outcome.as_deref().and_then(Outcome::parse) else {
+        return see_other(&format!("/f/{token}"));
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(
+        status,
+        &DetailsPage {
+            csrf,
+            token,
+            outcome: outcome.label(),
+            input,
+            max_takeaway: feedback::MAX_TAKEAWAY_CHARS,
+            errors,
+        },
+    )
+}
+
+async fn details_page(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
+    let token = token.into_inner();
+    match feedback::target(&store, &token, Utc::now()).await {
+        Ok(t) => {
+            let input = DetailsInput::from_target(&t);
+            details_view(csrf, token, &t, input, Errors::default())
+        }
+        Err(e) => failure(e),
+    }
+}
+
+async fn save_details(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    form: Form<DetailsInput>,
+) -> HttpResponse {
+    let token = token.into_inner();
+    let input = form.into_inner();
+    match feedback::save_details(&store, &token, &input, Utc::now()).await {
+        Ok(()) => message(
+            StatusCode::OK,
+            "Thank you",
+            "Your notes are saved. If you want to change them, the link in the email still works.",
+        ),
+        Err(FeedbackError::Invalid(errors)) => {
+            match feedback::target(&store, &token, Utc::now()).await {
+                Ok(t) => details_view(csrf, token, &t, input, Errors(errors)),
+                Err(e) => failure(e),
+            }
+        }
+        Err(e) => failure(e),
+    }
+}
+
+#[derive(Deserialize)]
+struct ChoiceQuery {
+    choice: Option<String>,
+}
+
+#[derive(Deserialize)]
+struct ChoiceForm {
+    #[serde(default)]
+    choice: String,
+}
+
+#[derive(Template)]
+#[template(path = "public/still_in.html")]
+struct StillInPage {
+    csrf: CsrfToken,
+    token: String,
+    name: String,
+    trial_name: String,
+    paused: bool,
+    chosen: Option<&'static str>,
+    choices: Vec<Choice>,
+    errors: Errors,
+}
+
+fn still_in_view(
+    csrf: CsrfToken,
+    token: String,
+    t: StillInTarget,
+    wanted: Option<&str>,
+    errors: Errors,
+) -> HttpResponse {
+    let chosen = wanted.and_then(StillIn::parse);
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(
+        status,
+        &StillInPage {
+            csrf,
+            token,
+            paused: t.state == "paused",
+            name: t.name,
+            trial_name: t.trial_name,
+            chosen: chosen.map(|c| c.label()),
+            choices: StillIn::ALL
+                .into_iter()
+                .map(|c| Choice {
+                    value: c.as_str(),
+                    label: c.label(),
+                    chosen: Some(c) == chosen,
+                })
+                .collect(),
+            errors,
+        },
+    )
+}
+
+async fn still_in_page(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    q: Query<ChoiceQuery>,
+) -> HttpResponse {
+    let token = token.into_inner();
+    match feedback::still_in_target(&store, &token, Utc::now()).await {
+        Ok(t) => still_in_view(csrf, token, t, q.choice.as_deref(), Errors::default()),
+        Err(e) => failure(e),
+    }
+}
+
+async fn still_in_answer(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    form: Form<ChoiceForm>,
+) -> HttpResponse {
+    let token = token.into_inner();
+    match feedback::answer_still_in(&store, &token, &form.choice, Utc::now()).await {
+        Ok((t, StillIn::Stay)) => message(
+            StatusCode::OK,
+            "Good to have you",
+            &format!("You are still in {}, and we will pair you in the next round.", t.trial_name),
+        ),
+        Ok((t, StillIn::Pause)) => message(
+            StatusCode::OK,
+            "You are paused",
+            &format!("We will not pair you in {} until you resume, from your page (the link is in every email from us) or with the first button of this page.", t.trial_name),
+        ),
+        Ok((t, StillIn::Leave)) => message(
+            StatusCode::OK,
+            "You have left",
+            &format!("You have left {} and will not be paired or emailed about it any more. Your details are kept in case you come back; your page lets you join again or delete them.", t.trial_name),
+        ),
+        Err(FeedbackError::Invalid(errors)) => {
+            match feedback::still_in_target(&store, &token, Utc::now()).await {
+                Ok(t) => still_in_view(csrf, token, t, Some(&form.choice), Errors(errors)),
+                Err(e) => failure(e),
+            }
+        }
+        Err(e) => failure(e),
+    }
+}
