@@ -151,14 +151,16 @@ pub fn check_sign_up(
 }
 
 /// Records a sign-up and writes the right email in the same transaction. Whatever the address
-/// was, the caller shows the same answer; only the email says what happened.
+/// was, the caller shows the same answer; only the email says what happened. The one
+/// exception is a new sign-up to an event: it is pairable at once, and the answer is the
+/// token of the person's event page (`/e/{token}`).
 pub async fn sign_up(
     store: &Store,
     base_url: &url::Url,
     trial: &Trial,
     details: &ParticipantDetails,
     now: DateTime<Utc>,
-) -> Result<(), ParticipantError> {
+) -> Result<Option<String>, ParticipantError> {
     let mut tx = store.pool().begin().await?;
     let outcome = add_member(
         &mut tx,
@@ -169,6 +171,7 @@ pub async fn sign_up(
         now,
     )
     .await?;
+    let added = matches!(outcome, AddOutcome::Added { .. });
     let (membership_id, state) = match outcome {
         AddOutcome::Added { membership_id, .. } => (membership_id, MembershipState::Pending),
         AddOutcome::AlreadyMember {
@@ -178,6 +181,11 @@ pub async fn sign_up(
             membership_id,
             MembershipState::parse(&state).unwrap_or(MembershipState::Active),
         ),
+    };
+    let event_token = if added && trial.is_event() {
+        Some(crate::events::start_event_sign_up(&mut tx, membership_id, now).await?)
+    } else {
+        None
     };
     let (participant_id, name): (i64, String) = sqlx::query_as(
         "SELECT p.id, p.name FROM memberships m JOIN participants p ON p.id = m.participant_id \
@@ -214,7 +222,7 @@ pub async fn sign_up(
     email.participant_id = Some(participant_id);
     outbox::enqueue(&mut tx, &email, &mail::message_domain(base_url), now).await?;
     tx.commit().await?;
-    Ok(())
+    Ok(event_token)
 }
 
 /// A fresh confirmation link and the email that carries it, inside the caller's transaction.

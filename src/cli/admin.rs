@@ -45,18 +45,26 @@ pub async fn trial(settings: Settings, command: TrialCommand) -> Result<(), Stri
             slug,
             attribute,
             event,
+            date,
+            place,
+            rounds,
+            minutes,
         } => {
             let input = TrialInput {
                 name,
                 slug,
                 attribute_name: attribute.unwrap_or_default(),
                 kind: if event { "event" } else { "programme" }.into(),
+                event_date: date.unwrap_or_default(),
+                event_place: place.unwrap_or_default(),
+                event_planned_rounds: rounds.unwrap_or_default(),
+                event_round_minutes: minutes.unwrap_or_default(),
                 ..Default::default()
             };
             let settings_for_trial = TrialSettings::try_from(&input).map_err(|errors| {
                 errors
                     .iter()
-                    .map(|e| format!("--{}: {}", e.field.replace('_', "-"), e.message))
+                    .map(|e| format!("--{}: {}", flag_for(e.field), e.message))
                     .collect::<Vec<_>>()
                     .join("; ")
             })?;
@@ -75,6 +83,12 @@ pub async fn trial(settings: Settings, command: TrialCommand) -> Result<(), Stri
                 trial.kind,
                 crate::accounts::link(&settings.base_url, &format!("/t/{}", trial.slug))
             );
+            if trial.is_event() {
+                println!(
+                    "Poster with its QR code: {}",
+                    crate::accounts::link(&settings.base_url, &format!("/t/{}/poster", trial.slug))
+                );
+            }
         }
         TrialCommand::List => {
             let trials = store.list_trials().await.map_err(|e| error_chain(&e))?;
@@ -100,6 +114,17 @@ pub async fn trial(settings: Settings, command: TrialCommand) -> Result<(), Stri
     }
     store.close().await;
     Ok(())
+}
+
+/// The command-line flag for a field of the trial settings.
+fn flag_for(field: &str) -> String {
+    match field {
+        "event_date" => "date".into(),
+        "event_place" => "place".into(),
+        "event_planned_rounds" => "rounds".into(),
+        "event_round_minutes" => "minutes".into(),
+        other => other.replace('_', "-"),
+    }
 }
 
 pub async fn round(settings: Settings, command: RoundCommand) -> Result<(), String> {

@@ -113,6 +113,18 @@ pub enum TrialCommand {
         /// An event with quick rounds in one room, rather than a recurring programme.
         #[arg(long)]
         event: bool,
+        /// The event's date, YYYY-MM-DD (events only).
+        #[arg(long, requires = "event")]
+        date: Option<String>,
+        /// Where the event happens, e.g. "Seminar room 2" (events only).
+        #[arg(long, requires = "event")]
+        place: Option<String>,
+        /// How many quick rounds are planned (events only).
+        #[arg(long, requires = "event")]
+        rounds: Option<String>,
+        /// Minutes per quick round, for the display's countdown; 10 if not given (events only).
+        #[arg(long, requires = "event")]
+        minutes: Option<String>,
     },
     /// List the trials with their numbers of participants and rounds.
     List,

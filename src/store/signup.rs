@@ -23,6 +23,8 @@ pub enum LinkPurpose {
     Skip,
     /// Answers the "still in?" email sent after several unanswered rounds.
     StillIn,
+    /// Opens a person's page at an event ("I'm here", then their partner and table).
+    Event,
 }
 
 impl LinkPurpose {
@@ -34,6 +36,7 @@ impl LinkPurpose {
             LinkPurpose::Feedback => "feedback",
             LinkPurpose::Skip => "skip",
             LinkPurpose::StillIn => "still_in",
+            LinkPurpose::Event => "event",
         }
     }
 }

@@ -22,7 +22,10 @@ use crate::web::pages::{message, render, render_status};
 use crate::web::WebSettings;
 
 pub mod api;
+pub mod events;
+pub mod feedback;
 pub mod limits;
+pub mod skip;
 
 pub use limits::SignupLimiter;
 
@@ -83,6 +86,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     )
     .service(resource("/u/{token}/one-click").route(web::post().to(one_click_unsubscribe)));
     api::routes(cfg);
+    skip::routes(cfg);
+    feedback::routes(cfg);
+    events::routes(cfg);
 }
 
 fn internal(e: impl Into<anyhow::Error>) -> HttpResponse {
@@ -250,7 +256,8 @@ async fn signup(
         return too_many();
     }
     match participants::sign_up(&store, &settings.base_url, &trial, &details, Utc::now()).await {
-        Ok(()) => render(&CheckEmailPage { trial }),
+        Ok(None) => render(&CheckEmailPage { trial }),
+        Ok(Some(event_page)) => see_other(&format!("/e/{event_page}")),
         Err(e) => internal(e),
     }
 }

@@ -1,0 +1,337 @@
+//! Live rounds at events: people sign up on their phones from a poster's QR code, are checked
+//! in by the organiser (or tap "I'm here"), and quick rounds pair only the people in the room,
+//! published at once with a table for each group and shown on a projector.
+use chrono::{DateTime, Duration, Utc};
+use sqlx::{Any, Transaction};
+
+use crate::rounds::{self, RoundError, RoundView, UnplacedView};
+use crate::store::events::{activate_unconfirmed, EventPerson};
+use crate::store::participants::Member;
+use crate::store::signup::{insert_link_token, LinkPurpose};
+use crate::store::time::{from_db, to_db};
+use crate::store::trials::Trial;
+use crate::store::{Store, StoreError};
+use crate::tokens;
+
+/// How long a person's event page works: the event and a little after it.
+pub const EVENT_LINK_DAYS: i64 = 14;
+/// Minutes per quick round when the organiser has not set them.
+pub const DEFAULT_ROUND_MINUTES: i64 = 10;
+
+#[derive(Debug, thiserror::Error)]
+pub enum EventError {
+    #[error("this trial is not an event; make it one in its settings first")]
+    NotAnEvent,
+    #[error("there is no such person in this event, or they have left")]
+    NoSuchPerson,
+    #[error("{0}")]
+    NotNow(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+    #[error(transparent)]
+    Round(#[from] RoundError),
+}
+
+/// Inside a new event sign-up's transaction: makes the person pairable at once and issues the
+/// token of their event page.
+pub async fn start_event_sign_up(
+    tx: &mut Transaction<'_, Any>,
+    membership_id: i64,
+    now: DateTime<Utc>,
+) -> Result<String, StoreError> {
+    activate_unconfirmed(tx, membership_id, now).await?;
+    let token = tokens::new_token();
+    insert_link_token(
+        tx,
+        LinkPurpose::Event,
+        membership_id,
+        &tokens::hash_token(&token),
+        now,
+        now + Duration::days(EVENT_LINK_DAYS),
+    )
+    .await?;
+    Ok(token)
+}
+
+fn event(trial: &Trial) -> Result<(), EventError> {
+    if trial.is_event() {
+        Ok(())
+    } else {
+        Err(EventError::NotAnEvent)
+    }
+}
+
+/// The organiser's tick: this person is in the room.
+pub async fn check_in(
+    store: &Store,
+    trial: &Trial,
+    public_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), EventError> {
+    event(trial)?;
+    if store.check_in(trial.id, public_id, now).await? {
+        Ok(())
+    } else {
+        Err(EventError::NoSuchPerson)
+    }
+}
+
+/// This person has gone: no later round pairs them.
+pub async fn mark_left(
+    store: &Store,
+    trial: &Trial,
+    public_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), EventError> {
+    event(trial)?;
+    if store.mark_left(trial.id, public_id, now).await? {
+        Ok(())
+    } else {
+        Err(EventError::NoSuchPerson)
+    }
+}
+
+/// The check-in list: people matching the search, and the counts for the whole event.
+#[derive(Debug, Clone)]
+pub struct CheckInList {
+    pub people: Vec<EventPerson>,
+    pub total: usize,
+    pub present: usize,
+    pub left: usize,
+}
+
+pub async fn check_in_list(
+    store: &Store,
+    trial: &Trial,
+    search: Option<&str>,
+) -> Result<CheckInList, EventError> {
+    let everyone = store.event_people(trial.id, None).await?;
+    let present = everyone.iter().filter(|p| p.is_checked_in()).count();
+    let left = everyone.iter().filter(|p| p.has_left()).count();
+    let total = everyone.len();
+    let people = match search.map(str::trim).filter(|s| !s.is_empty()) {
+        Some(s) => store.event_people(trial.id, Some(s)).await?,
+        None => everyone,
+    };
+    Ok(CheckInList {
+        people,
+        total,
+        present,
+        left,
+    })
+}
+
+/// A quick round as run: its groups, and anyone present who could not be placed.
+#[derive(Debug, Clone)]
+pub struct QuickRound {
+    pub view: RoundView,
+    pub unplaced: Vec<UnplacedView>,
+}
+
+pub fn table_label(position: usize) -> String {
+    format!("Table {position}")
+}
+
+/// Pairs the people who are checked in and still here, with the engine (no repeat while one
+/// can be avoided; a stable room of N people gets N-1 rounds without one), and publishes the
+/// round at once with a table for each group. No emails are sent.
+pub async fn run_quick_round(
+    store: &Store,
+    trial: &Trial,
+    seed: u64,
+    now: DateTime<Utc>,
+) -> Result<QuickRound, EventError> {
+    event(trial)?;
+    let candidates = store.event_candidates(trial.id).await?;
+    if candidates.len() < 2 {
+        return Err(EventError::NotNow(
+            "check in at least two people before running a round".into(),
+        ));
+    }
+    let inputs = rounds::engine_inputs_for(store, trial, candidates).await?;
+    let (mut groups, unplaced) = rounds::run_engine(inputs, seed).await;
+    for (i, group) in groups.iter_mut().enumerate() {
+        group.table_label = Some(table_label(i + 1));
+    }
+    // Only a race for the round number makes the insert give way; try again then.
+    for _ in 0..3 {
+        if let Some(round) = store
+            .insert_quick_round(trial.id, seed, &groups, now)
+            .await?
+        {
+            let view = rounds::view(store, trial, round, now).await?;
+            return Ok(QuickRound { view, unplaced });
+        }
+    }
+    Err(EventError::NotNow(
+        "another round was being started at the same time; try again".into(),
+    ))
+}
+
+/// What the projector shows: the newest quick round and the time left in it.
+#[derive(Debug, Clone)]
+pub struct Display {
+    pub round: Option<RoundView>,
+    pub minutes: i64,
+    pub ends_at: Option<DateTime<Utc>>,
+    pub seconds_left: i64,
+}
+
+pub fn round_minutes(trial: &Trial) -> i64 {
+    trial
+        .event_round_minutes
+        .filter(|m| *m > 0)
+        .unwrap_or(DEFAULT_ROUND_MINUTES)
+}
+
+pub async fn display(
+    store: &Store,
+    trial: &Trial,
+    now: DateTime<Utc>,
+) -> Result<Display, EventError> {
+    let minutes = round_minutes(trial);
+    let Some(round) = store.latest_quick_round(trial.id).await? else {
+        return Ok(Display {
+            round: None,
+            minutes,
+            ends_at: None,
+            seconds_left: 0,
+        });
+    };
+    let ends_at = round
+        .published_at
+        .as_deref()
+        .and_then(from_db)
+        .map(|t| t + Duration::minutes(minutes));
+    let seconds_left = ends_at
+        .map(|end| (end - now).num_seconds().max(0))
+        .unwrap_or(0);
+    let view = rounds::view(store, trial, round, now).await?;
+    Ok(Display {
+        round: Some(view),
+        minutes,
+        ends_at,
+        seconds_left,
+    })
+}
+
+/// A person's own page at the event.
+#[derive(Debug, Clone)]
+pub struct PhoneView {
+    pub member: Member,
+    pub trial: Trial,
+    pub checked_in: bool,
+    pub left: bool,
+    /// The newest quick round, if there is one.
+    pub round_number: Option<i64>,
+    /// Their table and partners in that round, if they are in it.
+    pub seat: Option<PhoneSeat>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PhoneSeat {
+    pub table_label: String,
+    pub partners: Vec<String>,
+}
+
+async fn member_by_event_token(
+    store: &Store,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Member>, StoreError> {
+    if !tokens::looks_like_token(token) {
+        return Ok(None);
+    }
+    store
+        .member_by_link(LinkPurpose::Event, &tokens::hash_token(token), now)
+        .await
+}
+
+/// The page behind an event link, or None when the link does not work (any more).
+pub async fn phone_view(
+    store: &Store,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<PhoneView>, EventError> {
+    let Some(member) = member_by_event_token(store, token, now).await? else {
+        return Ok(None);
+    };
+    let Some(trial) = store.trial_by_id(member.trial_id).await? else {
+        return Ok(None);
+    };
+    let checked_in = store.checked_in_at(member.membership_id).await?.is_some();
+    let left = member.state == "left";
+    let latest = store.latest_quick_round(trial.id).await?;
+    let mut seat = None;
+    if let Some(round) = &latest {
+        if let Some(s) = store.seat_in_round(round.id, member.membership_id).await? {
+            seat = Some(PhoneSeat {
+                table_label: s.table_label.unwrap_or_default(),
+                partners: store
+                    .table_partner_names(s.group_id, member.membership_id)
+                    .await?,
+            });
+        }
+    }
+    Ok(Some(PhoneView {
+        member,
+        trial,
+        checked_in,
+        left,
+        round_number: latest.map(|r| r.number),
+        seat,
+    }))
+}
+
+/// "I'm here" from a person's own phone. False when the link does not work; a person marked
+/// as left stays left (the organiser decides that).
+pub async fn im_here(store: &Store, token: &str, now: DateTime<Utc>) -> Result<bool, EventError> {
+    let Some(member) = member_by_event_token(store, token, now).await? else {
+        return Ok(false);
+    };
+    store.check_in_membership(member.membership_id, now).await?;
+    Ok(true)
+}
+
+/// A QR code of `text` as an inline `<svg>` element (no XML declaration), scaled by CSS.
+pub fn qr_svg(text: &str) -> Result<String, qrcode::types::QrError> {
+    let code = qrcode::QrCode::with_error_correction_level(text, qrcode::EcLevel::M)?;
+    let svg = code
+        .render::<qrcode::render::svg::Color>()
+        .min_dimensions(320, 320)
+        .quiet_zone(true)
+        .build();
+    let start = svg.find("<svg").unwrap_or(0);
+    Ok(svg[start..].replacen(
+        "<svg ",
+        "<svg role=\"img\" aria-label=\"QR code of the sign-up address\" class=\"qr\" ",
+        1,
+    ))
+}
+
+/// Time as the display's countdown script reads it.
+pub fn ends_at_text(ends_at: DateTime<Utc>) -> String {
+    to_db(ends_at)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn qr_code_is_inline_svg_with_dark_modules() {
+        let svg = qr_svg("https://coffee.example.org/t/study-day").unwrap();
+        assert!(svg.starts_with("<svg "), "{}", &svg[..40]);
+        assert!(!svg.contains("<?xml"));
+        assert!(svg.contains("<path") && svg.contains("M"));
+        assert!(svg.ends_with("</svg>"));
+        // Different addresses give different codes.
+        assert_ne!(svg, qr_svg("https://coffee.example.org/t/other").unwrap());
+    }
+
+    #[test]
+    fn tables_are_numbered_from_one() {
+        assert_eq!(table_label(1), "Table 1");
+        assert_eq!(table_label(12), "Table 12");
+    }
+}

@@ -1,0 +1,286 @@
+//! Events: who is in the room (checked in, or marked as left) and the quick rounds run there.
+use chrono::{DateTime, Utc};
+use sqlx::{Any, FromRow, Transaction};
+
+use super::rounds::{Candidate, NewGroup, Round};
+use super::time::to_db;
+use super::{Store, StoreError};
+
+/// A person of an event as the check-in list shows them.
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct EventPerson {
+    pub membership_id: i64,
+    pub public_id: String,
+    pub name: String,
+    pub state: String,
+    pub attribute_value: String,
+    pub checked_in_at: Option<String>,
+}
+
+impl EventPerson {
+    pub fn is_checked_in(&self) -> bool {
+        self.checked_in_at.is_some() && !self.has_left()
+    }
+
+    pub fn has_left(&self) -> bool {
+        self.state == "left"
+    }
+}
+
+/// One person's place in a round: their group's table and the others in it.
+#[derive(Clone, Debug, FromRow)]
+pub struct Seat {
+    pub group_id: i64,
+    pub table_label: Option<String>,
+}
+
+const ROUND_COLUMNS: &str =
+    "id, trial_id, number, kind, state, seed, slot, created_at, published_at";
+
+impl Store {
+    /// Everyone of the event except erased people, by name; `search` matches part of a name.
+    pub async fn event_people(
+        &self,
+        trial_id: i64,
+        search: Option<&str>,
+    ) -> Result<Vec<EventPerson>, StoreError> {
+        let pattern = search
+            .map(|s| s.trim().to_lowercase())
+            .filter(|s| !s.is_empty())
+            .map(|s| format!("%{}%", s.replace(['\\', '%', '_'], "")))
+            .unwrap_or_else(|| "%".to_string());
+        Ok(sqlx::query_as(
+            "SELECT m.id AS membership_id, m.public_id, p.name, m.state, m.attribute_value, \
+               m.checked_in_at \
+             FROM memberships m JOIN participants p ON p.id = m.participant_id \
+             WHERE m.trial_id = $1 AND m.state <> 'erased' \
+               AND LOWER(p.name) LIKE $2 \
+             ORDER BY LOWER(p.name), m.id",
+        )
+        .bind(trial_id)
+        .bind(pattern)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Marks a person of the trial as present. The first check-in time is kept, so ticking
+    /// twice changes nothing. People who have left or were erased are not checked in.
+    pub async fn check_in(
+        &self,
+        trial_id: i64,
+        public_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE memberships SET checked_in_at = COALESCE(checked_in_at, $1), updated_at = $1 \
+             WHERE trial_id = $2 AND public_id = $3 AND state NOT IN ('left', 'erased')",
+        )
+        .bind(to_db(now))
+        .bind(trial_id)
+        .bind(public_id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Marks a person as gone: state `left`, so no round, quick or otherwise, pairs them again.
+    pub async fn mark_left(
+        &self,
+        trial_id: i64,
+        public_id: &str,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let now = to_db(now);
+        let done = sqlx::query(
+            "UPDATE memberships SET state = 'left', left_at = $1, updated_at = $1 \
+             WHERE trial_id = $2 AND public_id = $3 AND state NOT IN ('left', 'erased')",
+        )
+        .bind(&now)
+        .bind(trial_id)
+        .bind(public_id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The people a quick round pairs: checked in and still here. Pending people count: the
+    /// organiser vouches for who is in the room.
+    pub async fn event_candidates(&self, trial_id: i64) -> Result<Vec<Candidate>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id AS membership_id, public_id, attribute_value, team FROM memberships \
+             WHERE trial_id = $1 AND checked_in_at IS NOT NULL \
+               AND state IN ('pending', 'active', 'paused') \
+             ORDER BY id",
+        )
+        .bind(trial_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Records a quick round, published at once with its groups, in one transaction. Returns
+    /// None when another round took the number first (the caller tries again).
+    pub async fn insert_quick_round(
+        &self,
+        trial_id: i64,
+        seed: u64,
+        groups: &[NewGroup],
+        now: DateTime<Utc>,
+    ) -> Result<Option<Round>, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let sql = format!(
+            "INSERT INTO rounds (trial_id, number, kind, state, seed, created_at, published_at) \
+             VALUES ($1, (SELECT COALESCE(MAX(number), 0) + 1 FROM rounds WHERE trial_id = $1), \
+                     'quick', 'published', $2, $3, $3) \
+             ON CONFLICT DO NOTHING RETURNING {ROUND_COLUMNS}"
+        );
+        let round: Option<Round> = sqlx::query_as(&sql)
+            .bind(trial_id)
+            .bind(seed.to_string())
+            .bind(to_db(now))
+            .fetch_optional(&mut *tx)
+            .await?;
+        let Some(round) = round else {
+            return Ok(None);
+        };
+        insert_groups(&mut tx, round.id, groups).await?;
+        tx.commit().await?;
+        Ok(Some(round))
+    }
+
+    /// The newest published quick round of the trial.
+    pub async fn latest_quick_round(&self, trial_id: i64) -> Result<Option<Round>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {ROUND_COLUMNS} FROM rounds WHERE trial_id = $1 AND kind = 'quick' \
+             AND state = 'published' ORDER BY number DESC LIMIT 1"
+        ))
+        .bind(trial_id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Where a person sits in a round, if they are in it.
+    pub async fn seat_in_round(
+        &self,
+        round_id: i64,
+        membership_id: i64,
+    ) -> Result<Option<Seat>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT g.id AS group_id, g.table_label FROM round_groups g \
+             JOIN round_group_members gm ON gm.group_id = g.id \
+             WHERE g.round_id = $1 AND gm.membership_id = $2",
+        )
+        .bind(round_id)
+        .bind(membership_id)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// The names of the others in a group.
+    pub async fn table_partner_names(
+        &self,
+        group_id: i64,
+        membership_id: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT p.name FROM round_group_members gm \
+             JOIN memberships m ON m.id = gm.membership_id \
+             JOIN participants p ON p.id = m.participant_id \
+             WHERE gm.group_id = $1 AND gm.membership_id <> $2 ORDER BY p.name, m.id",
+        )
+        .bind(group_id)
+        .bind(membership_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(name,)| name).collect())
+    }
+
+    /// Checks in the person behind an event-page link ("I'm here").
+    pub async fn check_in_membership(
+        &self,
+        membership_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let done = sqlx::query(
+            "UPDATE memberships SET checked_in_at = COALESCE(checked_in_at, $1), updated_at = $1 \
+             WHERE id = $2 AND state NOT IN ('left', 'erased')",
+        )
+        .bind(to_db(now))
+        .bind(membership_id)
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// The check-in time of a membership, if it has one.
+    pub async fn checked_in_at(&self, membership_id: i64) -> Result<Option<String>, StoreError> {
+        let row: Option<(Option<String>,)> =
+            sqlx::query_as("SELECT checked_in_at FROM memberships WHERE id = $1")
+                .bind(membership_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.and_then(|(t,)| t))
+    }
+}
+
+/// Makes a new event sign-up pairable at once, inside the sign-up's transaction: `active`,
+/// while `confirmed_at` stays empty until the email link is followed, so that nothing but the
+/// confirmation is emailed to an address nobody has proved.
+pub async fn activate_unconfirmed(
+    tx: &mut Transaction<'_, Any>,
+    membership_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE memberships SET state = 'active', updated_at = $1 WHERE id = $2 AND state = 'pending'",
+    )
+    .bind(to_db(now))
+    .bind(membership_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
+}
+
+/// Members of a round whose address has not been confirmed: they get no email about it.
+pub async fn unconfirmed_in_round(
+    tx: &mut Transaction<'_, Any>,
+    round_id: i64,
+) -> Result<Vec<i64>, StoreError> {
+    let rows: Vec<(i64,)> = sqlx::query_as(
+        "SELECT m.id FROM round_groups g JOIN round_group_members gm ON gm.group_id = g.id \
+         JOIN memberships m ON m.id = gm.membership_id \
+         WHERE g.round_id = $1 AND m.confirmed_at IS NULL",
+    )
+    .bind(round_id)
+    .fetch_all(&mut **tx)
+    .await?;
+    Ok(rows.into_iter().map(|(id,)| id).collect())
+}
+
+async fn insert_groups(
+    tx: &mut Transaction<'_, Any>,
+    round_id: i64,
+    groups: &[NewGroup],
+) -> Result<(), StoreError> {
+    for (position, group) in groups.iter().enumerate() {
+        let (group_id,): (i64,) = sqlx::query_as(
+            "INSERT INTO round_groups (round_id, position, reason, table_label) \
+             VALUES ($1, $2, $3, $4) RETURNING id",
+        )
+        .bind(round_id)
+        .bind(position as i64 + 1)
+        .bind(&group.reason)
+        .bind(group.table_label.as_deref())
+        .fetch_one(&mut **tx)
+        .await?;
+        for membership_id in &group.membership_ids {
+            sqlx::query(
+                "INSERT INTO round_group_members (group_id, membership_id) VALUES ($1, $2)",
+            )
+            .bind(group_id)
+            .bind(membership_id)
+            .execute(&mut **tx)
+            .await?;
+        }
+    }
+    Ok(())
+}

@@ -1,0 +1,241 @@
+//! Running an event from the console: the check-in list (made for a phone), "run a quick
+//! round now", and the display page for a projector.
+use actix_web::http::StatusCode;
+use actix_web::web::{self, Data, Form, Path, Query};
+use actix_web::HttpResponse;
+use askama::Template;
+use chrono::Utc;
+use serde::Deserialize;
+
+use super::{see_other, Errors};
+use crate::events::{self, CheckInList, Display, EventError};
+use crate::store::trials::Trial;
+use crate::store::Store;
+use crate::web::csrf::CsrfToken;
+use crate::web::pages::{internal_error, message, render, render_status};
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/admin/trials/{slug}/event", web::get().to(check_in_page))
+        .route(
+            "/admin/trials/{slug}/event/people/{public_id}/check-in",
+            web::post().to(check_in),
+        )
+        .route(
+            "/admin/trials/{slug}/event/people/{public_id}/left",
+            web::post().to(mark_left),
+        )
+        .route(
+            "/admin/trials/{slug}/event/rounds",
+            web::post().to(run_round),
+        )
+        .route("/admin/trials/{slug}/display", web::get().to(display));
+}
+
+#[derive(Template)]
+#[template(path = "admin/event_checkin.html")]
+struct CheckInPage {
+    csrf: CsrfToken,
+    trial: Trial,
+    list: CheckInList,
+    search: String,
+    /// The round just started, for the note at the top.
+    started: Option<i64>,
+    errors: Errors,
+}
+
+#[derive(Template)]
+#[template(path = "admin/event_display.html")]
+struct DisplayPage {
+    trial: Trial,
+    display: Display,
+    /// When the round ends, as RFC 3339 text for the countdown script.
+    ends_at: String,
+    refresh_seconds: i64,
+}
+
+impl DisplayPage {
+    fn clock(&self) -> String {
+        let s = self.display.seconds_left;
+        format!("{}:{:02}", s / 60, s % 60)
+    }
+}
+
+#[derive(Deserialize)]
+struct PageQuery {
+    #[serde(default)]
+    q: String,
+    started: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct TickForm {
+    #[serde(default)]
+    q: String,
+}
+
+fn failure(e: EventError) -> HttpResponse {
+    match e {
+        EventError::NotAnEvent => message(
+            StatusCode::CONFLICT,
+            "Not an event",
+            "This trial is a programme of rounds, not an event. Mark it as an event in its settings to use check-in and quick rounds.",
+        ),
+        EventError::NoSuchPerson => message(
+            StatusCode::NOT_FOUND,
+            "No such person",
+            "Nobody at this address takes part in this event, or they have already been marked as left.",
+        ),
+        EventError::NotNow(m) => message(StatusCode::UNPROCESSABLE_ENTITY, "That did not work", &m),
+        other => internal_error(other),
+    }
+}
+
+fn no_such_trial() -> HttpResponse {
+    message(
+        StatusCode::NOT_FOUND,
+        "No such trial",
+        "There is no trial at this address.",
+    )
+}
+
+async fn event_trial(store: &Store, slug: &str) -> Result<Trial, HttpResponse> {
+    match store.find_trial(slug).await {
+        Ok(Some(t)) if t.is_event() => Ok(t),
+        Ok(Some(_)) => Err(failure(EventError::NotAnEvent)),
+        Ok(None) => Err(no_such_trial()),
+        Err(e) => Err(internal_error(e)),
+    }
+}
+
+/// Back to the list where the organiser was: same search, same person in view.
+fn back(slug: &str, q: &str, public_id: &str) -> HttpResponse {
+    let query = if q.trim().is_empty() {
+        String::new()
+    } else {
+        let encoded: String = url::form_urlencoded::Serializer::new(String::new())
+            .append_pair("q", q.trim())
+            .finish();
+        format!("?{encoded}")
+    };
+    see_other(&format!("/admin/trials/{slug}/event{query}#p-{public_id}"))
+}
+
+async fn check_in_page(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    slug: Path<String>,
+    query: Query<PageQuery>,
+) -> HttpResponse {
+    let trial = match event_trial(&store, &slug).await {
+        Ok(t) => t,
+        Err(response) => return response,
+    };
+    page(
+        &store,
+        csrf,
+        trial,
+        &query.q,
+        query.started,
+        Errors::default(),
+    )
+    .await
+}
+
+async fn page(
+    store: &Store,
+    csrf: CsrfToken,
+    trial: Trial,
+    search: &str,
+    started: Option<i64>,
+    errors: Errors,
+) -> HttpResponse {
+    let list = match events::check_in_list(store, &trial, Some(search)).await {
+        Ok(l) => l,
+        Err(e) => return failure(e),
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    render_status(
+        status,
+        &CheckInPage {
+            csrf,
+            trial,
+            list,
+            search: search.trim().to_string(),
+            started,
+            errors,
+        },
+    )
+}
+
+async fn check_in(
+    store: Data<Store>,
+    path: Path<(String, String)>,
+    form: Form<TickForm>,
+) -> HttpResponse {
+    let (slug, public_id) = path.into_inner();
+    let trial = match event_trial(&store, &slug).await {
+        Ok(t) => t,
+        Err(response) => return response,
+    };
+    match events::check_in(&store, &trial, &public_id, Utc::now()).await {
+        Ok(()) => back(&trial.slug, &form.q, &public_id),
+        Err(e) => failure(e),
+    }
+}
+
+async fn mark_left(
+    store: Data<Store>,
+    path: Path<(String, String)>,
+    form: Form<TickForm>,
+) -> HttpResponse {
+    let (slug, public_id) = path.into_inner();
+    let trial = match event_trial(&store, &slug).await {
+        Ok(t) => t,
+        Err(response) => return response,
+    };
+    match events::mark_left(&store, &trial, &public_id, Utc::now()).await {
+        Ok(()) => back(&trial.slug, &form.q, &public_id),
+        Err(e) => failure(e),
+    }
+}
+
+async fn run_round(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> HttpResponse {
+    let trial = match event_trial(&store, &slug).await {
+        Ok(t) => t,
+        Err(response) => return response,
+    };
+    match events::run_quick_round(&store, &trial, rand::random(), Utc::now()).await {
+        Ok(done) => see_other(&format!(
+            "/admin/trials/{}/event?started={}",
+            trial.slug, done.view.round.number
+        )),
+        Err(EventError::NotNow(m)) => {
+            page(&store, csrf, trial, "", None, Errors::one("round", m)).await
+        }
+        Err(e) => failure(e),
+    }
+}
+
+async fn display(store: Data<Store>, slug: Path<String>) -> HttpResponse {
+    let trial = match event_trial(&store, &slug).await {
+        Ok(t) => t,
+        Err(response) => return response,
+    };
+    match events::display(&store, &trial, Utc::now()).await {
+        Ok(display) => render(&DisplayPage {
+            ends_at: display
+                .ends_at
+                .map(events::ends_at_text)
+                .unwrap_or_default(),
+            // Often enough to pick up a new round soon after it starts.
+            refresh_seconds: 15,
+            trial,
+            display,
+        }),
+        Err(e) => failure(e),
+    }
+}
