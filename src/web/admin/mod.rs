@@ -3,6 +3,9 @@ use actix_web::web;
 
 pub mod account;
 pub mod api;
+pub mod dashboard;
+pub mod events;
+pub mod exports;
 pub mod import;
 pub mod outbox;
 pub mod participants;
@@ -41,8 +44,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(techniques::edit_form)
         .service(techniques::update);
     participants::routes(cfg);
+    events::routes(cfg);
     import::routes(cfg);
     outbox::routes(cfg);
+    dashboard::routes(cfg);
+    exports::routes(cfg);
     api::routes(cfg);
 }
 

@@ -1,0 +1,149 @@
+//! Read-only queries behind the dashboard and the exports. Only published rounds count: a
+//! draft can still change and nobody has been told about it.
+use sqlx::FromRow;
+
+use super::trials::Trial;
+use super::{Store, StoreError};
+use crate::insight::{Answer, History, Outcome, People, Placement};
+
+/// One member of one group of a published round, as exported.
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct PairingRow {
+    #[serde(rename = "round")]
+    pub round_number: i64,
+    pub published_at: String,
+    /// The group's position in its round, from 1.
+    #[serde(rename = "group")]
+    pub group_number: i64,
+    #[serde(rename = "table")]
+    pub table_label: Option<String>,
+    #[serde(rename = "id")]
+    pub public_id: String,
+    pub name: String,
+    pub attribute_value: String,
+    #[serde(skip)]
+    pub group_id: i64,
+    #[serde(skip)]
+    pub membership_id: i64,
+}
+
+/// One member's answer about one group, as exported.
+#[derive(Clone, Debug, FromRow, serde::Serialize)]
+pub struct FeedbackRow {
+    #[serde(rename = "round")]
+    pub round_number: i64,
+    #[serde(rename = "group")]
+    pub group_number: i64,
+    #[serde(rename = "id")]
+    pub public_id: String,
+    pub name: String,
+    pub outcome: String,
+    pub rating: Option<i64>,
+    /// Empty unless the person agreed to share it: the query never reads the others.
+    pub takeaway: String,
+    pub answered_at: String,
+    #[serde(skip)]
+    pub group_id: i64,
+    #[serde(skip)]
+    pub membership_id: i64,
+    #[serde(skip)]
+    pub share_consent: i64,
+}
+
+impl Store {
+    /// Everyone in every group of the trial's published rounds, by round, group and name.
+    pub async fn pairing_rows(&self, trial_id: i64) -> Result<Vec<PairingRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT r.number AS round_number, COALESCE(r.published_at, '') AS published_at, \
+               g.position AS group_number, g.table_label, m.public_id, p.name, \
+               m.attribute_value, g.id AS group_id, m.id AS membership_id \
+             FROM rounds r JOIN round_groups g ON g.round_id = r.id \
+             JOIN round_group_members gm ON gm.group_id = g.id \
+             JOIN memberships m ON m.id = gm.membership_id \
+             JOIN participants p ON p.id = m.participant_id \
+             WHERE r.trial_id = $1 AND r.state = 'published' \
+             ORDER BY r.number, g.position, p.name, m.id",
+        )
+        .bind(trial_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// Every answer about the trial's published rounds. A takeaway is only read when its
+    /// author agreed to share it.
+    pub async fn feedback_rows(&self, trial_id: i64) -> Result<Vec<FeedbackRow>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT r.number AS round_number, g.position AS group_number, m.public_id, p.name, \
+               f.outcome, f.rating, \
+               CASE WHEN f.share_consent = 1 THEN f.takeaway ELSE '' END AS takeaway, \
+               f.updated_at AS answered_at, g.id AS group_id, m.id AS membership_id, \
+               f.share_consent \
+             FROM feedback f JOIN round_groups g ON g.id = f.group_id \
+             JOIN rounds r ON r.id = g.round_id \
+             JOIN memberships m ON m.id = f.membership_id \
+             JOIN participants p ON p.id = m.participant_id \
+             WHERE r.trial_id = $1 AND r.state = 'published' \
+             ORDER BY r.number, g.position, p.name, m.id",
+        )
+        .bind(trial_id)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// The trial's history as the dashboard's statistics need it.
+    pub async fn insight_history(&self, trial: &Trial) -> Result<History, StoreError> {
+        let (states, rounds, pairings, feedback) = tokio::try_join!(
+            self.count_members_by_state(trial.id),
+            self.list_rounds(trial.id),
+            self.pairing_rows(trial.id),
+            self.feedback_rows(trial.id),
+        )?;
+        let count = |state: &str| {
+            states
+                .iter()
+                .find(|(s, _)| s == state)
+                .map_or(0, |(_, n)| *n)
+        };
+        let mut published_rounds: Vec<i64> = rounds
+            .iter()
+            .filter(|r| !r.is_draft())
+            .map(|r| r.number)
+            .collect();
+        published_rounds.sort_unstable();
+        Ok(History {
+            attribute_values: trial
+                .attribute_value_list()
+                .into_iter()
+                .map(str::to_string)
+                .collect(),
+            people: People {
+                active: count("active"),
+                paused: count("paused"),
+                pending: count("pending"),
+            },
+            draft_rounds: rounds.iter().filter(|r| r.is_draft()).count() as i64,
+            published_rounds,
+            placements: pairings
+                .into_iter()
+                .map(|p| Placement {
+                    round: p.round_number,
+                    group_id: p.group_id,
+                    membership_id: p.membership_id,
+                    attribute_value: p.attribute_value,
+                })
+                .collect(),
+            answers: feedback
+                .into_iter()
+                .map(|f| Answer {
+                    round: f.round_number,
+                    group_id: f.group_id,
+                    membership_id: f.membership_id,
+                    outcome: Outcome::parse(&f.outcome),
+                    rating: f.rating,
+                    takeaway: f.takeaway,
+                    share_consent: f.share_consent == 1,
+                })
+                .collect(),
+        })
+    }
+}

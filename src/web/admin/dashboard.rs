@@ -1,0 +1,93 @@
+//! A trial's dashboard in the console: who takes part, how the rounds went, who met whom, and
+//! the takeaways people chose to share. The figures come from `insight`; this only renders.
+use actix_web::http::StatusCode;
+use actix_web::web::{Data, Path};
+use actix_web::{get, HttpResponse};
+use askama::Template;
+
+use crate::insight::{self, RoundStats, Stats};
+use crate::store::trials::Trial;
+use crate::store::Store;
+use crate::web::csrf::CsrfToken;
+use crate::web::pages::internal_error as internal;
+use crate::web::pages::{message, render};
+
+pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
+    cfg.service(show);
+}
+
+#[derive(Template)]
+#[template(path = "admin/dashboard.html")]
+struct DashboardPage {
+    csrf: CsrfToken,
+    trial: Trial,
+    stats: Stats,
+    totals: RoundStats,
+    meetings_svg: Option<String>,
+    ratings_svg: Option<String>,
+    heatmap_svg: Option<String>,
+}
+
+impl DashboardPage {
+    fn attribute(&self) -> &str {
+        match self.trial.attribute_name.trim() {
+            "" => "group",
+            name => name,
+        }
+    }
+
+    fn met_share(&self, r: &RoundStats) -> String {
+        r.met_share()
+            .map_or_else(|| "no answers".to_string(), insight::percent)
+    }
+
+    fn average(&self, r: &RoundStats) -> String {
+        r.average_rating()
+            .map_or_else(|| "none yet".to_string(), insight::one_decimal)
+    }
+
+    fn overall_average(&self) -> String {
+        self.stats
+            .average_rating()
+            .map_or_else(|| "none yet".to_string(), insight::one_decimal)
+    }
+
+    fn cross_share(&self) -> String {
+        self.stats
+            .cross_share()
+            .map_or_else(|| "no connections yet".to_string(), insight::percent)
+    }
+
+    fn has_rounds(&self) -> bool {
+        !self.stats.rounds.is_empty()
+    }
+}
+
+#[get("/admin/trials/{slug}/dashboard")]
+pub async fn show(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> HttpResponse {
+    let trial = match store.find_trial(&slug).await {
+        Ok(Some(t)) => t,
+        Ok(None) => {
+            return message(
+                StatusCode::NOT_FOUND,
+                "No such trial",
+                "There is no trial at this address.",
+            )
+        }
+        Err(e) => return internal(e),
+    };
+    let history = match store.insight_history(&trial).await {
+        Ok(h) => h,
+        Err(e) => return internal(e),
+    };
+    let stats = insight::compute(&history);
+    render(&DashboardPage {
+        meetings_svg: insight::meetings_chart("chart-meetings", &stats.rounds),
+        ratings_svg: insight::ratings_chart("chart-ratings", &stats.rounds),
+        heatmap_svg: insight::heatmap_chart("chart-heatmap", &trial.attribute_name, &stats.heatmap),
+        totals: stats.totals(),
+        csrf,
+        trial,
+        stats,
+    })
+}

@@ -1,0 +1,202 @@
+//! Exports of a trial's pairings and feedback: CSV downloads in the console and the same rows
+//! as JSON through the API. (The participants' export lives with the participants' pages.)
+use actix_web::http::{header, StatusCode};
+use actix_web::web::{self, Data, Path};
+use actix_web::{get, HttpResponse};
+
+use super::participants::spreadsheet_safe;
+use crate::store::insight::{FeedbackRow, PairingRow};
+use crate::store::trials::Trial;
+use crate::store::Store;
+use crate::web::errors::ApiError;
+use crate::web::pages::internal_error as internal;
+use crate::web::pages::message;
+
+pub fn routes(cfg: &mut web::ServiceConfig) {
+    cfg.service(pairings_csv)
+        .service(feedback_csv)
+        .route(
+            "/api/v1/trials/{slug}/pairings",
+            web::get().to(pairings_json),
+        )
+        .route(
+            "/api/v1/trials/{slug}/feedback",
+            web::get().to(feedback_json),
+        );
+}
+
+/// The trial's own name for its grouping attribute, as a column heading.
+fn attribute_heading(trial: &Trial) -> &str {
+    match trial.attribute_name.trim() {
+        "" => "group",
+        name => name,
+    }
+}
+
+/// RFC 4180 with CRLF line ends; every cell passes the spreadsheet formula guard.
+fn to_csv(header: &[&str], rows: impl Iterator<Item = Vec<String>>) -> Vec<u8> {
+    let mut out = csv::WriterBuilder::new()
+        .terminator(csv::Terminator::CRLF)
+        .from_writer(Vec::new());
+    // Writing to a Vec cannot fail.
+    let _ = out.write_record(header.iter().map(|h| spreadsheet_safe(h)));
+    for row in rows {
+        let _ = out.write_record(row.iter().map(|c| spreadsheet_safe(c)));
+    }
+    out.into_inner().unwrap_or_default()
+}
+
+pub fn pairings_csv_bytes(trial: &Trial, rows: &[PairingRow]) -> Vec<u8> {
+    let header = [
+        "round",
+        "published_at",
+        "group",
+        "table",
+        "id",
+        "name",
+        attribute_heading(trial),
+    ];
+    to_csv(
+        &header,
+        rows.iter().map(|r| {
+            vec![
+                r.round_number.to_string(),
+                r.published_at.clone(),
+                r.group_number.to_string(),
+                r.table_label.clone().unwrap_or_default(),
+                r.public_id.clone(),
+                r.name.clone(),
+                r.attribute_value.clone(),
+            ]
+        }),
+    )
+}
+
+pub fn feedback_csv_bytes(rows: &[FeedbackRow]) -> Vec<u8> {
+    let header = [
+        "round",
+        "group",
+        "id",
+        "name",
+        "outcome",
+        "rating",
+        "takeaway",
+        "answered_at",
+    ];
+    to_csv(
+        &header,
+        rows.iter().map(|r| {
+            vec![
+                r.round_number.to_string(),
+                r.group_number.to_string(),
+                r.public_id.clone(),
+                r.name.clone(),
+                r.outcome.clone(),
+                r.rating.map(|n| n.to_string()).unwrap_or_default(),
+                r.takeaway.clone(),
+                r.answered_at.clone(),
+            ]
+        }),
+    )
+}
+
+fn download(trial: &Trial, what: &str, body: Vec<u8>) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/csv; charset=utf-8")
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            format!("attachment; filename=\"{}-{what}.csv\"", trial.slug),
+        ))
+        // Personal data: not for shared caches.
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .body(body)
+}
+
+fn no_trial() -> HttpResponse {
+    message(
+        StatusCode::NOT_FOUND,
+        "No such trial",
+        "There is no trial at this address.",
+    )
+}
+
+#[get("/admin/trials/{slug}/pairings.csv")]
+pub async fn pairings_csv(store: Data<Store>, slug: Path<String>) -> HttpResponse {
+    let trial = match store.find_trial(&slug).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return no_trial(),
+        Err(e) => return internal(e),
+    };
+    match store.pairing_rows(trial.id).await {
+        Ok(rows) => download(&trial, "pairings", pairings_csv_bytes(&trial, &rows)),
+        Err(e) => internal(e),
+    }
+}
+
+#[get("/admin/trials/{slug}/feedback.csv")]
+pub async fn feedback_csv(store: Data<Store>, slug: Path<String>) -> HttpResponse {
+    let trial = match store.find_trial(&slug).await {
+        Ok(Some(t)) => t,
+        Ok(None) => return no_trial(),
+        Err(e) => return internal(e),
+    };
+    match store.feedback_rows(trial.id).await {
+        Ok(rows) => download(&trial, "feedback", feedback_csv_bytes(&rows)),
+        Err(e) => internal(e),
+    }
+}
+
+async fn api_trial(store: &Store, slug: &str) -> Result<Trial, ApiError> {
+    store
+        .find_trial(slug)
+        .await?
+        .ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, "no such trial"))
+}
+
+async fn pairings_json(store: Data<Store>, slug: Path<String>) -> Result<HttpResponse, ApiError> {
+    let trial = api_trial(&store, &slug).await?;
+    let rows = store.pairing_rows(trial.id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "pairings": rows })))
+}
+
+async fn feedback_json(store: Data<Store>, slug: Path<String>) -> Result<HttpResponse, ApiError> {
+    let trial = api_trial(&store, &slug).await?;
+    let rows = store.feedback_rows(trial.id).await?;
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(serde_json::json!({ "feedback": rows })))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(name: &str, takeaway: &str) -> FeedbackRow {
+        FeedbackRow {
+            round_number: 1,
+            group_number: 2,
+            public_id: "p1".into(),
+            name: name.into(),
+            outcome: "met".into(),
+            rating: None,
+            takeaway: takeaway.into(),
+            answered_at: "2026-01-01T00:00:00.000000Z".into(),
+            group_id: 7,
+            membership_id: 9,
+            share_consent: 1,
+        }
+    }
+
+    #[test]
+    fn feedback_csv_guards_formulas_and_leaves_ratings_empty() {
+        let csv =
+            String::from_utf8(feedback_csv_bytes(&[row("@Ada", "=1+1, \"quoted\"")])).unwrap();
+        assert_eq!(
+            csv,
+            "round,group,id,name,outcome,rating,takeaway,answered_at\r\n\
+             1,2,p1,'@Ada,met,,\"'=1+1, \"\"quoted\"\"\",2026-01-01T00:00:00.000000Z\r\n"
+        );
+    }
+}
