@@ -12,11 +12,15 @@ use sqlx::{AnyPool, Executor};
 
 use crate::config::{Backend, DatabaseUrl};
 
+pub mod events;
+pub mod feedback;
+pub mod insight;
 pub mod organisers;
 pub mod outbox;
 pub mod participants;
 pub mod roster;
 pub mod rounds;
+pub mod schedule;
 pub mod secrets;
 pub mod signup;
 pub mod techniques;

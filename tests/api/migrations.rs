@@ -10,6 +10,7 @@ const TABLES: &[&str] = &[
     "api_tokens",
     "do_not_pair",
     "feedback",
+    "feedback_requests",
     "import_batches",
     "instance_secrets",
     "memberships",
@@ -20,7 +21,9 @@ const TABLES: &[&str] = &[
     "round_group_members",
     "round_groups",
     "rounds",
+    "schedule_notices",
     "sessions",
+    "still_in_requests",
     "techniques",
     "trials",
 ];

@@ -327,6 +327,11 @@ const ORGANISER_ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/trials/some-trial/rounds/1/swap"),
     ("POST", "/admin/trials/some-trial/rounds/1/publish"),
     ("POST", "/admin/trials/some-trial/rounds/1/discard"),
+    ("GET", "/admin/trials/some-trial/event"),
+    ("POST", "/admin/trials/some-trial/event/people/abc/check-in"),
+    ("POST", "/admin/trials/some-trial/event/people/abc/left"),
+    ("POST", "/admin/trials/some-trial/event/rounds"),
+    ("GET", "/admin/trials/some-trial/display"),
     ("GET", "/api/v1/trials/some-trial/rounds"),
     ("POST", "/api/v1/trials/some-trial/rounds"),
     ("GET", "/api/v1/trials/some-trial/rounds/1"),
@@ -358,6 +363,11 @@ const ORGANISER_ROUTES: &[(&str, &str)] = &[
     ("POST", "/api/v1/trials/some-trial/participants/abc/pause"),
     ("POST", "/api/v1/trials/some-trial/participants/abc/resume"),
     ("POST", "/api/v1/trials/some-trial/participants/abc/remove"),
+    ("GET", "/admin/trials/some-trial/dashboard"),
+    ("GET", "/admin/trials/some-trial/pairings.csv"),
+    ("GET", "/admin/trials/some-trial/feedback.csv"),
+    ("GET", "/api/v1/trials/some-trial/pairings"),
+    ("GET", "/api/v1/trials/some-trial/feedback"),
 ];
 
 #[tokio::test]
