@@ -2,6 +2,7 @@
 //! and on PostgreSQL when TEST_DATABASE_URL is a postgres:// URL.
 mod browser;
 mod browser_participants;
+mod browser_rounds;
 mod cli;
 mod console_participants;
 mod dashboard;
