@@ -4,14 +4,18 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{Any, Transaction};
 
+use crate::mail::{self, event_summary};
 use crate::rounds::{self, RoundError, RoundView, UnplacedView};
-use crate::store::events::{activate_unconfirmed, EventPerson};
+use crate::store::events::{
+    activate_unconfirmed, event_meetings, insert_quick_round, record_summary, round_members_in,
+    EventPerson,
+};
 use crate::store::participants::Member;
 use crate::store::signup::{insert_link_token, LinkPurpose};
 use crate::store::time::{from_db, to_db};
 use crate::store::trials::Trial;
-use crate::store::{Store, StoreError};
-use crate::tokens;
+use crate::store::{outbox, Store, StoreError};
+use crate::{feedback, participants, tokens};
 
 /// How long a person's event page works: the event and a little after it.
 pub const EVENT_LINK_DAYS: i64 = 14;
@@ -30,6 +34,8 @@ pub enum EventError {
     Store(#[from] StoreError),
     #[error(transparent)]
     Round(#[from] RoundError),
+    #[error(transparent)]
+    Render(#[from] mail::RenderError),
 }
 
 /// Inside a new event sign-up's transaction: makes the person pairable at once and issues the
@@ -126,6 +132,8 @@ pub async fn check_in_list(
 pub struct QuickRound {
     pub view: RoundView,
     pub unplaced: Vec<UnplacedView>,
+    /// Pairing emails queued with the round (none unless asked for).
+    pub emails_queued: usize,
 }
 
 pub fn table_label(position: usize) -> String {
@@ -134,11 +142,13 @@ pub fn table_label(position: usize) -> String {
 
 /// Pairs the people who are checked in and still here, with the engine (no repeat while one
 /// can be avoided; a stable room of N people gets N-1 rounds without one), and publishes the
-/// round at once with a table for each group. No emails are sent.
+/// round at once with a table for each group. With `email_pairs`, the same transaction queues
+/// a pairing email with the table to everyone whose address is confirmed.
 pub async fn run_quick_round(
     store: &Store,
     trial: &Trial,
     seed: u64,
+    email_pairs: Option<&url::Url>,
     now: DateTime<Utc>,
 ) -> Result<QuickRound, EventError> {
     event(trial)?;
@@ -155,17 +165,97 @@ pub async fn run_quick_round(
     }
     // Only a race for the round number makes the insert give way; try again then.
     for _ in 0..3 {
-        if let Some(round) = store
-            .insert_quick_round(trial.id, seed, &groups, now)
-            .await?
-        {
-            let view = rounds::view(store, trial, round, now).await?;
-            return Ok(QuickRound { view, unplaced });
+        let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+        let Some(round) = insert_quick_round(&mut tx, trial.id, seed, &groups, now).await? else {
+            continue;
+        };
+        let mut emails_queued = 0;
+        if let Some(base_url) = email_pairs {
+            let members = round_members_in(&mut tx, round.id).await?;
+            emails_queued = rounds::queue_pairing_emails(
+                &mut tx,
+                trial,
+                &round,
+                &rounds::group_views(members),
+                base_url,
+                now,
+                rounds::PairingEmails {
+                    feedback_links: false,
+                    calendar: false,
+                },
+            )
+            .await?;
         }
+        tx.commit().await.map_err(StoreError::from)?;
+        let view = rounds::view(store, trial, round, now).await?;
+        return Ok(QuickRound {
+            view,
+            unplaced,
+            emails_queued,
+        });
     }
     Err(EventError::NotNow(
         "another round was being started at the same time; try again".into(),
     ))
+}
+
+/// Queues, once per person, the summary of the event: everyone they met in its quick rounds
+/// with a way to reach them, and a feedback link for each group. Returns how many were queued
+/// now; people who have had theirs, or have no confirmed address, or met nobody, get nothing.
+pub async fn send_summaries(
+    store: &Store,
+    trial: &Trial,
+    base_url: &url::Url,
+    now: DateTime<Utc>,
+) -> Result<usize, EventError> {
+    event(trial)?;
+    let domain = mail::message_domain(base_url);
+    let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
+    let rows = event_meetings(&mut tx, trial.id).await?;
+    let mut queued = 0;
+    for person in rows.chunk_by(|a, b| a.membership_id == b.membership_id) {
+        let me = &person[0];
+        if !record_summary(&mut tx, trial.id, me.membership_id, now).await? {
+            continue;
+        }
+        let mut meetings: Vec<event_summary::Meeting> = Vec::new();
+        for group in person.chunk_by(|a, b| a.group_id == b.group_id) {
+            let link =
+                feedback::issue_link(&mut tx, me.membership_id, group[0].group_id, base_url, now)
+                    .await?;
+            meetings.push(event_summary::Meeting {
+                round_number: group[0].round_number,
+                table_label: group[0].table_label.clone().unwrap_or_default(),
+                people: group
+                    .iter()
+                    .map(|row| event_summary::Person {
+                        name: row.partner_name.clone(),
+                        attribute_value: row.partner_attribute_value.clone(),
+                        role: row.partner_role.clone(),
+                        email: row.partner_email.clone().unwrap_or_default(),
+                    })
+                    .collect(),
+                // At an event they met: the page opens with that answer picked.
+                feedback_link: format!("{link}?answer=met"),
+            });
+        }
+        let links = participants::issue_links(&mut tx, me.membership_id, base_url, now).await?;
+        let context = event_summary::Context {
+            name: me.name.clone(),
+            trial_name: trial.name.clone(),
+            attribute_name: trial.attribute_name.clone(),
+            meetings,
+            manage_link: links.manage.clone(),
+            unsubscribe_link: links.unsubscribe.clone(),
+        };
+        let mut email =
+            participants::with_list_unsubscribe(mail::render(&context, &me.email)?, &links);
+        email.participant_id = Some(me.participant_id);
+        outbox::enqueue(&mut tx, &email, &domain, now).await?;
+        queued += 1;
+    }
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(queued)
 }
 
 /// What the projector shows: the newest quick round and the time left in it.

@@ -4,6 +4,7 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
+use sqlx::{Any, Transaction};
 
 use crate::mail::{self, pairing};
 use crate::matching::{self, Instance, PastGroup, PastRound, Person};
@@ -32,6 +33,21 @@ pub struct RoundView {
     pub groups: Vec<GroupView>,
     /// Available people the engine could not place, with the reason.
     pub unplaced: Vec<UnplacedView>,
+}
+
+impl RoundView {
+    /// People placed in a draft who have asked to skip since it was drawn up: publishing would
+    /// pair them anyway, so the console warns and suggests a reshuffle.
+    pub fn skipping_in_draft(&self) -> usize {
+        if !self.round.is_draft() {
+            return 0;
+        }
+        self.groups
+            .iter()
+            .flat_map(|g| &g.members)
+            .filter(|m| m.skip_next_round != 0)
+            .count()
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -282,14 +298,8 @@ async fn draft(store: &Store, trial: &Trial, round_id: i64) -> Result<Round, Rou
     Ok(round)
 }
 
-/// A round with its groups; for a draft, also the available people left out of it.
-pub async fn view(
-    store: &Store,
-    trial: &Trial,
-    round: Round,
-    now: DateTime<Utc>,
-) -> Result<RoundView, RoundError> {
-    let members = store.round_members(round.id).await?;
+/// Gathers a round's members (ordered by group position) into groups.
+pub(crate) fn group_views(members: Vec<GroupMember>) -> Vec<GroupView> {
     let mut groups: Vec<GroupView> = Vec::new();
     for m in members {
         match groups.last_mut() {
@@ -302,6 +312,17 @@ pub async fn view(
             }),
         }
     }
+    groups
+}
+
+/// A round with its groups; for a draft, also the available people left out of it.
+pub async fn view(
+    store: &Store,
+    trial: &Trial,
+    round: Round,
+    now: DateTime<Utc>,
+) -> Result<RoundView, RoundError> {
+    let groups = group_views(store.round_members(round.id).await?);
     let mut unplaced = Vec::new();
     if round.is_draft() {
         let placed: std::collections::HashSet<&str> = groups
@@ -353,7 +374,6 @@ pub async fn publish(
         });
     }
     let round_view = view(store, trial, round.clone(), now).await?;
-    let domain = mail::message_domain(base_url);
     let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
     if !mark_published(&mut tx, round.id, now).await? {
         return Ok(Published {
@@ -361,10 +381,52 @@ pub async fn publish(
             emails_queued: 0,
         });
     }
+    let emails_queued = queue_pairing_emails(
+        &mut tx,
+        trial,
+        &round,
+        &round_view.groups,
+        base_url,
+        now,
+        PairingEmails {
+            feedback_links: round.kind != "quick",
+            calendar: true,
+        },
+    )
+    .await?;
+    tx.commit().await.map_err(StoreError::from)?;
+    Ok(Published {
+        newly_published: true,
+        emails_queued,
+    })
+}
+
+/// What goes into the pairing emails besides who and where.
+#[derive(Debug, Clone, Copy)]
+pub struct PairingEmails {
+    /// A "did you meet?" link for the group (not for an event's quick rounds, where the
+    /// summary afterwards asks instead).
+    pub feedback_links: bool,
+    /// A suggested half-hour in the calendar (pointless when the pair is in the room now).
+    pub calendar: bool,
+}
+
+/// Queues one pairing email per member of `groups` whose address is confirmed, inside the
+/// caller's transaction, and returns how many were queued.
+pub async fn queue_pairing_emails(
+    tx: &mut Transaction<'_, Any>,
+    trial: &Trial,
+    round: &Round,
+    groups: &[GroupView],
+    base_url: &url::Url,
+    now: DateTime<Utc>,
+    options: PairingEmails,
+) -> Result<usize, RoundError> {
+    let domain = mail::message_domain(base_url);
     let mut emails_queued = 0;
     // Event sign-ups are paired before they confirm; only proven addresses get email.
-    let unconfirmed = crate::store::events::unconfirmed_in_round(&mut tx, round.id).await?;
-    for group in &round_view.groups {
+    let unconfirmed = crate::store::events::unconfirmed_in_round(tx, round.id).await?;
+    for group in groups {
         for me in &group.members {
             let Some(address) = me
                 .email
@@ -379,19 +441,14 @@ pub async fn publish(
                 .filter(|m| m.membership_id != me.membership_id)
                 .collect();
             let links =
-                crate::participants::issue_links(&mut tx, me.membership_id, base_url, now).await?;
-            let mut context = pairing::context(trial, &round, me, &partners, base_url, now);
+                crate::participants::issue_links(tx, me.membership_id, base_url, now).await?;
+            let mut context = pairing::context(trial, round, me, &partners, base_url, now);
             context.manage_link = links.manage.clone();
             context.unsubscribe_link = links.unsubscribe.clone();
-            if round.kind != "quick" {
-                context.feedback_link = crate::feedback::issue_link(
-                    &mut tx,
-                    me.membership_id,
-                    me.group_id,
-                    base_url,
-                    now,
-                )
-                .await?;
+            if options.feedback_links {
+                context.feedback_link =
+                    crate::feedback::issue_link(tx, me.membership_id, me.group_id, base_url, now)
+                        .await?;
             }
             let mut email = crate::participants::with_list_unsubscribe(
                 mail::render(&context, &address)?,
@@ -399,14 +456,12 @@ pub async fn publish(
             );
             email.participant_id = Some(me.participant_id);
             email.round_id = Some(round.id);
-            email.attachments_json = pairing::ics_attachment(trial, &round, me, &partners, now);
-            outbox::enqueue(&mut tx, &email, &domain, now).await?;
+            if options.calendar {
+                email.attachments_json = pairing::ics_attachment(trial, round, me, &partners, now);
+            }
+            outbox::enqueue(tx, &email, &domain, now).await?;
             emails_queued += 1;
         }
     }
-    tx.commit().await.map_err(StoreError::from)?;
-    Ok(Published {
-        newly_published: true,
-        emails_queued,
-    })
+    Ok(emails_queued)
 }

@@ -234,3 +234,48 @@ pub mod round_notice {
         "email/round_notice/html.html"
     );
 }
+
+/// After an event: everyone the person met in its quick rounds, with a feedback link per group.
+pub mod event_summary {
+    /// Someone they met, with what they need to follow up.
+    #[derive(Clone, Debug)]
+    pub struct Person {
+        pub name: String,
+        pub attribute_value: String,
+        pub role: String,
+        pub email: String,
+    }
+
+    /// One quick round's group, seen from the person the email goes to.
+    #[derive(Clone, Debug)]
+    pub struct Meeting {
+        pub round_number: i64,
+        pub table_label: String,
+        pub people: Vec<Person>,
+        /// Opens the feedback page with "we met" picked.
+        pub feedback_link: String,
+    }
+
+    #[derive(Clone)]
+    pub struct Context {
+        pub name: String,
+        pub trial_name: String,
+        pub attribute_name: String,
+        pub meetings: Vec<Meeting>,
+        pub manage_link: String,
+        pub unsubscribe_link: String,
+    }
+
+    impl Context {
+        pub fn people_met(&self) -> usize {
+            self.meetings.iter().map(|m| m.people.len()).sum()
+        }
+    }
+
+    email_templates!(
+        "event_summary",
+        "email/event_summary/subject.txt",
+        "email/event_summary/text.txt",
+        "email/event_summary/html.html"
+    );
+}

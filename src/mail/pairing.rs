@@ -40,6 +40,8 @@ pub struct Context {
     pub unsubscribe_link: String,
     /// "Did you meet?" for this group; empty for an event's quick rounds.
     pub feedback_link: String,
+    /// Where the group meets at an event ("Table 3"); None for ordinary rounds.
+    pub table_label: Option<String>,
 }
 
 impl Context {
@@ -104,6 +106,7 @@ pub fn context(
         manage_link: String::new(),
         unsubscribe_link: String::new(),
         feedback_link: String::new(),
+        table_label: me.table_label.clone().filter(|t| !t.is_empty()),
     }
 }
 

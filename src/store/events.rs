@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Any, FromRow, Transaction};
 
-use super::rounds::{Candidate, NewGroup, Round};
+use super::rounds::{Candidate, GroupMember, NewGroup, Round};
 use super::time::to_db;
 use super::{Store, StoreError};
 
@@ -117,36 +117,6 @@ impl Store {
         .await?)
     }
 
-    /// Records a quick round, published at once with its groups, in one transaction. Returns
-    /// None when another round took the number first (the caller tries again).
-    pub async fn insert_quick_round(
-        &self,
-        trial_id: i64,
-        seed: u64,
-        groups: &[NewGroup],
-        now: DateTime<Utc>,
-    ) -> Result<Option<Round>, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let sql = format!(
-            "INSERT INTO rounds (trial_id, number, kind, state, seed, created_at, published_at) \
-             VALUES ($1, (SELECT COALESCE(MAX(number), 0) + 1 FROM rounds WHERE trial_id = $1), \
-                     'quick', 'published', $2, $3, $3) \
-             ON CONFLICT DO NOTHING RETURNING {ROUND_COLUMNS}"
-        );
-        let round: Option<Round> = sqlx::query_as(&sql)
-            .bind(trial_id)
-            .bind(seed.to_string())
-            .bind(to_db(now))
-            .fetch_optional(&mut *tx)
-            .await?;
-        let Some(round) = round else {
-            return Ok(None);
-        };
-        insert_groups(&mut tx, round.id, groups).await?;
-        tx.commit().await?;
-        Ok(Some(round))
-    }
-
     /// The newest published quick round of the trial.
     pub async fn latest_quick_round(&self, trial_id: i64) -> Result<Option<Round>, StoreError> {
         Ok(sqlx::query_as(&format!(
@@ -211,6 +181,16 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
+    /// How many people have been sent the summary of the event.
+    pub async fn summaries_sent(&self, trial_id: i64) -> Result<i64, StoreError> {
+        let (n,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) AS n FROM event_summaries WHERE trial_id = $1")
+                .bind(trial_id)
+                .fetch_one(self.pool())
+                .await?;
+        Ok(n)
+    }
+
     /// The check-in time of a membership, if it has one.
     pub async fn checked_in_at(&self, membership_id: i64) -> Result<Option<String>, StoreError> {
         let row: Option<(Option<String>,)> =
@@ -238,6 +218,119 @@ pub async fn activate_unconfirmed(
     .execute(&mut **tx)
     .await?;
     Ok(())
+}
+
+/// Records a quick round, published at once with its groups, in the caller's transaction.
+/// Returns None when another round took the number first (the caller tries again).
+pub async fn insert_quick_round(
+    tx: &mut Transaction<'_, Any>,
+    trial_id: i64,
+    seed: u64,
+    groups: &[NewGroup],
+    now: DateTime<Utc>,
+) -> Result<Option<Round>, StoreError> {
+    let sql = format!(
+        "INSERT INTO rounds (trial_id, number, kind, state, seed, created_at, published_at) \
+         VALUES ($1, (SELECT COALESCE(MAX(number), 0) + 1 FROM rounds WHERE trial_id = $1), \
+                 'quick', 'published', $2, $3, $3) \
+         ON CONFLICT DO NOTHING RETURNING {ROUND_COLUMNS}"
+    );
+    let round: Option<Round> = sqlx::query_as(&sql)
+        .bind(trial_id)
+        .bind(seed.to_string())
+        .bind(to_db(now))
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some(round) = round else {
+        return Ok(None);
+    };
+    insert_groups(tx, round.id, groups).await?;
+    Ok(Some(round))
+}
+
+/// A round's members as `Store::round_members` gives them, read inside a transaction that
+/// has just written the round.
+pub async fn round_members_in(
+    tx: &mut Transaction<'_, Any>,
+    round_id: i64,
+) -> Result<Vec<GroupMember>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT g.id AS group_id, g.position, g.reason, g.table_label, m.id AS membership_id, \
+           m.public_id, m.participant_id, p.name, p.email, m.attribute_value, m.role, m.site, \
+           m.meeting_modes, m.introduction, m.skip_next_round \
+         FROM round_groups g JOIN round_group_members gm ON gm.group_id = g.id \
+         JOIN memberships m ON m.id = gm.membership_id \
+         JOIN participants p ON p.id = m.participant_id \
+         WHERE g.round_id = $1 ORDER BY g.position, p.name, m.id",
+    )
+    .bind(round_id)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// One person someone met in a quick round: a line of the summary after an event.
+#[derive(Clone, Debug, FromRow)]
+pub struct MetRow {
+    pub membership_id: i64,
+    pub participant_id: i64,
+    pub name: String,
+    pub email: String,
+    pub round_number: i64,
+    pub group_id: i64,
+    pub table_label: Option<String>,
+    pub partner_name: String,
+    pub partner_attribute_value: String,
+    pub partner_role: String,
+    pub partner_email: Option<String>,
+}
+
+/// Everyone each summary recipient met in the event's quick rounds, by recipient, round and
+/// partner name. Recipients have a confirmed address and have not left or been erased (leaving
+/// also stops emails); erased partners are not listed.
+pub async fn event_meetings(
+    tx: &mut Transaction<'_, Any>,
+    trial_id: i64,
+) -> Result<Vec<MetRow>, StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT m.id AS membership_id, m.participant_id, p.name, p.email, \
+           r.number AS round_number, g.id AS group_id, g.table_label, \
+           op.name AS partner_name, om.attribute_value AS partner_attribute_value, \
+           om.role AS partner_role, op.email AS partner_email \
+         FROM rounds r JOIN round_groups g ON g.round_id = r.id \
+         JOIN round_group_members gm ON gm.group_id = g.id \
+         JOIN memberships m ON m.id = gm.membership_id \
+         JOIN participants p ON p.id = m.participant_id \
+         JOIN round_group_members ogm ON ogm.group_id = g.id AND ogm.membership_id <> m.id \
+         JOIN memberships om ON om.id = ogm.membership_id \
+         JOIN participants op ON op.id = om.participant_id \
+         WHERE r.trial_id = $1 AND r.kind = 'quick' AND r.state = 'published' \
+           AND m.confirmed_at IS NOT NULL AND m.state IN ('pending', 'active', 'paused') \
+           AND p.email IS NOT NULL AND om.state <> 'erased' \
+         ORDER BY m.id, r.number, g.id, op.name, om.id",
+    )
+    .bind(trial_id)
+    .fetch_all(&mut **tx)
+    .await?)
+}
+
+/// Records that a person's summary is being sent; false when it went before (the email is
+/// then not written again).
+pub async fn record_summary(
+    tx: &mut Transaction<'_, Any>,
+    trial_id: i64,
+    membership_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let row: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO event_summaries (trial_id, membership_id, sent_at) VALUES ($1, $2, $3) \
+         ON CONFLICT DO NOTHING RETURNING membership_id",
+    )
+    .bind(trial_id)
+    .bind(membership_id)
+    .bind(to_db(now))
+    .fetch_optional(&mut **tx)
+    .await?;
+    Ok(row.is_some())
 }
 
 /// Members of a round whose address has not been confirmed: they get no email about it.

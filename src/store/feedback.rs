@@ -112,7 +112,7 @@ impl Store {
              LEFT JOIN feedback f ON f.group_id = g.id AND f.membership_id = m.id \
              WHERE t.token_hash = $1 AND t.purpose = $2 AND t.used_at IS NULL \
                AND t.expires_at > $3 AND m.state <> 'erased' \
-               AND r.state = 'published' AND r.kind <> 'quick'",
+               AND r.state = 'published'",
         )
         .bind(token_hash)
         .bind(LinkPurpose::Feedback.as_str())

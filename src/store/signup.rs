@@ -128,11 +128,13 @@ pub async fn use_confirm_link(
     let Some((Some(membership_id),)) = used else {
         return Ok(None);
     };
-    // Already active or paused: the link counts as followed and nothing else changes.
+    // Already active or paused: the link counts as followed and nothing else changes, except
+    // that an event sign-up (active before confirming) now has a proven address.
     sqlx::query(
         "UPDATE memberships SET state = 'active', confirmed_at = COALESCE(confirmed_at, $1), \
          paused_until = NULL, left_at = NULL, updated_at = $1 \
-         WHERE id = $2 AND state IN ('pending', 'left')",
+         WHERE id = $2 AND (state IN ('pending', 'left') \
+           OR (state = 'active' AND confirmed_at IS NULL))",
     )
     .bind(&now)
     .bind(membership_id)

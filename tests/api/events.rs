@@ -522,6 +522,11 @@ async fn events_console_pages_refuse_anonymous_users_and_programmes() {
         .await
         .unwrap();
     assert!(csrf_from(&html).len() == 64 && html.contains("Run a quick round now"));
+    let title = &html[html.find("<title>").unwrap()..html.find("</title>").unwrap()];
+    assert!(
+        !title.contains("form") && !title.contains("csrf"),
+        "the page title is text only: {title}"
+    );
 }
 
 #[tokio::test]
@@ -586,4 +591,262 @@ async fn events_trial_create_takes_the_event_details_on_the_command_line() {
     assert_eq!(trial.event_round_minutes, Some(8));
     assert!(store.find_trial("bad").await.unwrap().is_none());
     store.close().await;
+}
+
+/// Follows the confirmation link emailed to the person with this name.
+async fn confirm(app: &TestApp, name: &str) {
+    let address = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
+    let outbox = app.store.list_outbox(500).await.unwrap();
+    let email = outbox
+        .iter()
+        .find(|e| e.template == "participant_confirm" && e.to_address == address)
+        .expect("a confirmation email");
+    let link = crate::participants::link_path(&email.body_text, "/c/");
+    let response = app.submit(&link, &link, &[]).await;
+    assert_eq!(response.status().as_u16(), 303, "confirmed");
+}
+
+fn address_of(name: &str) -> String {
+    format!("{}@example.org", name.to_lowercase().replace(' ', "."))
+}
+
+/// Runs a quick round with the "also email the pairs" box ticked or not; returns the address
+/// the console sends the organiser to.
+async fn run_round_emailing(app: &TestApp, trial: &Trial, email_pairs: bool) -> String {
+    let page = format!("/admin/trials/{}/event", trial.slug);
+    let fields: &[(&str, &str)] = if email_pairs {
+        &[("email_pairs", "yes")]
+    } else {
+        &[]
+    };
+    let response = app
+        .submit(
+            &page,
+            &format!("/admin/trials/{}/event/rounds", trial.slug),
+            fields,
+        )
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    response.headers()["location"].to_str().unwrap().to_string()
+}
+
+async fn emails_of(
+    app: &TestApp,
+    template: &str,
+) -> Vec<coffee_trials::store::outbox::QueuedEmail> {
+    let mut emails: Vec<_> = app
+        .store
+        .list_outbox(500)
+        .await
+        .unwrap()
+        .into_iter()
+        .filter(|e| e.template == template)
+        .collect();
+    emails.sort_by(|a, b| a.to_address.cmp(&b.to_address));
+    emails
+}
+
+#[tokio::test]
+async fn events_also_email_the_pairs_sends_tables_to_confirmed_people_only() {
+    let app = spawn_app().await;
+    app.sign_up_first_organiser().await;
+    let trial = event_trial(&app, "away-day").await;
+    let confirmed = ["Ada Lovelace", "Alan Turing", "Grace Hopper"];
+    for name in confirmed.iter().chain(["Hedy Lamarr"].iter()) {
+        sign_up(&app, "away-day", name).await;
+        tick(&app, &trial, name).await;
+    }
+    for name in confirmed {
+        confirm(&app, name).await;
+    }
+
+    // Unticked: the round runs and nobody is emailed.
+    let location = run_round_emailing(&app, &trial, false).await;
+    assert_eq!(location, "/admin/trials/away-day/event?started=1");
+    assert!(emails_of(&app, "pairing").await.is_empty());
+
+    // Ticked: one email per confirmed person, each with their own table; none to Hedy.
+    let location = run_round_emailing(&app, &trial, true).await;
+    assert_eq!(location, "/admin/trials/away-day/event?started=2&emailed=3");
+    let page = app.get(&location).await.text().await.unwrap();
+    assert!(page.contains("3 pairing emails are on their way"), "{page}");
+    let emails = emails_of(&app, "pairing").await;
+    let mut to: Vec<String> = emails.iter().map(|e| e.to_address.clone()).collect();
+    to.sort();
+    let mut wanted: Vec<String> = confirmed.iter().map(|n| address_of(n)).collect();
+    wanted.sort();
+    assert_eq!(to, wanted, "one each to the confirmed people, none to Hedy");
+    let round_two = groups(&app.store, &trial, 2).await;
+    for email in &emails {
+        let (table, names) = round_two
+            .iter()
+            .find(|(_, names)| names.iter().any(|n| address_of(n) == email.to_address))
+            .expect("the person is in round 2");
+        let table = table.clone().expect("quick rounds have tables");
+        assert!(
+            email.body_text.contains(&format!("Where: {table}.")),
+            "{}",
+            email.body_text
+        );
+        assert!(email.body_html.contains(&table));
+        assert!(
+            email.subject.ends_with(&format!("at {table}")),
+            "{}",
+            email.subject
+        );
+        // Their partner is named; the other table is not theirs.
+        let me = names
+            .iter()
+            .find(|n| address_of(n) == email.to_address)
+            .unwrap();
+        let partner = names.iter().find(|n| *n != me).unwrap();
+        assert!(email.subject.contains(partner.as_str()));
+        let other_table = round_two
+            .iter()
+            .find(|(t, _)| t.as_ref() != Some(&table))
+            .unwrap();
+        assert!(!email.body_text.contains(other_table.0.as_deref().unwrap()));
+        // No calendar suggestion and no feedback link in the room: the summary asks later.
+        assert!(!email.body_text.contains("calendar suggestion"));
+        assert!(!email.body_text.contains("/f/"));
+    }
+}
+
+#[tokio::test]
+async fn events_summary_lists_who_each_person_met_and_goes_once() {
+    let app = spawn_app().await;
+    app.sign_up_first_organiser().await;
+    let trial = event_trial(&app, "summit").await;
+    let present = ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Hedy Lamarr"];
+    for name in present {
+        sign_up(&app, "summit", name).await;
+        tick(&app, &trial, name).await;
+    }
+    sign_up(&app, "summit", "Never Came").await;
+    for name in ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Never Came"] {
+        confirm(&app, name).await;
+    }
+    // Two rounds of four people: everyone meets two of the other three.
+    run_round(&app, &trial).await;
+    run_round(&app, &trial).await;
+    let mut met: Vec<(String, String)> = Vec::new();
+    for number in [1, 2] {
+        for (_, names) in groups(&app.store, &trial, number).await {
+            for a in &names {
+                for b in names.iter().filter(|b| *b != a) {
+                    met.push((a.clone(), b.clone()));
+                }
+            }
+        }
+    }
+
+    let page = "/admin/trials/summit/event";
+    let html = app.get(page).await.text().await.unwrap();
+    assert!(html.contains("Send everyone a summary"));
+    let response = app
+        .submit(page, "/admin/trials/summit/event/summaries", &[])
+        .await;
+    assert_eq!(response.status().as_u16(), 303);
+    let location = response.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, "/admin/trials/summit/event?summaries=3#summary");
+    let html = app.get(&location).await.text().await.unwrap();
+    assert!(html.contains("3 summaries are on their way"), "{html}");
+    assert!(html.contains("<strong id=\"summaries-sent\">3</strong>"));
+
+    // Confirmed people who were paired get one each; Hedy (unconfirmed) and Never Came
+    // (never paired) get none.
+    let summaries = emails_of(&app, "event_summary").await;
+    let to: Vec<&str> = summaries.iter().map(|e| e.to_address.as_str()).collect();
+    assert_eq!(
+        to,
+        [
+            "ada.lovelace@example.org",
+            "alan.turing@example.org",
+            "grace.hopper@example.org"
+        ]
+    );
+    for email in &summaries {
+        let me = present
+            .iter()
+            .find(|n| address_of(n) == email.to_address)
+            .unwrap();
+        assert!(email.body_text.starts_with(&format!("Hello {me},")));
+        assert!(email.subject.contains("everyone you met"));
+        for other in present.iter().filter(|n| *n != me) {
+            let was_met = met.iter().any(|(a, b)| a == me && b == other);
+            assert_eq!(
+                email.body_text.contains(other),
+                was_met,
+                "{me}'s summary and {other}:\n{}",
+                email.body_text
+            );
+            assert_eq!(email.body_text.contains(&address_of(other)), was_met);
+            assert_eq!(email.body_html.contains(&address_of(other)), was_met);
+        }
+        assert!(!email.body_text.contains("Never Came"));
+        assert!(
+            email.body_text.contains("Nursing"),
+            "the grouping attribute"
+        );
+        assert!(email.body_text.contains("You met 2 people"));
+        // One feedback link per group met, opening with "we met" picked.
+        assert_eq!(email.body_text.matches("?answer=met").count(), 2);
+        assert!(email.body_text.contains("/m/") && email.body_text.contains("/u/"));
+    }
+
+    // A second press sends nothing new.
+    let again = app
+        .submit(page, "/admin/trials/summit/event/summaries", &[])
+        .await;
+    let location = again.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(location, "/admin/trials/summit/event?summaries=0#summary");
+    let html = app.get(&location).await.text().await.unwrap();
+    assert!(html.contains("No new summaries to send"));
+    assert_eq!(emails_of(&app, "event_summary").await.len(), 3);
+
+    // Each feedback link belongs to Ada and to one of the two groups she was in.
+    let ada = &summaries[0];
+    let ada_id = public_id(&app, &trial, "Ada Lovelace").await;
+    let mut linked_groups: Vec<(i64, String)> = Vec::new();
+    for part in ada.body_text.split("/f/").skip(1) {
+        let token: String = part.chars().take_while(|c| c.is_ascii_hexdigit()).collect();
+        assert_eq!(token.len(), 64);
+        assert!(part[64..].starts_with("?answer=met"));
+        let row: (String, i64, String) = sqlx::query_as(
+            "SELECT t.purpose, t.group_id, m.public_id FROM one_time_tokens t \
+             JOIN memberships m ON m.id = t.membership_id WHERE t.token_hash = $1",
+        )
+        .bind(coffee_trials::tokens::hash_token(&token))
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+        assert_eq!(row.0, "feedback");
+        linked_groups.push((row.1, row.2));
+        // The link opens the feedback page with "we met" picked, as the email says.
+        let page = app.get(&format!("/f/{token}?answer=met")).await;
+        assert_eq!(page.status().as_u16(), 200);
+        let page = page.text().await.unwrap();
+        assert!(page.contains("id=\"answer-met\""), "{page}");
+    }
+    assert_eq!(linked_groups.len(), 2);
+    for number in [1, 2] {
+        let round = app
+            .store
+            .find_round_by_number(trial.id, number)
+            .await
+            .unwrap()
+            .unwrap();
+        let seat = app
+            .store
+            .round_members(round.id)
+            .await
+            .unwrap()
+            .into_iter()
+            .find(|m| m.public_id == ada_id)
+            .expect("Ada is in every round");
+        assert!(
+            linked_groups.contains(&(seat.group_id, ada_id.clone())),
+            "a link for round {number}"
+        );
+    }
 }

@@ -9,6 +9,7 @@ use crate::helpers::{on_postgres, TestDatabase};
 const TABLES: &[&str] = &[
     "api_tokens",
     "do_not_pair",
+    "event_summaries",
     "feedback",
     "feedback_requests",
     "import_batches",

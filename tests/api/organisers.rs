@@ -331,6 +331,7 @@ const ORGANISER_ROUTES: &[(&str, &str)] = &[
     ("POST", "/admin/trials/some-trial/event/people/abc/check-in"),
     ("POST", "/admin/trials/some-trial/event/people/abc/left"),
     ("POST", "/admin/trials/some-trial/event/rounds"),
+    ("POST", "/admin/trials/some-trial/event/summaries"),
     ("GET", "/admin/trials/some-trial/display"),
     ("GET", "/api/v1/trials/some-trial/rounds"),
     ("POST", "/api/v1/trials/some-trial/rounds"),

@@ -13,6 +13,7 @@ use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
 use crate::web::pages::{internal_error, message, render, render_status};
+use crate::web::WebSettings;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/admin/trials/{slug}/event", web::get().to(check_in_page))
@@ -28,6 +29,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/admin/trials/{slug}/event/rounds",
             web::post().to(run_round),
         )
+        .route(
+            "/admin/trials/{slug}/event/summaries",
+            web::post().to(send_summaries),
+        )
         .route("/admin/trials/{slug}/display", web::get().to(display));
 }
 
@@ -38,9 +43,21 @@ struct CheckInPage {
     trial: Trial,
     list: CheckInList,
     search: String,
-    /// The round just started, for the note at the top.
-    started: Option<i64>,
+    /// What was just done, for the note at the top.
+    done: Done,
+    /// People sent the summary so far.
+    summaries_sent: i64,
+    /// The "also email the pairs" box as the organiser left it.
+    email_pairs: bool,
     errors: Errors,
+}
+
+/// The outcome of the last button pressed, carried in the address after the redirect.
+#[derive(Debug, Default, Clone, Copy)]
+struct Done {
+    started: Option<i64>,
+    emailed: Option<i64>,
+    summaries: Option<i64>,
 }
 
 #[derive(Template)]
@@ -65,6 +82,14 @@ struct PageQuery {
     #[serde(default)]
     q: String,
     started: Option<i64>,
+    emailed: Option<i64>,
+    summaries: Option<i64>,
+}
+
+#[derive(Deserialize)]
+struct RoundForm {
+    /// The checkbox: present ("yes") only when ticked.
+    email_pairs: Option<String>,
 }
 
 #[derive(Deserialize)]
@@ -135,7 +160,12 @@ async fn check_in_page(
         csrf,
         trial,
         &query.q,
-        query.started,
+        Done {
+            started: query.started,
+            emailed: query.emailed,
+            summaries: query.summaries,
+        },
+        false,
         Errors::default(),
     )
     .await
@@ -146,12 +176,17 @@ async fn page(
     csrf: CsrfToken,
     trial: Trial,
     search: &str,
-    started: Option<i64>,
+    done: Done,
+    email_pairs: bool,
     errors: Errors,
 ) -> HttpResponse {
     let list = match events::check_in_list(store, &trial, Some(search)).await {
         Ok(l) => l,
         Err(e) => return failure(e),
+    };
+    let summaries_sent = match store.summaries_sent(trial.id).await {
+        Ok(n) => n,
+        Err(e) => return internal_error(e),
     };
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -165,7 +200,9 @@ async fn page(
             trial,
             list,
             search: search.trim().to_string(),
-            started,
+            done,
+            summaries_sent,
+            email_pairs,
             errors,
         },
     )
@@ -203,19 +240,61 @@ async fn mark_left(
     }
 }
 
-async fn run_round(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> HttpResponse {
+async fn run_round(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    web_settings: Data<WebSettings>,
+    slug: Path<String>,
+    form: Form<RoundForm>,
+) -> HttpResponse {
     let trial = match event_trial(&store, &slug).await {
         Ok(t) => t,
         Err(response) => return response,
     };
-    match events::run_quick_round(&store, &trial, rand::random(), Utc::now()).await {
-        Ok(done) => see_other(&format!(
-            "/admin/trials/{}/event?started={}",
-            trial.slug, done.view.round.number
-        )),
-        Err(EventError::NotNow(m)) => {
-            page(&store, csrf, trial, "", None, Errors::one("round", m)).await
+    let email_pairs = form.email_pairs.is_some();
+    let base_url = email_pairs.then_some(&web_settings.base_url);
+    match events::run_quick_round(&store, &trial, rand::random(), base_url, Utc::now()).await {
+        Ok(done) => {
+            let emailed = if email_pairs {
+                format!("&emailed={}", done.emails_queued)
+            } else {
+                String::new()
+            };
+            see_other(&format!(
+                "/admin/trials/{}/event?started={}{emailed}",
+                trial.slug, done.view.round.number
+            ))
         }
+        Err(EventError::NotNow(m)) => {
+            page(
+                &store,
+                csrf,
+                trial,
+                "",
+                Done::default(),
+                email_pairs,
+                Errors::one("round", m),
+            )
+            .await
+        }
+        Err(e) => failure(e),
+    }
+}
+
+async fn send_summaries(
+    store: Data<Store>,
+    web_settings: Data<WebSettings>,
+    slug: Path<String>,
+) -> HttpResponse {
+    let trial = match event_trial(&store, &slug).await {
+        Ok(t) => t,
+        Err(response) => return response,
+    };
+    match events::send_summaries(&store, &trial, &web_settings.base_url, Utc::now()).await {
+        Ok(n) => see_other(&format!(
+            "/admin/trials/{}/event?summaries={n}#summary",
+            trial.slug
+        )),
         Err(e) => failure(e),
     }
 }
