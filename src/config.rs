@@ -119,6 +119,9 @@ pub struct Settings {
     pub signup_limit_per_ip: u32,
     /// Sign-ups accepted per email address per hour, so nobody's inbox can be flooded.
     pub signup_limit_per_email: u32,
+    /// How often `serve` looks for scheduled rounds, notices and feedback that are due. Not a
+    /// setting of its own: tests shorten it.
+    pub scheduler_interval: Duration,
 }
 
 /// The raw values as they arrive from flags or the environment.
@@ -209,6 +212,7 @@ impl Settings {
             mail_from,
             outbox_dir,
             outbox_lease,
+            scheduler_interval: crate::schedule::TICK_INTERVAL,
             signup_limit_per_ip: parse_limit(
                 "SIGNUP_LIMIT_PER_IP",
                 raw.signup_limit_per_ip,

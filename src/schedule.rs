@@ -139,6 +139,11 @@ async fn run_slot(
         Some(round) if round.is_draft() && auto_publish => round.id,
         Some(_) => return Ok(()),
         None => {
+            // With fewer than two people there is nobody to pair: no empty round is recorded,
+            // and the slot stays open (as after downtime) in case people join before the next.
+            if store.round_candidates(trial.id, now).await?.len() < 2 {
+                return Ok(());
+            }
             let seed: u64 = rand::random();
             match rounds::propose(store, trial, "scheduled", Some(slot), seed, now).await? {
                 Some(view) => {
@@ -214,7 +219,7 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn start(store: Store, base_url: url::Url) -> Self {
+    pub fn start(store: Store, base_url: url::Url, interval: StdDuration) -> Self {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             loop {
@@ -256,7 +261,7 @@ impl Scheduler {
                     ),
                 }
                 tokio::select! {
-                    _ = tokio::time::sleep(TICK_INTERVAL) => {}
+                    _ = tokio::time::sleep(interval) => {}
                     _ = stopped.changed() => break,
                 }
             }

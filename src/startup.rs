@@ -96,7 +96,11 @@ impl Application {
             "email delivery"
         );
         let worker = Worker::start(store.clone(), transport, worker_config);
-        let scheduler = crate::schedule::Scheduler::start(store.clone(), settings.base_url.clone());
+        let scheduler = crate::schedule::Scheduler::start(
+            store.clone(),
+            settings.base_url.clone(),
+            settings.scheduler_interval,
+        );
         Ok(Self {
             port,
             server,

@@ -42,6 +42,8 @@ pub struct GroupMember {
     pub site: String,
     pub meeting_modes: String,
     pub introduction: String,
+    /// They asked to skip the next round; in a draft this means after it was drawn up.
+    pub skip_next_round: i64,
 }
 
 /// A group to save: membership ids and the engine's reason.
@@ -214,7 +216,7 @@ impl Store {
         Ok(sqlx::query_as(
             "SELECT g.id AS group_id, g.position, g.reason, g.table_label, m.id AS membership_id, \
                m.public_id, m.participant_id, p.name, p.email, m.attribute_value, m.role, m.site, \
-               m.meeting_modes, m.introduction \
+               m.meeting_modes, m.introduction, m.skip_next_round \
              FROM round_groups g JOIN round_group_members gm ON gm.group_id = g.id \
              JOIN memberships m ON m.id = gm.membership_id \
              JOIN participants p ON p.id = m.participant_id \

@@ -393,3 +393,72 @@ async fn organisers_preview_swap_and_publish_in_the_console() {
     );
     assert_eq!(app.store.list_outbox(10).await.unwrap().len(), 4);
 }
+
+#[tokio::test]
+async fn a_skip_after_the_draft_is_flagged_and_a_reshuffle_leaves_them_out() {
+    let app = spawn_app().await;
+    let trial = trial_with_people(&app, "late-skip", 6).await;
+    app.sign_up_first_organiser().await;
+    app.submit(
+        "/admin/trials/late-skip/rounds",
+        "/admin/trials/late-skip/rounds",
+        &[],
+    )
+    .await;
+    let page = app
+        .get("/admin/trials/late-skip/rounds/1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("id=\"skipping\""), "nobody has skipped yet");
+
+    let members = app
+        .store
+        .list_members(trial.id, &Default::default())
+        .await
+        .unwrap();
+    let skipper = members
+        .iter()
+        .find(|m| m.name == "Person 03")
+        .unwrap()
+        .clone();
+    coffee_trials::participants::skip_next_round(&app.store, &skipper, true, Utc::now())
+        .await
+        .unwrap();
+    let page = app
+        .get("/admin/trials/late-skip/rounds/1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(page.contains("id=\"skipping\""), "{page}");
+    assert!(page.contains("1 person has asked to skip this round"));
+    assert!(page.contains(
+        "Person 03 <span class=\"meta\">(Nursing)</span> <strong class=\"error skipping\">"
+    ));
+
+    app.submit(
+        "/admin/trials/late-skip/rounds/1",
+        "/admin/trials/late-skip/rounds/1/reshuffle",
+        &[],
+    )
+    .await;
+    let round_id = app
+        .store
+        .find_round_by_number(trial.id, 1)
+        .await
+        .unwrap()
+        .unwrap()
+        .id;
+    let placed = app.store.round_members(round_id).await.unwrap();
+    assert_eq!(placed.len(), 5, "the other five: a pair and a trio");
+    assert!(placed.iter().all(|m| m.public_id != skipper.public_id));
+    let page = app
+        .get("/admin/trials/late-skip/rounds/1")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(!page.contains("id=\"skipping\""));
+}

@@ -463,3 +463,135 @@ async fn the_notice_goes_once_and_its_skip_link_keeps_a_person_out_of_that_round
         "the skip link expires when its round starts"
     );
 }
+
+/// The loop inside `serve` (here every 50 ms) does what `tick` does, with the real clock: a
+/// slot an hour ago gets its round, and a round published eight days ago gets its feedback emails.
+#[tokio::test]
+async fn the_background_loop_runs_due_rounds_and_feedback() {
+    let app = spawn_app_with(|s| s.scheduler_interval = std::time::Duration::from_millis(50)).await;
+    let now = Utc::now();
+    let hour_ago = now - Duration::hours(1);
+    let input = TrialInput {
+        name: "Loop".into(),
+        slug: "loop".into(),
+        schedule: hour_ago.format("%M %H * * *").to_string(),
+        auto_publish: true,
+        ..Default::default()
+    };
+    let scheduled = app
+        .store
+        .create_trial(
+            &TrialSettings::try_from(&input).unwrap(),
+            now - Duration::days(2),
+        )
+        .await
+        .unwrap();
+    let input = TrialInput {
+        name: "Earlier".into(),
+        slug: "earlier".into(),
+        ..Default::default()
+    };
+    let manual = app
+        .store
+        .create_trial(
+            &TrialSettings::try_from(&input).unwrap(),
+            now - Duration::days(9),
+        )
+        .await
+        .unwrap();
+    let mut tx = app.store.pool().begin().await.unwrap();
+    for (trial, domain) in [(&scheduled, "loop.example"), (&manual, "earlier.example")] {
+        for i in 0..4 {
+            let person = ParticipantInput {
+                name: format!("Person {i}"),
+                email: format!("p{i}@{domain}"),
+                ..Default::default()
+            };
+            let details = ParticipantDetails::parse(&person, &[]).unwrap();
+            let joined = now - Duration::days(9);
+            add_member(
+                &mut tx,
+                trial.id,
+                &details,
+                MembershipState::Active,
+                Some(joined),
+                joined,
+            )
+            .await
+            .unwrap();
+        }
+    }
+    tx.commit().await.unwrap();
+    let eight_days_ago = now - Duration::days(8);
+    let draft =
+        coffee_trials::rounds::propose(&app.store, &manual, "manual", None, 1, eight_days_ago)
+            .await
+            .unwrap()
+            .unwrap();
+    coffee_trials::rounds::publish(
+        &app.store,
+        &manual,
+        draft.round.id,
+        &base_url(&app),
+        eight_days_ago,
+    )
+    .await
+    .unwrap();
+
+    let mut waited = 0;
+    loop {
+        let rounds = app.store.list_rounds(scheduled.id).await.unwrap();
+        let feedback = emails(&app, "feedback", "earlier.example").await;
+        if !rounds.is_empty() && feedback.len() == 4 {
+            assert_eq!(rounds.len(), 1);
+            assert!(!rounds[0].is_draft(), "the trial publishes automatically");
+            assert_eq!(emails(&app, "pairing", "loop.example").await.len(), 4);
+            break;
+        }
+        waited += 1;
+        assert!(
+            waited < 400,
+            "the loop did nothing within 20 s: {} rounds, {} feedback emails",
+            rounds.len(),
+            feedback.len()
+        );
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+}
+
+#[tokio::test]
+async fn a_slot_with_nobody_to_pair_records_no_round_and_waits_for_people() {
+    let app = spawn_app().await;
+    let (trial, _) = weekly_trial(&app, "lonely", true, 1, "lonely.example").await;
+    tick_at(&app.store, &app, first_slot() + Duration::minutes(1)).await;
+    assert!(app.store.list_rounds(trial.id).await.unwrap().is_empty());
+
+    let mut tx = app.store.pool().begin().await.unwrap();
+    let details = ParticipantDetails::parse(
+        &ParticipantInput {
+            name: "Late Comer".into(),
+            email: "late@lonely.example".into(),
+            ..Default::default()
+        },
+        &[],
+    )
+    .unwrap();
+    add_member(
+        &mut tx,
+        trial.id,
+        &details,
+        MembershipState::Active,
+        Some(saved_at()),
+        saved_at(),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    tick_at(&app.store, &app, first_slot() + Duration::minutes(2)).await;
+    let rounds = app.store.list_rounds(trial.id).await.unwrap();
+    assert_eq!(rounds.len(), 1);
+    assert_eq!(
+        rounds[0].slot.as_deref().map(|s| &s[..16]),
+        Some("2030-01-07T09:00")
+    );
+}
