@@ -309,7 +309,8 @@ pub async fn still_in_target(
         .ok_or(FeedbackError::Gone)
 }
 
-/// Acts on an answer to "still in?". "Stay" also undoes a pause for silence.
+/// Acts on an answer to "still in?". "Stay" also undoes a pause for silence. The answer and
+/// the change it makes are saved in one transaction.
 pub async fn answer_still_in(
     store: &Store,
     token: &str,
@@ -319,27 +320,29 @@ pub async fn answer_still_in(
     let t = still_in_target(store, token, now).await?;
     let choice =
         StillIn::parse(choice).ok_or_else(|| invalid("choice", "choose one of the answers"))?;
-    let member = store
-        .find_member_by_id(t.membership_id)
-        .await?
-        .ok_or(FeedbackError::Gone)?;
-    match choice {
-        StillIn::Stay => participants::resume(store, &member, now).await?,
-        StillIn::Pause => {
-            if member.state() != Some(MembershipState::Active)
-                && member.state() != Some(MembershipState::Paused)
-            {
-                return Err(invalid("choice", "you are not taking part at the moment"));
-            }
-            store
-                .set_member_state(member.membership_id, MembershipState::Paused, None, now)
-                .await?;
-        }
-        StillIn::Leave => participants::leave(store, &member, now).await?,
+    let state = match choice {
+        StillIn::Stay => MembershipState::Active,
+        StillIn::Pause => MembershipState::Paused,
+        StillIn::Leave => MembershipState::Left,
+    };
+    let mut tx = store.pool().begin().await?;
+    if !db::record_still_in_choice(
+        &mut tx,
+        t.request_id,
+        t.membership_id,
+        choice.as_str(),
+        state.as_str(),
+        now,
+    )
+    .await?
+    {
+        // Dropping the transaction keeps the request as it was.
+        return Err(invalid(
+            "choice",
+            "you have left this trial, so there is nothing to keep or pause; to take part again, use \"Join again\" on your page (the link is in every email from us)",
+        ));
     }
-    store
-        .answer_still_in(t.request_id, choice.as_str(), now)
-        .await?;
+    tx.commit().await?;
     Ok((t, choice))
 }
 
@@ -503,8 +506,11 @@ async fn ask_again(
 ) -> Result<usize, FeedbackError> {
     let mut sent = 0;
     let mut rounds = HashMap::new();
+    // Like feedback emails, reminders that fell due long ago (an outage) are not sent: "a few
+    // days ago you told us" would no longer be true.
+    let due_at = now - Duration::days(REASK_AFTER_DAYS);
     for due in store
-        .due_reasks(now - Duration::days(REASK_AFTER_DAYS))
+        .due_reasks(due_at - Duration::days(CATCH_UP_DAYS), due_at)
         .await?
     {
         let Some(info) = round_info(store, &mut rounds, due.round_id).await? else {

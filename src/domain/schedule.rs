@@ -323,7 +323,9 @@ fn parse_cron(text: &str) -> Result<Rule, String> {
         .ok()
         .filter(|h| *h < 24)
         .ok_or("in cron, give one hour from 0 to 23 (one round at one time of day)")?;
-    if dom != "*" && dow != "*" {
+    // "?" is cron's "no particular day", the same as "*" here.
+    let dom = if dom == "?" { "*" } else { dom };
+    if dom != "*" && dow != "*" && dow != "?" {
         return Err(
             "in cron, restrict either the day of the month or the weekday, not both".into(),
         );
@@ -333,6 +335,13 @@ fn parse_cron(text: &str) -> Result<Rule, String> {
     let converted = cron::Schedule::from_str(&six).map_err(|_| {
         format!("this cron expression cannot be read; check the day-of-month and month fields ({EXAMPLES})")
     })?;
+    // The cron crate looks no further than 2100, so this is quick even for "30 February".
+    let from = Utc.with_ymd_and_hms(2024, 1, 1, 0, 0, 0).single();
+    if from.is_some_and(|f| converted.after(&f).next().is_none()) {
+        return Err(format!(
+            "this cron expression never runs (no month has that day); {EXAMPLES}"
+        ));
+    }
     Ok(Rule::Cron {
         expression: fields.join(" "),
         converted: Box::new(converted),
@@ -430,7 +439,9 @@ fn parse_words(text: &str) -> Result<Rule, String> {
     };
 
     match days_part {
-        ["every", "2" | "two", "weeks", "on", day] | ["fortnightly", "on", day] => {
+        ["every", "2" | "two", "weeks", "on", day]
+        | ["fortnightly", "on", day]
+        | ["every", "other", day] => {
             let day = parse_day(day).ok_or_else(not_understood)?;
             let epoch =
                 NaiveDate::from_ymd_opt(FORTNIGHT_EPOCH.0, FORTNIGHT_EPOCH.1, FORTNIGHT_EPOCH.2)
@@ -697,6 +708,23 @@ mod tests {
     }
 
     #[test]
+    fn a_leap_day_runs_and_question_marks_mean_any_day() {
+        assert_eq!(
+            runs("0 9 29 2 *", "UTC", "2026-11-25T12:00:00Z", 1),
+            ["2028-02-29T09:00:00+00:00"]
+        );
+        // "?" in either day field is "any day", as in the cron crate's own syntax.
+        assert_eq!(
+            runs("0 9 ? * 1", "UTC", "2026-11-25T12:00:00Z", 2),
+            runs("0 9 * * 1", "UTC", "2026-11-25T12:00:00Z", 2)
+        );
+        assert_eq!(
+            runs("0 9 1 * ?", "UTC", "2026-11-25T12:00:00Z", 1),
+            ["2026-12-01T09:00:00+00:00"]
+        );
+    }
+
+    #[test]
     fn fortnights_without_a_start_date_agree_whenever_they_are_computed() {
         let s = Schedule::parse("every 2 weeks on Monday at 09:00").unwrap();
         let from_now = s.next_runs(chrono_tz::UTC, at("2026-11-25T12:00:00Z"), 4);
@@ -787,6 +815,8 @@ mod tests {
         assert!(err("0 9 * * 9").contains("weekday"));
         assert!(err("0 9 1 * 1").contains("not both"));
         assert!(err("0 9 32 * *").contains("cannot be read"));
+        assert!(err("0 9 30 2 *").contains("never runs"));
+        assert!(err("0 9 31 4,6,9,11 *").contains("never runs"));
         assert!(err("every Funday at 09:00").contains("Funday".to_lowercase().as_str()));
         assert!(err("every Monday").contains("what time"));
         assert!(err("every Monday at 25:00").contains("time"));
@@ -813,6 +843,10 @@ mod tests {
             "monthly on the first Monday at 09:00"
         );
         assert_eq!(d("0  9 * * 1"), "cron \"0 9 * * 1\"");
+        assert_eq!(
+            d("every other Wednesday at 10:00"),
+            "every 2 weeks on Wednesday at 10:00"
+        );
         assert_eq!(
             local_label("Europe/London".parse().unwrap(), at("2026-12-07T09:00:00Z")),
             "Monday 7 December 2026, 09:00 (Europe/London)"

@@ -227,9 +227,11 @@ impl Store {
         .await?)
     }
 
-    /// "Not yet" answers given at or before `answered_before` and never asked again.
+    /// "Not yet" answers given within (`answered_after`, `answered_before`] and never asked
+    /// again.
     pub async fn due_reasks(
         &self,
+        answered_after: DateTime<Utc>,
         answered_before: DateTime<Utc>,
     ) -> Result<Vec<DueReask>, StoreError> {
         Ok(sqlx::query_as(
@@ -239,11 +241,13 @@ impl Store {
              JOIN rounds r ON r.id = g.round_id \
              JOIN memberships m ON m.id = f.membership_id \
              JOIN participants p ON p.id = m.participant_id \
-             WHERE f.outcome = 'not_yet' AND f.asked_again_at IS NULL AND f.updated_at <= $1 \
+             WHERE f.outcome = 'not_yet' AND f.asked_again_at IS NULL \
+               AND f.updated_at > $1 AND f.updated_at <= $2 \
                AND r.kind <> 'quick' AND m.state IN ('active', 'paused') AND m.confirmed_at IS NOT NULL \
                AND p.email IS NOT NULL \
              ORDER BY f.id",
         )
+        .bind(to_db(answered_after))
         .bind(to_db(answered_before))
         .fetch_all(self.pool())
         .await?)
@@ -315,22 +319,6 @@ impl Store {
         .fetch_optional(self.pool())
         .await?)
     }
-
-    /// Records the answer to a "still in?" request (the latest answer wins).
-    pub async fn answer_still_in(
-        &self,
-        request_id: i64,
-        answer: &str,
-        now: DateTime<Utc>,
-    ) -> Result<(), StoreError> {
-        sqlx::query("UPDATE still_in_requests SET answer = $1, answered_at = $2 WHERE id = $3")
-            .bind(answer)
-            .bind(to_db(now))
-            .bind(request_id)
-            .execute(self.pool())
-            .await?;
-        Ok(())
-    }
 }
 
 /// Claims the feedback email for one member of one group; false when it was sent already
@@ -385,6 +373,40 @@ pub async fn claim_still_in(
     .bind(membership_id)
     .bind(trigger_group_id)
     .bind(to_db(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() == 1)
+}
+
+/// Records an answer to a "still in?" request and gives the member the state it asks for
+/// (`active`, `paused` until they resume, or `left`), in `tx`. The request row is written
+/// first, so a pause for silence running at the same moment waits for this answer instead of
+/// pausing someone who has just said "stay". False, with nothing to commit, when the member
+/// is not taking part (only "leave" is accepted from someone who has left already).
+pub async fn record_still_in_choice(
+    tx: &mut Transaction<'_, Any>,
+    request_id: i64,
+    membership_id: i64,
+    answer: &str,
+    state: &str,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let now = to_db(now);
+    sqlx::query("UPDATE still_in_requests SET answer = $1, answered_at = $2 WHERE id = $3")
+        .bind(answer)
+        .bind(&now)
+        .bind(request_id)
+        .execute(&mut **tx)
+        .await?;
+    let done = sqlx::query(
+        "UPDATE memberships SET state = $1, paused_until = NULL, \
+         left_at = CASE WHEN $1 = 'left' AND state <> 'left' THEN $2 ELSE left_at END, \
+         updated_at = $2 \
+         WHERE id = $3 AND (state IN ('active', 'paused') OR ($1 = 'left' AND state = 'left'))",
+    )
+    .bind(state)
+    .bind(&now)
+    .bind(membership_id)
     .execute(&mut **tx)
     .await?;
     Ok(done.rows_affected() == 1)

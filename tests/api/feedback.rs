@@ -697,3 +697,139 @@ async fn a_pair_that_could_not_meet_may_be_paired_again() {
     let history = app.store.round_history(trial.id).await.unwrap();
     assert!(history.iter().all(|r| r.did_not_meet == 0));
 }
+
+/// A "still in?" request and its link for the first member of `round_id`'s first group,
+/// written as `ask_still_in` writes them; returns the membership and the token.
+async fn still_in_link(app: &TestApp, round_id: i64, now: DateTime<Utc>) -> (i64, String) {
+    use coffee_trials::store::feedback::{claim_still_in, insert_group_token};
+    use coffee_trials::store::signup::LinkPurpose;
+    let member = app.store.round_members(round_id).await.unwrap()[0].clone();
+    let token = coffee_trials::tokens::new_token();
+    let mut tx = app.store.pool().begin().await.unwrap();
+    assert!(
+        claim_still_in(&mut tx, member.membership_id, member.group_id, now)
+            .await
+            .unwrap()
+    );
+    insert_group_token(
+        &mut tx,
+        LinkPurpose::StillIn,
+        member.membership_id,
+        member.group_id,
+        &coffee_trials::tokens::hash_token(&token),
+        now,
+        now + Duration::days(feedback::LINK_DAYS),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+    (member.membership_id, token)
+}
+
+async fn still_in_answer(app: &TestApp, membership_id: i64) -> Option<String> {
+    let (answer,): (Option<String>,) =
+        sqlx::query_as("SELECT answer FROM still_in_requests WHERE membership_id = $1")
+            .bind(membership_id)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    answer
+}
+
+#[tokio::test]
+async fn still_in_from_someone_who_has_left_is_refused_at_the_field_and_changes_nothing() {
+    let app = spawn_app().await;
+    let trial = trial_with_people(&app, "left", 2).await;
+    let round = run_round(&app, &trial, 1, Utc::now()).await;
+    let (membership_id, token) = still_in_link(&app, round, Utc::now()).await;
+    let member = app
+        .store
+        .find_member_by_id(membership_id)
+        .await
+        .unwrap()
+        .unwrap();
+    coffee_trials::participants::leave(&app.store, &member, Utc::now())
+        .await
+        .unwrap();
+
+    let page = format!("/still-in/{token}");
+    for choice in ["stay", "pause"] {
+        let refused = app.submit(&page, &page, &[("choice", choice)]).await;
+        assert_eq!(refused.status().as_u16(), 422, "{choice}");
+        let html = refused.text().await.unwrap();
+        assert!(
+            html.contains("id=\"choice-error\"") && html.contains("Join again"),
+            "the reason is shown at the buttons ({choice}): {html}"
+        );
+        let (_, state) =
+            sqlx::query_as::<_, (i64, String)>("SELECT id, state FROM memberships WHERE id = $1")
+                .bind(membership_id)
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(state, "left", "{choice}");
+        assert_eq!(
+            still_in_answer(&app, membership_id).await,
+            None,
+            "a refused answer is not recorded ({choice})"
+        );
+    }
+    // Leaving again is no error, and is recorded.
+    let left = app.submit(&page, &page, &[("choice", "leave")]).await;
+    assert_eq!(left.status().as_u16(), 200);
+    assert_eq!(
+        still_in_answer(&app, membership_id).await.as_deref(),
+        Some("leave")
+    );
+}
+
+#[tokio::test]
+async fn a_still_in_answer_and_its_change_are_saved_together() {
+    let app = spawn_app().await;
+    let trial = trial_with_people(&app, "together", 2).await;
+    let round = run_round(&app, &trial, 1, Utc::now()).await;
+    let (membership_id, token) = still_in_link(&app, round, Utc::now()).await;
+    let page = format!("/still-in/{token}");
+    for (choice, state) in [("pause", "paused"), ("stay", "active"), ("leave", "left")] {
+        let response = app.submit(&page, &page, &[("choice", choice)]).await;
+        assert_eq!(response.status().as_u16(), 200, "{choice}");
+        let (_, now_state) =
+            sqlx::query_as::<_, (i64, String)>("SELECT id, state FROM memberships WHERE id = $1")
+                .bind(membership_id)
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap();
+        assert_eq!(now_state, state);
+        assert_eq!(
+            still_in_answer(&app, membership_id).await.as_deref(),
+            Some(choice)
+        );
+    }
+    // A pause for silence after an answer changes nothing.
+    let later = Utc::now() + Duration::days(feedback::STILL_IN_WAIT_DAYS + 1);
+    assert_eq!(tick(&app, later).await.paused, 0);
+}
+
+#[tokio::test]
+async fn a_not_yet_reminder_that_fell_due_long_ago_is_not_sent() {
+    let app = spawn_app().await;
+    let trial = trial_with_people(&app, "outage", 2).await;
+    let t0 = Utc::now();
+    run_round(&app, &trial, 1, t0).await;
+    let token = token_in(&last_email(&app, "pairing", &email(0)).await, "/f/");
+    feedback::answer(&app.store, &token, "not_yet", t0)
+        .await
+        .unwrap();
+    // The service was down from before the reminder was due until long after.
+    let back = t0 + Duration::days(feedback::REASK_AFTER_DAYS + feedback::CATCH_UP_DAYS + 1);
+    assert_eq!(tick(&app, back).await.asked_again, 0);
+    assert_eq!(count_emails(&app, "feedback_again").await, 0);
+    // Within the window it is still sent, once.
+    let other = token_in(&last_email(&app, "pairing", &email(1)).await, "/f/");
+    feedback::answer(&app.store, &other, "not_yet", back)
+        .await
+        .unwrap();
+    let due = back + Duration::days(feedback::REASK_AFTER_DAYS + 2);
+    assert_eq!(tick(&app, due).await.asked_again, 1);
+    assert_eq!(count_emails(&app, "feedback_again").await, 1);
+}
