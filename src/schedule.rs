@@ -141,7 +141,9 @@ async fn run_slot(
         None => {
             // With fewer than two people there is nobody to pair: no empty round is recorded,
             // and the slot stays open (as after downtime) in case people join before the next.
-            if store.round_candidates(trial.id, now).await?.len() < 2 {
+            if store.round_candidates(trial.id, now).await?.len() < 2
+                || store.slot_discarded(trial.id, slot).await?
+            {
                 return Ok(());
             }
             let seed: u64 = rand::random();

@@ -178,7 +178,7 @@ pub async fn round(settings: Settings, command: RoundCommand) -> Result<(), Stri
         // Leave an organiser's existing draft alone; remove only the one made for this look.
         if !had_draft {
             store
-                .delete_draft_round(view.round.id)
+                .delete_draft_round(view.round.id, now)
                 .await
                 .map_err(|e| error_chain(&e))?;
         }

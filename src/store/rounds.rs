@@ -227,12 +227,36 @@ impl Store {
         .await?)
     }
 
-    pub async fn delete_draft_round(&self, round_id: i64) -> Result<bool, StoreError> {
-        let done = sqlx::query("DELETE FROM rounds WHERE id = $1 AND state = 'draft'")
-            .bind(round_id)
-            .execute(self.pool())
+    /// Discards a draft. A scheduled draft's slot is remembered as discarded in the same
+    /// transaction, so that the scheduler does not draw it up again.
+    pub async fn delete_draft_round(
+        &self,
+        round_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
+        let deleted: Option<(i64, Option<String>)> = sqlx::query_as(
+            "DELETE FROM rounds WHERE id = $1 AND state = 'draft' RETURNING trial_id, slot",
+        )
+        .bind(round_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((trial_id, slot)) = deleted else {
+            return Ok(false);
+        };
+        if let Some(slot) = slot {
+            sqlx::query(
+                "INSERT INTO discarded_slots (trial_id, slot, discarded_at) VALUES ($1, $2, $3) \
+                 ON CONFLICT (trial_id, slot) DO NOTHING",
+            )
+            .bind(trial_id)
+            .bind(slot)
+            .bind(to_db(now))
+            .execute(&mut *tx)
             .await?;
-        Ok(done.rows_affected() == 1)
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 }
 
@@ -290,9 +314,13 @@ pub async fn mark_published(
     .bind(round_id)
     .execute(&mut **tx)
     .await?;
+    // Only a skip this round honoured is used up: someone placed anyway (in a draft drawn up
+    // before they asked) keeps theirs for the round after.
     sqlx::query(
         "UPDATE memberships SET skip_next_round = 0 \
-         WHERE skip_next_round = 1 AND trial_id = (SELECT trial_id FROM rounds WHERE id = $1)",
+         WHERE skip_next_round = 1 AND trial_id = (SELECT trial_id FROM rounds WHERE id = $1) \
+           AND id NOT IN (SELECT gm.membership_id FROM round_group_members gm \
+             JOIN round_groups g ON g.id = gm.group_id WHERE g.round_id = $1)",
     )
     .bind(round_id)
     .execute(&mut **tx)

@@ -44,6 +44,22 @@ impl Store {
         .await?)
     }
 
+    /// Whether an organiser discarded the draft of this slot.
+    pub async fn slot_discarded(
+        &self,
+        trial_id: i64,
+        slot: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let found: Option<(i64,)> = sqlx::query_as(
+            "SELECT trial_id FROM discarded_slots WHERE trial_id = $1 AND slot = $2",
+        )
+        .bind(trial_id)
+        .bind(to_db(slot))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// Whether the notice for a slot has been queued (by this or another instance).
     pub async fn notice_sent(
         &self,

@@ -8,6 +8,7 @@ use crate::helpers::{on_postgres, TestDatabase};
 
 const TABLES: &[&str] = &[
     "api_tokens",
+    "discarded_slots",
     "do_not_pair",
     "event_summaries",
     "feedback",

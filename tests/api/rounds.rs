@@ -462,3 +462,56 @@ async fn a_skip_after_the_draft_is_flagged_and_a_reshuffle_leaves_them_out() {
         .unwrap();
     assert!(!page.contains("id=\"skipping\""));
 }
+
+#[tokio::test]
+async fn a_skip_that_a_published_draft_ignored_is_kept_for_the_next_round() {
+    let app = spawn_app().await;
+    let trial = trial_with_people(&app, "kept-skip", 4).await;
+    let (client, token) = api(&app).await;
+    client
+        .post(app.url("/api/v1/trials/kept-skip/rounds"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let members = app
+        .store
+        .list_members(trial.id, &Default::default())
+        .await
+        .unwrap();
+    // Asks to skip after the draft was drawn up; the organiser publishes it as it is.
+    coffee_trials::participants::skip_next_round(&app.store, &members[0], true, Utc::now())
+        .await
+        .unwrap();
+    client
+        .post(app.url("/api/v1/trials/kept-skip/rounds/1/publish"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    let skipper = app
+        .store
+        .find_member_by_id(members[0].membership_id)
+        .await
+        .unwrap()
+        .unwrap();
+    assert_eq!(skipper.skip_next_round, 1, "the skip was not honoured yet");
+
+    let next: Value = client
+        .post(app.url("/api/v1/trials/kept-skip/rounds"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let placed: Vec<&str> = next["groups"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .flat_map(|g| g["members"].as_array().unwrap())
+        .map(|m| m["public_id"].as_str().unwrap())
+        .collect();
+    assert!(!placed.contains(&members[0].public_id.as_str()));
+}

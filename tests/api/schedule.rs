@@ -595,3 +595,36 @@ async fn a_slot_with_nobody_to_pair_records_no_round_and_waits_for_people() {
         Some("2030-01-07T09:00")
     );
 }
+
+#[tokio::test]
+async fn a_discarded_scheduled_draft_is_not_drawn_up_again() {
+    let app = spawn_app().await;
+    let (trial, _) = weekly_trial(&app, "approve", false, 4, "approve.example.org").await;
+    tick_at(&app.store, &app, first_slot() + Duration::minutes(1)).await;
+    assert_eq!(app.store.list_rounds(trial.id).await.unwrap().len(), 1);
+
+    app.sign_up_first_organiser().await;
+    let discarded = app
+        .submit(
+            "/admin/trials/approve/rounds/1",
+            "/admin/trials/approve/rounds/1/discard",
+            &[],
+        )
+        .await;
+    assert_eq!(discarded.status().as_u16(), 303);
+    assert!(app.store.list_rounds(trial.id).await.unwrap().is_empty());
+
+    tick_at(&app.store, &app, first_slot() + Duration::minutes(2)).await;
+    assert!(
+        app.store.list_rounds(trial.id).await.unwrap().is_empty(),
+        "the discarded slot stays discarded"
+    );
+    // The next slot runs as usual.
+    tick_at(&app.store, &app, first_slot() + Duration::weeks(1)).await;
+    let rounds = app.store.list_rounds(trial.id).await.unwrap();
+    assert_eq!(rounds.len(), 1);
+    assert_eq!(
+        rounds[0].slot.as_deref().map(|s| &s[..10]),
+        Some("2030-01-14")
+    );
+}

@@ -243,7 +243,7 @@ pub async fn discard(store: Data<Store>, path: Path<(String, i64)>) -> HttpRespo
     let result = async {
         let trial = trial(&store, &slug).await?;
         let r = round(&store, &trial, number).await?;
-        if !store.delete_draft_round(r.id).await? {
+        if !store.delete_draft_round(r.id, Utc::now()).await? {
             return Err(RoundError::Published);
         }
         Ok(())
