@@ -17,11 +17,13 @@ pub struct Trial {
     /// One value per line; empty for free text.
     pub attribute_values: String,
     pub group_size: i64,
+    #[serde(serialize_with = "as_bool")]
     pub open_for_signup: i64,
     /// IANA zone name: schedules, emails and calendar files use it; the database keeps UTC.
     pub time_zone: String,
     /// As the organiser wrote it (cron or words); parsed by `domain::Schedule`.
     pub schedule: Option<String>,
+    #[serde(serialize_with = "as_bool")]
     pub auto_publish: i64,
     /// How long before a scheduled round its notice (with a skip link) goes out.
     pub notice_hours: i64,
@@ -35,6 +37,11 @@ pub struct Trial {
     pub schedule_since: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+}
+
+/// Flags are 0/1 in the database (one portable type) and true/false in JSON, as clients send them.
+fn as_bool<S: serde::Serializer>(flag: &i64, serializer: S) -> Result<S::Ok, S::Error> {
+    serializer.serialize_bool(*flag != 0)
 }
 
 impl Trial {
@@ -59,6 +66,7 @@ pub struct TrialSummary {
     pub slug: String,
     pub name: String,
     pub kind: String,
+    #[serde(serialize_with = "as_bool")]
     pub open_for_signup: i64,
     pub participants: i64,
     pub rounds: i64,

@@ -196,7 +196,7 @@ async fn the_api_gives_next_runs_and_names_a_bad_schedule() {
     assert_eq!(response.status().as_u16(), 201);
     let body: Value = response.json().await.unwrap();
     assert_eq!(body["schedule"], "30 8 * * MON-FRI");
-    assert_eq!(body["auto_publish"], 1);
+    assert_eq!(body["auto_publish"], true);
     assert_eq!(body["notice_hours"], 24);
     let runs = body["next_runs"].as_array().unwrap();
     assert_eq!(runs.len(), 3);

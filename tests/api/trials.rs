@@ -113,7 +113,7 @@ async fn the_trials_api_creates_lists_reads_and_updates() {
     assert_eq!(created.status().as_u16(), 201);
     let body: Value = created.json().await.unwrap();
     assert_eq!(body["slug"], "pharmacy");
-    assert_eq!(body["open_for_signup"], 1);
+    assert_eq!(body["open_for_signup"], true);
 
     let invalid = api
         .post(app.url("/api/v1/trials"))
@@ -177,7 +177,7 @@ async fn the_trials_api_creates_lists_reads_and_updates() {
         .await
         .unwrap();
     assert_eq!(got["name"], "Pharmacy coffee");
-    assert_eq!(got["open_for_signup"], 0);
+    assert_eq!(got["open_for_signup"], false);
     let missing = api
         .get(app.url("/api/v1/trials/nope"))
         .bearer_auth(&token)
