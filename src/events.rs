@@ -152,21 +152,32 @@ pub async fn run_quick_round(
     now: DateTime<Utc>,
 ) -> Result<QuickRound, EventError> {
     event(trial)?;
-    let candidates = store.event_candidates(trial.id).await?;
-    if candidates.len() < 2 {
-        return Err(EventError::NotNow(
-            "check in at least two people before running a round".into(),
-        ));
-    }
-    let inputs = rounds::engine_inputs_for(store, trial, candidates).await?;
-    let (mut groups, unplaced) = rounds::run_engine(inputs, seed).await;
-    for (i, group) in groups.iter_mut().enumerate() {
-        group.table_label = Some(table_label(i + 1));
-    }
-    // Only a race for the round number makes the insert give way; try again then.
-    for _ in 0..3 {
+    // The groups are worked out from the rounds before `number`, which is read first. If
+    // another round (a second press, a second organiser) takes that number meanwhile, the
+    // insert gives way and the groups are worked out again with that round in the history;
+    // recording them anyway could repeat its pairs.
+    for _ in 0..5 {
+        let number = store.next_round_number(trial.id).await?;
+        let candidates = store.event_candidates(trial.id).await?;
+        if candidates.len() < 2 {
+            return Err(EventError::NotNow(
+                "check in at least two people before running a round".into(),
+            ));
+        }
+        let inputs = rounds::engine_inputs_for(store, trial, candidates).await?;
+        let (mut groups, unplaced) = rounds::run_engine(inputs, seed).await;
+        if groups.is_empty() {
+            // Publishing a round of nobody would tell the room a round had started.
+            return Err(EventError::NotNow(
+                "nobody who is checked in can be paired with anyone else who is here; check in more people".into(),
+            ));
+        }
+        for (i, group) in groups.iter_mut().enumerate() {
+            group.table_label = Some(table_label(i + 1));
+        }
         let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-        let Some(round) = insert_quick_round(&mut tx, trial.id, seed, &groups, now).await? else {
+        let Some(round) = insert_quick_round(&mut tx, trial.id, number, seed, &groups, now).await?
+        else {
             continue;
         };
         let mut emails_queued = 0;
@@ -210,8 +221,12 @@ pub async fn send_summaries(
 ) -> Result<usize, EventError> {
     event(trial)?;
     let domain = mail::message_domain(base_url);
+    // Read before the transaction, so that its first statement is a write: on SQLite a
+    // transaction that reads first cannot write once another one has (a second organiser
+    // pressing at the same moment would get an error). `record_summary` is the guard against
+    // sending twice, so a list read a moment early does no harm.
+    let rows = event_meetings(store, trial.id).await?;
     let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
-    let rows = event_meetings(&mut tx, trial.id).await?;
     let mut queued = 0;
     for person in rows.chunk_by(|a, b| a.membership_id == b.membership_id) {
         let me = &person[0];

@@ -12,6 +12,7 @@
 //! - A **connection** is a pair of people who were in a group that met; a pair that met in two
 //!   rounds is one connection. A group of three that met makes three pairs.
 //! - A connection is **across** the grouping attribute when the two people's values differ.
+//! - The **average rating** is over the answers that say a meeting happened.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 
@@ -242,7 +243,10 @@ pub fn compute(h: &History) -> Stats {
         }
     }
     for a in &h.answers {
-        if let Some(rating @ 1..=5) = a.rating {
+        // The rating says how worthwhile the conversation was; one given with "not yet" or
+        // "we couldn't meet" is about a conversation that did not happen, so it is left out.
+        let met = a.outcome.is_some_and(Outcome::is_meeting);
+        if let (true, Some(rating @ 1..=5)) = (met, a.rating) {
             if let Some(r) = rounds.get_mut(&a.round) {
                 r.ratings += 1;
                 r.rating_sum += rating;
@@ -728,14 +732,15 @@ mod tests {
                 met: 1,
                 did_not_meet: 1,
                 unknown: 0,
-                ratings: 2,
-                rating_sum: 7,
+                // B's 2 came with "could not meet": not a rating of a conversation.
+                ratings: 1,
+                rating_sum: 5,
             }
         );
         assert_eq!(s.rounds[0].met_share(), Some(0.5));
         // Round 2: 1-2 did not meet; the group of three met because one said "some met".
         assert_eq!((s.rounds[1].met, s.rounds[1].did_not_meet), (1, 1));
-        assert_eq!(s.average_rating(), Some(11.0 / 3.0));
+        assert_eq!(s.average_rating(), Some(9.0 / 2.0));
         // 1-3, then 3-4, 3-5, 4-5.
         assert_eq!(s.connections, 4);
         assert_eq!(s.cross_connections, 3);
@@ -753,6 +758,17 @@ mod tests {
                 text: "Ask about the rota".into()
             }]
         );
+    }
+
+    #[test]
+    fn ratings_count_only_for_conversations_that_happened() {
+        let mut h = history();
+        // Round 1: A met (5) and B "could not meet" (2) give 5.0, not 3.5.
+        let s = compute(&h);
+        assert_eq!(s.rounds[0].average_rating(), Some(5.0));
+        assert_eq!(s.rounds[0].ratings, 1);
+        h.answers.push(answer(2, 20, 1, "not_yet", Some(1)));
+        assert_eq!(compute(&h).rounds[1].ratings, 1, "round 2 keeps only the 4");
     }
 
     #[test]
@@ -806,7 +822,7 @@ mod tests {
         assert!(meetings.contains(">Round 1</text>"));
         assert!(meetings.contains("1 met, 1 did not, 0 no answer (50% met)"));
         let ratings = ratings_chart("ratings", &s.rounds).unwrap();
-        assert!(ratings.contains(">3.5 (2 ratings)</text>"));
+        assert!(ratings.contains(">5.0 (1 rating)</text>"));
         assert!(ratings.contains(">4.0 (1 rating)</text>"));
         let heat = heatmap_chart("heat", "Department", &s.heatmap).unwrap();
         assert!(heat.contains("Pharmacy and Estates: 2 connections"));

@@ -38,29 +38,31 @@ const ROUND_COLUMNS: &str =
     "id, trial_id, number, kind, state, seed, slot, created_at, published_at";
 
 impl Store {
-    /// Everyone of the event except erased people, by name; `search` matches part of a name.
+    /// Everyone of the event except erased people, by name; `search` matches part of a name,
+    /// whatever its case. The matching is done here rather than with SQL `LOWER`/`LIKE`, which
+    /// fold only ASCII on SQLite (and on PostgreSQL under the C locale), so "émile" would not
+    /// find "Émile"; an event is small enough to read whole.
     pub async fn event_people(
         &self,
         trial_id: i64,
         search: Option<&str>,
     ) -> Result<Vec<EventPerson>, StoreError> {
-        let pattern = search
-            .map(|s| s.trim().to_lowercase())
-            .filter(|s| !s.is_empty())
-            .map(|s| format!("%{}%", s.replace(['\\', '%', '_'], "")))
-            .unwrap_or_else(|| "%".to_string());
-        Ok(sqlx::query_as(
+        let mut people: Vec<EventPerson> = sqlx::query_as(
             "SELECT m.id AS membership_id, m.public_id, p.name, m.state, m.attribute_value, \
                m.checked_in_at \
              FROM memberships m JOIN participants p ON p.id = m.participant_id \
              WHERE m.trial_id = $1 AND m.state <> 'erased' \
-               AND LOWER(p.name) LIKE $2 \
-             ORDER BY LOWER(p.name), m.id",
+             ORDER BY m.id",
         )
         .bind(trial_id)
-        .bind(pattern)
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        if let Some(needle) = search.map(|s| s.trim().to_lowercase()) {
+            people.retain(|p| p.name.to_lowercase().contains(&needle));
+        }
+        // Stable: people with the same name stay in the order they signed up.
+        people.sort_by_cached_key(|p| p.name.to_lowercase());
+        Ok(people)
     }
 
     /// Marks a person of the trial as present. The first check-in time is kept, so ticking
@@ -84,6 +86,8 @@ impl Store {
     }
 
     /// Marks a person as gone: state `left`, so no round, quick or otherwise, pairs them again.
+    /// The check-in goes too: following their confirmation link later makes the membership
+    /// active again, and that must not put someone who went home back into the room.
     pub async fn mark_left(
         &self,
         trial_id: i64,
@@ -92,7 +96,8 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let now = to_db(now);
         let done = sqlx::query(
-            "UPDATE memberships SET state = 'left', left_at = $1, updated_at = $1 \
+            "UPDATE memberships SET state = 'left', left_at = $1, checked_in_at = NULL, \
+               updated_at = $1 \
              WHERE trial_id = $2 AND public_id = $3 AND state NOT IN ('left', 'erased')",
         )
         .bind(&now)
@@ -115,6 +120,17 @@ impl Store {
         .bind(trial_id)
         .fetch_all(self.pool())
         .await?)
+    }
+
+    /// The number the trial's next round will have.
+    pub async fn next_round_number(&self, trial_id: i64) -> Result<i64, StoreError> {
+        let (n,): (i64,) = sqlx::query_as(
+            "SELECT COALESCE(MAX(number), 0) + 1 AS n FROM rounds WHERE trial_id = $1",
+        )
+        .bind(trial_id)
+        .fetch_one(self.pool())
+        .await?;
+        Ok(n)
     }
 
     /// The newest published quick round of the trial.
@@ -220,23 +236,25 @@ pub async fn activate_unconfirmed(
     Ok(())
 }
 
-/// Records a quick round, published at once with its groups, in the caller's transaction.
-/// Returns None when another round took the number first (the caller tries again).
+/// Records quick round `number`, published at once with its groups, in the caller's
+/// transaction. Returns None when that number is taken: another round was recorded after the
+/// groups were worked out, so they may repeat its pairs and the caller must work them out again.
 pub async fn insert_quick_round(
     tx: &mut Transaction<'_, Any>,
     trial_id: i64,
+    number: i64,
     seed: u64,
     groups: &[NewGroup],
     now: DateTime<Utc>,
 ) -> Result<Option<Round>, StoreError> {
     let sql = format!(
         "INSERT INTO rounds (trial_id, number, kind, state, seed, created_at, published_at) \
-         VALUES ($1, (SELECT COALESCE(MAX(number), 0) + 1 FROM rounds WHERE trial_id = $1), \
-                 'quick', 'published', $2, $3, $3) \
+         VALUES ($1, $2, 'quick', 'published', $3, $4, $4) \
          ON CONFLICT DO NOTHING RETURNING {ROUND_COLUMNS}"
     );
     let round: Option<Round> = sqlx::query_as(&sql)
         .bind(trial_id)
+        .bind(number)
         .bind(seed.to_string())
         .bind(to_db(now))
         .fetch_optional(&mut **tx)
@@ -286,16 +304,15 @@ pub struct MetRow {
 
 /// Everyone each summary recipient met in the event's quick rounds, by recipient, round and
 /// partner name. Recipients have a confirmed address and have not left or been erased (leaving
-/// also stops emails); erased partners are not listed.
-pub async fn event_meetings(
-    tx: &mut Transaction<'_, Any>,
-    trial_id: i64,
-) -> Result<Vec<MetRow>, StoreError> {
+/// also stops emails); erased partners are not listed. A partner's address is given only once
+/// they have confirmed it: one typed on a phone and never confirmed may be someone else's.
+pub async fn event_meetings(store: &Store, trial_id: i64) -> Result<Vec<MetRow>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT m.id AS membership_id, m.participant_id, p.name, p.email, \
            r.number AS round_number, g.id AS group_id, g.table_label, \
            op.name AS partner_name, om.attribute_value AS partner_attribute_value, \
-           om.role AS partner_role, op.email AS partner_email \
+           om.role AS partner_role, \
+           CASE WHEN om.confirmed_at IS NOT NULL THEN op.email END AS partner_email \
          FROM rounds r JOIN round_groups g ON g.round_id = r.id \
          JOIN round_group_members gm ON gm.group_id = g.id \
          JOIN memberships m ON m.id = gm.membership_id \
@@ -309,7 +326,7 @@ pub async fn event_meetings(
          ORDER BY m.id, r.number, g.id, op.name, om.id",
     )
     .bind(trial_id)
-    .fetch_all(&mut **tx)
+    .fetch_all(store.pool())
     .await?)
 }
 

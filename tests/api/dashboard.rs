@@ -5,7 +5,7 @@
 //!
 //! | round | groups          | answers                                                        |
 //! |-------|-----------------|----------------------------------------------------------------|
-//! | 1     | A+C, B+E, D+F   | A met (5), C met (4, shares a note); B some met (3, private note), E could not meet; D+F silent |
+//! | 1     | A+C, B+E, D+F   | A met (5), C met (4, shares a note); B some met (3, private note), E could not meet (1, not counted); D+F silent |
 //! | 2     | A+B, C+F, D+E   | A met (2, shares a formula-like note), B met (shares an empty note); C, F not yet; D could not meet |
 //! | 3     | A+C, B+D, E+F   | C met (4); E some met (5, shares only spaces); B+D silent      |
 //!
@@ -249,7 +249,8 @@ async fn known_history() -> Fixture {
     answer(&f, 1, "A", "met", Some(5), "", false).await;
     answer(&f, 1, "C", "met", Some(4), SHARED_NOTE, true).await;
     answer(&f, 1, "B", "some_met", Some(3), PRIVATE_NOTE, false).await;
-    answer(&f, 1, "E", "could_not_meet", None, "", false).await;
+    // A rating given with "could not meet" is not about a conversation: it counts nowhere.
+    answer(&f, 1, "E", "could_not_meet", Some(1), "", false).await;
     answer(&f, 2, "A", "met", Some(2), FORMULA_NOTE, true).await;
     answer(&f, 2, "B", "met", None, "", true).await;
     answer(&f, 2, "C", "not_yet", None, "", false).await;

@@ -56,6 +56,8 @@ struct CheckInPage {
 #[derive(Debug, Default, Clone, Copy)]
 struct Done {
     started: Option<i64>,
+    /// People who were here but could not be placed in that round.
+    unplaced: Option<i64>,
     emailed: Option<i64>,
     summaries: Option<i64>,
 }
@@ -82,6 +84,7 @@ struct PageQuery {
     #[serde(default)]
     q: String,
     started: Option<i64>,
+    unplaced: Option<i64>,
     emailed: Option<i64>,
     summaries: Option<i64>,
 }
@@ -162,6 +165,7 @@ async fn check_in_page(
         &query.q,
         Done {
             started: query.started,
+            unplaced: query.unplaced,
             emailed: query.emailed,
             summaries: query.summaries,
         },
@@ -260,8 +264,12 @@ async fn run_round(
             } else {
                 String::new()
             };
+            let unplaced = match done.unplaced.len() {
+                0 => String::new(),
+                n => format!("&unplaced={n}"),
+            };
             see_other(&format!(
-                "/admin/trials/{}/event?started={}{emailed}",
+                "/admin/trials/{}/event?started={}{unplaced}{emailed}",
                 trial.slug, done.view.round.number
             ))
         }
