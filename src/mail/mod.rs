@@ -267,8 +267,14 @@ pub mod event_summary {
     }
 
     impl Context {
+        /// Different people met: someone met in two rounds counts once.
         pub fn people_met(&self) -> usize {
-            self.meetings.iter().map(|m| m.people.len()).sum()
+            let mut seen = std::collections::HashSet::new();
+            self.meetings
+                .iter()
+                .flat_map(|m| &m.people)
+                .filter(|p| seen.insert((&p.name, &p.email)))
+                .count()
         }
     }
 

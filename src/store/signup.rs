@@ -116,28 +116,41 @@ pub async fn use_confirm_link(
     now: DateTime<Utc>,
 ) -> Result<Option<i64>, StoreError> {
     let now = to_db(now);
-    let used: Option<(Option<i64>,)> = sqlx::query_as(
+    let used: Option<(Option<i64>, String)> = sqlx::query_as(
         "UPDATE one_time_tokens SET used_at = $1 \
          WHERE token_hash = $2 AND purpose = 'confirm' AND used_at IS NULL AND expires_at > $1 \
-         RETURNING membership_id",
+         RETURNING membership_id, created_at",
     )
     .bind(&now)
     .bind(token_hash)
     .fetch_optional(&mut **tx)
     .await?;
-    let Some((Some(membership_id),)) = used else {
+    let Some((Some(membership_id), issued_at)) = used else {
         return Ok(None);
     };
     // Already active or paused: the link counts as followed and nothing else changes, except
-    // that an event sign-up (active before confirming) now has a proven address.
+    // that an event sign-up (active before confirming) now has a proven address. Someone who
+    // has left comes back only through a link issued after they left (they signed up again):
+    // an old link from before proves the address and nothing more.
+    sqlx::query(
+        "UPDATE memberships SET confirmed_at = COALESCE(confirmed_at, $1) \
+         WHERE id = $2 AND state = 'left' AND left_at > $3",
+    )
+    .bind(&now)
+    .bind(membership_id)
+    .bind(&issued_at)
+    .execute(&mut **tx)
+    .await?;
     sqlx::query(
         "UPDATE memberships SET state = 'active', confirmed_at = COALESCE(confirmed_at, $1), \
          paused_until = NULL, left_at = NULL, updated_at = $1 \
-         WHERE id = $2 AND (state IN ('pending', 'left') \
+         WHERE id = $2 AND (state = 'pending' \
+           OR (state = 'left' AND (left_at IS NULL OR left_at <= $3)) \
            OR (state = 'active' AND confirmed_at IS NULL))",
     )
     .bind(&now)
     .bind(membership_id)
+    .bind(&issued_at)
     .execute(&mut **tx)
     .await?;
     let (state,): (String,) = sqlx::query_as("SELECT state FROM memberships WHERE id = $1")

@@ -1071,3 +1071,31 @@ async fn participants_manage_pages_for_pending_members_do_not_offer_pausing() {
         ("pending", 0)
     );
 }
+
+#[tokio::test]
+async fn participants_an_old_confirmation_link_after_leaving_proves_the_address_only() {
+    let app = spawn_app().await;
+    let trial = open_trial(&app, "ward-9", "Nursing\nEstates").await;
+    sign_up(&app, "ward-9", GRACE).await;
+    let email = newest_email(&app).await;
+    let confirm = link_path(&email.body_text, "/c/");
+    let manage = link_path(&email.body_text, "/m/");
+    // They leave before confirming (from the manage link in the same email)...
+    let left = manage_post(&app, &manage, "leave", &[]).await;
+    assert_eq!(left.status().as_u16(), 303);
+    let grace = member(&app, &trial, "grace@example.org").await;
+    assert_eq!(grace.state, "left");
+
+    // ...and later follow the old confirmation link: the address is proven, they stay out.
+    let response = app.submit(&confirm, &confirm, &[]).await;
+    assert_eq!(response.status().as_u16(), 303);
+    assert!(location(&response).ends_with("?done=confirmed-left"));
+    let grace = member_by_id(&app, grace.membership_id).await;
+    assert_eq!(grace.state, "left");
+    assert!(grace.confirmed_at.is_some());
+    let html = app.get(&location(&response)).await.text().await.unwrap();
+    assert!(
+        html.contains("You are not taking part at the moment"),
+        "{html}"
+    );
+}

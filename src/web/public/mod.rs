@@ -306,6 +306,10 @@ async fn confirm_page(store: Data<Store>, csrf: CsrfToken, token: Path<String>) 
 
 async fn confirm(store: Data<Store>, token: Path<String>) -> HttpResponse {
     match participants::confirm(&store, &token, Utc::now()).await {
+        // An old link followed after leaving proves the address but does not bring them back.
+        Ok(Some((member, manage))) if member.state() == Some(MembershipState::Left) => {
+            see_other(&format!("/m/{manage}?done=confirmed-left"))
+        }
         Ok(Some((_, manage))) => see_other(&format!("/m/{manage}?done=confirmed")),
         Ok(None) => link_gone(),
         Err(e) => internal(e),
@@ -383,6 +387,7 @@ impl ManagePage {
 fn notice_for(done: &str) -> Option<&'static str> {
     Some(match done {
         "confirmed" => "Thank you: your address is confirmed and you are in. We will email you when you are paired.",
+        "confirmed-left" => "Thank you: your address is confirmed. You are not taking part at the moment; rejoin below whenever you like.",
         "details" => "Your details are saved.",
         "paused" => "You are paused. We will not pair you until the date you chose.",
         "resumed" => "Welcome back: you will be included in the next round.",
