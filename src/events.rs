@@ -7,8 +7,7 @@ use sqlx::{Any, Transaction};
 use crate::mail::{self, event_summary};
 use crate::rounds::{self, RoundError, RoundView, UnplacedView};
 use crate::store::events::{
-    activate_unconfirmed, event_meetings, insert_quick_round, record_summary, round_members_in,
-    EventPerson,
+    activate_unconfirmed, event_meetings, insert_quick_round, record_summary, EventPerson,
 };
 use crate::store::participants::Member;
 use crate::store::signup::{insert_link_token, LinkPurpose};
@@ -182,7 +181,7 @@ pub async fn run_quick_round(
         };
         let mut emails_queued = 0;
         if let Some(base_url) = email_pairs {
-            let members = round_members_in(&mut tx, round.id).await?;
+            let members = crate::store::rounds::round_members_in(&mut *tx, round.id).await?;
             emails_queued = rounds::queue_pairing_emails(
                 &mut tx,
                 trial,
@@ -373,7 +372,7 @@ pub async fn phone_view(
             seat = Some(PhoneSeat {
                 table_label: s.table_label.unwrap_or_default(),
                 partners: store
-                    .table_partner_names(s.group_id, member.membership_id)
+                    .group_partner_names(s.group_id, member.membership_id)
                     .await?,
             });
         }

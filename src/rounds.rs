@@ -424,15 +424,10 @@ pub async fn queue_pairing_emails(
 ) -> Result<usize, RoundError> {
     let domain = mail::message_domain(base_url);
     let mut emails_queued = 0;
-    // Event sign-ups are paired before they confirm; only proven addresses get email.
-    let unconfirmed = crate::store::events::unconfirmed_in_round(tx, round.id).await?;
     for group in groups {
         for me in &group.members {
-            let Some(address) = me
-                .email
-                .clone()
-                .filter(|_| !unconfirmed.contains(&me.membership_id))
-            else {
+            // No confirmed address (an event sign-up, or erased): no email.
+            let Some(address) = me.email.clone() else {
                 continue;
             };
             let partners: Vec<&GroupMember> = group

@@ -2,7 +2,7 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Any, FromRow, Transaction};
 
-use super::rounds::{Candidate, GroupMember, NewGroup, Round};
+use super::rounds::{insert_groups, Candidate, NewGroup, Round};
 use super::time::to_db;
 use super::{Store, StoreError};
 
@@ -161,25 +161,6 @@ impl Store {
         .await?)
     }
 
-    /// The names of the others in a group.
-    pub async fn table_partner_names(
-        &self,
-        group_id: i64,
-        membership_id: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT p.name FROM round_group_members gm \
-             JOIN memberships m ON m.id = gm.membership_id \
-             JOIN participants p ON p.id = m.participant_id \
-             WHERE gm.group_id = $1 AND gm.membership_id <> $2 ORDER BY p.name, m.id",
-        )
-        .bind(group_id)
-        .bind(membership_id)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows.into_iter().map(|(name,)| name).collect())
-    }
-
     /// Checks in the person behind an event-page link ("I'm here").
     pub async fn check_in_membership(
         &self,
@@ -266,26 +247,6 @@ pub async fn insert_quick_round(
     Ok(Some(round))
 }
 
-/// A round's members as `Store::round_members` gives them, read inside a transaction that
-/// has just written the round.
-pub async fn round_members_in(
-    tx: &mut Transaction<'_, Any>,
-    round_id: i64,
-) -> Result<Vec<GroupMember>, StoreError> {
-    Ok(sqlx::query_as(
-        "SELECT g.id AS group_id, g.position, g.reason, g.table_label, m.id AS membership_id, \
-           m.public_id, m.participant_id, p.name, p.email, m.attribute_value, m.role, m.site, \
-           m.meeting_modes, m.introduction, m.skip_next_round \
-         FROM round_groups g JOIN round_group_members gm ON gm.group_id = g.id \
-         JOIN memberships m ON m.id = gm.membership_id \
-         JOIN participants p ON p.id = m.participant_id \
-         WHERE g.round_id = $1 ORDER BY g.position, p.name, m.id",
-    )
-    .bind(round_id)
-    .fetch_all(&mut **tx)
-    .await?)
-}
-
 /// One person someone met in a quick round: a line of the summary after an event.
 #[derive(Clone, Debug, FromRow)]
 pub struct MetRow {
@@ -348,49 +309,4 @@ pub async fn record_summary(
     .fetch_optional(&mut **tx)
     .await?;
     Ok(row.is_some())
-}
-
-/// Members of a round whose address has not been confirmed: they get no email about it.
-pub async fn unconfirmed_in_round(
-    tx: &mut Transaction<'_, Any>,
-    round_id: i64,
-) -> Result<Vec<i64>, StoreError> {
-    let rows: Vec<(i64,)> = sqlx::query_as(
-        "SELECT m.id FROM round_groups g JOIN round_group_members gm ON gm.group_id = g.id \
-         JOIN memberships m ON m.id = gm.membership_id \
-         WHERE g.round_id = $1 AND m.confirmed_at IS NULL",
-    )
-    .bind(round_id)
-    .fetch_all(&mut **tx)
-    .await?;
-    Ok(rows.into_iter().map(|(id,)| id).collect())
-}
-
-async fn insert_groups(
-    tx: &mut Transaction<'_, Any>,
-    round_id: i64,
-    groups: &[NewGroup],
-) -> Result<(), StoreError> {
-    for (position, group) in groups.iter().enumerate() {
-        let (group_id,): (i64,) = sqlx::query_as(
-            "INSERT INTO round_groups (round_id, position, reason, table_label) \
-             VALUES ($1, $2, $3, $4) RETURNING id",
-        )
-        .bind(round_id)
-        .bind(position as i64 + 1)
-        .bind(&group.reason)
-        .bind(group.table_label.as_deref())
-        .fetch_one(&mut **tx)
-        .await?;
-        for membership_id in &group.membership_ids {
-            sqlx::query(
-                "INSERT INTO round_group_members (group_id, membership_id) VALUES ($1, $2)",
-            )
-            .bind(group_id)
-            .bind(membership_id)
-            .execute(&mut **tx)
-            .await?;
-        }
-    }
-    Ok(())
 }

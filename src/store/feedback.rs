@@ -121,25 +121,6 @@ impl Store {
         .await?)
     }
 
-    /// The other people of a group, by name.
-    pub async fn feedback_partner_names(
-        &self,
-        group_id: i64,
-        membership_id: i64,
-    ) -> Result<Vec<String>, StoreError> {
-        let rows: Vec<(String,)> = sqlx::query_as(
-            "SELECT p.name FROM round_group_members gm \
-             JOIN memberships m ON m.id = gm.membership_id \
-             JOIN participants p ON p.id = m.participant_id \
-             WHERE gm.group_id = $1 AND gm.membership_id <> $2 ORDER BY p.name, m.id",
-        )
-        .bind(group_id)
-        .bind(membership_id)
-        .fetch_all(self.pool())
-        .await?;
-        Ok(rows.into_iter().map(|(n,)| n).collect())
-    }
-
     /// Records an answer; a later answer replaces an earlier one and keeps the details.
     pub async fn upsert_feedback_answer(
         &self,

@@ -36,6 +36,8 @@ pub struct GroupMember {
     pub public_id: String,
     pub participant_id: i64,
     pub name: String,
+    /// Only once confirmed: event sign-ups are paired before they confirm, and an address typed
+    /// on a phone and never confirmed is neither written to nor shown to partners.
     pub email: Option<String>,
     pub attribute_value: String,
     pub role: String,
@@ -213,18 +215,26 @@ impl Store {
     }
 
     pub async fn round_members(&self, round_id: i64) -> Result<Vec<GroupMember>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT g.id AS group_id, g.position, g.reason, g.table_label, m.id AS membership_id, \
-               m.public_id, m.participant_id, p.name, p.email, m.attribute_value, m.role, m.site, \
-               m.meeting_modes, m.introduction, m.skip_next_round \
-             FROM round_groups g JOIN round_group_members gm ON gm.group_id = g.id \
+        round_members_in(self.pool(), round_id).await
+    }
+
+    /// The names of the others in a group.
+    pub async fn group_partner_names(
+        &self,
+        group_id: i64,
+        membership_id: i64,
+    ) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT p.name FROM round_group_members gm \
              JOIN memberships m ON m.id = gm.membership_id \
              JOIN participants p ON p.id = m.participant_id \
-             WHERE g.round_id = $1 ORDER BY g.position, p.name, m.id",
+             WHERE gm.group_id = $1 AND gm.membership_id <> $2 ORDER BY p.name, m.id",
         )
-        .bind(round_id)
+        .bind(group_id)
+        .bind(membership_id)
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        Ok(rows.into_iter().map(|(name,)| name).collect())
     }
 
     /// Discards a draft. A scheduled draft's slot is remembered as discarded in the same
@@ -260,7 +270,7 @@ impl Store {
     }
 }
 
-async fn insert_groups(
+pub(crate) async fn insert_groups(
     tx: &mut Transaction<'_, Any>,
     round_id: i64,
     groups: &[NewGroup],
@@ -342,4 +352,28 @@ impl Store {
         .fetch_optional(self.pool())
         .await?)
     }
+}
+
+/// A round's members in group order, on the pool or inside a transaction that has just
+/// written the round.
+pub async fn round_members_in<'e, E>(
+    executor: E,
+    round_id: i64,
+) -> Result<Vec<GroupMember>, StoreError>
+where
+    E: sqlx::Executor<'e, Database = Any>,
+{
+    Ok(sqlx::query_as(
+        "SELECT g.id AS group_id, g.position, g.reason, g.table_label, m.id AS membership_id, \
+               m.public_id, m.participant_id, p.name, \
+           CASE WHEN m.confirmed_at IS NOT NULL THEN p.email END AS email, m.attribute_value, m.role, m.site, \
+               m.meeting_modes, m.introduction, m.skip_next_round \
+             FROM round_groups g JOIN round_group_members gm ON gm.group_id = g.id \
+             JOIN memberships m ON m.id = gm.membership_id \
+             JOIN participants p ON p.id = m.participant_id \
+             WHERE g.round_id = $1 ORDER BY g.position, p.name, m.id",
+    )
+    .bind(round_id)
+    .fetch_all(executor)
+    .await?)
 }

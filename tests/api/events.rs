@@ -705,6 +705,13 @@ async fn events_also_email_the_pairs_sends_tables_to_confirmed_people_only() {
             .unwrap();
         let partner = names.iter().find(|n| *n != me).unwrap();
         assert!(email.subject.contains(partner.as_str()));
+        // A partner's address is shown once they have confirmed it, never before.
+        assert_eq!(
+            email.body_text.contains(&address_of(partner)),
+            partner != "Hedy Lamarr",
+            "{}",
+            email.body_text
+        );
         let other_table = round_two
             .iter()
             .find(|(t, _)| t.as_ref() != Some(&table))

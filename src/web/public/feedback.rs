@@ -69,7 +69,7 @@ struct QuestionPage {
 
 async fn partner_names(store: &Store, t: &FeedbackTarget) -> Result<String, HttpResponse> {
     let names = store
-        .feedback_partner_names(t.group_id, t.membership_id)
+        .group_partner_names(t.group_id, t.membership_id)
         .await
         .map_err(internal)?;
     Ok(match names.as_slice() {
