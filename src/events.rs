@@ -10,7 +10,7 @@ use crate::store::events::{
     activate_unconfirmed, event_meetings, insert_quick_round, record_summary, EventPerson,
 };
 use crate::store::participants::Member;
-use crate::store::signup::{insert_link_token, LinkPurpose};
+use crate::store::signup::LinkPurpose;
 use crate::store::time::{from_db, to_db};
 use crate::store::trials::Trial;
 use crate::store::{outbox, Store, StoreError};
@@ -45,17 +45,14 @@ pub async fn start_event_sign_up(
     now: DateTime<Utc>,
 ) -> Result<String, StoreError> {
     activate_unconfirmed(tx, membership_id, now).await?;
-    let token = tokens::new_token();
-    insert_link_token(
+    participants::new_link_token(
         tx,
         LinkPurpose::Event,
         membership_id,
-        &tokens::hash_token(&token),
         now,
         now + Duration::days(EVENT_LINK_DAYS),
     )
-    .await?;
-    Ok(token)
+    .await
 }
 
 fn event(trial: &Trial) -> Result<(), EventError> {

@@ -72,26 +72,9 @@ pub async fn issue_links(
     now: DateTime<Utc>,
 ) -> Result<ParticipantLinks, StoreError> {
     let expires = now + Duration::days(LINK_DAYS);
-    let manage = tokens::new_token();
-    let unsubscribe = tokens::new_token();
-    insert_link_token(
-        tx,
-        LinkPurpose::Manage,
-        membership_id,
-        &tokens::hash_token(&manage),
-        now,
-        expires,
-    )
-    .await?;
-    insert_link_token(
-        tx,
-        LinkPurpose::Unsubscribe,
-        membership_id,
-        &tokens::hash_token(&unsubscribe),
-        now,
-        expires,
-    )
-    .await?;
+    let manage = new_link_token(tx, LinkPurpose::Manage, membership_id, now, expires).await?;
+    let unsubscribe =
+        new_link_token(tx, LinkPurpose::Unsubscribe, membership_id, now, expires).await?;
     Ok(ParticipantLinks {
         manage: link(base_url, &format!("/m/{manage}")),
         unsubscribe: link(base_url, &format!("/u/{unsubscribe}")),
@@ -105,14 +88,32 @@ async fn issue_manage_token(
     membership_id: i64,
     now: DateTime<Utc>,
 ) -> Result<String, StoreError> {
-    let token = tokens::new_token();
-    insert_link_token(
+    new_link_token(
         tx,
         LinkPurpose::Manage,
         membership_id,
-        &tokens::hash_token(&token),
         now,
         now + Duration::days(LINK_DAYS),
+    )
+    .await
+}
+
+/// A new random token for a participant's link, stored only as its hash, valid until `expires`.
+pub async fn new_link_token(
+    tx: &mut Transaction<'_, Any>,
+    purpose: LinkPurpose,
+    membership_id: i64,
+    now: DateTime<Utc>,
+    expires: DateTime<Utc>,
+) -> Result<String, StoreError> {
+    let token = tokens::new_token();
+    insert_link_token(
+        tx,
+        purpose,
+        membership_id,
+        &tokens::hash_token(&token),
+        now,
+        expires,
     )
     .await?;
     Ok(token)
@@ -238,12 +239,10 @@ async fn confirmation_email(
     rejoining: bool,
     now: DateTime<Utc>,
 ) -> Result<NewEmail, ParticipantError> {
-    let token = tokens::new_token();
-    insert_link_token(
+    let token = new_link_token(
         tx,
         LinkPurpose::Confirm,
         membership_id,
-        &tokens::hash_token(&token),
         now,
         now + Duration::days(CONFIRM_DAYS),
     )

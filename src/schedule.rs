@@ -18,11 +18,10 @@ use crate::mail::{self, round_notice};
 use crate::participants;
 use crate::rounds::{self, RoundError};
 use crate::store::schedule::{claim_notice, notice_recipients, record_notice_recipients};
-use crate::store::signup::{insert_link_token, LinkPurpose};
+use crate::store::signup::LinkPurpose;
 use crate::store::time::from_db;
 use crate::store::trials::Trial;
 use crate::store::{outbox, Store, StoreError};
-use crate::tokens;
 
 /// How often the background loop looks at the schedules.
 pub const TICK_INTERVAL: StdDuration = StdDuration::from_secs(30);
@@ -184,12 +183,10 @@ async fn send_notice(
     let people = notice_recipients(&mut tx, trial.id, slot).await?;
     for person in &people {
         // The skip link works until the round starts; after that it would skip the next one.
-        let skip = tokens::new_token();
-        insert_link_token(
+        let skip = participants::new_link_token(
             &mut tx,
             LinkPurpose::Skip,
             person.membership_id,
-            &tokens::hash_token(&skip),
             now,
             slot,
         )
