@@ -78,7 +78,7 @@ pub async fn check_in(
     }
 }
 
-/// This person has gone: no later round pairs them.
+/// This person has gone home: no later quick round pairs them (an organiser's tick undoes it).
 pub async fn mark_left(
     store: &Store,
     trial: &Trial,
@@ -360,8 +360,8 @@ pub async fn phone_view(
     let Some(trial) = store.trial_by_id(member.trial_id).await? else {
         return Ok(None);
     };
-    let checked_in = store.checked_in_at(member.membership_id).await?.is_some();
-    let left = member.state == "left";
+    let (checked_in, left_room) = store.room_status(member.membership_id).await?;
+    let left = left_room || member.state == "left";
     let latest = store.latest_quick_round(trial.id).await?;
     let mut seat = None;
     if let Some(round) = &latest {
@@ -385,7 +385,7 @@ pub async fn phone_view(
 }
 
 /// "I'm here" from a person's own phone. False when the link does not work; a person marked
-/// as left stays left (the organiser decides that).
+/// as gone home stays so until an organiser ticks them (the organiser decides that).
 pub async fn im_here(store: &Store, token: &str, now: DateTime<Utc>) -> Result<bool, EventError> {
     let Some(member) = member_by_event_token(store, token, now).await? else {
         return Ok(false);

@@ -15,6 +15,8 @@ pub struct EventPerson {
     pub state: String,
     pub attribute_value: String,
     pub checked_in_at: Option<String>,
+    /// Went home during the event (see `mark_left`).
+    pub left_room_at: Option<String>,
 }
 
 impl EventPerson {
@@ -22,8 +24,9 @@ impl EventPerson {
         self.checked_in_at.is_some() && !self.has_left()
     }
 
+    /// Gone from the room, or out of the trial altogether.
     pub fn has_left(&self) -> bool {
-        self.state == "left"
+        self.left_room_at.is_some() || self.state == "left"
     }
 }
 
@@ -49,7 +52,7 @@ impl Store {
     ) -> Result<Vec<EventPerson>, StoreError> {
         let mut people: Vec<EventPerson> = sqlx::query_as(
             "SELECT m.id AS membership_id, m.public_id, p.name, m.state, m.attribute_value, \
-               m.checked_in_at \
+               m.checked_in_at, m.left_room_at \
              FROM memberships m JOIN participants p ON p.id = m.participant_id \
              WHERE m.trial_id = $1 AND m.state <> 'erased' \
              ORDER BY m.id",
@@ -66,7 +69,8 @@ impl Store {
     }
 
     /// Marks a person of the trial as present. The first check-in time is kept, so ticking
-    /// twice changes nothing. People who have left or were erased are not checked in.
+    /// twice changes nothing; ticking someone marked as gone home brings them back. People who
+    /// have left the trial or were erased are not checked in.
     pub async fn check_in(
         &self,
         trial_id: i64,
@@ -74,7 +78,8 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
-            "UPDATE memberships SET checked_in_at = COALESCE(checked_in_at, $1), updated_at = $1 \
+            "UPDATE memberships SET checked_in_at = COALESCE(checked_in_at, $1), \
+               left_room_at = NULL, updated_at = $1 \
              WHERE trial_id = $2 AND public_id = $3 AND state NOT IN ('left', 'erased')",
         )
         .bind(to_db(now))
@@ -85,9 +90,8 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// Marks a person as gone: state `left`, so no round, quick or otherwise, pairs them again.
-    /// The check-in goes too: following their confirmation link later makes the membership
-    /// active again, and that must not put someone who went home back into the room.
+    /// Marks a person as gone home: no longer checked in, so no quick round pairs them, until
+    /// an organiser ticks them again. They stay in the trial, so the summary still reaches them.
     pub async fn mark_left(
         &self,
         trial_id: i64,
@@ -96,9 +100,9 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let now = to_db(now);
         let done = sqlx::query(
-            "UPDATE memberships SET state = 'left', left_at = $1, checked_in_at = NULL, \
-               updated_at = $1 \
-             WHERE trial_id = $2 AND public_id = $3 AND state NOT IN ('left', 'erased')",
+            "UPDATE memberships SET left_room_at = $1, checked_in_at = NULL, updated_at = $1 \
+             WHERE trial_id = $2 AND public_id = $3 AND state NOT IN ('left', 'erased') \
+               AND left_room_at IS NULL",
         )
         .bind(&now)
         .bind(trial_id)
@@ -113,7 +117,7 @@ impl Store {
     pub async fn event_candidates(&self, trial_id: i64) -> Result<Vec<Candidate>, StoreError> {
         Ok(sqlx::query_as(
             "SELECT id AS membership_id, public_id, attribute_value, team FROM memberships \
-             WHERE trial_id = $1 AND checked_in_at IS NOT NULL \
+             WHERE trial_id = $1 AND checked_in_at IS NOT NULL AND left_room_at IS NULL \
                AND state IN ('pending', 'active', 'paused') \
              ORDER BY id",
         )
@@ -169,7 +173,7 @@ impl Store {
     ) -> Result<bool, StoreError> {
         let done = sqlx::query(
             "UPDATE memberships SET checked_in_at = COALESCE(checked_in_at, $1), updated_at = $1 \
-             WHERE id = $2 AND state NOT IN ('left', 'erased')",
+             WHERE id = $2 AND state NOT IN ('left', 'erased') AND left_room_at IS NULL",
         )
         .bind(to_db(now))
         .bind(membership_id)
@@ -188,14 +192,16 @@ impl Store {
         Ok(n)
     }
 
-    /// The check-in time of a membership, if it has one.
-    pub async fn checked_in_at(&self, membership_id: i64) -> Result<Option<String>, StoreError> {
-        let row: Option<(Option<String>,)> =
-            sqlx::query_as("SELECT checked_in_at FROM memberships WHERE id = $1")
+    /// Whether a membership is checked in, and whether it was marked as gone home.
+    pub async fn room_status(&self, membership_id: i64) -> Result<(bool, bool), StoreError> {
+        let row: Option<(Option<String>, Option<String>)> =
+            sqlx::query_as("SELECT checked_in_at, left_room_at FROM memberships WHERE id = $1")
                 .bind(membership_id)
                 .fetch_optional(self.pool())
                 .await?;
-        Ok(row.and_then(|(t,)| t))
+        Ok(row.map_or((false, false), |(checked_in, left)| {
+            (checked_in.is_some(), left.is_some())
+        }))
     }
 }
 

@@ -1054,3 +1054,72 @@ async fn events_summaries_sent_twice_at_the_same_moment_go_once_each() {
     );
     assert_eq!(emails_of(&app, "event_summary").await.len(), 4);
 }
+
+#[tokio::test]
+async fn events_gone_home_is_not_leaving_the_trial_and_an_organiser_tick_undoes_it() {
+    let app = spawn_app().await;
+    app.sign_up_first_organiser().await;
+    let trial = event_trial(&app, "study-day").await;
+    let mut phones = Vec::new();
+    for name in ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Hedy Lamarr"] {
+        phones.push(sign_up(&app, "study-day", name).await);
+        tick(&app, &trial, name).await;
+        confirm(&app, name).await;
+    }
+    run_round(&app, &trial).await;
+    mark_left(&app, &trial, "Hedy Lamarr").await;
+
+    // Gone home: out of the room, still in the trial.
+    let hedy = public_id(&app, &trial, "Hedy Lamarr").await;
+    let people = app.store.event_people(trial.id, None).await.unwrap();
+    let row = people.iter().find(|p| p.public_id == hedy).unwrap();
+    assert_eq!(row.state, "active");
+    assert!(row.has_left() && !row.is_checked_in());
+    let list = app
+        .get("/admin/trials/study-day/event")
+        .await
+        .text()
+        .await
+        .unwrap();
+    assert!(
+        list.contains("Gone home") && list.contains("Back in the room"),
+        "{list}"
+    );
+
+    // Her own "I'm here" does not bring her back; the round goes on without her.
+    // (Her page has no button any more; the POST is sent anyway, with a CSRF token from
+    // another page of the same browser.)
+    let page = format!("/e/{}", phones[3]);
+    assert!(!app
+        .get(&page)
+        .await
+        .text()
+        .await
+        .unwrap()
+        .contains("/here\""));
+    app.submit(
+        "/admin/trials/study-day/event",
+        &format!("{page}/here"),
+        &[],
+    )
+    .await;
+    let round = run_round(&app, &trial).await;
+    assert!(!names_in(&groups(&app.store, &trial, round).await).contains("Hedy Lamarr"));
+
+    // The summary still reaches her: she met someone in round 1.
+    app.submit(
+        "/admin/trials/study-day/event",
+        "/admin/trials/study-day/event/summaries",
+        &[],
+    )
+    .await;
+    let summaries = emails_of(&app, "event_summary").await;
+    assert!(summaries
+        .iter()
+        .any(|e| e.to_address == "hedy.lamarr@example.org"));
+
+    // The organiser's tick brings her back for the next round.
+    tick(&app, &trial, "Hedy Lamarr").await;
+    let round = run_round(&app, &trial).await;
+    assert!(names_in(&groups(&app.store, &trial, round).await).contains("Hedy Lamarr"));
+}
