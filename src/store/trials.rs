@@ -59,6 +59,16 @@ impl Trial {
     pub fn is_event(&self) -> bool {
         self.kind == "event"
     }
+
+    /// The event's date as people read it ("Thursday 3 December 2026").
+    pub fn event_date_label(&self) -> Option<String> {
+        let raw = self.event_date.as_deref()?;
+        Some(
+            chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+                .map(|d| d.format("%A %-d %B %Y").to_string())
+                .unwrap_or_else(|_| raw.to_string()),
+        )
+    }
 }
 
 #[derive(Clone, Debug, FromRow, serde::Serialize)]

@@ -430,7 +430,7 @@ async fn events_poster_has_a_qr_code_and_the_address() {
         "the sign-up address as a link"
     );
     assert!(html.contains("Induction day"));
-    assert!(html.contains("2026-12-07") && html.contains("Seminar room 2"));
+    assert!(html.contains("Monday 7 December 2026") && html.contains("Seminar room 2"));
     // The sign-up page itself is still the trial's page, not shadowed by the poster.
     let signup = visitor.get(app.url("/t/open-day")).send().await.unwrap();
     assert!(signup.text().await.unwrap().contains("id=\"signup\""));
