@@ -14,7 +14,7 @@ use crate::store::signup::LinkPurpose;
 use crate::store::time::{from_db, to_db};
 use crate::store::trials::Trial;
 use crate::store::{outbox, Store, StoreError};
-use crate::{feedback, participants, tokens};
+use crate::{feedback, participants};
 
 /// How long a person's event page works: the event and a little after it.
 pub const EVENT_LINK_DAYS: i64 = 14;
@@ -335,26 +335,14 @@ pub struct PhoneSeat {
     pub partners: Vec<String>,
 }
 
-async fn member_by_event_token(
-    store: &Store,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<Member>, StoreError> {
-    if !tokens::looks_like_token(token) {
-        return Ok(None);
-    }
-    store
-        .member_by_link(LinkPurpose::Event, &tokens::hash_token(token), now)
-        .await
-}
-
 /// The page behind an event link, or None when the link does not work (any more).
 pub async fn phone_view(
     store: &Store,
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<PhoneView>, EventError> {
-    let Some(member) = member_by_event_token(store, token, now).await? else {
+    let Some(member) = participants::member_by_link(store, LinkPurpose::Event, token, now).await?
+    else {
         return Ok(None);
     };
     let Some(trial) = store.trial_by_id(member.trial_id).await? else {
@@ -387,7 +375,8 @@ pub async fn phone_view(
 /// "I'm here" from a person's own phone. False when the link does not work; a person marked
 /// as gone home stays so until an organiser ticks them (the organiser decides that).
 pub async fn im_here(store: &Store, token: &str, now: DateTime<Utc>) -> Result<bool, EventError> {
-    let Some(member) = member_by_event_token(store, token, now).await? else {
+    let Some(member) = participants::member_by_link(store, LinkPurpose::Event, token, now).await?
+    else {
         return Ok(false);
     };
     store.check_in_membership(member.membership_id, now).await?;
