@@ -8,9 +8,10 @@ use rand_chacha::ChaCha8Rng;
 
 use coffee_trials::matching::{pair, Instance, PastGroup, PastRound, Person, Rules};
 
-/// `n` people in `groups` skewed groups with `rounds` past random pairings of
-/// the same population (with a little churn), as in the yardstick's churn sets.
-fn churn_instance(n: usize, rounds: usize, groups: usize, seed: u64) -> Instance {
+/// `n` people in `groups` skewed groups with `rounds` past random groupings
+/// (groups of `size`) of the same population (with a little churn), as in the
+/// yardstick's churn sets; the rules ask for groups of `size` too.
+fn churn_instance(n: usize, rounds: usize, groups: usize, seed: u64, size: usize) -> Instance {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let weights: Vec<f64> = (1..=groups).map(|k| 1.0 / k as f64).collect();
     let total: f64 = weights.iter().sum();
@@ -36,9 +37,9 @@ fn churn_instance(n: usize, rounds: usize, groups: usize, seed: u64) -> Instance
         let mut ids: Vec<usize> = (0..n + n / 20).filter(|_| rng.random_bool(0.97)).collect();
         ids.shuffle(&mut rng);
         let groups = ids
-            .chunks_exact(2)
+            .chunks_exact(size)
             .map(|c| PastGroup {
-                members: vec![format!("p{}", c[0]), format!("p{}", c[1])],
+                members: c.iter().map(|i| format!("p{i}")).collect(),
                 met: true,
             })
             .collect();
@@ -47,7 +48,10 @@ fn churn_instance(n: usize, rounds: usize, groups: usize, seed: u64) -> Instance
     Instance {
         participants,
         history,
-        rules: Rules::default(),
+        rules: Rules {
+            group_size: size,
+            ..Rules::default()
+        },
     }
 }
 
@@ -92,10 +96,10 @@ fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("pair");
     g.sample_size(10);
     for (name, inst) in [
-        ("churn_n1000_r10", churn_instance(1000, 10, 15, 1)),
-        ("churn_n1001_r10", churn_instance(1001, 10, 15, 2)),
-        ("churn_n20000_r5", churn_instance(20_000, 5, 50, 3)),
-        ("churn_n50000_r5", churn_instance(50_000, 5, 50, 4)),
+        ("churn_n1000_r10", churn_instance(1000, 10, 15, 1, 2)),
+        ("churn_n1001_r10", churn_instance(1001, 10, 15, 2, 2)),
+        ("churn_n20000_r5", churn_instance(20_000, 5, 50, 3, 2)),
+        ("churn_n50000_r5", churn_instance(50_000, 5, 50, 4, 2)),
         ("tight_n300_r295", tight_instance(300, 295, 5)),
     ] {
         g.bench_with_input(BenchmarkId::from_parameter(name), &inst, |b, inst| {
@@ -109,5 +113,24 @@ fn bench(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, bench);
+/// Groups of three (`cargo bench --bench matching -- triads`).
+fn bench_triads(c: &mut Criterion) {
+    let mut g = c.benchmark_group("triads");
+    g.sample_size(10);
+    for (name, inst) in [
+        ("churn_n1000_r10", churn_instance(1000, 10, 15, 1, 3)),
+        ("churn_n10000_r10", churn_instance(10_000, 10, 15, 3, 3)),
+    ] {
+        g.bench_with_input(BenchmarkId::from_parameter(name), &inst, |b, inst| {
+            let mut seed = 0u64;
+            b.iter(|| {
+                seed += 1;
+                pair(inst, seed)
+            })
+        });
+    }
+    g.finish();
+}
+
+criterion_group!(benches, bench, bench_triads);
 criterion_main!(benches);

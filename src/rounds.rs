@@ -133,7 +133,10 @@ pub(crate) async fn engine_inputs_for(
         instance: Instance {
             participants,
             history,
-            rules: Default::default(),
+            rules: matching::Rules {
+                group_size: usize::try_from(trial.group_size).unwrap_or(2),
+                ..Default::default()
+            },
         },
         membership_by_public_id: candidates
             .into_iter()

@@ -53,7 +53,19 @@ pub(crate) fn run(inst: &Instance, seed: u64) -> Outcome {
     } else {
         solve(&ctx, &mut rng)
     };
-    outcome(&ctx, sol, seed)
+    let mut groups: Vec<&[u32]> = sol.pairs.iter().map(|p| &p[..]).collect();
+    if let Some(t) = &sol.trio {
+        groups.push(t);
+    }
+    let placement = Placement {
+        groups,
+        unplaced: &sol.unplaced,
+        lower_bound: sol.lower_bound,
+        proven: sol.proven,
+        method: sol.method,
+        group_size: 2,
+    };
+    outcome(&ctx, &placement, seed)
 }
 
 fn solve(ctx: &Ctx, rng: &mut ChaCha8Rng) -> Solution {
@@ -813,8 +825,19 @@ fn exhaustive(ctx: &Ctx) -> Option<Grouping> {
     Some((pairs, trio))
 }
 
-fn outcome(ctx: &Ctx, sol: Solution, seed: u64) -> Outcome {
-    let mut groups = Vec::with_capacity(sol.pairs.len() + 1);
+/// A finished grouping in dense indices, whatever produced it.
+pub(crate) struct Placement<'a> {
+    pub groups: Vec<&'a [u32]>,
+    pub unplaced: &'a [u32],
+    pub lower_bound: u32,
+    pub proven: bool,
+    pub method: &'static str,
+    /// The trial's intended group size, which decides how an odd-sized group is explained.
+    pub group_size: usize,
+}
+
+pub(crate) fn outcome(ctx: &Ctx, sol: &Placement, seed: u64) -> Outcome {
+    let mut groups = Vec::with_capacity(sol.groups.len());
     let (mut pairs_n, mut repeats, mut cross) = (0u32, 0u32, 0u32);
     let qualifier = if sol.proven {
         "fewest repeats possible"
@@ -849,8 +872,12 @@ fn outcome(ctx: &Ctx, sol: Solution, seed: u64) -> Outcome {
             }
         }
         repeats += rep;
-        if members.len() == 3 {
-            parts.push("group of three (odd number of people)".to_string());
+        match (members.len(), sol.group_size) {
+            (3, 3) => parts.push("group of three".to_string()),
+            (3, _) => parts.push("group of three (odd number of people)".to_string()),
+            (2, 3) => parts
+                .push("a pair, as the number of people does not divide into threes".to_string()),
+            _ => {}
         }
         if met_notes.is_empty() {
             parts.push(
@@ -891,11 +918,8 @@ fn outcome(ctx: &Ctx, sol: Solution, seed: u64) -> Outcome {
             reason: parts.join("; "),
         });
     };
-    for p in &sol.pairs {
-        add(p);
-    }
-    if let Some(t) = &sol.trio {
-        add(t);
+    for g in &sol.groups {
+        add(g);
     }
     let unplaced = sol
         .unplaced

@@ -5,7 +5,9 @@
 //! Beyond the yardstick's fields, a participant may carry `never_together`
 //! (a string) and `do_not_pair` (a list of ids); a history group may be written
 //! as `{"members": [...], "met": false}` for a meeting that did not happen; and
-//! a top-level `rules` object may set `prefer_cross_group`. Unknown fields are ignored.
+//! a top-level `rules` object may set `prefer_cross_group` (true or false) and
+//! `group_size` (2, the default, for pairs; 3 for groups of three). Unknown
+//! fields are ignored.
 
 use std::collections::HashMap;
 
@@ -160,16 +162,34 @@ pub fn parse_instance(text: &str) -> Result<Instance, FormatError> {
     let mut rules = Rules::default();
     match root.get("rules") {
         None | Some(Value::Null) => {}
-        Some(Value::Object(obj)) => match obj.get("prefer_cross_group") {
-            None | Some(Value::Null) => {}
-            Some(Value::Bool(b)) => rules.prefer_cross_group = *b,
-            Some(v) => {
-                return fail(
-                    "rules.prefer_cross_group",
-                    format!("expected true or false, found {}", kind(v)),
-                )
+        Some(Value::Object(obj)) => {
+            match obj.get("prefer_cross_group") {
+                None | Some(Value::Null) => {}
+                Some(Value::Bool(b)) => rules.prefer_cross_group = *b,
+                Some(v) => {
+                    return fail(
+                        "rules.prefer_cross_group",
+                        format!("expected true or false, found {}", kind(v)),
+                    )
+                }
             }
-        },
+            match obj.get("group_size") {
+                None | Some(Value::Null) => {}
+                Some(Value::Number(x)) if matches!(x.as_u64(), Some(2 | 3)) => {
+                    rules.group_size = if x.as_u64() == Some(3) { 3 } else { 2 };
+                }
+                Some(v) => {
+                    let found = match v {
+                        Value::Number(x) => x.to_string(),
+                        v => kind(v).to_string(),
+                    };
+                    return fail(
+                        "rules.group_size",
+                        format!("expected 2 or 3, found {found}"),
+                    );
+                }
+            }
+        }
         Some(v) => return fail("rules", format!("expected an object, found {}", kind(v))),
     }
 

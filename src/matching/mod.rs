@@ -44,6 +44,16 @@
 //! * Stable cohorts: when the history is a run of perfect pairings of exactly
 //!   today's (even-sized) cohort, the engine extends a round-robin schedule that
 //!   contains those rounds, so the cohort gets N−1 repeat-free rounds.
+//!
+//! # Groups of three
+//!
+//! With [`Rules::group_size`] 3 everyone is placed in groups of three, except
+//! that one pair is formed when N leaves a remainder of 2 and two pairs when it
+//! leaves 1 (four people make two pairs; one person is unplaced). Rules 2 to 5
+//! apply as above, counting each pair inside a group. There is no exact core
+//! here (grouping into threes is NP-hard): a seeded randomised greedy start, then
+//! member swaps between groups while the total strictly improves, with restarts
+//! on small rounds. [`Stats::proven_optimal`] is only claimed when nobody repeats.
 
 mod blossom;
 mod engine;
@@ -52,6 +62,7 @@ mod index;
 mod roundrobin;
 #[cfg(test)]
 mod tests;
+mod triads;
 
 use serde::Serialize;
 
@@ -97,12 +108,16 @@ pub struct PastGroup {
 pub struct Rules {
     /// Prefer pairs whose `group` differs (rule 4). On by default.
     pub prefer_cross_group: bool,
+    /// 2 (the default) forms pairs; 3 forms groups of three (see the module documentation).
+    /// Any other value is treated as 2.
+    pub group_size: usize,
 }
 
 impl Default for Rules {
     fn default() -> Self {
         Rules {
             prefer_cross_group: true,
+            group_size: 2,
         }
     }
 }
@@ -148,12 +163,17 @@ pub struct Stats {
     pub lower_bound: u32,
     /// `repeats` is known to be the minimum possible.
     pub proven_optimal: bool,
-    /// Which path produced the grouping ("round-robin", "matching", "exhaustive").
+    /// Which path produced the grouping ("round-robin", "matching", "exhaustive",
+    /// "groups-of-three").
     pub method: &'static str,
 }
 
 /// Pairs the participants of `instance`; see the module documentation for the
 /// rules and guarantees. The same instance and seed always give the same outcome.
 pub fn pair(instance: &Instance, seed: u64) -> Outcome {
-    engine::run(instance, seed)
+    if instance.rules.group_size == 3 {
+        triads::run(instance, seed)
+    } else {
+        engine::run(instance, seed)
+    }
 }

@@ -94,14 +94,23 @@ fn check_valid(inst: &Instance, out: &Outcome) -> u32 {
         assert!(!u.why.is_empty());
     }
     assert_eq!(seen.len(), ids.len(), "everyone is placed or reported");
-    assert!(trios <= 1);
     let placed = ids.len() - out.unplaced.len();
-    if placed >= 2 {
+    if inst.rules.group_size == 3 {
+        let pairs = out.groups.len() - trios;
         assert_eq!(
-            trios,
-            placed % 2,
-            "one group of three exactly when the placed count is odd"
+            (trios, pairs),
+            triads::shape(placed),
+            "threes, then one pair for a remainder of 2 or two for a remainder of 1 ({placed} placed)"
         );
+    } else {
+        assert!(trios <= 1);
+        if placed >= 2 {
+            assert_eq!(
+                trios,
+                placed % 2,
+                "one group of three exactly when the placed count is odd"
+            );
+        }
     }
     let met = met_pairs(inst);
     let mut repeats = 0;
@@ -666,4 +675,253 @@ fn repeats_never_exceed_the_lower_bound_without_exclusions() {
         None,
         "every case is proven optimal: {seen:?}"
     );
+}
+
+fn threes(mut inst: Instance) -> Instance {
+    inst.rules.group_size = 3;
+    inst
+}
+
+/// Feeds an outcome back as the latest past round.
+fn record(inst: &mut Instance, out: &Outcome) {
+    inst.history.push(PastRound {
+        groups: out
+            .groups
+            .iter()
+            .map(|g| PastGroup {
+                members: g.members.clone(),
+                met: true,
+            })
+            .collect(),
+    });
+}
+
+/// Brute-force minimum number of repeats over every grouping into threes (with
+/// the pairs `triads::shape` asks for); no exclusions.
+fn brute_min_repeats_threes(inst: &Instance) -> u32 {
+    let met = met_pairs(inst);
+    let ids: Vec<&str> = inst.participants.iter().map(|p| p.id.as_str()).collect();
+    let c = |a: usize, b: usize| met.contains(&key(ids[a], ids[b])) as u32;
+    fn go(rem: &[usize], trios: usize, pairs: usize, c: &dyn Fn(usize, usize) -> u32) -> u32 {
+        let Some((&i, rest)) = rem.split_first() else {
+            return 0;
+        };
+        let mut best = u32::MAX;
+        for (a, &j) in rest.iter().enumerate() {
+            let without_j: Vec<usize> = rest.iter().copied().filter(|&x| x != j).collect();
+            if pairs > 0 {
+                best = best.min(c(i, j) + go(&without_j, trios, pairs - 1, c));
+            }
+            if trios > 0 {
+                for &k in &rest[a + 1..] {
+                    let left: Vec<usize> = without_j.iter().copied().filter(|&x| x != k).collect();
+                    best = best.min(c(i, j) + c(i, k) + c(j, k) + go(&left, trios - 1, pairs, c));
+                }
+            }
+        }
+        best
+    }
+    let (t, p) = triads::shape(ids.len());
+    go(&(0..ids.len()).collect::<Vec<_>>(), t, p, &c)
+}
+
+#[test]
+fn threes_place_everyone_in_the_right_sizes() {
+    for n in 1..=20usize {
+        let inst = threes(Instance {
+            participants: (0..n)
+                .map(|i| person(&format!("p{i}"), &format!("g{}", i % 4)))
+                .collect(),
+            ..Instance::default()
+        });
+        for seed in 0..5 {
+            let out = pair(&inst, seed);
+            check_valid(&inst, &out);
+            let mut sizes: Vec<usize> = out.groups.iter().map(|g| g.members.len()).collect();
+            sizes.sort_unstable();
+            let expected: Vec<usize> = match n {
+                1 => vec![],
+                _ if n % 3 == 0 => vec![3; n / 3],
+                _ if n % 3 == 2 => [vec![2], vec![3; n / 3]].concat(),
+                _ => [vec![2, 2], vec![3; (n - 4) / 3]].concat(),
+            };
+            assert_eq!(sizes, expected, "n={n}");
+            assert_eq!(out.unplaced.len(), (n == 1) as usize, "n={n}");
+            for g in &out.groups {
+                let note = if g.members.len() == 3 {
+                    "group of three"
+                } else {
+                    "does not divide into threes"
+                };
+                assert!(g.reason.contains(note), "n={n}: {}", g.reason);
+                assert!(!g.reason.contains("odd number"), "{}", g.reason);
+            }
+        }
+    }
+}
+
+#[test]
+fn threes_same_seed_same_groups() {
+    let mut rng = ChaCha8Rng::seed_from_u64(31);
+    for case in 0..30 {
+        let n = rng.random_range(2..200);
+        let inst = threes(random_instance(&mut rng, n, 4, 5, 3, 2));
+        let a = write_outcome(&pair(&inst, case));
+        assert_eq!(a, write_outcome(&pair(&inst, case)), "case {case}");
+    }
+}
+
+#[test]
+fn threes_respect_exclusions() {
+    let mut rng = ChaCha8Rng::seed_from_u64(41);
+    for case in 0..200 {
+        let n = rng.random_range(2..40);
+        let inst = threes(random_instance(&mut rng, n, 3, 3, n / 2, 4));
+        // check_valid fails on any group holding an excluded pair.
+        check_valid(&inst, &pair(&inst, case));
+    }
+    // Someone nobody may join is left out with the reason; the rest are grouped.
+    let mut a = person("a", "x");
+    a.do_not_pair = ["b", "c", "d", "e", "f", "g"].map(String::from).to_vec();
+    let mut people = vec![a];
+    people.extend(["b", "c", "d", "e", "f", "g"].map(|i| person(i, "y")));
+    let inst = threes(Instance {
+        participants: people,
+        ..Instance::default()
+    });
+    for seed in 0..10 {
+        let out = pair(&inst, seed);
+        check_valid(&inst, &out);
+        assert_eq!(out.unplaced.len(), 1);
+        assert_eq!(out.unplaced[0].id, "a");
+        assert!(out.unplaced[0].why.contains("exclusions"));
+        assert_eq!(out.groups.len(), 2);
+    }
+    // Three people of whom two may not meet cannot be a group of three: a pair is
+    // formed and one of the two is left out.
+    let mut a = person("a", "x");
+    a.do_not_pair = vec!["b".into()];
+    let inst = threes(Instance {
+        participants: vec![a, person("b", "y"), person("c", "z")],
+        ..Instance::default()
+    });
+    for seed in 0..10 {
+        let out = pair(&inst, seed);
+        check_valid(&inst, &out);
+        assert_eq!(out.groups.len(), 1);
+        assert!(out.groups[0].members.contains(&"c".to_string()));
+        assert_eq!(out.unplaced.len(), 1);
+    }
+}
+
+#[test]
+fn threes_mix_departments_in_the_first_round() {
+    let depts = ["Nursing", "Pharmacy", "Estates"];
+    let inst = threes(Instance {
+        participants: (0..9)
+            .map(|i| person(&format!("p{i}"), depts[i % 3]))
+            .collect(),
+        ..Instance::default()
+    });
+    for seed in 0..50 {
+        let out = pair(&inst, seed);
+        check_valid(&inst, &out);
+        assert_eq!(out.groups.len(), 3);
+        assert_eq!(out.stats.cross_group_pairs, 9, "seed {seed}");
+        for g in &out.groups {
+            let seen: HashSet<&str> = g
+                .members
+                .iter()
+                .map(|m| depts[m[1..].parse::<usize>().unwrap() % 3])
+                .collect();
+            assert_eq!(seen.len(), 3, "seed {seed}: {:?}", g.members);
+            assert!(g.reason.starts_with("group of three; none have met; "));
+        }
+    }
+}
+
+#[test]
+fn threes_avoid_repeats_over_rounds_and_count_them_honestly() {
+    for seed in 0..10u64 {
+        let mut inst = threes(Instance {
+            participants: (0..15)
+                .map(|i| person(&format!("p{i}"), &format!("g{}", i % 5)))
+                .collect(),
+            ..Instance::default()
+        });
+        let mut forced = false;
+        for r in 0..10u64 {
+            let out = pair(&inst, seed * 100 + r);
+            // check_valid recounts each group's repeats from the history.
+            let repeats = check_valid(&inst, &out);
+            if r < 4 {
+                assert_eq!(repeats, 0, "seed {seed}: round {} repeats", r + 1);
+                assert!(out.stats.proven_optimal);
+            }
+            if r == 7 {
+                // 105 pairs among 15 people, 15 a round: the eighth round must repeat.
+                assert!(repeats > 0);
+                forced = true;
+            }
+            record(&mut inst, &out);
+        }
+        assert!(forced);
+    }
+}
+
+#[test]
+fn threes_reach_the_fewest_repeats_on_small_rounds() {
+    let mut rng = ChaCha8Rng::seed_from_u64(17);
+    for seed in 0..100u64 {
+        let n = rng.random_range(2..=9);
+        let mut inst = threes(random_instance(&mut rng, n, 3, 0, 0, 0));
+        // Past rounds in threes and pairs, dense enough that repeats are often forced.
+        for _ in 0..rng.random_range(1..=6) {
+            let mut ids: Vec<usize> = (0..n + 2).collect();
+            ids.shuffle(&mut rng);
+            let mut groups = Vec::new();
+            let mut k = 0;
+            while ids.len() - k >= 2 {
+                let size = if ids.len() - k == 2 || ids.len() - k == 4 {
+                    2
+                } else {
+                    3
+                };
+                groups.push(PastGroup {
+                    members: ids[k..k + size].iter().map(|i| format!("p{i}")).collect(),
+                    met: rng.random_bool(0.9),
+                });
+                k += size;
+            }
+            inst.history.push(PastRound { groups });
+        }
+        let out = pair(&inst, seed);
+        let got = check_valid(&inst, &out);
+        assert_eq!(got, brute_min_repeats_threes(&inst), "seed {seed}: n={n}");
+    }
+}
+
+#[test]
+fn group_size_is_read_from_the_rules() {
+    let doc = r#"{"participants":[{"id":"a"},{"id":"b"},{"id":"c"},{"id":"d"},{"id":"e"},{"id":"f"}],"rules":{"group_size":3}}"#;
+    let inst = parse_instance(doc).unwrap();
+    assert_eq!(inst.rules.group_size, 3);
+    assert!(pair(&inst, 1).groups.iter().all(|g| g.members.len() == 3));
+    let pairs = parse_instance(r#"{"participants":[],"rules":{"group_size":2}}"#).unwrap();
+    assert_eq!(pairs.rules.group_size, 2);
+    assert_eq!(
+        parse_instance(r#"{"participants":[]}"#)
+            .unwrap()
+            .rules
+            .group_size,
+        2
+    );
+    for bad in ["4", "\"3\"", "2.5"] {
+        let e = parse_instance(&format!(
+            r#"{{"participants":[],"rules":{{"group_size":{bad}}}}}"#
+        ))
+        .unwrap_err();
+        assert_eq!(e.location, "rules.group_size");
+        assert!(e.problem.starts_with("expected 2 or 3"), "{}", e.problem);
+    }
 }

@@ -515,3 +515,99 @@ async fn a_skip_that_a_published_draft_ignored_is_kept_for_the_next_round() {
         .collect();
     assert!(!placed.contains(&members[0].public_id.as_str()));
 }
+
+#[tokio::test]
+async fn a_trial_of_threes_gets_groups_of_three_and_each_email_names_both_partners() {
+    let app = spawn_app().await;
+    trial_with_people(&app, "threes", 9).await;
+    let (client, token) = api(&app).await;
+    let updated = client
+        .put(app.url("/api/v1/trials/threes"))
+        .bearer_auth(&token)
+        .json(&json!({
+            "name": "Trial threes",
+            "slug": "threes",
+            "attribute_values": DEPARTMENTS.join("\n"),
+            "group_size": "3",
+        }))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(updated.status().as_u16(), 200);
+    let proposed: Value = client
+        .post(app.url("/api/v1/trials/threes/rounds"))
+        .bearer_auth(&token)
+        .json(&json!({"seed": 7}))
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    let groups = proposed["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), 3, "{proposed}");
+    // (name, email) of each member, group by group.
+    let mut names_in: Vec<Vec<(String, String)>> = Vec::new();
+    for g in groups {
+        let members = g["members"].as_array().unwrap();
+        assert_eq!(members.len(), 3);
+        let reason = g["reason"].as_str().unwrap();
+        assert!(
+            reason.starts_with("group of three; none have met"),
+            "{reason}"
+        );
+        names_in.push(
+            members
+                .iter()
+                .map(|m| {
+                    (
+                        m["name"].as_str().unwrap().to_string(),
+                        m["email"].as_str().unwrap().to_string(),
+                    )
+                })
+                .collect(),
+        );
+    }
+    assert_eq!(pairs_of(&proposed).len(), 9, "three pairs in each group");
+
+    let published: Value = client
+        .post(app.url("/api/v1/trials/threes/rounds/1/publish"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(
+        published,
+        json!({"newly_published": true, "emails_queued": 9})
+    );
+    let outbox = app.store.list_outbox(100).await.unwrap();
+    assert_eq!(outbox.len(), 9);
+    for group in &names_in {
+        for (i, (me, address)) in group.iter().enumerate() {
+            let email = outbox.iter().find(|m| &m.to_address == address).unwrap();
+            assert!(
+                email.body_text.contains("two people"),
+                "{}",
+                email.body_text
+            );
+            // One entry per partner (each has a "Can meet" line); never oneself.
+            assert_eq!(email.body_text.matches("Can meet: ").count(), 2);
+            assert!(!email.body_text.contains(&format!("Email: {address}")));
+            for (j, (partner, partner_address)) in group.iter().enumerate() {
+                if i != j {
+                    assert!(
+                        email.body_text.contains(&format!("\n{partner}\n"))
+                            && email
+                                .body_text
+                                .contains(&format!("Email: {partner_address}")),
+                        "{me}'s email names {partner}: {}",
+                        email.body_text
+                    );
+                }
+            }
+        }
+    }
+}
