@@ -58,6 +58,19 @@ async fn api(app: &TestApp) -> (reqwest::Client, String) {
     (app.anonymous_client(), app.api_token().await)
 }
 
+/// POSTs to an organiser API route with the bearer token and reads the JSON answer.
+async fn api_post(app: &TestApp, client: &reqwest::Client, token: &str, path: &str) -> Value {
+    client
+        .post(app.url(path))
+        .bearer_auth(token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap()
+}
+
 fn pairs_of(view: &Value) -> HashSet<(String, String)> {
     let mut pairs = HashSet::new();
     for g in view["groups"].as_array().unwrap() {
@@ -116,28 +129,24 @@ async fn a_round_is_proposed_published_once_and_emailed() {
         "a draft sends nothing"
     );
 
-    let published: Value = client
-        .post(app.url("/api/v1/trials/weekly/rounds/1/publish"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let published: Value = api_post(
+        &app,
+        &client,
+        &token,
+        "/api/v1/trials/weekly/rounds/1/publish",
+    )
+    .await;
     assert_eq!(
         published,
         json!({"newly_published": true, "emails_queued": 7})
     );
-    let again: Value = client
-        .post(app.url("/api/v1/trials/weekly/rounds/1/publish"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let again: Value = api_post(
+        &app,
+        &client,
+        &token,
+        "/api/v1/trials/weekly/rounds/1/publish",
+    )
+    .await;
     assert_eq!(again, json!({"newly_published": false, "emails_queued": 0}));
     let outbox = app.store.list_outbox(100).await.unwrap();
     assert_eq!(outbox.len(), 7);
@@ -198,15 +207,7 @@ async fn rounds_do_not_repeat_pairs_while_a_fresh_pairing_exists() {
     let mut seen: HashSet<(String, String)> = HashSet::new();
     // Eight people can have seven rounds with nobody meeting twice.
     for number in 1..=7 {
-        let view: Value = client
-            .post(app.url("/api/v1/trials/cohort/rounds"))
-            .bearer_auth(&token)
-            .send()
-            .await
-            .unwrap()
-            .json()
-            .await
-            .unwrap();
+        let view: Value = api_post(&app, &client, &token, "/api/v1/trials/cohort/rounds").await;
         let pairs = pairs_of(&view);
         assert_eq!(pairs.len(), 4);
         assert!(pairs.is_disjoint(&seen), "round {number} repeats a pair");
@@ -255,15 +256,7 @@ async fn paused_and_skipping_people_sit_a_round_out() {
         )
         .await
         .unwrap();
-    let view: Value = client
-        .post(app.url("/api/v1/trials/breaks/rounds"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let view: Value = api_post(&app, &client, &token, "/api/v1/trials/breaks/rounds").await;
     let placed: HashSet<String> = view["groups"]
         .as_array()
         .unwrap()
@@ -284,12 +277,13 @@ async fn paused_and_skipping_people_sit_a_round_out() {
             m.name
         );
     }
-    client
-        .post(app.url("/api/v1/trials/breaks/rounds/1/publish"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    api_post(
+        &app,
+        &client,
+        &token,
+        "/api/v1/trials/breaks/rounds/1/publish",
+    )
+    .await;
     let skipper = app
         .store
         .find_member_by_id(members[1].membership_id)
@@ -468,12 +462,7 @@ async fn a_skip_that_a_published_draft_ignored_is_kept_for_the_next_round() {
     let app = spawn_app().await;
     let trial = trial_with_people(&app, "kept-skip", 4).await;
     let (client, token) = api(&app).await;
-    client
-        .post(app.url("/api/v1/trials/kept-skip/rounds"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    api_post(&app, &client, &token, "/api/v1/trials/kept-skip/rounds").await;
     let members = app
         .store
         .list_members(trial.id, &Default::default())
@@ -483,12 +472,13 @@ async fn a_skip_that_a_published_draft_ignored_is_kept_for_the_next_round() {
     coffee_trials::participants::skip_next_round(&app.store, &members[0], true, Utc::now())
         .await
         .unwrap();
-    client
-        .post(app.url("/api/v1/trials/kept-skip/rounds/1/publish"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
+    api_post(
+        &app,
+        &client,
+        &token,
+        "/api/v1/trials/kept-skip/rounds/1/publish",
+    )
+    .await;
     let skipper = app
         .store
         .find_member_by_id(members[0].membership_id)
@@ -497,15 +487,7 @@ async fn a_skip_that_a_published_draft_ignored_is_kept_for_the_next_round() {
         .unwrap();
     assert_eq!(skipper.skip_next_round, 1, "the skip was not honoured yet");
 
-    let next: Value = client
-        .post(app.url("/api/v1/trials/kept-skip/rounds"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let next: Value = api_post(&app, &client, &token, "/api/v1/trials/kept-skip/rounds").await;
     let placed: Vec<&str> = next["groups"]
         .as_array()
         .unwrap()
@@ -570,15 +552,13 @@ async fn a_trial_of_threes_gets_groups_of_three_and_each_email_names_both_partne
     }
     assert_eq!(pairs_of(&proposed).len(), 9, "three pairs in each group");
 
-    let published: Value = client
-        .post(app.url("/api/v1/trials/threes/rounds/1/publish"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let published: Value = api_post(
+        &app,
+        &client,
+        &token,
+        "/api/v1/trials/threes/rounds/1/publish",
+    )
+    .await;
     assert_eq!(
         published,
         json!({"newly_published": true, "emails_queued": 9})
