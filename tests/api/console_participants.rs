@@ -30,11 +30,8 @@ async fn organisers_search_pause_remove_and_export() {
 
     // Search matches names and addresses, in any case.
     let html = app
-        .get("/admin/trials/people/participants?search=ADA")
-        .await
-        .text()
-        .await
-        .unwrap();
+        .get_html("/admin/trials/people/participants?search=ADA")
+        .await;
     assert!(html.contains("2 matching"), "{html}");
     assert!(html.contains("Ada Lovelace") && html.contains("Carol Ada"));
     assert!(!html.contains("Bob Babbage"));
@@ -62,7 +59,7 @@ async fn organisers_search_pause_remove_and_export() {
         )
         .await;
     assert_eq!(paused.status().as_u16(), 303);
-    let html = app.get(&person).await.text().await.unwrap();
+    let html = app.get_html(&person).await;
     assert!(html.contains(&format!("paused until {until}")), "{html}");
 
     let carol = public_id(&app, trial.id, "carol@example.org").await;
@@ -88,11 +85,8 @@ async fn organisers_search_pause_remove_and_export() {
         ]
     );
     let html = app
-        .get("/admin/trials/people/participants?state=paused")
-        .await
-        .text()
-        .await
-        .unwrap();
+        .get_html("/admin/trials/people/participants?state=paused")
+        .await;
     assert!(
         html.contains("1 matching") && html.contains("Bob Babbage"),
         "{html}"
@@ -150,11 +144,8 @@ async fn organisers_search_pause_remove_and_export() {
 
     // The export follows the page's filters.
     let filtered = app
-        .get("/admin/trials/people/participants.csv?state=active")
-        .await
-        .text()
-        .await
-        .unwrap();
+        .get_html("/admin/trials/people/participants.csv?state=active")
+        .await;
     assert_eq!(filtered.trim_end().lines().count(), 3, "{filtered}");
 }
 

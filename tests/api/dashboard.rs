@@ -401,11 +401,8 @@ async fn the_dashboard_shows_the_figures_charts_and_only_shared_takeaways() {
     }
     let rounds = f
         .app
-        .get(&format!("/admin/trials/{SLUG}/rounds"))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .get_html(&format!("/admin/trials/{SLUG}/rounds"))
+        .await;
     assert!(rounds.contains(&format!("href=\"/admin/trials/{SLUG}/dashboard\"")));
 }
 
@@ -615,11 +612,8 @@ async fn an_empty_trial_has_a_friendly_page_and_empty_exports() {
     assert_eq!(status, 201);
     let html = f
         .app
-        .get(&format!("/admin/trials/{SLUG}/dashboard"))
-        .await
-        .text()
-        .await
-        .unwrap();
+        .get_html(&format!("/admin/trials/{SLUG}/dashboard"))
+        .await;
     assert!(html.contains("id=\"empty\""));
     assert!(html.contains("and 1 draft not yet published"));
 }

@@ -218,7 +218,7 @@ async fn events_check_in_late_arrivals_and_leaving_through_http() {
     tick(&app, &trial, "Alan Turing").await;
     im_here(&app, &ada).await;
     im_here(&app, &grace).await;
-    let list = app.get(page).await.text().await.unwrap();
+    let list = app.get_html(page).await;
     assert!(list.contains("<strong>3</strong> here"), "{list}");
     // Ticking twice changes nothing.
     tick(&app, &trial, "Alan Turing").await;
@@ -246,7 +246,7 @@ async fn events_check_in_late_arrivals_and_leaving_through_http() {
 
     // Someone who leaves is never paired again, and cannot check themselves back in.
     mark_left(&app, &trial, "Grace Hopper").await;
-    let phone = app.get(&format!("/e/{grace}")).await.text().await.unwrap();
+    let phone = app.get_html(&format!("/e/{grace}")).await;
     assert!(phone.contains("marked as having left") && !phone.contains("I'm here</button>"));
     let again = app.submit(page, &format!("/e/{grace}/here"), &[]).await;
     assert_eq!(again.status().as_u16(), 303);
@@ -257,19 +257,14 @@ async fn events_check_in_late_arrivals_and_leaving_through_http() {
         assert!(!names.contains("Never Came"));
         assert_eq!(names.len(), 3);
     }
-    let list = app.get(page).await.text().await.unwrap();
+    let list = app.get_html(page).await;
     assert!(
         list.contains("<strong>3</strong> here · 1 left · 5 signed up"),
         "{list}"
     );
 
     // Search by name narrows the list.
-    let found = app
-        .get(&format!("{page}?q=lar"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let found = app.get_html(&format!("{page}?q=lar")).await;
     assert!(found.contains("Late Larry") && !found.contains("Ada Lovelace"));
 }
 
@@ -289,12 +284,7 @@ async fn events_display_and_phone_pages_show_partners_and_tables() {
     }
 
     // Before checking in, the phone page offers "I'm here" and keeps itself current.
-    let phone = app
-        .get(&format!("/e/{}", tokens[0].1))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let phone = app.get_html(&format!("/e/{}", tokens[0].1)).await;
     assert!(phone.contains("Hello, Ada Lovelace"));
     assert!(phone.contains("I'm here") && phone.contains("http-equiv=\"refresh\""));
     let display = app.get("/admin/trials/conference/display").await;
@@ -312,12 +302,7 @@ async fn events_display_and_phone_pages_show_partners_and_tables() {
     let groups = groups(&app.store, &trial, number).await;
     assert_eq!(groups.len(), 2);
 
-    let display = app
-        .get("/admin/trials/conference/display")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let display = app.get_html("/admin/trials/conference/display").await;
     assert!(display.contains("http-equiv=\"refresh\""));
     // The countdown runs to the round's start plus the event's 7 minutes.
     let round = app
@@ -348,7 +333,7 @@ async fn events_display_and_phone_pages_show_partners_and_tables() {
             .find(|(_, n)| n.iter().any(|m| m == name))
             .unwrap();
         let partner = names.iter().find(|m| m != name).unwrap();
-        let phone = app.get(&format!("/e/{token}")).await.text().await.unwrap();
+        let phone = app.get_html(&format!("/e/{token}")).await;
         assert!(phone.contains("You are checked in"));
         assert!(
             phone.contains(&format!(
@@ -519,12 +504,7 @@ async fn events_console_pages_refuse_anonymous_users_and_programmes() {
         .unwrap();
     let programme = app.get("/admin/trials/weekly/event").await;
     assert_eq!(programme.status().as_u16(), 409);
-    let html = app
-        .get("/admin/trials/gala/event")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let html = app.get_html("/admin/trials/gala/event").await;
     assert!(csrf_from(&html).len() == 64 && html.contains("Run a quick round now"));
     let title = &html[html.find("<title>").unwrap()..html.find("</title>").unwrap()];
     assert!(
@@ -672,7 +652,7 @@ async fn events_also_email_the_pairs_sends_tables_to_confirmed_people_only() {
     // Ticked: one email per confirmed person, each with their own table; none to Hedy.
     let location = run_round_emailing(&app, &trial, true).await;
     assert_eq!(location, "/admin/trials/away-day/event?started=2&emailed=3");
-    let page = app.get(&location).await.text().await.unwrap();
+    let page = app.get_html(&location).await;
     assert!(page.contains("3 pairing emails are on their way"), "{page}");
     let emails = emails_of(&app, "pairing").await;
     let mut to: Vec<String> = emails.iter().map(|e| e.to_address.clone()).collect();
@@ -752,7 +732,7 @@ async fn events_summary_lists_who_each_person_met_and_goes_once() {
     }
 
     let page = "/admin/trials/summit/event";
-    let html = app.get(page).await.text().await.unwrap();
+    let html = app.get_html(page).await;
     assert!(html.contains("Send everyone a summary"));
     let response = app
         .submit(page, "/admin/trials/summit/event/summaries", &[])
@@ -760,7 +740,7 @@ async fn events_summary_lists_who_each_person_met_and_goes_once() {
     assert_eq!(response.status().as_u16(), 303);
     let location = response.headers()["location"].to_str().unwrap().to_string();
     assert_eq!(location, "/admin/trials/summit/event?summaries=3#summary");
-    let html = app.get(&location).await.text().await.unwrap();
+    let html = app.get_html(&location).await;
     assert!(html.contains("3 summaries are on their way"), "{html}");
     assert!(html.contains("<strong id=\"summaries-sent\">3</strong>"));
 
@@ -813,7 +793,7 @@ async fn events_summary_lists_who_each_person_met_and_goes_once() {
         .await;
     let location = again.headers()["location"].to_str().unwrap().to_string();
     assert_eq!(location, "/admin/trials/summit/event?summaries=0#summary");
-    let html = app.get(&location).await.text().await.unwrap();
+    let html = app.get_html(&location).await;
     assert!(html.contains("No new summaries to send"));
     assert_eq!(emails_of(&app, "event_summary").await.len(), 3);
 
@@ -884,12 +864,7 @@ async fn events_someone_marked_as_left_stays_out_after_confirming_their_address(
         .map(String::from)
         .collect();
     assert_eq!(names, expected);
-    let list = app
-        .get("/admin/trials/ward-day/event")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = app.get_html("/admin/trials/ward-day/event").await;
     assert!(list.contains("<strong>2</strong> here"), "{list}");
 }
 
@@ -944,33 +919,18 @@ async fn events_check_in_search_ignores_case_beyond_ascii() {
     sign_up(&app, "salon", "Ada Lovelace").await;
     let page = "/admin/trials/salon/event";
     // "émile" and "ZOË" in the address, percent-encoded as a browser sends them.
-    let found = app
-        .get(&format!("{page}?q=%C3%A9mile"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let found = app.get_html(&format!("{page}?q=%C3%A9mile")).await;
     assert!(
         found.contains("Émile Zola") && !found.contains("Ada Lovelace"),
         "{found}"
     );
-    let found = app
-        .get(&format!("{page}?q=ZO%C3%8B"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let found = app.get_html(&format!("{page}?q=ZO%C3%8B")).await;
     assert!(
         found.contains("Zoë Ball") && !found.contains("Émile Zola"),
         "{found}"
     );
     // Characters that are wildcards in SQL are only characters here.
-    let none = app
-        .get(&format!("{page}?q=%25"))
-        .await
-        .text()
-        .await
-        .unwrap();
+    let none = app.get_html(&format!("{page}?q=%25")).await;
     assert!(none.contains("Nobody's name contains"), "{none}");
 }
 
@@ -1001,7 +961,7 @@ async fn events_people_who_cannot_be_placed_are_counted_and_a_round_of_nobody_is
     }
     let location = run_round_emailing(&app, &trial, false).await;
     assert_eq!(location, "/admin/trials/retreat/event?started=1&unplaced=1");
-    let page = app.get(&location).await.text().await.unwrap();
+    let page = app.get_html(&location).await;
     assert!(page.contains("1 person who is here is not in it"), "{page}");
     let expected: HashSet<String> = ["Alan Turing", "Grace Hopper"]
         .into_iter()
@@ -1075,12 +1035,7 @@ async fn events_gone_home_is_not_leaving_the_trial_and_an_organiser_tick_undoes_
     let row = people.iter().find(|p| p.public_id == hedy).unwrap();
     assert_eq!(row.state, "active");
     assert!(row.has_left() && !row.is_checked_in());
-    let list = app
-        .get("/admin/trials/study-day/event")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let list = app.get_html("/admin/trials/study-day/event").await;
     assert!(
         list.contains("Gone home") && list.contains("Back in the room"),
         "{list}"
@@ -1090,13 +1045,7 @@ async fn events_gone_home_is_not_leaving_the_trial_and_an_organiser_tick_undoes_
     // (Her page has no button any more; the POST is sent anyway, with a CSRF token from
     // another page of the same browser.)
     let page = format!("/e/{}", phones[3]);
-    assert!(!app
-        .get(&page)
-        .await
-        .text()
-        .await
-        .unwrap()
-        .contains("/here\""));
+    assert!(!app.get_html(&page).await.contains("/here\""));
     app.submit(
         "/admin/trials/study-day/event",
         &format!("{page}/here"),

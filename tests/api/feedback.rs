@@ -211,7 +211,7 @@ async fn a_pair_is_not_offered_some_of_us_met() {
     let trial = trial_with_people(&app, "pair", 2).await;
     run_round(&app, &trial, 1, Utc::now()).await;
     let token = token_in(&last_email(&app, "pairing", &email(0)).await, "/f/");
-    let html = app.get(&format!("/f/{token}")).await.text().await.unwrap();
+    let html = app.get_html(&format!("/f/{token}")).await;
     assert!(html.contains("answer-met") && html.contains("answer-could_not_meet"));
     assert!(!html.contains("answer-some_met"));
     let response = answer_by_http(&app, &token, "some_met").await;

@@ -149,6 +149,11 @@ impl TestApp {
             .expect("request is sent")
     }
 
+    /// The body of a page, whatever its status (tests that care check the status themselves).
+    pub async fn get_html(&self, path: &str) -> String {
+        self.get(path).await.text().await.expect("a text body")
+    }
+
     pub async fn get_json(&self, path: &str) -> (u16, Value) {
         let response = self.get(path).await;
         let status = response.status().as_u16();

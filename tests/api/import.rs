@@ -27,7 +27,7 @@ pub async fn trial(app: &TestApp, slug: &str, values: &str) -> Trial {
 /// Posts a file as the upload form does (multipart, CSRF token in the action's query).
 pub async fn upload(app: &TestApp, slug: &str, file_name: &str, bytes: &[u8]) -> reqwest::Response {
     let form = format!("/admin/trials/{slug}/import");
-    let html = app.get(&form).await.text().await.unwrap();
+    let html = app.get_html(&form).await;
     let csrf = csrf_from(&html);
     let boundary = "----coffee-trials-test-boundary";
     let mut body = Vec::new();
@@ -65,7 +65,7 @@ pub async fn import_from(app: &TestApp, page: &str, consent: bool) -> String {
     assert_eq!(started.status().as_u16(), 303);
     let deadline = Instant::now() + Duration::from_secs(120);
     loop {
-        let html = app.get(page).await.text().await.unwrap();
+        let html = app.get_html(page).await;
         if html.contains("id=\"import-outcome\"") {
             return html;
         }
@@ -113,7 +113,7 @@ async fn the_preview_names_every_problem_and_saves_nobody() {
                Here Again,here@example.org,Finance,,\r\n\
                \"Dee, the <b>Second</b>\",dee@example.org,Finance,,\r\n";
     let page = preview_of(&app, "lunch", csv.as_bytes()).await;
-    let html = app.get(&page).await.text().await.unwrap();
+    let html = app.get_html(&page).await;
     assert!(
         html.contains("<strong>2</strong> to add, <strong>1</strong> already in this trial, <strong>4</strong> with problems"),
         "{html}"
@@ -207,7 +207,7 @@ async fn ten_thousand_rows_import_in_one_go() {
     app.sign_up_first_organiser().await;
     let trial = trial(&app, "big", "").await;
     let page = preview_of(&app, "big", many_rows(10_000).as_bytes()).await;
-    let html = app.get(&page).await.text().await.unwrap();
+    let html = app.get_html(&page).await;
     assert!(html.contains("<strong>10000</strong> to add"), "{html}");
     assert!(html.contains("…and 9800 more."));
     let done = import_from(&app, &page, true).await;

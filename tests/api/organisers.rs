@@ -75,7 +75,7 @@ async fn a_setup_link_posted_twice_creates_one_account() {
         .unwrap()
         .unwrap();
     let path = link.strip_prefix(&app.address).unwrap().to_string();
-    let html = app.get(&path).await.text().await.unwrap();
+    let html = app.get_html(&path).await;
     let csrf = csrf_from(&html);
     let form = |email: &'static str| {
         vec![
@@ -284,7 +284,7 @@ async fn api_tokens_work_until_revoked() {
     assert_ne!(stored.0, token, "only a hash is stored");
     assert!(stored.1.is_some(), "last use is recorded");
 
-    let page = app.get("/admin/tokens").await.text().await.unwrap();
+    let page = app.get_html("/admin/tokens").await;
     assert!(!page.contains(&token), "the token is shown only once");
     let id: (i64,) = sqlx::query_as("SELECT id FROM api_tokens")
         .fetch_one(app.store.pool())

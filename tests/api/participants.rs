@@ -169,7 +169,7 @@ async fn participants_whole_journey_from_sign_up_to_erasure() {
     let app = spawn_app().await;
     let trial = open_trial(&app, "ward-7", "Nursing\nEstates").await;
 
-    let page = app.get("/t/ward-7").await.text().await.unwrap();
+    let page = app.get_html("/t/ward-7").await;
     assert!(page.contains("Privacy notice") && page.contains("For how long"));
     assert!(page.contains("name=\"consent\""));
 
@@ -207,7 +207,7 @@ async fn participants_whole_journey_from_sign_up_to_erasure() {
     let grace = member_by_id(&app, grace.membership_id).await;
     assert_eq!(grace.state, "active");
     assert!(grace.confirmed_at.is_some());
-    let html = app.get(&location(&response)).await.text().await.unwrap();
+    let html = app.get_html(&location(&response)).await;
     assert!(html.contains("your address is confirmed"));
 
     // Edit details.
@@ -248,7 +248,7 @@ async fn participants_whole_journey_from_sign_up_to_erasure() {
     let grace = member_by_id(&app, grace.membership_id).await;
     assert_eq!(grace.state, "paused");
     assert!(grace.paused_until.as_deref().unwrap().starts_with(&until));
-    let html = app.get(&manage).await.text().await.unwrap();
+    let html = app.get_html(&manage).await;
     assert!(html.contains(&format!("paused until {until}")));
     let response = manage_post(&app, &manage, "pause", &[("until", "2001-01-01")]).await;
     assert_eq!(response.status().as_u16(), 422);
@@ -282,7 +282,7 @@ async fn participants_whole_journey_from_sign_up_to_erasure() {
     // A private do-not-pair list, chosen by name.
     let alan_id = add_active(&app, &trial, "Alan Turing", "alan@example.org").await;
     let alan = member_by_id(&app, alan_id).await;
-    let html = app.get(&manage).await.text().await.unwrap();
+    let html = app.get_html(&manage).await;
     assert!(html.contains("Alan Turing"));
     assert!(
         !html.contains("alan@example.org"),
@@ -293,7 +293,7 @@ async fn participants_whole_journey_from_sign_up_to_erasure() {
     let sql = "SELECT COUNT(*) FROM do_not_pair WHERE membership_id = $1";
     assert_eq!(count(&app, sql, grace.membership_id).await, 1);
     let alan_manage = manage_link_for(&app, alan_id).await;
-    let alan_page = app.get(&alan_manage).await.text().await.unwrap();
+    let alan_page = app.get_html(&alan_manage).await;
     assert!(
         alan_page.contains("Grace B. Hopper"),
         "Grace can be chosen by Alan"
@@ -521,7 +521,7 @@ async fn participants_hostile_inputs_are_refused_at_the_field() {
         .unwrap();
     assert_eq!(response.status().as_u16(), 422);
     assert_eq!(response.json::<Value>().await.unwrap()["field"], "trial");
-    let page = app.get("/t/ward-7").await.text().await.unwrap();
+    let page = app.get_html("/t/ward-7").await;
     let csrf = csrf_from(&page);
     let mut settings = TrialSettings::try_from(&TrialInput {
         name: "Coffee at ward-7".into(),
@@ -564,7 +564,7 @@ async fn participants_hostile_inputs_are_refused_at_the_field() {
 }
 
 async fn sign_up_unknown(app: &TestApp) -> u16 {
-    let page = app.get("/t/ward-7").await.text().await.unwrap();
+    let page = app.get_html("/t/ward-7").await;
     let csrf = csrf_from(&page);
     app.client
         .post(app.url("/t/no-such-trial"))
@@ -625,10 +625,10 @@ async fn participants_html_in_names_shows_as_text_in_pages_and_emails() {
     assert!(!email.body_html.contains("<script>"));
     assert!(email.body_html.contains("&#60;script&#62;"));
     let confirm = link_path(&email.body_text, "/c/");
-    let html = app.get(&confirm).await.text().await.unwrap();
+    let html = app.get_html(&confirm).await;
     assert!(!html.contains("<script>alert") && html.contains("&#60;script&#62;"));
     let response = app.submit(&confirm, &confirm, &[]).await;
-    let html = app.get(&location(&response)).await.text().await.unwrap();
+    let html = app.get_html(&location(&response)).await;
     assert!(!html.contains("<script>alert"));
     assert!(!html.contains("<img src=x"));
     assert!(!html.contains("<b>Research"));
@@ -1060,7 +1060,7 @@ async fn participants_manage_pages_for_pending_members_do_not_offer_pausing() {
     let trial = open_trial(&app, "ward-7", "Nursing\nEstates").await;
     sign_up(&app, "ward-7", GRACE).await;
     let manage = link_path(&newest_email(&app).await.body_text, "/m/");
-    let html = app.get(&manage).await.text().await.unwrap();
+    let html = app.get_html(&manage).await;
     assert!(html.contains("not confirmed your email address yet"));
     assert!(!html.contains("/pause\""), "no pausing before confirming");
     let response = manage_post(&app, &manage, "skip", &[("skip", "yes")]).await;
@@ -1093,7 +1093,7 @@ async fn participants_an_old_confirmation_link_after_leaving_proves_the_address_
     let grace = member_by_id(&app, grace.membership_id).await;
     assert_eq!(grace.state, "left");
     assert!(grace.confirmed_at.is_some());
-    let html = app.get(&location(&response)).await.text().await.unwrap();
+    let html = app.get_html(&location(&response)).await;
     assert!(
         html.contains("You are not taking part at the moment"),
         "{html}"

@@ -310,12 +310,7 @@ async fn organisers_preview_swap_and_publish_in_the_console() {
         started.headers()["location"],
         "/admin/trials/console/rounds/1"
     );
-    let page = app
-        .get("/admin/trials/console/rounds/1")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_html("/admin/trials/console/rounds/1").await;
     assert!(page.contains("Draft") && page.contains("Person 00"));
 
     let trial = app.store.find_trial("console").await.unwrap().unwrap();
@@ -399,12 +394,7 @@ async fn a_skip_after_the_draft_is_flagged_and_a_reshuffle_leaves_them_out() {
         &[],
     )
     .await;
-    let page = app
-        .get("/admin/trials/late-skip/rounds/1")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_html("/admin/trials/late-skip/rounds/1").await;
     assert!(!page.contains("id=\"skipping\""), "nobody has skipped yet");
 
     let members = app
@@ -420,12 +410,7 @@ async fn a_skip_after_the_draft_is_flagged_and_a_reshuffle_leaves_them_out() {
     coffee_trials::participants::skip_next_round(&app.store, &skipper, true, Utc::now())
         .await
         .unwrap();
-    let page = app
-        .get("/admin/trials/late-skip/rounds/1")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_html("/admin/trials/late-skip/rounds/1").await;
     assert!(page.contains("id=\"skipping\""), "{page}");
     assert!(page.contains("1 person has asked to skip this round"));
     assert!(page.contains(
@@ -448,12 +433,7 @@ async fn a_skip_after_the_draft_is_flagged_and_a_reshuffle_leaves_them_out() {
     let placed = app.store.round_members(round_id).await.unwrap();
     assert_eq!(placed.len(), 5, "the other five: a pair and a trio");
     assert!(placed.iter().all(|m| m.public_id != skipper.public_id));
-    let page = app
-        .get("/admin/trials/late-skip/rounds/1")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_html("/admin/trials/late-skip/rounds/1").await;
     assert!(!page.contains("id=\"skipping\""));
 }
 

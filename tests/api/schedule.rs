@@ -129,12 +129,7 @@ async fn the_console_shows_the_next_three_runs_and_keeps_a_bad_schedule() {
         )
         .await;
     assert_eq!(response.status().as_u16(), 303);
-    let page = app
-        .get("/admin/trials/fortnightly?saved=1")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_html("/admin/trials/fortnightly?saved=1").await;
     assert!(page.contains("every 2 weeks on Monday at 09:00 starting 2030-01-07"));
     for run in [
         "Monday 7 January 2030, 09:00 (Europe/London)",

@@ -27,12 +27,7 @@ async fn organisers_edit_and_add_techniques_and_scripts_stay_text() {
         )
         .await;
     assert_eq!(edited.status().as_u16(), 303);
-    let page = app
-        .get("/techniques/peer-assist")
-        .await
-        .text()
-        .await
-        .unwrap();
+    let page = app.get_html("/techniques/peer-assist").await;
     assert!(
         page.contains("&lt;script&gt;") && !page.contains("<script>alert"),
         "{page}"
@@ -58,7 +53,7 @@ async fn organisers_edit_and_add_techniques_and_scripts_stay_text() {
         .await;
     assert_eq!(added.status().as_u16(), 303);
     assert_eq!(added.headers()["location"], "/techniques/walking-meeting");
-    let list = app.get("/techniques").await.text().await.unwrap();
+    let list = app.get_html("/techniques").await;
     assert!(list.contains("Walking meeting"));
 }
 

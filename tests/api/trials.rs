@@ -29,7 +29,7 @@ async fn organisers_create_and_edit_trials_in_the_console() {
     );
     assert!(trial.is_open());
 
-    let list = app.get("/admin").await.text().await.unwrap();
+    let list = app.get_html("/admin").await;
     assert!(list.contains("Study day") && list.contains("/t/study-day"));
 
     // Unticking the checkbox closes sign-up.
