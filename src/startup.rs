@@ -10,8 +10,8 @@ use crate::config::{ConfigError, Settings};
 use crate::mail::transport::Transport;
 use crate::mail::worker::{Worker, WorkerConfig};
 use crate::store::{Store, StoreError};
-use crate::web::auth::{self, LoginLimiter, SessionKey};
-use crate::web::{csrf, routes, RequestSpan, WebSettings};
+use crate::web::auth::{LoginLimiter, SessionKey};
+use crate::web::{canonical, csrf, routes, RequestSpan, WebSettings};
 
 pub struct Application {
     port: u16,
@@ -73,8 +73,8 @@ impl Application {
         ));
         let server = HttpServer::new(move || {
             App::new()
-                .wrap(from_fn(auth::middleware))
                 .wrap(from_fn(csrf::middleware))
+                .wrap(from_fn(canonical::middleware))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .app_data(data.clone())
                 .app_data(web_settings.clone())

@@ -1,8 +1,9 @@
 //! Who is asking: organisers by session cookie (console) or bearer token (JSON API).
 //!
-//! Access is denied by default: every path under `/admin` and `/api/v1/` needs an organiser
-//! unless it is listed as public here, so a route added later is protected without anyone
-//! having to remember it.
+//! The two guards here are mounted on the scopes that hold every organiser route (see
+//! `web::admin::routes`), so they run on exactly the path the router matched and a handler
+//! in those scopes cannot be reached without an organiser. `CurrentOrganiser` fails closed as
+//! a second line: a handler that asks for it never runs without one.
 use std::collections::{HashMap, VecDeque};
 use std::sync::Mutex;
 use std::time::{Duration, Instant};
@@ -24,41 +25,6 @@ use crate::web::WebSettings;
 
 pub const SESSION_COOKIE: &str = "ct_session";
 pub const SESSION_HOURS: i64 = 12;
-
-/// Console pages anyone may open: signing in and the links that create accounts.
-const PUBLIC_ADMIN: &[&str] = &["/admin/login", "/admin/setup/", "/admin/invite/"];
-/// JSON routes for the public: the technique library and participants' own actions.
-const PUBLIC_API: &[&str] = &["/api/v1/techniques", "/api/v1/public/"];
-
-pub enum Access {
-    Public,
-    Console,
-    Api,
-}
-
-/// Whether `path` is `prefix` itself or below it; a prefix ending in `/` matches only below.
-fn is_under(path: &str, prefix: &str) -> bool {
-    match prefix.strip_suffix('/') {
-        Some(_) => path.starts_with(prefix),
-        None => path == prefix || path.starts_with(&format!("{prefix}/")),
-    }
-}
-
-pub fn access_for(path: &str) -> Access {
-    if is_under(path, "/admin") {
-        if PUBLIC_ADMIN.iter().any(|p| is_under(path, p)) {
-            return Access::Public;
-        }
-        return Access::Console;
-    }
-    if is_under(path, "/api") {
-        if PUBLIC_API.iter().any(|p| is_under(path, p)) {
-            return Access::Public;
-        }
-        return Access::Api;
-    }
-    Access::Public
-}
 
 /// The key that signs session cookies, shared by every instance through the database.
 #[derive(Clone)]
@@ -95,56 +61,66 @@ impl FromRequest for CurrentOrganiser {
     }
 }
 
-pub async fn middleware(
+/// Guard of the console scope: a signed-in organiser, or a redirect to the sign-in page.
+pub async fn require_console(
     req: ServiceRequest,
     next: Next<impl MessageBody + 'static>,
 ) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
-    let access = access_for(req.path());
-    if matches!(access, Access::Public) {
-        return Ok(next.call(req).await?.map_into_left_body());
-    }
-    let store = req
-        .app_data::<Data<Store>>()
-        .expect("store is registered")
-        .clone();
-    let found = match access {
-        Access::Api => organiser_from_bearer(&req, &store).await,
-        _ => organiser_from_cookie(&req, &store).await,
-    };
-    match found {
+    let store = store_of(&req);
+    match organiser_from_cookie(&req, &store).await {
         Ok(Some(organiser)) => {
             req.extensions_mut().insert(CurrentOrganiser(organiser));
             Ok(next.call(req).await?.map_into_left_body())
         }
         Ok(None) => {
-            let response = match access {
-                Access::Api => ApiError::status(
-                    StatusCode::UNAUTHORIZED,
-                    "this route needs an organiser's API token: Authorization: Bearer <token>",
+            // Only a GET comes back after signing in; the path has passed the canonical-path
+            // check, so it is one of ours.
+            let next_path = if req.method() == actix_web::http::Method::GET {
+                format!(
+                    "?next={}",
+                    url::form_urlencoded::byte_serialize(req.path().as_bytes()).collect::<String>()
                 )
-                .error_response(),
-                _ => {
-                    let next_path = if req.method() == actix_web::http::Method::GET {
-                        format!(
-                            "?next={}",
-                            url::form_urlencoded::byte_serialize(req.path().as_bytes())
-                                .collect::<String>()
-                        )
-                    } else {
-                        String::new()
-                    };
-                    HttpResponse::SeeOther()
-                        .insert_header((header::LOCATION, format!("/admin/login{next_path}")))
-                        .finish()
-                }
+            } else {
+                String::new()
             };
+            let response = HttpResponse::SeeOther()
+                .insert_header((header::LOCATION, format!("/admin/login{next_path}")))
+                .finish();
             Ok(req.into_response(response).map_into_right_body())
         }
         Err(e) => {
-            let response = ApiError::Unexpected(e.into()).error_response();
+            let response = crate::web::pages::internal_error(e);
             Ok(req.into_response(response).map_into_right_body())
         }
     }
+}
+
+/// Guard of the organisers' JSON API scope: a valid bearer token, or 401.
+pub async fn require_api(
+    req: ServiceRequest,
+    next: Next<impl MessageBody + 'static>,
+) -> Result<ServiceResponse<EitherBody<impl MessageBody>>, actix_web::Error> {
+    let store = store_of(&req);
+    let response = match organiser_from_bearer(&req, &store).await {
+        Ok(Some(organiser)) => {
+            req.extensions_mut().insert(CurrentOrganiser(organiser));
+            return Ok(next.call(req).await?.map_into_left_body());
+        }
+        Ok(None) => ApiError::status(
+            StatusCode::UNAUTHORIZED,
+            "this route needs an organiser's API token: Authorization: Bearer <token>",
+        )
+        .error_response(),
+        Err(e) => ApiError::Unexpected(e.into()).error_response(),
+    };
+    Ok(req.into_response(response).map_into_right_body())
+}
+
+fn store_of(req: &ServiceRequest) -> Store {
+    req.app_data::<Data<Store>>()
+        .expect("store is registered")
+        .get_ref()
+        .clone()
 }
 
 async fn organiser_from_bearer(
@@ -362,22 +338,5 @@ mod tests {
         l.record_failure("1.1.1.1", "c");
         assert!(l.is_blocked("1.1.1.1", "z"), "address limit");
         assert!(!l.is_blocked("5.5.5.5", "y"));
-    }
-
-    #[test]
-    fn paths_are_protected_by_default() {
-        assert!(matches!(access_for("/admin"), Access::Console));
-        assert!(matches!(access_for("/admin/anything/new"), Access::Console));
-        assert!(matches!(access_for("/admin/login"), Access::Public));
-        assert!(matches!(access_for("/admin/setup/abc"), Access::Public));
-        assert!(matches!(access_for("/administrator"), Access::Public));
-        assert!(matches!(access_for("/api/v1/trials"), Access::Api));
-        assert!(matches!(
-            access_for("/api/v1/techniques/peer-assist"),
-            Access::Public
-        ));
-        assert!(matches!(access_for("/api/v1/techniquesx"), Access::Api));
-        assert!(matches!(access_for("/api/v2/anything"), Access::Api));
-        assert!(matches!(access_for("/t/some-trial"), Access::Public));
     }
 }

@@ -64,7 +64,7 @@ pub async fn middleware(
     let token = existing.clone().unwrap_or_else(tokens::new_token);
     req.extensions_mut().insert(CsrfToken(token.clone()));
 
-    if req.method() == Method::POST && !is_exempt(req.path()) {
+    if req.method() == Method::POST && !is_exempt(req.match_info().as_str()) {
         let submitted = submitted_token(&mut req).await?;
         let valid =
             matches!((&existing, &submitted), (Some(c), Some(s)) if tokens::constant_time_eq(c, s));

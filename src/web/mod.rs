@@ -9,6 +9,7 @@ use tracing_actix_web::{RequestId, RootSpanBuilder};
 
 pub mod admin;
 pub mod auth;
+pub mod canonical;
 pub mod csrf;
 pub mod errors;
 pub mod health;
@@ -44,8 +45,9 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(health::healthz)
         .service(health::readyz)
         .configure(library::routes)
-        .configure(admin::routes)
-        .configure(public::routes);
+        // Public routes first: the organiser scopes below refuse whatever reaches them.
+        .configure(public::routes)
+        .configure(admin::routes);
 }
 
 /// Request spans name the route pattern, never the concrete path or query string: paths

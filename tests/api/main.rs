@@ -18,6 +18,7 @@ mod organisers;
 mod participants;
 mod participants_store;
 mod rounds;
+mod route_table;
 mod schedule;
 mod smtp_sink;
 mod technique_console;

@@ -32,7 +32,7 @@ pub struct NextQuery {
     next: Option<String>,
 }
 
-#[get("/admin/login")]
+#[get("/login")]
 pub async fn login_form(csrf: CsrfToken, q: Query<NextQuery>) -> HttpResponse {
     render(&LoginPage {
         csrf,
@@ -60,7 +60,7 @@ fn safe_next(next: Option<&str>) -> String {
     }
 }
 
-#[post("/admin/login")]
+#[post("/login")]
 pub async fn login(
     req: HttpRequest,
     csrf: CsrfToken,
@@ -124,7 +124,7 @@ async fn start_session(
     Ok(auth::session_cookie(req, Some(&token)))
 }
 
-#[post("/admin/logout")]
+#[post("/logout")]
 pub async fn logout(req: HttpRequest, store: Data<Store>) -> HttpResponse {
     if let Some(token) = auth::session_token(&req) {
         if let Err(e) = store.delete_session(&tokens::hash_token(&token)).await {
@@ -264,12 +264,12 @@ async fn create_account(
     }
 }
 
-#[get("/admin/setup/{token}")]
+#[get("/setup/{token}")]
 pub async fn setup_form(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
     account_form(&store, csrf, TokenPurpose::Setup, &token).await
 }
 
-#[post("/admin/setup/{token}")]
+#[post("/setup/{token}")]
 pub async fn setup(
     req: HttpRequest,
     store: Data<Store>,
@@ -288,12 +288,12 @@ pub async fn setup(
     .await
 }
 
-#[get("/admin/invite/{token}")]
+#[get("/invite/{token}")]
 pub async fn invite_form(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
     account_form(&store, csrf, TokenPurpose::Invite, &token).await
 }
 
-#[post("/admin/invite/{token}")]
+#[post("/invite/{token}")]
 pub async fn invite(
     req: HttpRequest,
     store: Data<Store>,
@@ -354,7 +354,7 @@ async fn tokens_view(
     }
 }
 
-#[get("/admin/tokens")]
+#[get("/tokens")]
 pub async fn tokens_page(
     store: Data<Store>,
     csrf: CsrfToken,
@@ -368,7 +368,7 @@ pub struct TokenForm {
     name: String,
 }
 
-#[post("/admin/tokens")]
+#[post("/tokens")]
 pub async fn create_token(
     store: Data<Store>,
     csrf: CsrfToken,
@@ -424,7 +424,7 @@ pub async fn create_token(
     }
 }
 
-#[post("/admin/tokens/{id}/revoke")]
+#[post("/tokens/{id}/revoke")]
 pub async fn revoke_token(store: Data<Store>, me: CurrentOrganiser, id: Path<i64>) -> HttpResponse {
     match store.revoke_api_token(me.0.id, *id, Utc::now()).await {
         Ok(_) => see_other("/admin/tokens"),
@@ -442,7 +442,7 @@ struct InvitePage {
     smtp_configured: bool,
 }
 
-#[get("/admin/organisers/invite")]
+#[get("/organisers/invite")]
 pub async fn invite_page(csrf: CsrfToken, web_settings: Data<WebSettings>) -> HttpResponse {
     render(&InvitePage {
         csrf,
@@ -458,7 +458,7 @@ pub struct InviteForm {
     email: String,
 }
 
-#[post("/admin/organisers/invite")]
+#[post("/organisers/invite")]
 pub async fn send_invite(
     store: Data<Store>,
     csrf: CsrfToken,

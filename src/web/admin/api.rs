@@ -11,12 +11,12 @@ use crate::web::errors::ApiError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
-        web::resource("/api/v1/trials")
+        web::resource("/trials")
             .route(web::get().to(list))
             .route(web::post().to(create)),
     )
     .service(
-        web::resource("/api/v1/trials/{slug}")
+        web::resource("/trials/{slug}")
             .route(web::get().to(show))
             .route(web::put().to(update)),
     );
@@ -105,19 +105,16 @@ pub mod rounds_api {
     use crate::web::WebSettings;
 
     pub fn routes(cfg: &mut web::ServiceConfig) {
-        cfg.route("/api/v1/trials/{slug}/rounds", web::get().to(list))
-            .route("/api/v1/trials/{slug}/rounds", web::post().to(start))
-            .route("/api/v1/trials/{slug}/rounds/{number}", web::get().to(show))
+        cfg.route("/trials/{slug}/rounds", web::get().to(list))
+            .route("/trials/{slug}/rounds", web::post().to(start))
+            .route("/trials/{slug}/rounds/{number}", web::get().to(show))
             .route(
-                "/api/v1/trials/{slug}/rounds/{number}/reshuffle",
+                "/trials/{slug}/rounds/{number}/reshuffle",
                 web::post().to(reshuffle),
             )
+            .route("/trials/{slug}/rounds/{number}/swap", web::post().to(swap))
             .route(
-                "/api/v1/trials/{slug}/rounds/{number}/swap",
-                web::post().to(swap),
-            )
-            .route(
-                "/api/v1/trials/{slug}/rounds/{number}/publish",
+                "/trials/{slug}/rounds/{number}/publish",
                 web::post().to(publish),
             );
     }

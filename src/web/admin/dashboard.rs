@@ -63,7 +63,7 @@ impl DashboardPage {
     }
 }
 
-#[get("/admin/trials/{slug}/dashboard")]
+#[get("/trials/{slug}/dashboard")]
 pub async fn show(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> HttpResponse {
     let trial = match store.find_trial(&slug).await {
         Ok(Some(t)) => t,

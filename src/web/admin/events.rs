@@ -16,24 +16,21 @@ use crate::web::pages::{internal_error, message, render, render_status};
 use crate::web::WebSettings;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/admin/trials/{slug}/event", web::get().to(check_in_page))
+    cfg.route("/trials/{slug}/event", web::get().to(check_in_page))
         .route(
-            "/admin/trials/{slug}/event/people/{public_id}/check-in",
+            "/trials/{slug}/event/people/{public_id}/check-in",
             web::post().to(check_in),
         )
         .route(
-            "/admin/trials/{slug}/event/people/{public_id}/left",
+            "/trials/{slug}/event/people/{public_id}/left",
             web::post().to(mark_left),
         )
+        .route("/trials/{slug}/event/rounds", web::post().to(run_round))
         .route(
-            "/admin/trials/{slug}/event/rounds",
-            web::post().to(run_round),
-        )
-        .route(
-            "/admin/trials/{slug}/event/summaries",
+            "/trials/{slug}/event/summaries",
             web::post().to(send_summaries),
         )
-        .route("/admin/trials/{slug}/display", web::get().to(display));
+        .route("/trials/{slug}/display", web::get().to(display));
 }
 
 #[derive(Template)]
@@ -145,7 +142,7 @@ fn back(slug: &str, q: &str, public_id: &str) -> HttpResponse {
             .finish();
         format!("?{encoded}")
     };
-    see_other(&format!("/admin/trials/{slug}/event{query}#p-{public_id}"))
+    see_other(&format!("/trials/{slug}/event{query}#p-{public_id}"))
 }
 
 async fn check_in_page(

@@ -13,16 +13,12 @@ use crate::web::pages::internal_error as internal;
 use crate::web::pages::message;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(pairings_csv)
-        .service(feedback_csv)
-        .route(
-            "/api/v1/trials/{slug}/pairings",
-            web::get().to(pairings_json),
-        )
-        .route(
-            "/api/v1/trials/{slug}/feedback",
-            web::get().to(feedback_json),
-        );
+    cfg.service(pairings_csv).service(feedback_csv);
+}
+
+pub fn api_routes(cfg: &mut web::ServiceConfig) {
+    cfg.route("/trials/{slug}/pairings", web::get().to(pairings_json))
+        .route("/trials/{slug}/feedback", web::get().to(feedback_json));
 }
 
 /// The trial's own name for its grouping attribute, as a column heading.
@@ -120,7 +116,7 @@ fn no_trial() -> HttpResponse {
     )
 }
 
-#[get("/admin/trials/{slug}/pairings.csv")]
+#[get("/trials/{slug}/pairings.csv")]
 pub async fn pairings_csv(store: Data<Store>, slug: Path<String>) -> HttpResponse {
     let trial = match store.find_trial(&slug).await {
         Ok(Some(t)) => t,
@@ -133,7 +129,7 @@ pub async fn pairings_csv(store: Data<Store>, slug: Path<String>) -> HttpRespons
     }
 }
 
-#[get("/admin/trials/{slug}/feedback.csv")]
+#[get("/trials/{slug}/feedback.csv")]
 pub async fn feedback_csv(store: Data<Store>, slug: Path<String>) -> HttpResponse {
     let trial = match store.find_trial(&slug).await {
         Ok(Some(t)) => t,

@@ -77,7 +77,7 @@ fn upload_page(
     )
 }
 
-#[get("/admin/trials/{slug}/import")]
+#[get("/trials/{slug}/import")]
 pub async fn upload_form(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> HttpResponse {
     match store.find_trial(&slug).await {
         Ok(Some(trial)) => upload_page(csrf, trial, StatusCode::OK, None),
@@ -121,7 +121,7 @@ async fn read_file(mut form: Multipart) -> Result<(String, Vec<u8>), UploadError
     Err(UploadError::NoFile)
 }
 
-#[post("/admin/trials/{slug}/import")]
+#[post("/trials/{slug}/import")]
 pub async fn upload(
     req: HttpRequest,
     store: Data<Store>,
@@ -272,7 +272,7 @@ async fn batch_and_trial(
         .map(|b| (trial, b)))
 }
 
-#[get("/admin/trials/{slug}/import/{batch}")]
+#[get("/trials/{slug}/import/{batch}")]
 pub async fn show(
     store: Data<Store>,
     csrf: CsrfToken,
@@ -332,7 +332,7 @@ pub struct ConfirmForm {
     consent: Option<String>,
 }
 
-#[post("/admin/trials/{slug}/import/{batch}")]
+#[post("/trials/{slug}/import/{batch}")]
 pub async fn confirm(
     web_settings: Data<crate::web::WebSettings>,
     store: Data<Store>,

@@ -1,4 +1,5 @@
 //! The organisers' console: server-rendered pages that work without JavaScript.
+use actix_web::middleware::from_fn;
 use actix_web::web;
 
 pub mod account;
@@ -13,14 +14,38 @@ pub mod rounds;
 pub mod techniques;
 pub mod trials;
 
+/// The console under `/admin` and the organisers' JSON API under `/api/v1`.
+///
+/// Access is part of routing: every organiser route is mounted inside a scope whose guard
+/// runs on the path the router matched, so a handler added to `console` or `api` cannot be
+/// reached without an organiser. Only sign-in and the account-creating links sit outside.
+/// Public JSON routes (`/api/v1/techniques`, `/api/v1/public/`) are registered before this,
+/// so they match first; one registered after would be refused, never opened.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.service(account::login_form)
-        .service(account::login)
-        .service(account::logout)
-        .service(account::setup_form)
-        .service(account::setup)
-        .service(account::invite_form)
-        .service(account::invite)
+    cfg.service(
+        web::scope("/admin")
+            .service(account::login_form)
+            .service(account::login)
+            .service(account::setup_form)
+            .service(account::setup)
+            .service(account::invite_form)
+            .service(account::invite)
+            .service(
+                web::scope("")
+                    .wrap(from_fn(crate::web::auth::require_console))
+                    .configure(console),
+            ),
+    )
+    .service(
+        web::scope("/api/v1")
+            .wrap(from_fn(crate::web::auth::require_api))
+            .configure(api),
+    );
+}
+
+/// Console pages, relative to `/admin`.
+fn console(cfg: &mut web::ServiceConfig) {
+    cfg.service(account::logout)
         .service(account::tokens_page)
         .service(account::create_token)
         .service(account::revoke_token)
@@ -49,7 +74,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     outbox::routes(cfg);
     dashboard::routes(cfg);
     exports::routes(cfg);
+}
+
+/// The organisers' JSON API, relative to `/api/v1`.
+fn api(cfg: &mut web::ServiceConfig) {
     api::routes(cfg);
+    participants::api::routes(cfg);
+    exports::api_routes(cfg);
 }
 
 /// Field errors of a form, looked up by field name in templates.

@@ -29,7 +29,7 @@ struct OutboxPage {
     smtp_configured: bool,
 }
 
-#[get("/admin/outbox")]
+#[get("/outbox")]
 pub async fn page(
     store: Data<Store>,
     csrf: CsrfToken,
@@ -51,7 +51,7 @@ pub async fn page(
 }
 
 /// Queues one failed message again; one that is no longer failed is left alone.
-#[post("/admin/outbox/{id}/retry")]
+#[post("/outbox/{id}/retry")]
 pub async fn retry(store: Data<Store>, id: Path<i64>) -> HttpResponse {
     match store.retry_failed_email(*id, Utc::now()).await {
         Ok(_) => see_other("/admin/outbox"),
@@ -59,7 +59,7 @@ pub async fn retry(store: Data<Store>, id: Path<i64>) -> HttpResponse {
     }
 }
 
-#[post("/admin/outbox/retry-failed")]
+#[post("/outbox/retry-failed")]
 pub async fn retry_all(store: Data<Store>) -> HttpResponse {
     match store.retry_all_failed_emails(Utc::now()).await {
         Ok(_) => see_other("/admin/outbox"),

@@ -22,7 +22,6 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
         .service(pause_post)
         .service(resume_post)
         .service(remove_post);
-    api::routes(cfg);
 }
 
 const PAGE_SIZE: i64 = 50;
@@ -232,7 +231,7 @@ fn day(timestamp: &str) -> &str {
     timestamp.get(..10).unwrap_or(timestamp)
 }
 
-#[get("/admin/trials/{slug}/participants")]
+#[get("/trials/{slug}/participants")]
 pub async fn list(
     store: Data<Store>,
     csrf: CsrfToken,
@@ -277,7 +276,7 @@ pub async fn list(
     })
 }
 
-#[get("/admin/trials/{slug}/participants.csv")]
+#[get("/trials/{slug}/participants.csv")]
 pub async fn export(store: Data<Store>, slug: Path<String>, q: Query<ListQuery>) -> HttpResponse {
     let trial = match store.find_trial(&slug).await {
         Ok(Some(t)) => t,
@@ -347,7 +346,7 @@ pub struct DoneQuery {
     done: String,
 }
 
-#[get("/admin/trials/{slug}/participants/{public_id}")]
+#[get("/trials/{slug}/participants/{public_id}")]
 pub async fn show(
     store: Data<Store>,
     csrf: CsrfToken,
@@ -418,7 +417,7 @@ async fn act(
     }
 }
 
-#[post("/admin/trials/{slug}/participants/{public_id}/pause")]
+#[post("/trials/{slug}/participants/{public_id}/pause")]
 pub async fn pause_post(
     store: Data<Store>,
     csrf: CsrfToken,
@@ -438,7 +437,7 @@ pub async fn pause_post(
     .await
 }
 
-#[post("/admin/trials/{slug}/participants/{public_id}/resume")]
+#[post("/trials/{slug}/participants/{public_id}/resume")]
 pub async fn resume_post(
     store: Data<Store>,
     csrf: CsrfToken,
@@ -455,7 +454,7 @@ pub async fn resume_post(
     .await
 }
 
-#[post("/admin/trials/{slug}/participants/{public_id}/remove")]
+#[post("/trials/{slug}/participants/{public_id}/remove")]
 pub async fn remove_post(
     store: Data<Store>,
     csrf: CsrfToken,
@@ -488,23 +487,25 @@ pub mod api {
     use crate::web::errors::ApiError;
 
     pub fn routes(cfg: &mut web::ServiceConfig) {
-        let base = "/api/v1/trials/{slug}/participants";
         cfg.service(
-            web::resource(base)
+            web::resource("/trials/{slug}/participants")
                 .route(web::get().to(list))
                 .route(web::post().to(add)),
         )
-        .route(&format!("{base}/{{public_id}}"), web::get().to(show))
         .route(
-            &format!("{base}/{{public_id}}/pause"),
+            "/trials/{slug}/participants/{public_id}",
+            web::get().to(show),
+        )
+        .route(
+            "/trials/{slug}/participants/{public_id}/pause",
             web::post().to(pause),
         )
         .route(
-            &format!("{base}/{{public_id}}/resume"),
+            "/trials/{slug}/participants/{public_id}/resume",
             web::post().to(resume),
         )
         .route(
-            &format!("{base}/{{public_id}}/remove"),
+            "/trials/{slug}/participants/{public_id}/remove",
             web::post().to(remove),
         );
     }

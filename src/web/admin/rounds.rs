@@ -64,7 +64,7 @@ async fn round(store: &Store, trial: &Trial, number: i64) -> Result<Round, Round
         .ok_or(RoundError::NotFound)
 }
 
-#[get("/admin/trials/{slug}/rounds")]
+#[get("/trials/{slug}/rounds")]
 pub async fn list(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> HttpResponse {
     let result = async {
         let trial = trial(&store, &slug).await?;
@@ -82,7 +82,7 @@ pub async fn list(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> Ht
     }
 }
 
-#[post("/admin/trials/{slug}/rounds")]
+#[post("/trials/{slug}/rounds")]
 pub async fn start(store: Data<Store>, slug: Path<String>) -> HttpResponse {
     let result = async {
         let trial = trial(&store, &slug).await?;
@@ -103,7 +103,7 @@ pub async fn start(store: Data<Store>, slug: Path<String>) -> HttpResponse {
     }
 }
 
-#[get("/admin/trials/{slug}/rounds/{number}")]
+#[get("/trials/{slug}/rounds/{number}")]
 pub async fn show(store: Data<Store>, csrf: CsrfToken, path: Path<(String, i64)>) -> HttpResponse {
     let (slug, number) = path.into_inner();
     page(&store, csrf, &slug, number, None, None, StatusCode::OK).await
@@ -143,7 +143,7 @@ async fn page(
     }
 }
 
-#[post("/admin/trials/{slug}/rounds/{number}/reshuffle")]
+#[post("/trials/{slug}/rounds/{number}/reshuffle")]
 pub async fn reshuffle(store: Data<Store>, path: Path<(String, i64)>) -> HttpResponse {
     let (slug, number) = path.into_inner();
     let result = async {
@@ -166,7 +166,7 @@ pub struct SwapForm {
     b: String,
 }
 
-#[post("/admin/trials/{slug}/rounds/{number}/swap")]
+#[post("/trials/{slug}/rounds/{number}/swap")]
 pub async fn swap(
     store: Data<Store>,
     csrf: CsrfToken,
@@ -198,7 +198,7 @@ pub async fn swap(
     }
 }
 
-#[post("/admin/trials/{slug}/rounds/{number}/publish")]
+#[post("/trials/{slug}/rounds/{number}/publish")]
 pub async fn publish(
     store: Data<Store>,
     csrf: CsrfToken,
@@ -237,7 +237,7 @@ pub async fn publish(
     }
 }
 
-#[post("/admin/trials/{slug}/rounds/{number}/discard")]
+#[post("/trials/{slug}/rounds/{number}/discard")]
 pub async fn discard(store: Data<Store>, path: Path<(String, i64)>) -> HttpResponse {
     let (slug, number) = path.into_inner();
     let result = async {

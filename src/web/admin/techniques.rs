@@ -45,7 +45,7 @@ struct FormPage {
     errors: Errors,
 }
 
-#[get("/admin/techniques")]
+#[get("/techniques")]
 pub async fn list(store: Data<Store>, csrf: CsrfToken) -> HttpResponse {
     match store.list_techniques().await {
         Ok(techniques) => render(&ListPage { csrf, techniques }),
@@ -53,7 +53,7 @@ pub async fn list(store: Data<Store>, csrf: CsrfToken) -> HttpResponse {
     }
 }
 
-#[get("/admin/techniques/new")]
+#[get("/techniques/new")]
 pub async fn new_form(csrf: CsrfToken) -> HttpResponse {
     let form = TechniqueForm {
         phase: "during".into(),
@@ -68,7 +68,7 @@ pub async fn new_form(csrf: CsrfToken) -> HttpResponse {
     })
 }
 
-#[get("/admin/techniques/{slug}")]
+#[get("/techniques/{slug}")]
 pub async fn edit_form(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> HttpResponse {
     match store.find_technique_by_slug(&slug).await {
         Ok(Some(t)) => render(&FormPage {
@@ -183,7 +183,7 @@ async fn save(
     }
 }
 
-#[post("/admin/techniques")]
+#[post("/techniques")]
 pub async fn create(
     store: Data<Store>,
     csrf: CsrfToken,
@@ -192,7 +192,7 @@ pub async fn create(
     save(&store, csrf, None, form.into_inner()).await
 }
 
-#[post("/admin/techniques/{slug}")]
+#[post("/techniques/{slug}")]
 pub async fn update(
     store: Data<Store>,
     csrf: CsrfToken,

@@ -22,7 +22,7 @@ struct IndexPage {
     trials: Vec<TrialSummary>,
 }
 
-#[get("/admin")]
+#[get("")]
 pub async fn index(store: Data<Store>, csrf: CsrfToken, me: CurrentOrganiser) -> HttpResponse {
     match store.list_trials().await {
         Ok(trials) => render(&IndexPage {
@@ -100,7 +100,7 @@ fn input_from(trial: &Trial) -> TrialInput {
     }
 }
 
-#[get("/admin/trials/new")]
+#[get("/trials/new")]
 pub async fn new_form(csrf: CsrfToken) -> HttpResponse {
     render(&TrialFormPage {
         csrf,
@@ -228,7 +228,7 @@ fn not_found() -> HttpResponse {
     )
 }
 
-#[post("/admin/trials")]
+#[post("/trials")]
 pub async fn create(store: Data<Store>, csrf: CsrfToken, form: Form<TrialForm>) -> HttpResponse {
     save(&store, csrf, None, form.into_inner().into()).await
 }
@@ -238,7 +238,7 @@ pub struct SavedQuery {
     saved: Option<String>,
 }
 
-#[get("/admin/trials/{slug}")]
+#[get("/trials/{slug}")]
 pub async fn show(
     store: Data<Store>,
     csrf: CsrfToken,
@@ -263,7 +263,7 @@ pub async fn show(
     }
 }
 
-#[post("/admin/trials/{slug}")]
+#[post("/trials/{slug}")]
 pub async fn update(
     store: Data<Store>,
     csrf: CsrfToken,
