@@ -5,7 +5,8 @@ use crate::mail::{self, organiser_invite};
 use crate::store::organisers::{Organiser, TokenPurpose};
 use crate::store::{Store, StoreError};
 use crate::tokens;
-use crate::web::auth::passwords;
+
+pub mod passwords;
 
 pub const SETUP_LINK_HOURS: i64 = 1;
 pub const INVITE_DAYS: i64 = 7;

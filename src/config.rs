@@ -7,97 +7,12 @@ use std::time::Duration;
 use lettre::message::Mailbox;
 use url::Url;
 
-/// The database the service keeps its state in; the URL scheme decides.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Backend {
-    Sqlite,
-    Postgres,
-}
-
-impl Backend {
-    pub fn name(&self) -> &'static str {
-        match self {
-            Backend::Sqlite => "sqlite",
-            Backend::Postgres => "postgres",
-        }
-    }
-}
+pub use crate::store::{Backend, DatabaseUrl};
 
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub enum LogFormat {
     Text,
     Json,
-}
-
-/// A database URL whose scheme has been checked. `Display` hides any password.
-#[derive(Clone, PartialEq, Eq)]
-pub struct DatabaseUrl {
-    url: String,
-    backend: Backend,
-}
-
-impl DatabaseUrl {
-    pub fn parse(raw: &str) -> Result<Self, ConfigError> {
-        let raw = raw.trim();
-        let scheme = raw
-            .split(':')
-            .next()
-            .unwrap_or_default()
-            .to_ascii_lowercase();
-        let backend = match scheme.as_str() {
-            "sqlite" => Backend::Sqlite,
-            "postgres" | "postgresql" => Backend::Postgres,
-            "" => return Err(ConfigError::new("DATABASE_URL", "is empty")),
-            other => {
-                return Err(ConfigError::new(
-                    "DATABASE_URL",
-                    format!("unknown scheme '{other}:' (use sqlite: or postgres:)"),
-                ))
-            }
-        };
-        let url = match backend {
-            // Create the file on first start unless the operator chose another mode.
-            Backend::Sqlite if !raw.contains("mode=") => {
-                let sep = if raw.contains('?') { '&' } else { '?' };
-                format!("{raw}{sep}mode=rwc")
-            }
-            Backend::Sqlite => raw.to_string(),
-            Backend::Postgres => {
-                Url::parse(raw).map_err(|e| {
-                    ConfigError::new("DATABASE_URL", format!("is not a valid URL: {e}"))
-                })?;
-                raw.to_string()
-            }
-        };
-        Ok(Self { url, backend })
-    }
-
-    pub fn backend(&self) -> &Backend {
-        &self.backend
-    }
-
-    /// The full URL, password included: only for connecting, never for logs.
-    pub fn expose(&self) -> &str {
-        &self.url
-    }
-}
-
-impl std::fmt::Display for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match Url::parse(&self.url) {
-            Ok(mut u) if u.password().is_some() => {
-                let _ = u.set_password(Some("********"));
-                write!(f, "{u}")
-            }
-            _ => f.write_str(&self.url),
-        }
-    }
-}
-
-impl std::fmt::Debug for DatabaseUrl {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "DatabaseUrl({self})")
-    }
 }
 
 /// Validated settings for `serve` and the other subcommands.
@@ -145,6 +60,9 @@ pub const DEFAULT_SIGNUP_LIMIT_PER_EMAIL: u32 = 5;
 pub const DEFAULT_OUTBOX_DIR: &str = "outbox";
 pub const DEFAULT_OUTBOX_LEASE_SECONDS: u64 = 120;
 
+/// How often the background loop looks at the schedules.
+pub const SCHEDULER_TICK: Duration = Duration::from_secs(30);
+
 pub const DEFAULT_DATABASE_URL: &str = "sqlite:coffee-trials.db";
 pub const DEFAULT_BIND: &str = "127.0.0.1:8080";
 
@@ -154,7 +72,8 @@ impl Settings {
             non_empty(raw.database_url)
                 .as_deref()
                 .unwrap_or(DEFAULT_DATABASE_URL),
-        )?;
+        )
+        .map_err(|problem| ConfigError::new("DATABASE_URL", problem))?;
         let bind_raw = non_empty(raw.bind).unwrap_or_else(|| DEFAULT_BIND.to_string());
         let bind: SocketAddr = bind_raw.parse().map_err(|_| {
             ConfigError::new(
@@ -212,7 +131,7 @@ impl Settings {
             mail_from,
             outbox_dir,
             outbox_lease,
-            scheduler_interval: crate::schedule::TICK_INTERVAL,
+            scheduler_interval: SCHEDULER_TICK,
             signup_limit_per_ip: parse_limit(
                 "SIGNUP_LIMIT_PER_IP",
                 raw.signup_limit_per_ip,
@@ -322,44 +241,6 @@ impl ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn backend_follows_the_scheme() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:x.db").unwrap().backend(),
-            &Backend::Sqlite
-        );
-        assert_eq!(
-            DatabaseUrl::parse("postgres://h/db").unwrap().backend(),
-            &Backend::Postgres
-        );
-        assert_eq!(
-            DatabaseUrl::parse("postgresql://h/db").unwrap().backend(),
-            &Backend::Postgres
-        );
-        let e = DatabaseUrl::parse("mysql://h/db").unwrap_err();
-        assert_eq!(e.setting, "DATABASE_URL");
-        assert!(e.problem.contains("mysql"));
-    }
-
-    #[test]
-    fn sqlite_files_are_created_unless_a_mode_is_given() {
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:a.db").unwrap().expose(),
-            "sqlite:a.db?mode=rwc"
-        );
-        assert_eq!(
-            DatabaseUrl::parse("sqlite:a.db?mode=ro").unwrap().expose(),
-            "sqlite:a.db?mode=ro"
-        );
-    }
-
-    #[test]
-    fn passwords_never_show_in_display() {
-        let u = DatabaseUrl::parse("postgres://u:secret@h:5432/db").unwrap();
-        assert!(!u.to_string().contains("secret"));
-        assert!(!format!("{u:?}").contains("secret"));
-    }
 
     #[test]
     fn the_sender_defaults_to_the_host_of_base_url() {

@@ -23,9 +23,6 @@ use crate::store::time::from_db;
 use crate::store::trials::Trial;
 use crate::store::{outbox, Store, StoreError};
 
-/// How often the background loop looks at the schedules.
-pub const TICK_INTERVAL: StdDuration = StdDuration::from_secs(30);
-
 /// What one tick did, summed over the trials.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq, serde::Serialize)]
 pub struct TickReport {
@@ -73,7 +70,7 @@ pub async fn tick(
             // Ids and causes only: no names or addresses in the log.
             tracing::error!(
                 trial_id = trial.id,
-                error = %format!("{:#}", anyhow::Error::from(e)),
+                error = %crate::telemetry::error_chain(&e),
                 "schedule: could not handle a trial"
             );
         }
@@ -255,7 +252,7 @@ impl Scheduler {
                     }
                     Ok(_) => {}
                     Err(e) => tracing::error!(
-                        error = %anyhow::Error::from(e).chain().map(|c| c.to_string()).collect::<Vec<_>>().join(": "),
+                        error = %crate::telemetry::error_chain(&e),
                         "feedback: tick failed"
                     ),
                 }

@@ -257,20 +257,7 @@ async fn migrate(settings: Settings) -> Result<(), String> {
     Ok(())
 }
 
-/// One line holding an error and its causes, for messages that end the process.
-pub(crate) fn error_chain(e: &dyn std::error::Error) -> String {
-    let mut line = e.to_string();
-    let mut source = e.source();
-    while let Some(s) = source {
-        let text = s.to_string();
-        if !line.contains(&text) {
-            line.push_str(": ");
-            line.push_str(&text);
-        }
-        source = s.source();
-    }
-    line.replace('\n', " ")
-}
+pub(crate) use crate::telemetry::error_chain;
 
 impl From<SettingsArgs> for RawSettings {
     fn from(a: SettingsArgs) -> Self {

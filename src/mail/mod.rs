@@ -84,6 +84,7 @@ macro_rules! email_templates {
 }
 
 pub mod pairing;
+mod send_error;
 mod smtp_pool;
 pub mod transport;
 pub mod worker;

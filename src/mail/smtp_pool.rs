@@ -16,7 +16,7 @@ use lettre::transport::smtp::extension::ClientId;
 use lettre::Message;
 use url::Url;
 
-use super::transport::{classify, SendError};
+use super::send_error::{classify, SendError};
 
 /// Whether to upgrade the connection with STARTTLS (`?tls=required` or `?tls=opportunistic`).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]

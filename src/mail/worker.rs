@@ -126,7 +126,7 @@ async fn sender(
             Ok(0) => true,
             Ok(_) => false,
             Err(e) => {
-                tracing::warn!(error = %crate::cli::error_chain(&e), "outbox: cannot claim messages");
+                tracing::warn!(error = %crate::telemetry::error_chain(&e), "outbox: cannot claim messages");
                 true
             }
         };
@@ -236,7 +236,7 @@ pub async fn deliver_one(
             Outcome::LeaseLost
         }
         Err(e) => {
-            tracing::warn!(outbox_id = email.id, error = %crate::cli::error_chain(&e), "outbox: cannot record the outcome");
+            tracing::warn!(outbox_id = email.id, error = %crate::telemetry::error_chain(&e), "outbox: cannot record the outcome");
             Outcome::LeaseLost
         }
     }

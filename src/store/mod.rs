@@ -10,8 +10,9 @@ use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
 use sqlx::{AnyPool, Executor};
 
-use crate::config::{Backend, DatabaseUrl};
+pub use database_url::{Backend, DatabaseUrl};
 
+mod database_url;
 pub mod events;
 pub mod feedback;
 pub mod insight;

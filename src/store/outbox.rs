@@ -154,8 +154,8 @@ impl super::Store {
         limit: i64,
     ) -> Result<Vec<ClaimedEmail>, StoreError> {
         let lock = match self.backend() {
-            crate::config::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
-            crate::config::Backend::Sqlite => "",
+            super::Backend::Postgres => " FOR UPDATE SKIP LOCKED",
+            super::Backend::Sqlite => "",
         };
         let sql = format!(
             "UPDATE outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1 \

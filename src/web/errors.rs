@@ -78,7 +78,7 @@ impl ResponseError for ApiError {
 /// sits inside the request's span, which carries the request id.
 pub fn log_unexpected(cause: &anyhow::Error) -> String {
     let reference = crate::web::short_reference();
-    tracing::error!(reference = %reference, error = ?cause, "unexpected error");
+    tracing::error!(reference = %reference, error = %crate::telemetry::error_chain(cause.as_ref()), "unexpected error");
     reference
 }
 

@@ -1,5 +1,6 @@
 //! One integration-test binary. Every test that touches a database runs on SQLite by default,
 //! and on PostgreSQL when TEST_DATABASE_URL is a postgres:// URL.
+mod architecture;
 mod browser;
 mod browser_participants;
 mod browser_rounds;
