@@ -6,6 +6,8 @@ use crate::store::organisers::{Organiser, TokenPurpose};
 use crate::store::{Store, StoreError};
 use crate::tokens;
 
+pub use crate::links::link;
+
 pub mod passwords;
 
 pub const SETUP_LINK_HOURS: i64 = 1;
@@ -98,8 +100,4 @@ pub async fn verify_login(
         .await
         .unwrap_or(false);
     Ok(organiser.filter(|_| ok))
-}
-
-pub fn link(base_url: &url::Url, path: &str) -> String {
-    format!("{}{path}", base_url.as_str().trim_end_matches('/'))
 }

@@ -5,6 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{Any, Transaction};
 
 use crate::mail::{self, event_summary};
+use crate::participants;
 use crate::rounds::{self, RoundError, RoundView, UnplacedView};
 use crate::store::events::{
     activate_unconfirmed, event_meetings, insert_quick_round, record_summary, EventPerson,
@@ -14,7 +15,6 @@ use crate::store::signup::LinkPurpose;
 use crate::store::time::{from_db, to_db};
 use crate::store::trials::Trial;
 use crate::store::{outbox, Store, StoreError};
-use crate::{feedback, participants};
 
 /// How long a person's event page works: the event and a little after it.
 pub const EVENT_LINK_DAYS: i64 = 14;
@@ -45,7 +45,7 @@ pub async fn start_event_sign_up(
     now: DateTime<Utc>,
 ) -> Result<String, StoreError> {
     activate_unconfirmed(tx, membership_id, now).await?;
-    participants::new_link_token(
+    crate::links::new_link_token(
         tx,
         LinkPurpose::Event,
         membership_id,
@@ -231,9 +231,14 @@ pub async fn send_summaries(
         }
         let mut meetings: Vec<event_summary::Meeting> = Vec::new();
         for group in person.chunk_by(|a, b| a.group_id == b.group_id) {
-            let link =
-                feedback::issue_link(&mut tx, me.membership_id, group[0].group_id, base_url, now)
-                    .await?;
+            let link = crate::links::issue_feedback_link(
+                &mut tx,
+                me.membership_id,
+                group[0].group_id,
+                base_url,
+                now,
+            )
+            .await?;
             meetings.push(event_summary::Meeting {
                 round_number: group[0].round_number,
                 table_label: group[0].table_label.clone().unwrap_or_default(),
@@ -250,7 +255,7 @@ pub async fn send_summaries(
                 feedback_link: format!("{link}?answer=met"),
             });
         }
-        let links = participants::issue_links(&mut tx, me.membership_id, base_url, now).await?;
+        let links = crate::links::issue_links(&mut tx, me.membership_id, base_url, now).await?;
         let context = event_summary::Context {
             name: me.name.clone(),
             trial_name: trial.name.clone(),
@@ -260,7 +265,7 @@ pub async fn send_summaries(
             unsubscribe_link: links.unsubscribe.clone(),
         };
         let mut email =
-            participants::with_list_unsubscribe(mail::render(&context, &me.email)?, &links);
+            crate::links::with_list_unsubscribe(mail::render(&context, &me.email)?, &links);
         email.participant_id = Some(me.participant_id);
         outbox::enqueue(&mut tx, &email, &domain, now).await?;
         queued += 1;

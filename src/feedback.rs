@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{Any, Transaction};
 
-use crate::accounts::link;
 use crate::domain::{FieldError, MembershipState, ShortText};
+use crate::links::link;
 use crate::mail::{self, feedback as feedback_mail, feedback_again, still_in, RenderError};
-use crate::participants::{self, ParticipantError};
+use crate::participants::ParticipantError;
 use crate::store::feedback::{self as db, FeedbackTarget, StillInTarget};
 use crate::store::rounds::{GroupMember, Round};
 use crate::store::signup::LinkPurpose;
@@ -19,8 +19,7 @@ use crate::store::trials::Trial;
 use crate::store::{outbox, Store, StoreError};
 use crate::tokens;
 
-/// Feedback and "still in?" links stay usable this long.
-pub const LINK_DAYS: i64 = 60;
+pub use crate::links::FEEDBACK_LINK_DAYS as LINK_DAYS;
 /// "Not yet" is asked once more, this many days after the answer.
 pub const REASK_AFTER_DAYS: i64 = 3;
 /// A feedback email counts as unanswered once it is this many days old.
@@ -119,27 +118,6 @@ fn invalid(field: &'static str, message: impl Into<String>) -> FeedbackError {
 
 /// Issues a feedback link for one member of one group inside `tx`; answers are added as
 /// `?answer=...`.
-pub async fn issue_link(
-    tx: &mut Transaction<'_, Any>,
-    membership_id: i64,
-    group_id: i64,
-    base_url: &url::Url,
-    now: DateTime<Utc>,
-) -> Result<String, StoreError> {
-    let token = tokens::new_token();
-    db::insert_group_token(
-        tx,
-        LinkPurpose::Feedback,
-        membership_id,
-        group_id,
-        &tokens::hash_token(&token),
-        now,
-        now + Duration::days(LINK_DAYS),
-    )
-    .await?;
-    Ok(link(base_url, &format!("/f/{token}")))
-}
-
 /// The person and group behind a feedback link, or `Gone`.
 pub async fn target(
     store: &Store,
@@ -432,8 +410,9 @@ async fn queue_ask(
         .filter(|m| m.membership_id != membership_id)
         .map(|m| m.name.as_str())
         .collect();
-    let feedback_link = issue_link(tx, membership_id, group_id, base_url, now).await?;
-    let links = participants::issue_links(tx, membership_id, base_url, now).await?;
+    let feedback_link =
+        crate::links::issue_feedback_link(tx, membership_id, group_id, base_url, now).await?;
+    let links = crate::links::issue_links(tx, membership_id, base_url, now).await?;
     let ask = feedback_mail::Ask {
         name: me.name.clone(),
         trial_name: info.trial.name.clone(),
@@ -455,7 +434,7 @@ async fn queue_ask(
     } else {
         mail::render(&feedback_mail::Context { ask }, &address)?
     };
-    let mut email = participants::with_list_unsubscribe(rendered, &links);
+    let mut email = crate::links::with_list_unsubscribe(rendered, &links);
     email.participant_id = Some(me.participant_id);
     email.round_id = Some(info.round.id);
     outbox::enqueue(tx, &email, &mail::message_domain(base_url), now).await?;
@@ -621,7 +600,7 @@ async fn ask_still_in(
             now + Duration::days(LINK_DAYS),
         )
         .await?;
-        let links = participants::issue_links(&mut tx, membership_id, base_url, now).await?;
+        let links = crate::links::issue_links(&mut tx, membership_id, base_url, now).await?;
         let choice = |c: StillIn| {
             link(
                 base_url,
@@ -639,7 +618,7 @@ async fn ask_still_in(
             manage_link: links.manage.clone(),
         };
         let mut email =
-            participants::with_list_unsubscribe(mail::render(&context, &address)?, &links);
+            crate::links::with_list_unsubscribe(mail::render(&context, &address)?, &links);
         email.participant_id = Some(member.participant_id);
         outbox::enqueue(&mut tx, &email, &domain, now).await?;
         tx.commit().await?;

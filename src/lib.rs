@@ -9,6 +9,7 @@ pub mod feedback;
 pub mod import;
 pub mod insight;
 pub mod library;
+pub mod links;
 pub mod mail;
 pub mod matching;
 pub mod participants;

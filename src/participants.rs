@@ -4,19 +4,18 @@
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::{Any, Transaction};
 
-use crate::accounts::link;
 use crate::domain::{FieldError, MembershipState, ParticipantDetails, ParticipantInput};
+use crate::links::{issue_links, link, new_link_token};
 use crate::mail::{self, participant_already, participant_confirm, RenderError};
 use crate::store::outbox::{self, NewEmail};
 use crate::store::participants::{add_member, AddOutcome, Member};
-use crate::store::signup::{self, insert_link_token, LinkPurpose, OtherMember};
+use crate::store::signup::{self, LinkPurpose, OtherMember};
 use crate::store::trials::Trial;
 use crate::store::{Store, StoreError};
 use crate::tokens;
 
 pub const CONFIRM_DAYS: i64 = 7;
-/// Manage and unsubscribe links; every email brings fresh ones.
-pub const LINK_DAYS: i64 = 365;
+pub use crate::links::MANAGE_LINK_DAYS as LINK_DAYS;
 pub const MAX_PAUSE_DAYS: i64 = 366;
 /// What pairings and statistics show in place of an erased person.
 pub const ERASED_NAME: &str = "Former participant";
@@ -42,46 +41,6 @@ fn invalid(field: &'static str, message: impl Into<String>) -> ParticipantError 
     ParticipantError::Invalid(vec![FieldError::new(field, message)])
 }
 
-/// A person's links, for any email sent to them.
-#[derive(Clone, Debug)]
-pub struct ParticipantLinks {
-    pub manage: String,
-    /// A page that asks before it stops anything.
-    pub unsubscribe: String,
-    /// The RFC 8058 target: a POST here stops emails at once.
-    pub one_click: String,
-}
-
-impl ParticipantLinks {
-    /// `List-Unsubscribe` and `List-Unsubscribe-Post` (RFC 8058) as an outbox `headers_json`,
-    /// for every email that is not strictly transactional.
-    pub fn list_unsubscribe_headers(&self) -> String {
-        serde_json::json!({
-            "List-Unsubscribe": format!("<{}>", self.one_click),
-            "List-Unsubscribe-Post": "List-Unsubscribe=One-Click",
-        })
-        .to_string()
-    }
-}
-
-/// Issues fresh manage and unsubscribe links for an email being written in `tx`.
-pub async fn issue_links(
-    tx: &mut Transaction<'_, Any>,
-    membership_id: i64,
-    base_url: &url::Url,
-    now: DateTime<Utc>,
-) -> Result<ParticipantLinks, StoreError> {
-    let expires = now + Duration::days(LINK_DAYS);
-    let manage = new_link_token(tx, LinkPurpose::Manage, membership_id, now, expires).await?;
-    let unsubscribe =
-        new_link_token(tx, LinkPurpose::Unsubscribe, membership_id, now, expires).await?;
-    Ok(ParticipantLinks {
-        manage: link(base_url, &format!("/m/{manage}")),
-        unsubscribe: link(base_url, &format!("/u/{unsubscribe}")),
-        one_click: link(base_url, &format!("/u/{unsubscribe}/one-click")),
-    })
-}
-
 /// A fresh manage token (not a link), e.g. for the page shown right after confirming.
 async fn issue_manage_token(
     tx: &mut Transaction<'_, Any>,
@@ -99,26 +58,6 @@ async fn issue_manage_token(
 }
 
 /// A new random token for a participant's link, stored only as its hash, valid until `expires`.
-pub async fn new_link_token(
-    tx: &mut Transaction<'_, Any>,
-    purpose: LinkPurpose,
-    membership_id: i64,
-    now: DateTime<Utc>,
-    expires: DateTime<Utc>,
-) -> Result<String, StoreError> {
-    let token = tokens::new_token();
-    insert_link_token(
-        tx,
-        purpose,
-        membership_id,
-        &tokens::hash_token(&token),
-        now,
-        expires,
-    )
-    .await?;
-    Ok(token)
-}
-
 /// Checks a sign-up against the trial's rules, collecting every field error.
 pub fn check_sign_up(
     trial: &Trial,
@@ -591,10 +530,4 @@ pub async fn unsubscribe(
     };
     leave(store, &member, now).await?;
     Ok(Some(member))
-}
-
-/// Adds the one-click unsubscribe headers to an email that is not strictly transactional.
-pub fn with_list_unsubscribe(mut email: NewEmail, links: &ParticipantLinks) -> NewEmail {
-    email.headers_json = links.list_unsubscribe_headers();
-    email
 }

@@ -438,20 +438,22 @@ pub async fn queue_pairing_emails(
                 .iter()
                 .filter(|m| m.membership_id != me.membership_id)
                 .collect();
-            let links =
-                crate::participants::issue_links(tx, me.membership_id, base_url, now).await?;
+            let links = crate::links::issue_links(tx, me.membership_id, base_url, now).await?;
             let mut context = pairing::context(trial, round, me, &partners, base_url, now);
             context.manage_link = links.manage.clone();
             context.unsubscribe_link = links.unsubscribe.clone();
             if options.feedback_links {
-                context.feedback_link =
-                    crate::feedback::issue_link(tx, me.membership_id, me.group_id, base_url, now)
-                        .await?;
+                context.feedback_link = crate::links::issue_feedback_link(
+                    tx,
+                    me.membership_id,
+                    me.group_id,
+                    base_url,
+                    now,
+                )
+                .await?;
             }
-            let mut email = crate::participants::with_list_unsubscribe(
-                mail::render(&context, &address)?,
-                &links,
-            );
+            let mut email =
+                crate::links::with_list_unsubscribe(mail::render(&context, &address)?, &links);
             email.participant_id = Some(me.participant_id);
             email.round_id = Some(round.id);
             if options.calendar {

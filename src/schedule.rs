@@ -15,7 +15,6 @@ use tokio::task::JoinHandle;
 
 use crate::domain::{local_label, Schedule};
 use crate::mail::{self, round_notice};
-use crate::participants;
 use crate::rounds::{self, RoundError};
 use crate::store::schedule::{claim_notice, notice_recipients, record_notice_recipients};
 use crate::store::signup::LinkPurpose;
@@ -180,7 +179,7 @@ async fn send_notice(
     let people = notice_recipients(&mut tx, trial.id, slot).await?;
     for person in &people {
         // The skip link works until the round starts; after that it would skip the next one.
-        let skip = participants::new_link_token(
+        let skip = crate::links::new_link_token(
             &mut tx,
             LinkPurpose::Skip,
             person.membership_id,
@@ -188,17 +187,17 @@ async fn send_notice(
             slot,
         )
         .await?;
-        let links = participants::issue_links(&mut tx, person.membership_id, base_url, now).await?;
+        let links = crate::links::issue_links(&mut tx, person.membership_id, base_url, now).await?;
         let context = round_notice::Context {
             name: person.name.clone(),
             trial_name: trial.name.clone(),
             slot_label: slot_label.clone(),
-            skip_link: crate::accounts::link(base_url, &format!("/s/{skip}")),
+            skip_link: crate::links::link(base_url, &format!("/s/{skip}")),
             manage_link: links.manage.clone(),
             unsubscribe_link: links.unsubscribe.clone(),
         };
         let mut email =
-            participants::with_list_unsubscribe(mail::render(&context, &person.email)?, &links);
+            crate::links::with_list_unsubscribe(mail::render(&context, &person.email)?, &links);
         email.participant_id = Some(person.participant_id);
         outbox::enqueue(&mut tx, &email, &domain, now).await?;
     }

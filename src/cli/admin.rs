@@ -81,12 +81,12 @@ pub async fn trial(settings: Settings, command: TrialCommand) -> Result<(), Stri
                 "Created trial '{}' ({}); sign-up page: {}",
                 trial.name,
                 trial.kind,
-                crate::accounts::link(&settings.base_url, &format!("/t/{}", trial.slug))
+                crate::links::link(&settings.base_url, &format!("/t/{}", trial.slug))
             );
             if trial.is_event() {
                 println!(
                     "Poster with its QR code: {}",
-                    crate::accounts::link(&settings.base_url, &format!("/t/{}/poster", trial.slug))
+                    crate::links::link(&settings.base_url, &format!("/t/{}/poster", trial.slug))
                 );
             }
         }

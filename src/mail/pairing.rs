@@ -102,7 +102,7 @@ pub fn context(
             .collect(),
         prompt: PROMPTS[(round.number.unsigned_abs() as usize) % PROMPTS.len()],
         suggested_slot: slot.local_label,
-        technique_link: crate::accounts::link(base_url, "/techniques/randomised-coffee-trials"),
+        technique_link: crate::links::link(base_url, "/techniques/randomised-coffee-trials"),
         manage_link: String::new(),
         unsubscribe_link: String::new(),
         feedback_link: String::new(),

@@ -113,31 +113,7 @@ pub struct TestApp {
 
 /// Starts the service on a random port with a database of its own.
 pub async fn spawn_app() -> TestApp {
-    let db = TestDatabase::create().await;
-    let settings = Settings::from_raw(RawSettings {
-        database_url: Some(db.url()),
-        bind: Some("127.0.0.1:0".into()),
-        outbox_dir: Some(test_outbox_dir()),
-        ..Default::default()
-    })
-    .expect("test settings are valid");
-    let app = Application::build(&settings)
-        .await
-        .expect("application builds");
-    let port = app.port();
-    let store = app.store().clone();
-    tokio::spawn(app.run_until_stopped());
-    let client = reqwest::Client::builder()
-        .redirect(reqwest::redirect::Policy::none())
-        .cookie_store(true)
-        .build()
-        .expect("http client");
-    TestApp {
-        address: format!("http://127.0.0.1:{port}"),
-        store,
-        client,
-        _db: db,
-    }
+    spawn_app_with(|_| {}).await
 }
 
 impl TestApp {

@@ -148,7 +148,7 @@ async fn add_active(app: &TestApp, trial: &Trial, name: &str, email: &str) -> i6
 async fn manage_link_for(app: &TestApp, membership_id: i64) -> String {
     let base = url::Url::parse(&app.address).unwrap();
     let mut tx = app.store.pool().begin().await.unwrap();
-    let links = coffee_trials::participants::issue_links(&mut tx, membership_id, &base, Utc::now())
+    let links = coffee_trials::links::issue_links(&mut tx, membership_id, &base, Utc::now())
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -818,7 +818,7 @@ async fn participants_unsubscribe_by_one_click_or_by_page() {
     let base = url::Url::parse(&app.address).unwrap();
     let alan = add_active(&app, &trial, "Alan Turing", "alan@example.org").await;
     let mut tx = app.store.pool().begin().await.unwrap();
-    let links = coffee_trials::participants::issue_links(&mut tx, alan, &base, Utc::now())
+    let links = coffee_trials::links::issue_links(&mut tx, alan, &base, Utc::now())
         .await
         .unwrap();
     tx.commit().await.unwrap();
@@ -859,7 +859,7 @@ async fn participants_unsubscribe_by_one_click_or_by_page() {
     // The plain link asks first.
     let ada = add_active(&app, &trial, "Ada Lovelace", "ada@example.org").await;
     let mut tx = app.store.pool().begin().await.unwrap();
-    let links = coffee_trials::participants::issue_links(&mut tx, ada, &base, Utc::now())
+    let links = coffee_trials::links::issue_links(&mut tx, ada, &base, Utc::now())
         .await
         .unwrap();
     tx.commit().await.unwrap();

@@ -6,8 +6,8 @@ use actix_web::HttpResponse;
 use askama::Template;
 use chrono::Utc;
 
-use crate::accounts::link;
 use crate::events::{self, PhoneView};
+use crate::links::link;
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::admin::see_other;
