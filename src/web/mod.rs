@@ -12,6 +12,7 @@ pub mod auth;
 pub mod csrf;
 pub mod errors;
 pub mod health;
+pub mod input_guard;
 pub mod library;
 pub mod pages;
 pub mod public;
