@@ -51,7 +51,9 @@ impl Email {
     /// `ada+1@example.org` and `ada+2@example.org` count as one (it is already lower-case).
     pub fn limit_key(&self) -> String {
         let (local, domain) = self.0.rsplit_once('@').expect("checked at parse");
-        let mailbox = local.split_once('+').map_or(local, |(mailbox, _tag)| mailbox);
+        let mailbox = local
+            .split_once('+')
+            .map_or(local, |(mailbox, _tag)| mailbox);
         format!("{mailbox}@{domain}")
     }
 

@@ -31,7 +31,9 @@ pub fn unprintable(s: &str, multiline: bool) -> Option<&'static str> {
             );
         }
         if c == '\u{FFFD}' {
-            return Some("this text was damaged on the way (it was not valid UTF-8); type it again");
+            return Some(
+                "this text was damaged on the way (it was not valid UTF-8); type it again",
+            );
         }
     }
     None

@@ -105,7 +105,10 @@ async fn hostile_nul_in_a_form_query_json_or_csv_is_a_422_naming_the_field() {
     .await;
     assert_eq!(response.status().as_u16(), 422);
     let html = response.text().await.unwrap();
-    assert!(html.contains("&#34;name&#34;") || html.contains("\"name\""), "{html}");
+    assert!(
+        html.contains("&#34;name&#34;") || html.contains("\"name\""),
+        "{html}"
+    );
     assert!(html.contains("NUL"), "{html}");
 
     // The sign-in form's address goes straight to a query.
@@ -158,7 +161,10 @@ async fn hostile_nul_in_a_form_query_json_or_csv_is_a_422_naming_the_field() {
         .await
         .unwrap();
     let (status, error) = error_of(response).await;
-    assert_eq!((status, error["field"].as_str()), (422, Some("description")));
+    assert_eq!(
+        (status, error["field"].as_str()),
+        (422, Some("description"))
+    );
 
     // A CSV cell: the whole file is refused, with the row and column.
     let response = upload_csv(
@@ -187,7 +193,9 @@ async fn hostile_bytes_that_are_not_utf8_in_a_form_are_a_422_naming_the_field() 
     let response = post_raw_form(
         &app,
         "/t/ward-7",
-        format!("csrf_token={csrf}&name=Ada&email=ada%40example.org&introduction=caf%E9&consent=yes"),
+        format!(
+            "csrf_token={csrf}&name=Ada&email=ada%40example.org&introduction=caf%E9&consent=yes"
+        ),
     )
     .await;
     assert_eq!(response.status().as_u16(), 422);
@@ -257,17 +265,23 @@ async fn hostile_next_after_sign_in_only_leads_into_the_console() {
             .unwrap();
         assert_eq!(response.status().as_u16(), 303, "{next:?}");
         assert_eq!(response.headers()["location"], expected, "{next:?}");
-        assert!(!response.headers().contains_key("set-cookie")
-            || !response.headers()["set-cookie"]
-                .to_str()
-                .unwrap()
-                .contains("stolen"));
+        assert!(
+            !response.headers().contains_key("set-cookie")
+                || !response.headers()["set-cookie"]
+                    .to_str()
+                    .unwrap()
+                    .contains("stolen")
+        );
         // The session works: the sign-in did its job.
         let page = client.get(app.url("/admin")).send().await.unwrap();
         assert_eq!(page.status().as_u16(), 200, "{next:?}");
     }
     let sessions_after = count(&app, "SELECT COUNT(*) FROM sessions").await;
-    assert_eq!(sessions_after - sessions_before, 6, "one session per sign-in");
+    assert_eq!(
+        sessions_after - sessions_before,
+        6,
+        "one session per sign-in"
+    );
 
     // The login page does not carry a bad `next` into its form either.
     let html = app
@@ -287,7 +301,11 @@ async fn hostile_addresses_the_mailer_cannot_use_are_refused_at_every_door() {
     let app = spawn_app().await;
     app.sign_up_first_organiser().await;
     open_trial(&app, "ward-7").await;
-    for address in ["a(b)c@example.org", "a:b@example.org", "\"a b\"@example.org"] {
+    for address in [
+        "a(b)c@example.org",
+        "a:b@example.org",
+        "\"a b\"@example.org",
+    ] {
         let response = sign_up_form(&app, "ward-7", &[("name", "Ada"), ("email", address)]).await;
         assert_eq!(response.status().as_u16(), 422, "{address}");
         let html = response.text().await.unwrap();
@@ -335,9 +353,12 @@ async fn hostile_case_and_tag_variants_of_one_mailbox_share_its_sign_up_limit() 
         let response = sign_up_form(&app, "ward-7", &[("name", "Grace"), ("email", address)]).await;
         assert_eq!(response.status().as_u16(), 200, "{address}");
     }
-    let response =
-        sign_up_form(&app, "ward-7", &[("name", "Grace"), ("email", "GRACE+again@EXAMPLE.org")])
-            .await;
+    let response = sign_up_form(
+        &app,
+        "ward-7",
+        &[("name", "Grace"), ("email", "GRACE+again@EXAMPLE.org")],
+    )
+    .await;
     assert_eq!(response.status().as_u16(), 429);
     let response = sign_up_api(
         &app,
@@ -347,7 +368,12 @@ async fn hostile_case_and_tag_variants_of_one_mailbox_share_its_sign_up_limit() 
     assert_eq!(response.status().as_u16(), 429);
 
     // Another mailbox from the same client still gets through.
-    let response = sign_up_form(&app, "ward-7", &[("name", "Alan"), ("email", "alan@example.org")]).await;
+    let response = sign_up_form(
+        &app,
+        "ward-7",
+        &[("name", "Alan"), ("email", "alan@example.org")],
+    )
+    .await;
     assert_eq!(response.status().as_u16(), 200);
 }
 
@@ -377,7 +403,10 @@ async fn hostile_invisible_characters_in_names_are_refused_at_the_field_with_val
         assert_eq!(response.status().as_u16(), 422, "{name:?}");
         let html = response.text().await.unwrap();
         assert!(html.contains(&format!("id=\"{field}-error\"")), "{name:?}");
-        assert!(html.contains("value=\"eve@example.org\""), "the address is kept");
+        assert!(
+            html.contains("value=\"eve@example.org\""),
+            "the address is kept"
+        );
         assert!(html.contains("about coffee."), "the introduction is kept");
 
         let (status, error) = error_of(
@@ -406,7 +435,11 @@ async fn hostile_trial_settings_out_of_range_are_refused_at_the_field() {
         ("slug", "new"),
         ("slug", "import"),
     ] {
-        let mut fields = vec![("name", "Study day"), ("slug", "study-day"), ("kind", "event")];
+        let mut fields = vec![
+            ("name", "Study day"),
+            ("slug", "study-day"),
+            ("kind", "event"),
+        ];
         fields.retain(|(k, _)| *k != field);
         fields.push((field, value));
         let response = app
@@ -414,8 +447,14 @@ async fn hostile_trial_settings_out_of_range_are_refused_at_the_field() {
             .await;
         assert_eq!(response.status().as_u16(), 422, "{field}={value}");
         let html = response.text().await.unwrap();
-        assert!(html.contains(&format!("id=\"{field}-error\"")), "{field}={value}");
-        assert!(html.contains(&format!("value=\"{value}\"")), "{field}={value} is kept");
+        assert!(
+            html.contains(&format!("id=\"{field}-error\"")),
+            "{field}={value}"
+        );
+        assert!(
+            html.contains(&format!("value=\"{value}\"")),
+            "{field}={value} is kept"
+        );
     }
 
     let api = app.anonymous_client();
@@ -431,7 +470,10 @@ async fn hostile_trial_settings_out_of_range_are_refused_at_the_field() {
             json!({ "name": "x", "slug": "day", "kind": "event", "event_date": "2101-01-01" }),
             "event_date",
         ),
-        (json!({ "name": "x", "slug": "day", "group_size": 7 }), "group_size"),
+        (
+            json!({ "name": "x", "slug": "day", "group_size": 7 }),
+            "group_size",
+        ),
     ] {
         let (status, error) = error_of(post(body).await.unwrap()).await;
         assert_eq!((status, error["field"].as_str()), (422, Some(field)));
