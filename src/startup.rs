@@ -73,6 +73,7 @@ impl Application {
         ));
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(crate::web::input_guard::middleware))
                 .wrap(from_fn(csrf::middleware))
                 .wrap(from_fn(canonical::middleware))
                 .wrap(TracingLogger::<RequestSpan>::new())

@@ -13,6 +13,7 @@ pub mod canonical;
 pub mod csrf;
 pub mod errors;
 pub mod health;
+pub mod input_guard;
 pub mod library;
 pub mod pages;
 pub mod public;

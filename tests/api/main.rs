@@ -11,6 +11,7 @@ mod events;
 mod feedback;
 mod health;
 mod helpers;
+mod hostile_input;
 mod import;
 mod match_cli;
 mod migrations;

@@ -50,14 +50,21 @@ pub struct LoginForm {
     next: String,
 }
 
-/// Only paths inside the console, so the login page cannot send people elsewhere.
+/// Only paths inside the console, so the login page cannot send people elsewhere: a single
+/// leading `/` (not `//` or `/\`, which browsers read as another host), visible ASCII only
+/// (a CR or LF would make the `Location` header invalid, after the session was created).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains("://") => {
-            n.to_string()
-        }
+        Some(n) if is_console_path(n) => n.to_string(),
         _ => "/admin".to_string(),
     }
+}
+
+fn is_console_path(next: &str) -> bool {
+    (next == "/admin" || next.starts_with("/admin/") || next.starts_with("/admin?"))
+        && next.bytes().all(|b| b.is_ascii_graphic())
+        && !next.contains('\\')
+        && !next.contains("://")
 }
 
 #[post("/login")]
@@ -486,5 +493,34 @@ pub async fn send_invite(
             ),
         ),
         Err(e) => internal(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_only_leads_into_the_console() {
+        for good in ["/admin", "/admin/trials/x?saved=1", "/admin?x=1"] {
+            assert_eq!(safe_next(Some(good)), good);
+        }
+        for bad in [
+            "/admin\r\nSet-Cookie: x=1",
+            "/admin/\n",
+            "/admin/\u{0}",
+            "//evil.example/admin",
+            "/\\evil.example",
+            "/admin\\..\\x",
+            "https://evil.example/admin",
+            "/admin/x?u=https://evil.example",
+            "/administrator",
+            "/admin/é",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/admin", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/admin");
     }
 }

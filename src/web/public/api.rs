@@ -105,7 +105,7 @@ async fn signup(
         )
     })?;
     let details = participants::check_sign_up(&trial, &body.input, body.consent)?;
-    if !limiter.allow_email(details.email.as_str()) {
+    if !limiter.allow_email(&details.email.limit_key()) {
         return Err(too_many());
     }
     participants::sign_up(&store, &settings.base_url, &trial, &details, Utc::now()).await?;

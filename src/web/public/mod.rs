@@ -252,7 +252,7 @@ async fn signup(
         }
         Err(e) => return internal(e),
     };
-    if !limiter.allow_email(details.email.as_str()) {
+    if !limiter.allow_email(&details.email.limit_key()) {
         return too_many();
     }
     match participants::sign_up(&store, &settings.base_url, &trial, &details, Utc::now()).await {
