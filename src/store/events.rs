@@ -4,9 +4,9 @@ use sqlx::{Any, FromRow, Transaction};
 
 use super::participants::new_public_id;
 use super::rounds::{insert_groups, Candidate, NewGroup, Round};
-use crate::domain::{MeetingMode, ParticipantDetails};
 use super::time::to_db;
 use super::{Store, StoreError};
+use crate::domain::{MeetingMode, ParticipantDetails};
 
 /// A person of an event as the check-in list shows them.
 #[derive(Clone, Debug, FromRow, serde::Serialize)]

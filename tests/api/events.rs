@@ -1177,14 +1177,28 @@ async fn events_a_known_address_is_signed_up_as_typed_and_reveals_nothing() {
         assert_eq!(body, &unknown.2, "{name}: the same answer");
         let phone = app.get_html(location).await;
         assert!(phone.contains(&format!("Hello, {name}")), "{phone}");
-        for stored in ["Ada Lovelace", "Grace Hopper", "ada.lovelace", "grace.hopper"] {
-            assert!(!phone.contains(stored), "{stored} on {name}'s page: {phone}");
+        for stored in [
+            "Ada Lovelace",
+            "Grace Hopper",
+            "ada.lovelace",
+            "grace.hopper",
+        ] {
+            assert!(
+                !phone.contains(stored),
+                "{stored} on {name}'s page: {phone}"
+            );
         }
         pages.push(page_shape(&phone, name, token));
         im_here(&app, token).await;
     }
-    assert_eq!(pages[0], pages[2], "known and unknown addresses get the same page");
-    assert_eq!(pages[1], pages[2], "known and unknown addresses get the same page");
+    assert_eq!(
+        pages[0], pages[2],
+        "known and unknown addresses get the same page"
+    );
+    assert_eq!(
+        pages[1], pages[2],
+        "known and unknown addresses get the same page"
+    );
 
     // In the room they are who they typed, on the display as in the check-in list.
     let number = run_round(&app, &trial).await;
@@ -1224,7 +1238,11 @@ async fn events_a_known_address_is_signed_up_as_typed_and_reveals_nothing() {
         .await
         .unwrap()
         .is_empty());
-    let (checked_in, _) = app.store.room_status(ada_before.membership_id).await.unwrap();
+    let (checked_in, _) = app
+        .store
+        .room_status(ada_before.membership_id)
+        .await
+        .unwrap();
     assert!(!checked_in);
 
     // Grace follows the emailed link: the sign-up becomes hers, under her own name, with the
@@ -1268,7 +1286,7 @@ async fn events_confirming_a_known_address_joins_its_history_and_do_not_pair_lis
     let alan = member_with_email(&app, &trial, "alan.turing@example.org").await;
     let kept = app
         .store
-        .set_do_not_pair(&ada, &[alan.public_id.clone()], Utc::now())
+        .set_do_not_pair(&ada, std::slice::from_ref(&alan.public_id), Utc::now())
         .await
         .unwrap();
     assert_eq!(kept, 1);
@@ -1280,14 +1298,22 @@ async fn events_confirming_a_known_address_joins_its_history_and_do_not_pair_lis
     let first = run_round(&app, &trial).await;
     let names = names_in(&groups(&app.store, &trial, first).await);
     assert!(names.contains("Ada L") && names.contains("Grace Hopper"));
-    assert!(app.store.past_partners(ada.membership_id).await.unwrap().is_empty());
+    assert!(app
+        .store
+        .past_partners(ada.membership_id)
+        .await
+        .unwrap()
+        .is_empty());
 
     // Following the emailed link joins the sign-up to her: one Ada, checked in, with the
     // round she was in and her do-not-pair list.
     let link = newest_confirm_link(&app, "ada.lovelace@example.org").await;
     let confirmed = app.submit(&link, &link, &[]).await;
     assert_eq!(confirmed.status().as_u16(), 303);
-    let manage = confirmed.headers()["location"].to_str().unwrap().to_string();
+    let manage = confirmed.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
     assert!(manage.starts_with("/m/"), "{manage}");
     let people = app.store.event_people(trial.id, None).await.unwrap();
     assert_eq!(people.len(), 4, "{people:?}");
