@@ -1271,6 +1271,32 @@ async fn events_a_known_address_is_signed_up_as_typed_and_reveals_nothing() {
             .name,
         "Grace Hopper"
     );
+
+    // Erasing the stand-in (from the manage link in the email only the owner received)
+    // forgets the address it was waiting for, too.
+    let mallory = app
+        .store
+        .event_people(trial.id, Some("Mallory Mole"))
+        .await
+        .unwrap()
+        .remove(0);
+    let stand_in = app
+        .store
+        .find_member_by_id(mallory.membership_id)
+        .await
+        .unwrap()
+        .unwrap();
+    app.store
+        .erase_participant(stand_in.participant_id, "Former participant", Utc::now())
+        .await
+        .unwrap();
+    let (claimed,): (Option<String>,) =
+        sqlx::query_as("SELECT claimed_email FROM memberships WHERE id = $1")
+            .bind(mallory.membership_id)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(claimed, None);
 }
 
 #[tokio::test]
