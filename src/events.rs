@@ -4,10 +4,11 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{Any, Transaction};
 
+use crate::domain::ParticipantDetails;
 use crate::mail::{self, event_summary};
 use crate::rounds::{self, RoundError, RoundView, UnplacedView};
 use crate::store::events::{
-    activate_unconfirmed, event_meetings, insert_quick_round, record_summary, EventPerson,
+    event_meetings, insert_event_sign_up, insert_quick_round, record_summary, EventPerson,
 };
 use crate::store::participants::Member;
 use crate::store::signup::LinkPurpose;
@@ -37,22 +38,37 @@ pub enum EventError {
     Render(#[from] mail::RenderError),
 }
 
-/// Inside a new event sign-up's transaction: makes the person pairable at once and issues the
-/// token of their event page.
+/// A new event sign-up: who it was recorded as, and the token of their event page.
+#[derive(Clone, Debug)]
+pub struct EventSignUp {
+    pub membership_id: i64,
+    pub participant_id: i64,
+    pub page_token: String,
+}
+
+/// Inside a new event sign-up's transaction: records the person as typed on their phone,
+/// pairable at once, and issues the token of their event page. A known address never opens
+/// its owner's identity here: see `insert_event_sign_up`.
 pub async fn start_event_sign_up(
     tx: &mut Transaction<'_, Any>,
-    membership_id: i64,
+    trial_id: i64,
+    details: &ParticipantDetails,
     now: DateTime<Utc>,
-) -> Result<String, StoreError> {
-    activate_unconfirmed(tx, membership_id, now).await?;
-    participants::new_link_token(
+) -> Result<EventSignUp, StoreError> {
+    let recorded = insert_event_sign_up(tx, trial_id, details, now).await?;
+    let page_token = participants::new_link_token(
         tx,
         LinkPurpose::Event,
-        membership_id,
+        recorded.membership_id,
         now,
         now + Duration::days(EVENT_LINK_DAYS),
     )
-    .await
+    .await?;
+    Ok(EventSignUp {
+        membership_id: recorded.membership_id,
+        participant_id: recorded.participant_id,
+        page_token,
+    })
 }
 
 fn event(trial: &Trial) -> Result<(), EventError> {
