@@ -77,6 +77,7 @@ impl Application {
                 .wrap(from_fn(csrf::middleware))
                 .wrap(from_fn(canonical::middleware))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(from_fn(crate::web::headers::middleware))
                 .app_data(data.clone())
                 .app_data(web_settings.clone())
                 .app_data(session_key.clone())

@@ -9,6 +9,7 @@ mod dashboard;
 mod delivery;
 mod events;
 mod feedback;
+mod headers;
 mod health;
 mod helpers;
 mod hostile_input;

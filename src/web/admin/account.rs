@@ -88,10 +88,16 @@ pub async fn login(
         error: Some(error.to_string()),
     };
     if limiter.is_blocked(&address, &account) {
-        return render_status(
+        let mut response = render_status(
             StatusCode::TOO_MANY_REQUESTS,
             &page("Too many attempts to sign in. Wait a few minutes and try again."),
         );
+        // The limiter's window: by then the failures that blocked this attempt have expired.
+        response.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from_static("900"),
+        );
+        return response;
     }
     match accounts::verify_login(&store, &account, &form.password).await {
         Ok(Some(organiser)) => match start_session(&req, &store, organiser.id).await {

@@ -88,14 +88,17 @@ async fn signup(
     limiter: Data<SignupLimiter>,
     body: Json<SignUpBody>,
 ) -> Result<HttpResponse, ApiError> {
+    // Built here rather than as an ApiError, which has no way to carry a Retry-After header.
     let too_many = || {
-        ApiError::status(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many sign-ups in the last hour; try again later",
-        )
+        HttpResponse::TooManyRequests()
+            .insert_header((actix_web::http::header::RETRY_AFTER, "3600"))
+            .json(crate::web::errors::ErrorBody {
+                error: "too many sign-ups in the last hour; try again in an hour".into(),
+                field: None,
+            })
     };
     if !limiter.allow_address(&client_address(&req)) {
-        return Err(too_many());
+        return Ok(too_many());
     }
     let trial = store.find_trial(body.trial.trim()).await?.ok_or_else(|| {
         ApiError::field(
@@ -106,7 +109,7 @@ async fn signup(
     })?;
     let details = participants::check_sign_up(&trial, &body.input, body.consent)?;
     if !limiter.allow_email(&details.email.limit_key()) {
-        return Err(too_many());
+        return Ok(too_many());
     }
     participants::sign_up(&store, &settings.base_url, &trial, &details, Utc::now()).await?;
     Ok(HttpResponse::Accepted().json(json!({
