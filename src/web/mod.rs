@@ -9,10 +9,12 @@ use tracing_actix_web::{RequestId, RootSpanBuilder};
 
 pub mod admin;
 pub mod auth;
+pub mod client_address;
 pub mod csrf;
 pub mod errors;
 pub mod health;
 pub mod library;
+pub mod limits;
 pub mod pages;
 pub mod public;
 

@@ -12,6 +12,7 @@ mod feedback;
 mod health;
 mod helpers;
 mod import;
+mod limits;
 mod match_cli;
 mod migrations;
 mod organisers;
