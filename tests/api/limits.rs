@@ -272,9 +272,14 @@ async fn api_sign_up(app: &TestApp, headers: HeaderMap, email: &str) -> Response
     app.client
         .post(app.url("/api/v1/public/signups"))
         .headers(headers)
-        .json(
-            &json!({ "trial": "ward-7", "name": "Ada Lovelace", "email": email, "consent": true }),
-        )
+        .json(&json!({
+            "trial": "ward-7",
+            "name": "Ada Lovelace",
+            "email": email,
+            "attribute_value": "nursing",
+            "meeting_modes": ["video"],
+            "consent": true,
+        }))
         .send()
         .await
         .unwrap()
