@@ -34,8 +34,29 @@ pub struct Usage {
     pub recent: f64,
     /// When the latest hit happened, in Unix milliseconds.
     pub last_hit_ms: Option<i64>,
-    /// Seconds until the current fixed window ends.
-    pub window_left: u64,
+    window: i64,
+    elapsed: i64,
+    previous: i64,
+    current: i64,
+}
+
+impl Usage {
+    /// Seconds (at least 1) until, with no more hits, `recent` falls to `target` or below.
+    pub fn seconds_until_at_most(&self, target: f64) -> u64 {
+        let w = self.window as f64;
+        let (previous, current) = (self.previous as f64, self.current as f64);
+        let seconds = if current > target {
+            // Not before the next window, as this one's hits fade out.
+            let into_next = (w * (1.0 - target.max(0.0) / current)).ceil();
+            (self.window - self.elapsed) as f64 + into_next
+        } else if previous > 0.0 {
+            let at = (w * (1.0 - (target - current) / previous)).ceil();
+            at - self.elapsed as f64
+        } else {
+            0.0
+        };
+        seconds.max(1.0) as u64
+    }
 }
 
 /// Where `now` falls among fixed windows of `window` seconds: the start of its window.
@@ -125,10 +146,14 @@ impl RateLimits {
                 .find(|r| r.window_start == s)
                 .map_or(0, |r| r.hits)
         };
+        let (previous, current) = (count_at(start - window), count_at(start));
         Ok(Usage {
-            recent: estimate(t, window, count_at(start - window), count_at(start)),
+            recent: estimate(t, window, previous, current),
             last_hit_ms: rows.iter().map(|r| r.last_hit_ms).max(),
-            window_left: (start + window - t).max(1) as u64,
+            window,
+            elapsed: t - start,
+            previous,
+            current,
         })
     }
 
@@ -236,7 +261,8 @@ impl SignInLimiter {
                 )
                 .await?;
             if known.recent <= 0.0 {
-                return Ok(Decision::Wait(whole.window_left));
+                let ceiling = f64::from(self.ceiling_per_hour);
+                return Ok(Decision::Wait(whole.seconds_until_at_most(ceiling - 1.0)));
             }
         }
         Ok(Decision::Allow)
@@ -338,6 +364,25 @@ mod tests {
         assert_eq!(estimate(1099, 100, 100, 0), 1.0);
         assert_eq!(window_start(1099, 100), 1000);
         assert_eq!(window_start(-1, 100), -100);
+    }
+
+    #[test]
+    fn the_wait_lasts_until_the_estimate_is_low_enough() {
+        let usage = |elapsed, previous, current| Usage {
+            recent: estimate(1000 + elapsed, 100, previous, current),
+            last_hit_ms: None,
+            window: 100,
+            elapsed,
+            previous,
+            current,
+        };
+        // Five in this window, limit four: the rest of this window and a fifth of the next.
+        assert_eq!(usage(40, 0, 5).seconds_until_at_most(4.0), 60 + 20);
+        // Ten last window, two now, 80% overlap: 10 * 0.8 + 2 = 10; at most 4 when the overlap
+        // is 20%, at 80 seconds in.
+        assert_eq!(usage(20, 10, 2).seconds_until_at_most(4.0), 60);
+        assert_eq!(usage(20, 0, 2).seconds_until_at_most(4.0), 1);
+        assert_eq!(usage(20, 0, 2).seconds_until_at_most(-1.0), 80 + 100);
     }
 
     #[test]

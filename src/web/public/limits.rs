@@ -40,7 +40,8 @@ impl SignupLimiter {
     async fn allow(&self, key: &str, limit: u32) -> Result<Decision, StoreError> {
         let usage = self.limits.hit(key, WINDOW_SECONDS, Utc::now()).await?;
         Ok(if usage.recent > f64::from(limit) {
-            Decision::Wait(usage.window_left)
+            // The next attempt counts too, so it needs room for one more.
+            Decision::Wait(usage.seconds_until_at_most(f64::from(limit) - 1.0))
         } else {
             Decision::Allow
         })
