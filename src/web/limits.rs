@@ -270,15 +270,13 @@ impl SignInLimiter {
 
     /// Counts a failed sign-in. When it takes the account to its ceiling, the first time in
     /// the hour, an email to the organiser is queued in the same transaction as the count.
-    /// Returns how long this address must now wait before its next attempt.
     pub async fn record_failure(
         &self,
         account: &str,
         address: IpAddr,
         now: DateTime<Utc>,
-    ) -> Result<u64, anyhow::Error> {
-        let pair = self
-            .limits
+    ) -> Result<(), anyhow::Error> {
+        self.limits
             .hit(&self.pair_key(account, address), HOUR, now)
             .await?;
         let whole = self
@@ -288,7 +286,7 @@ impl SignInLimiter {
         if whole.recent >= f64::from(self.ceiling_per_hour) {
             self.alert_once(account, now).await?;
         }
-        Ok(backoff_seconds(pair.recent))
+        Ok(())
     }
 
     /// Queues the "many failed sign-ins" email, at most once per account and fixed hour: the
