@@ -58,6 +58,9 @@ pub struct SettingsArgs {
     /// Sign-ups accepted per email address per hour [default: 5]
     #[arg(long, env = "SIGNUP_LIMIT_PER_EMAIL", global = true)]
     pub signup_limit_per_email: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For/Forwarded headers are believed: addresses or CIDR ranges, comma-separated [default: none]
+    #[arg(long, env = "TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -285,6 +288,7 @@ impl From<SettingsArgs> for RawSettings {
             outbox_lease_seconds: a.outbox_lease_seconds,
             signup_limit_per_ip: a.signup_limit_per_ip,
             signup_limit_per_email: a.signup_limit_per_email,
+            trusted_proxies: a.trusted_proxies,
         }
     }
 }

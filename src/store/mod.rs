@@ -15,6 +15,7 @@ use crate::config::{Backend, DatabaseUrl};
 pub mod events;
 pub mod feedback;
 pub mod insight;
+pub mod limits;
 pub mod organisers;
 pub mod outbox;
 pub mod participants;

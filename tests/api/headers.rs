@@ -399,7 +399,12 @@ async fn headers_unknown_addresses_get_a_page_or_a_json_error() {
     // With an organiser's token, so that the question is only whether the address exists.
     app.sign_up_first_organiser().await;
     let token = app.api_token().await;
-    for path in ["/api/v1/nowhere", "/api/nowhere", "/%61pi/v1/nowhere"] {
+    // Another spelling of a path is refused before routing, with the same JSON shape.
+    for (path, status) in [
+        ("/api/v1/nowhere", 404),
+        ("/api/nowhere", 404),
+        ("/%61pi/v1/nowhere", 400),
+    ] {
         let response = app
             .anonymous_client()
             .get(app.url(path))
@@ -407,7 +412,7 @@ async fn headers_unknown_addresses_get_a_page_or_a_json_error() {
             .send()
             .await
             .unwrap();
-        assert_eq!(response.status().as_u16(), 404, "GET {path}");
+        assert_eq!(response.status().as_u16(), status, "GET {path}");
         assert_common_headers(path, response.headers());
         let body: Value = response.json().await.unwrap();
         assert_eq!(body["field"], Value::Null, "GET {path}");
@@ -469,7 +474,12 @@ async fn headers_every_429_says_when_to_try_again() {
     }
     let limited = last.unwrap();
     assert_eq!(limited.status().as_u16(), 429);
-    assert_eq!(header(limited.headers(), "retry-after"), Some("3600"));
+    let wait: u64 = header(limited.headers(), "retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    // The limit counts the last hour with a fading share of the hour before, so the wait
+    // can run past an hour.
+    assert!((1..=7200).contains(&wait), "Retry-After {wait}");
     let body: Value = limited.json().await.unwrap();
     assert_eq!(body["field"], Value::Null);
     assert!(body["error"].as_str().is_some_and(|e| !e.is_empty()));
@@ -487,7 +497,10 @@ async fn headers_every_429_says_when_to_try_again() {
         )
         .await;
     assert_eq!(form.status().as_u16(), 429);
-    assert_eq!(header(form.headers(), "retry-after"), Some("3600"));
+    let wait: u64 = header(form.headers(), "retry-after")
+        .and_then(|v| v.parse().ok())
+        .expect("Retry-After in seconds");
+    assert!((1..=7200).contains(&wait), "Retry-After {wait}");
 
     // The organisers' sign-in, after too many wrong passwords.
     app.sign_up_first_organiser().await;

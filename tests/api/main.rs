@@ -14,6 +14,7 @@ mod health;
 mod helpers;
 mod hostile_input;
 mod import;
+mod limits;
 mod match_cli;
 mod migrations;
 mod organisers;

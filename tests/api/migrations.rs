@@ -20,6 +20,7 @@ const TABLES: &[&str] = &[
     "organisers",
     "outbox",
     "participants",
+    "rate_limits",
     "round_group_members",
     "round_groups",
     "rounds",

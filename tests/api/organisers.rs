@@ -145,7 +145,7 @@ async fn login_failures_do_not_say_whether_the_account_exists() {
 }
 
 #[tokio::test]
-async fn repeated_failures_are_rate_limited_per_account() {
+async fn repeated_failures_from_one_address_must_wait() {
     let app = spawn_app().await;
     app.sign_up_first_organiser().await;
     let visitor = app.anonymous_client();
@@ -158,11 +158,12 @@ async fn repeated_failures_are_rate_limited_per_account() {
             .as_u16();
     }
     assert_eq!(last, 429);
-    // Even the right password waits until the window has passed.
+    // Even the right password, from the same address, waits until the back-off has passed.
     let right = app
         .sign_in(&visitor, ORGANISER_EMAIL, ORGANISER_PASSWORD)
         .await;
     assert_eq!(right.status().as_u16(), 429);
+    assert!(right.headers().contains_key("retry-after"));
 }
 
 #[tokio::test]

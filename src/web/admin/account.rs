@@ -12,8 +12,10 @@ use crate::domain::Email;
 use crate::store::organisers::{ApiToken, CreateOrganiserError, TokenPurpose};
 use crate::store::Store;
 use crate::tokens;
-use crate::web::auth::{self, passwords, CurrentOrganiser, LoginLimiter};
+use crate::web::auth::{self, passwords, CurrentOrganiser};
+use crate::web::client_address::client_address;
 use crate::web::csrf::CsrfToken;
+use crate::web::limits::{Decision, SignInLimiter};
 use crate::web::pages::internal_error as internal;
 use crate::web::pages::{message, render, render_status};
 use crate::web::WebSettings;
@@ -72,14 +74,11 @@ pub async fn login(
     req: HttpRequest,
     csrf: CsrfToken,
     store: Data<Store>,
-    limiter: Data<LoginLimiter>,
+    limiter: Data<SignInLimiter>,
     form: Form<LoginForm>,
 ) -> HttpResponse {
     let form = form.into_inner();
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let address = client_address(&req);
     let account = form.email.trim().to_lowercase();
     let page = |error: &str| LoginPage {
         csrf: csrf.clone(),
@@ -87,28 +86,41 @@ pub async fn login(
         next: safe_next(Some(&form.next)),
         error: Some(error.to_string()),
     };
-    if limiter.is_blocked(&address, &account) {
-        let mut response = render_status(
-            StatusCode::TOO_MANY_REQUESTS,
-            &page("Too many attempts to sign in. Wait a few minutes and try again."),
-        );
-        // The limiter's window: by then the failures that blocked this attempt have expired.
-        response.headers_mut().insert(
-            actix_web::http::header::RETRY_AFTER,
-            actix_web::http::header::HeaderValue::from_static("900"),
-        );
-        return response;
+    match limiter.check(&account, address, Utc::now()).await {
+        Ok(Decision::Allow) => {}
+        Ok(Decision::Wait(seconds)) => {
+            let unit = if seconds == 1 { "second" } else { "seconds" };
+            let mut response = render_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                &page(&format!(
+                    "Too many attempts to sign in. Wait {seconds} {unit}, then try again."
+                )),
+            );
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(seconds),
+            );
+            return response;
+        }
+        Err(e) => return internal(e),
     }
     match accounts::verify_login(&store, &account, &form.password).await {
-        Ok(Some(organiser)) => match start_session(&req, &store, organiser.id).await {
-            Ok(cookie) => HttpResponse::SeeOther()
-                .cookie(cookie)
-                .insert_header(("Location", safe_next(Some(&form.next))))
-                .finish(),
-            Err(e) => internal(e),
-        },
+        Ok(Some(organiser)) => {
+            if let Err(e) = limiter.record_success(&account, address, Utc::now()).await {
+                return internal(e);
+            }
+            match start_session(&req, &store, organiser.id).await {
+                Ok(cookie) => HttpResponse::SeeOther()
+                    .cookie(cookie)
+                    .insert_header(("Location", safe_next(Some(&form.next))))
+                    .finish(),
+                Err(e) => internal(e),
+            }
+        }
         Ok(None) => {
-            limiter.record_failure(&address, &account);
+            if let Err(e) = limiter.record_failure(&account, address, Utc::now()).await {
+                return internal(e);
+            }
             render_status(
                 StatusCode::UNAUTHORIZED,
                 &page("That email address and password do not match an organiser account."),
