@@ -14,6 +14,7 @@ mod helpers;
 mod import;
 mod match_cli;
 mod migrations;
+mod organiser_roles;
 mod organisers;
 mod participants;
 mod participants_store;
