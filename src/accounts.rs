@@ -10,6 +10,7 @@ use crate::web::auth::passwords;
 pub const SETUP_LINK_HOURS: i64 = 1;
 pub const INVITE_DAYS: i64 = 7;
 pub const RESET_LINK_MINUTES: i64 = 60;
+pub const RESET_EMAIL_INTERVAL_MINUTES: i64 = 5;
 
 /// With no organiser yet, makes a one-hour set-up link; otherwise nothing.
 pub async fn issue_setup_link(
@@ -84,7 +85,8 @@ pub async fn invite_organiser(
 
 /// Makes a one-hour password-reset link for the enabled account with this address, if there
 /// is one, and queues its email when `send_email`; returns the link (None for an unknown
-/// address, which callers facing the public must not reveal).
+/// address, or when an emailed link was sent a few minutes ago; callers facing the public
+/// must not reveal which).
 pub async fn request_password_reset(
     store: &Store,
     base_url: &url::Url,
@@ -97,6 +99,18 @@ pub async fn request_password_reset(
     else {
         return Ok(None);
     };
+    // The public form would otherwise let anyone fill an organiser's inbox; one unused link
+    // every few minutes is plenty for someone who has forgotten their password.
+    if send_email
+        && store
+            .has_recent_reset(
+                organiser.id,
+                Utc::now() - Duration::minutes(RESET_EMAIL_INTERVAL_MINUTES),
+            )
+            .await?
+    {
+        return Ok(None);
+    }
     let token = tokens::new_token();
     let link = link(base_url, &format!("/admin/reset/{token}"));
     let message = if send_email {

@@ -503,6 +503,23 @@ impl Store {
         Ok(())
     }
 
+    /// Whether a reset link for this account was made since `since` and is still usable.
+    pub async fn has_recent_reset(
+        &self,
+        organiser_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let found: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM one_time_tokens WHERE purpose = 'reset' AND organiser_id = $1 \
+             AND used_at IS NULL AND created_at > $2",
+        )
+        .bind(organiser_id)
+        .bind(to_db(since))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.is_some())
+    }
+
     /// The enabled account a usable reset link belongs to.
     pub async fn find_reset_organiser(
         &self,
