@@ -99,7 +99,20 @@ pub enum OrganiserCommand {
     Add {
         /// Their email address.
         email: String,
+        /// Make them an admin (manages every trial, the organisers and the technique library)
+        /// rather than an organiser of the trials they are given or create.
+        #[arg(long)]
+        admin: bool,
     },
+    /// List the organiser accounts with their role and whether they are disabled.
+    List,
+    /// Disable an account: it can no longer sign in, and its sessions and API tokens end now.
+    Disable { email: String },
+    /// Let a disabled account sign in again (its old API tokens stay revoked).
+    Enable { email: String },
+    /// Make a one-hour link to choose a new password: emailed when SMTP_URL is set, printed
+    /// otherwise.
+    Reset { email: String },
 }
 
 #[derive(Debug, Subcommand)]

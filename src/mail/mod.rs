@@ -119,6 +119,22 @@ pub mod sign_in_attempts {
     );
 }
 
+/// Sent when an organiser has forgotten their password: a one-time link to choose another.
+pub mod password_reset {
+    #[derive(Clone)]
+    pub struct Context {
+        pub link: String,
+        pub expires_in_minutes: i64,
+    }
+
+    email_templates!(
+        "password_reset",
+        "email/password_reset/subject.txt",
+        "email/password_reset/text.txt",
+        "email/password_reset/html.html"
+    );
+}
+
 /// Sent after a sign-up: the link that confirms the address (and the manage link).
 pub mod participant_confirm {
     #[derive(Clone)]

@@ -16,6 +16,7 @@ use chrono::Utc;
 use crate::store::organisers::Organiser;
 use crate::store::Store;
 use crate::tokens;
+use crate::web::access;
 use crate::web::errors::ApiError;
 use crate::web::WebSettings;
 
@@ -65,6 +66,17 @@ pub async fn require_console(
     let store = store_of(&req);
     match organiser_from_cookie(&req, &store).await {
         Ok(Some(organiser)) => {
+            let path = req.match_info().unprocessed().to_string();
+            match access::check(&store, &organiser, req.method(), &path).await {
+                Ok(None) => {}
+                Ok(Some(denied)) => {
+                    return Ok(req.into_response(denied.page()).map_into_right_body())
+                }
+                Err(e) => {
+                    let response = crate::web::pages::internal_error(e);
+                    return Ok(req.into_response(response).map_into_right_body());
+                }
+            }
             req.extensions_mut().insert(CurrentOrganiser(organiser));
             Ok(next.call(req).await?.map_into_left_body())
         }
@@ -99,8 +111,15 @@ pub async fn require_api(
     let store = store_of(&req);
     let response = match organiser_from_bearer(&req, &store).await {
         Ok(Some(organiser)) => {
-            req.extensions_mut().insert(CurrentOrganiser(organiser));
-            return Ok(next.call(req).await?.map_into_left_body());
+            let path = req.match_info().unprocessed().to_string();
+            match access::check(&store, &organiser, req.method(), &path).await {
+                Ok(None) => {
+                    req.extensions_mut().insert(CurrentOrganiser(organiser));
+                    return Ok(next.call(req).await?.map_into_left_body());
+                }
+                Ok(Some(denied)) => denied.json(),
+                Err(e) => ApiError::Unexpected(e.into()).error_response(),
+            }
         }
         Ok(None) => ApiError::status(
             StatusCode::UNAUTHORIZED,

@@ -7,6 +7,7 @@ use rand::Rng;
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 
+pub mod access;
 pub mod admin;
 pub mod assets;
 pub mod auth;

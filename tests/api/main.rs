@@ -17,6 +17,7 @@ mod import;
 mod limits;
 mod match_cli;
 mod migrations;
+mod organiser_roles;
 mod organisers;
 mod participants;
 mod participants_store;

@@ -28,6 +28,7 @@ const TABLES: &[&str] = &[
     "sessions",
     "still_in_requests",
     "techniques",
+    "trial_organisers",
     "trials",
 ];
 

@@ -112,6 +112,7 @@ pub async fn login(
             match start_session(&req, &store, organiser.id).await {
                 Ok(cookie) => HttpResponse::SeeOther()
                     .cookie(cookie)
+                    .cookie(crate::web::csrf::fresh_cookie(&req))
                     .insert_header(("Location", safe_next(Some(&form.next))))
                     .finish(),
                 Err(e) => internal(e),
@@ -130,7 +131,7 @@ pub async fn login(
     }
 }
 
-async fn start_session(
+pub(super) async fn start_session(
     req: &HttpRequest,
     store: &Store,
     organiser_id: i64,
@@ -216,6 +217,8 @@ fn heading(purpose: TokenPurpose) -> &'static str {
     match purpose {
         TokenPurpose::Setup => "Create the first organiser account",
         TokenPurpose::Invite => "Create your organiser account",
+        // Reset links have their own pages (`recovery`) and never reach this form.
+        TokenPurpose::Reset => "Choose a new password",
     }
 }
 
@@ -273,6 +276,7 @@ async fn create_account(
         Ok(organiser) => match start_session(req, store, organiser.id).await {
             Ok(cookie) => HttpResponse::SeeOther()
                 .cookie(cookie)
+                .cookie(crate::web::csrf::fresh_cookie(req))
                 .insert_header(("Location", "/admin"))
                 .finish(),
             Err(e) => internal(e),
@@ -346,6 +350,14 @@ struct TokensPage {
     new_token: Option<String>,
     errors: Errors,
     name: String,
+    expires_on: String,
+}
+
+/// What the token form sent back, to show again next to an error.
+#[derive(Default)]
+struct TokenFormValues {
+    name: String,
+    expires_on: String,
 }
 
 async fn tokens_view(
@@ -354,7 +366,7 @@ async fn tokens_view(
     me: &CurrentOrganiser,
     new_token: Option<String>,
     errors: Errors,
-    name: String,
+    values: TokenFormValues,
 ) -> HttpResponse {
     match store.list_api_tokens(me.0.id).await {
         Ok(tokens) => {
@@ -371,7 +383,8 @@ async fn tokens_view(
                     tokens,
                     new_token,
                     errors,
-                    name,
+                    name: values.name,
+                    expires_on: values.expires_on,
                 },
             )
         }
@@ -385,12 +398,47 @@ pub async fn tokens_page(
     csrf: CsrfToken,
     me: CurrentOrganiser,
 ) -> HttpResponse {
-    tokens_view(&store, csrf, &me, None, Errors::default(), String::new()).await
+    tokens_view(
+        &store,
+        csrf,
+        &me,
+        None,
+        Errors::default(),
+        TokenFormValues::default(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
 pub struct TokenForm {
     name: String,
+    /// YYYY-MM-DD, the last day the token works; empty for a token that does not expire.
+    #[serde(default)]
+    expires_on: String,
+}
+
+/// A token works until the end of its last day (UTC), which must not have passed.
+fn token_expiry(
+    raw: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<chrono::DateTime<Utc>>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| "give a date such as 2027-06-30, or leave this empty".to_string())?;
+    if day < now.date_naive() {
+        return Err("choose today or a later day".into());
+    }
+    if day > now.date_naive() + Duration::days(5 * 366) {
+        return Err("choose a day within five years".into());
+    }
+    let end = day
+        .succ_opt()
+        .unwrap_or(day)
+        .and_time(chrono::NaiveTime::MIN);
+    Ok(Some(end.and_utc()))
 }
 
 #[post("/tokens")]
@@ -400,6 +448,24 @@ pub async fn create_token(
     me: CurrentOrganiser,
     form: Form<TokenForm>,
 ) -> HttpResponse {
+    let values = || TokenFormValues {
+        name: form.name.clone(),
+        expires_on: form.expires_on.clone(),
+    };
+    let expires_at = match token_expiry(&form.expires_on, Utc::now()) {
+        Ok(e) => e,
+        Err(m) => {
+            return tokens_view(
+                &store,
+                csrf,
+                &me,
+                None,
+                Errors::one("expires_on", m),
+                values(),
+            )
+            .await
+        }
+    };
     let name = match crate::domain::ShortText::parse(&form.name, 80, false) {
         Ok(n) if !n.as_str().is_empty() => n.into_string(),
         Ok(_) => {
@@ -412,25 +478,23 @@ pub async fn create_token(
                     "name",
                     "give the token a name, such as the script that will use it",
                 ),
-                form.name.clone(),
+                values(),
             )
             .await
         }
         Err(e) => {
-            return tokens_view(
-                &store,
-                csrf,
-                &me,
-                None,
-                Errors::one("name", e),
-                form.name.clone(),
-            )
-            .await
+            return tokens_view(&store, csrf, &me, None, Errors::one("name", e), values()).await
         }
     };
     let token = tokens::new_token();
     match store
-        .create_api_token(me.0.id, &name, &tokens::hash_token(&token), Utc::now())
+        .create_api_token(
+            me.0.id,
+            &name,
+            &tokens::hash_token(&token),
+            Utc::now(),
+            expires_at,
+        )
         .await
     {
         // Shown on this response only: the database keeps just its hash.
@@ -441,7 +505,7 @@ pub async fn create_token(
                 &me,
                 Some(token),
                 Errors::default(),
-                String::new(),
+                TokenFormValues::default(),
             )
             .await
         }
@@ -462,6 +526,7 @@ pub async fn revoke_token(store: Data<Store>, me: CurrentOrganiser, id: Path<i64
 struct InvitePage {
     csrf: CsrfToken,
     email: String,
+    admin: bool,
     errors: Errors,
     sent_link: Option<String>,
     smtp_configured: bool,
@@ -472,6 +537,7 @@ pub async fn invite_page(csrf: CsrfToken, web_settings: Data<WebSettings>) -> Ht
     render(&InvitePage {
         csrf,
         email: String::new(),
+        admin: false,
         errors: Errors::default(),
         sent_link: None,
         smtp_configured: web_settings.smtp_configured,
@@ -481,6 +547,9 @@ pub async fn invite_page(csrf: CsrfToken, web_settings: Data<WebSettings>) -> Ht
 #[derive(Deserialize)]
 pub struct InviteForm {
     email: String,
+    /// A ticked box sends "on"; an unticked one sends nothing.
+    #[serde(default)]
+    admin: Option<String>,
 }
 
 #[post("/organisers/invite")]
@@ -490,14 +559,16 @@ pub async fn send_invite(
     web_settings: Data<WebSettings>,
     form: Form<InviteForm>,
 ) -> HttpResponse {
+    let as_admin = form.admin.is_some();
     let page = |errors, sent_link| InvitePage {
         csrf: csrf.clone(),
         email: form.email.clone(),
+        admin: as_admin,
         errors,
         sent_link,
         smtp_configured: web_settings.smtp_configured,
     };
-    match accounts::invite_organiser(&store, &web_settings.base_url, &form.email).await {
+    match accounts::invite_organiser(&store, &web_settings.base_url, &form.email, as_admin).await {
         Ok(link) => render(&page(Errors::default(), Some(link))),
         Err(accounts::InviteError::InvalidEmail(m)) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
