@@ -1,7 +1,7 @@
 //! Organiser accounts: the set-up link on first start, invitations, signing in.
 use chrono::{Duration, Utc};
 
-use crate::mail::{self, organiser_invite};
+use crate::mail::{self, organiser_invite, password_reset};
 use crate::store::organisers::{Organiser, TokenPurpose};
 use crate::store::{Store, StoreError};
 use crate::tokens;
@@ -12,6 +12,8 @@ pub mod passwords;
 
 pub const SETUP_LINK_HOURS: i64 = 1;
 pub const INVITE_DAYS: i64 = 7;
+pub const RESET_LINK_MINUTES: i64 = 60;
+pub const RESET_EMAIL_INTERVAL_MINUTES: i64 = 5;
 
 /// With no organiser yet, makes a one-hour set-up link; otherwise nothing.
 pub async fn issue_setup_link(
@@ -52,6 +54,7 @@ pub async fn invite_organiser(
     store: &Store,
     base_url: &url::Url,
     email: &str,
+    as_admin: bool,
 ) -> Result<String, InviteError> {
     let email = crate::domain::Email::parse(email).map_err(InviteError::InvalidEmail)?;
     if store
@@ -75,11 +78,65 @@ pub async fn invite_organiser(
             &tokens::hash_token(&token),
             email.as_str(),
             Utc::now() + Duration::days(INVITE_DAYS),
+            as_admin,
             &message,
             &mail::message_domain(base_url),
         )
         .await?;
     Ok(link)
+}
+
+/// Makes a one-hour password-reset link for the enabled account with this address, if there
+/// is one, and queues its email when `send_email`; returns the link (None for an unknown
+/// address, or when an emailed link was sent a few minutes ago; callers facing the public
+/// must not reveal which).
+pub async fn request_password_reset(
+    store: &Store,
+    base_url: &url::Url,
+    email: &str,
+    send_email: bool,
+) -> Result<Option<String>, InviteError> {
+    let Some(organiser) = store
+        .find_organiser_by_email(&email.trim().to_lowercase())
+        .await?
+    else {
+        return Ok(None);
+    };
+    // The public form would otherwise let anyone fill an organiser's inbox; one unused link
+    // every few minutes is plenty for someone who has forgotten their password.
+    if send_email
+        && store
+            .has_recent_reset(
+                organiser.id,
+                Utc::now() - Duration::minutes(RESET_EMAIL_INTERVAL_MINUTES),
+            )
+            .await?
+    {
+        return Ok(None);
+    }
+    let token = tokens::new_token();
+    let link = link(base_url, &format!("/admin/reset/{token}"));
+    let message = if send_email {
+        Some(mail::render(
+            &password_reset::Context {
+                link: link.clone(),
+                expires_in_minutes: RESET_LINK_MINUTES,
+            },
+            &organiser.email,
+        )?)
+    } else {
+        None
+    };
+    let domain = mail::message_domain(base_url);
+    store
+        .queue_password_reset(
+            organiser.id,
+            &tokens::hash_token(&token),
+            Utc::now() + Duration::minutes(RESET_LINK_MINUTES),
+            message.as_ref().map(|m| (m, domain.as_str())),
+        )
+        .await?;
+    Ok(Some(link))
 }
 
 /// Checks an email and password; a missing account costs the same time as a wrong password.

@@ -37,6 +37,11 @@ pub struct Settings {
     /// How often `serve` looks for scheduled rounds, notices and feedback that are due. Not a
     /// setting of its own: tests shorten it.
     pub scheduler_interval: Duration,
+    /// Reverse proxies whose `X-Forwarded-For`/`Forwarded` headers name the client.
+    pub trusted_proxies: crate::web::client_address::TrustedProxies,
+    /// Failed sign-ins an account takes per hour before only known addresses may try. Not a
+    /// setting of its own: tests lower it.
+    pub sign_in_ceiling_per_hour: u32,
 }
 
 /// The raw values as they arrive from flags or the environment.
@@ -52,6 +57,7 @@ pub struct RawSettings {
     pub outbox_lease_seconds: Option<String>,
     pub signup_limit_per_ip: Option<String>,
     pub signup_limit_per_email: Option<String>,
+    pub trusted_proxies: Option<String>,
 }
 
 pub const DEFAULT_SIGNUP_LIMIT_PER_IP: u32 = 100;
@@ -122,6 +128,10 @@ impl Settings {
                 }
             },
         };
+        let trusted_proxies = crate::web::client_address::TrustedProxies::parse(
+            raw.trusted_proxies.as_deref().unwrap_or_default(),
+        )
+        .map_err(|e| ConfigError::new("TRUSTED_PROXIES", e))?;
         Ok(Self {
             database_url,
             bind,
@@ -132,6 +142,8 @@ impl Settings {
             outbox_dir,
             outbox_lease,
             scheduler_interval: SCHEDULER_TICK,
+            trusted_proxies,
+            sign_in_ceiling_per_hour: crate::web::limits::DEFAULT_SIGN_IN_CEILING_PER_HOUR,
             signup_limit_per_ip: parse_limit(
                 "SIGNUP_LIMIT_PER_IP",
                 raw.signup_limit_per_ip,
@@ -322,6 +334,25 @@ mod tests {
         for (raw, setting) in cases {
             assert_eq!(Settings::from_raw(raw).unwrap_err().setting, setting);
         }
+    }
+
+    #[test]
+    fn trusted_proxies_default_to_none_and_bad_ones_are_named() {
+        let s = Settings::from_raw(RawSettings::default()).unwrap();
+        assert!(s.trusted_proxies.is_empty());
+        let s = Settings::from_raw(RawSettings {
+            trusted_proxies: Some("127.0.0.1, 10.0.0.0/8, ::1".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert!(s.trusted_proxies.contains("10.9.8.7".parse().unwrap()));
+        let e = Settings::from_raw(RawSettings {
+            trusted_proxies: Some("127.0.0.1, nginx".into()),
+            ..Default::default()
+        })
+        .unwrap_err();
+        assert_eq!(e.setting, "TRUSTED_PROXIES");
+        assert!(e.problem.contains("'nginx'"), "{}", e.problem);
     }
 
     #[test]

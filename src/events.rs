@@ -4,11 +4,11 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{Any, Transaction};
 
+use crate::domain::ParticipantDetails;
 use crate::mail::{self, event_summary};
-use crate::participants;
 use crate::rounds::{self, RoundError, RoundView, UnplacedView};
 use crate::store::events::{
-    activate_unconfirmed, event_meetings, insert_quick_round, record_summary, EventPerson,
+    event_meetings, insert_event_sign_up, insert_quick_round, record_summary, EventPerson,
 };
 use crate::store::participants::Member;
 use crate::store::signup::LinkPurpose;
@@ -37,22 +37,37 @@ pub enum EventError {
     Render(#[from] mail::RenderError),
 }
 
-/// Inside a new event sign-up's transaction: makes the person pairable at once and issues the
-/// token of their event page.
+/// A new event sign-up: who it was recorded as, and the token of their event page.
+#[derive(Clone, Debug)]
+pub struct EventSignUp {
+    pub membership_id: i64,
+    pub participant_id: i64,
+    pub page_token: String,
+}
+
+/// Inside a new event sign-up's transaction: records the person as typed on their phone,
+/// pairable at once, and issues the token of their event page. A known address never opens
+/// its owner's identity here: see `insert_event_sign_up`.
 pub async fn start_event_sign_up(
     tx: &mut Transaction<'_, Any>,
-    membership_id: i64,
+    trial_id: i64,
+    details: &ParticipantDetails,
     now: DateTime<Utc>,
-) -> Result<String, StoreError> {
-    activate_unconfirmed(tx, membership_id, now).await?;
-    crate::links::new_link_token(
+) -> Result<EventSignUp, StoreError> {
+    let recorded = insert_event_sign_up(tx, trial_id, details, now).await?;
+    let page_token = crate::links::new_link_token(
         tx,
         LinkPurpose::Event,
-        membership_id,
+        recorded.membership_id,
         now,
         now + Duration::days(EVENT_LINK_DAYS),
     )
-    .await
+    .await?;
+    Ok(EventSignUp {
+        membership_id: recorded.membership_id,
+        participant_id: recorded.participant_id,
+        page_token,
+    })
 }
 
 fn event(trial: &Trial) -> Result<(), EventError> {
@@ -346,7 +361,7 @@ pub async fn phone_view(
     token: &str,
     now: DateTime<Utc>,
 ) -> Result<Option<PhoneView>, EventError> {
-    let Some(member) = participants::member_by_link(store, LinkPurpose::Event, token, now).await?
+    let Some(member) = crate::links::member_by_link(store, LinkPurpose::Event, token, now).await?
     else {
         return Ok(None);
     };
@@ -380,7 +395,7 @@ pub async fn phone_view(
 /// "I'm here" from a person's own phone. False when the link does not work; a person marked
 /// as gone home stays so until an organiser ticks them (the organiser decides that).
 pub async fn im_here(store: &Store, token: &str, now: DateTime<Utc>) -> Result<bool, EventError> {
-    let Some(member) = participants::member_by_link(store, LinkPurpose::Event, token, now).await?
+    let Some(member) = crate::links::member_by_link(store, LinkPurpose::Event, token, now).await?
     else {
         return Ok(false);
     };

@@ -23,6 +23,10 @@ pub enum FileError {
     MissingColumn(&'static str),
     #[error("the file has more than {MAX_ROWS} rows; split it into smaller files")]
     TooManyRows,
+    /// The whole file is refused, not only the row: the file is kept for the preview, and
+    /// PostgreSQL text cannot hold a NUL.
+    #[error("row {row}, column \"{column}\" contains a NUL character; remove it and upload the file again")]
+    Nul { row: usize, column: String },
     #[error("the file is not valid CSV (row {row}): {message}")]
     Malformed { row: usize, message: String },
 }
@@ -119,6 +123,12 @@ pub fn parse(
         None => return Err(FileError::Empty),
     };
     let header = utf8_cells(&header).ok_or(FileError::NotUtf8 { row: 1 })?;
+    if let Some(i) = header.iter().position(|cell| cell.contains('\0')) {
+        return Err(FileError::Nul {
+            row: 1,
+            column: format!("column {}", i + 1),
+        });
+    }
 
     let mut columns: Vec<Option<Column>> = Vec::new();
     let mut ignored_columns = Vec::new();
@@ -174,6 +184,14 @@ pub fn parse(
         };
         let row = record.position().map_or(index + 2, |p| line_at(p.byte()));
         let cells = utf8_cells(&record).ok_or(FileError::NotUtf8 { row })?;
+        if let Some(i) = cells.iter().position(|cell| cell.contains('\0')) {
+            let column = header
+                .get(i)
+                .map(|h| h.trim().to_string())
+                .filter(|h| !h.is_empty())
+                .unwrap_or_else(|| format!("column {}", i + 1));
+            return Err(FileError::Nul { row, column });
+        }
         if cells.iter().all(|c| c.trim().is_empty()) {
             continue;
         }
@@ -335,5 +353,43 @@ mod tests {
         .unwrap();
         assert_eq!(p.accepted[0].details.attribute_value, "Maths");
         assert!(p.problems[0].reasons[0].starts_with("group: choose one of"));
+    }
+
+    #[test]
+    fn a_nul_anywhere_refuses_the_file_and_names_the_cell() {
+        let e = parse(
+            b"name,email,notes\nAda,ada@example.org,\nBob,bob@example.org,x\0y\n",
+            "Department",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            FileError::Nul {
+                row: 3,
+                column: "notes".into()
+            }
+        );
+        assert!(e.to_string().contains("row 3, column \"notes\""), "{e}");
+        assert!(matches!(
+            parse(b"name,em\0ail\nAda,ada@example.org\n", "Department", &[]),
+            Err(FileError::Nul { row: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn hostile_cells_are_row_problems_naming_the_field() {
+        let p = parse_str(
+            "name,email\n\
+             Eve\u{202E}gnp.exe,eve@example.org\n\
+             Mallory,a(b)c@example.org\n\
+             ...,dots@example.org\n\
+             Ada,ada@example.org\n",
+        );
+        assert_eq!(p.accepted.len(), 1);
+        let reasons: Vec<_> = p.problems.iter().map(|x| x.reasons[0].as_str()).collect();
+        assert!(reasons[0].starts_with("name:"), "{reasons:?}");
+        assert!(reasons[1].starts_with("email:"), "{reasons:?}");
+        assert!(reasons[2].starts_with("name:"), "{reasons:?}");
     }
 }

@@ -384,7 +384,7 @@ fn open_svg(id: &str, width: i64, height: i64, title: &str, desc: &str) -> Strin
     format!(
         "<svg xmlns=\"http://www.w3.org/2000/svg\" viewBox=\"0 0 {width} {height}\" \
          width=\"{width}\" height=\"{height}\" role=\"img\" \
-         aria-labelledby=\"{id}-title {id}-desc\" style=\"max-width:100%;height:auto\" \
+         aria-labelledby=\"{id}-title {id}-desc\" class=\"chart-svg\" \
          font-family=\"system-ui, -apple-system, 'Segoe UI', sans-serif\" font-size=\"13\" \
          fill=\"{INK}\"><title id=\"{id}-title\">{}</title><desc id=\"{id}-desc\">{}</desc>",
         escape(title),

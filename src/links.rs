@@ -6,8 +6,9 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{Any, Transaction};
 
 use crate::store::outbox::NewEmail;
+use crate::store::participants::Member;
 use crate::store::signup::{insert_link_token, LinkPurpose};
-use crate::store::StoreError;
+use crate::store::{Store, StoreError};
 use crate::tokens;
 
 /// Manage and unsubscribe links; every email brings fresh ones.
@@ -107,4 +108,19 @@ pub async fn issue_feedback_link(
 pub fn with_list_unsubscribe(mut email: NewEmail, links: &ParticipantLinks) -> NewEmail {
     email.headers_json = links.list_unsubscribe_headers();
     email
+}
+
+/// The membership behind a link that can still be used.
+pub async fn member_by_link(
+    store: &Store,
+    purpose: LinkPurpose,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Member>, StoreError> {
+    if !tokens::looks_like_token(token) {
+        return Ok(None);
+    }
+    store
+        .member_by_link(purpose, &tokens::hash_token(token), now)
+        .await
 }

@@ -92,8 +92,8 @@ pub fn check_sign_up(
 
 /// Records a sign-up and writes the right email in the same transaction. Whatever the address
 /// was, the caller shows the same answer; only the email says what happened. The one
-/// exception is a new sign-up to an event: it is pairable at once, and the answer is the
-/// token of the person's event page (`/e/{token}`).
+/// exception is a sign-up to an event: it is pairable at once, and the answer is the token of
+/// the person's event page (`/e/{token}`), given alike for known and new addresses.
 pub async fn sign_up(
     store: &Store,
     base_url: &url::Url,
@@ -101,6 +101,11 @@ pub async fn sign_up(
     details: &ParticipantDetails,
     now: DateTime<Utc>,
 ) -> Result<Option<String>, ParticipantError> {
+    if trial.is_event() {
+        return sign_up_at_event(store, base_url, trial, details, now)
+            .await
+            .map(Some);
+    }
     let mut tx = store.pool().begin().await?;
     let outcome = add_member(
         &mut tx,
@@ -111,7 +116,6 @@ pub async fn sign_up(
         now,
     )
     .await?;
-    let added = matches!(outcome, AddOutcome::Added { .. });
     let (membership_id, state) = match outcome {
         AddOutcome::Added { membership_id, .. } => (membership_id, MembershipState::Pending),
         AddOutcome::AlreadyMember {
@@ -121,11 +125,6 @@ pub async fn sign_up(
             membership_id,
             MembershipState::parse(&state).unwrap_or(MembershipState::Active),
         ),
-    };
-    let event_token = if added && trial.is_event() {
-        Some(crate::events::start_event_sign_up(&mut tx, membership_id, now).await?)
-    } else {
-        None
     };
     let (participant_id, name): (i64, String) = sqlx::query_as(
         "SELECT p.id, p.name FROM memberships m JOIN participants p ON p.id = m.participant_id \
@@ -162,7 +161,38 @@ pub async fn sign_up(
     email.participant_id = Some(participant_id);
     outbox::enqueue(&mut tx, &email, &mail::message_domain(base_url), now).await?;
     tx.commit().await?;
-    Ok(event_token)
+    Ok(None)
+}
+
+/// An event sign-up, always a person of its own with the name typed (see
+/// `events::start_event_sign_up`), and a confirmation email to the address typed. Following
+/// that link is what joins the sign-up to anyone already known by the address.
+async fn sign_up_at_event(
+    store: &Store,
+    base_url: &url::Url,
+    trial: &Trial,
+    details: &ParticipantDetails,
+    now: DateTime<Utc>,
+) -> Result<String, ParticipantError> {
+    let mut tx = store.pool().begin().await?;
+    let signed = crate::events::start_event_sign_up(&mut tx, trial.id, details, now).await?;
+    let links = issue_links(&mut tx, signed.membership_id, base_url, now).await?;
+    let mut email = confirmation_email(
+        &mut tx,
+        base_url,
+        trial,
+        signed.membership_id,
+        details.name.as_str().to_string(),
+        details.email.as_str(),
+        links.manage,
+        false,
+        now,
+    )
+    .await?;
+    email.participant_id = Some(signed.participant_id);
+    outbox::enqueue(&mut tx, &email, &mail::message_domain(base_url), now).await?;
+    tx.commit().await?;
+    Ok(signed.page_token)
 }
 
 /// A fresh confirmation link and the email that carries it, inside the caller's transaction.
@@ -247,26 +277,16 @@ pub async fn confirm(
     else {
         return Ok(None);
     };
+    // An event sign-up made with a known address becomes that person only now.
+    let membership_id =
+        crate::store::events::join_claimed_identity(&mut tx, membership_id, now).await?;
     let manage = issue_manage_token(&mut tx, membership_id, now).await?;
     tx.commit().await?;
     let member = store.find_member_by_id(membership_id).await?;
     Ok(member.map(|m| (m, manage)))
 }
 
-/// The membership behind a link that can still be used.
-pub async fn member_by_link(
-    store: &Store,
-    purpose: LinkPurpose,
-    token: &str,
-    now: DateTime<Utc>,
-) -> Result<Option<Member>, StoreError> {
-    if !tokens::looks_like_token(token) {
-        return Ok(None);
-    }
-    store
-        .member_by_link(purpose, &tokens::hash_token(token), now)
-        .await
-}
+pub use crate::links::member_by_link;
 
 /// Whether a confirmation link is still usable, for the page that asks before confirming.
 pub async fn confirm_link_usable(

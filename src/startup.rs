@@ -10,7 +10,8 @@ use crate::config::{ConfigError, Settings};
 use crate::mail::transport::Transport;
 use crate::mail::worker::{Worker, WorkerConfig};
 use crate::store::{Store, StoreError};
-use crate::web::auth::{LoginLimiter, SessionKey};
+use crate::web::auth::SessionKey;
+use crate::web::limits::{RateLimits, SignInLimiter};
 use crate::web::{canonical, csrf, routes, RequestSpan, WebSettings};
 
 pub struct Application {
@@ -61,11 +62,20 @@ impl Application {
                 .await
                 .map_err(StartupError::Database)?,
         );
-        let limiter = Data::new(LoginLimiter::default());
+        let rate_limits = RateLimits::load(&store)
+            .await
+            .map_err(StartupError::Database)?;
+        let limiter = Data::new(SignInLimiter::new(
+            rate_limits.clone(),
+            settings.sign_in_ceiling_per_hour,
+            settings.base_url.clone(),
+        ));
         let signup_limiter = Data::new(crate::web::public::SignupLimiter::new(
+            rate_limits,
             settings.signup_limit_per_ip,
             settings.signup_limit_per_email,
         ));
+        let trusted_proxies = Data::new(settings.trusted_proxies.clone());
         let data = Data::new(store.clone());
         let web_settings = Data::new(WebSettings::new(
             settings.base_url.clone(),
@@ -73,14 +83,17 @@ impl Application {
         ));
         let server = HttpServer::new(move || {
             App::new()
+                .wrap(from_fn(crate::web::input_guard::middleware))
                 .wrap(from_fn(csrf::middleware))
                 .wrap(from_fn(canonical::middleware))
                 .wrap(TracingLogger::<RequestSpan>::new())
+                .wrap(from_fn(crate::web::headers::middleware))
                 .app_data(data.clone())
                 .app_data(web_settings.clone())
                 .app_data(session_key.clone())
                 .app_data(limiter.clone())
                 .app_data(signup_limiter.clone())
+                .app_data(trusted_proxies.clone())
                 .configure(routes)
         })
         .listen(listener)

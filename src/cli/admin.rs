@@ -21,8 +21,8 @@ async fn open(settings: &Settings) -> Result<Store, String> {
 pub async fn organiser(settings: Settings, command: OrganiserCommand) -> Result<(), String> {
     let store = open(&settings).await?;
     match command {
-        OrganiserCommand::Add { email } => {
-            let link = crate::accounts::invite_organiser(&store, &settings.base_url, &email)
+        OrganiserCommand::Add { email, admin } => {
+            let link = crate::accounts::invite_organiser(&store, &settings.base_url, &email, admin)
                 .await
                 .map_err(|e| format!("organiser add: {}", error_chain(&e)))?;
             println!("Invitation for {} queued in the outbox.", email.trim());
@@ -32,9 +32,75 @@ pub async fn organiser(settings: Settings, command: OrganiserCommand) -> Result<
                 );
             }
         }
+        OrganiserCommand::List => {
+            let organisers = store.list_organisers().await.map_err(|e| error_chain(&e))?;
+            for o in organisers {
+                println!(
+                    "{}\t{}\t{}\tlast signed in {}",
+                    o.email,
+                    if o.is_admin() { "admin" } else { "organiser" },
+                    if o.disabled_at.is_some() {
+                        "disabled"
+                    } else {
+                        "enabled"
+                    },
+                    o.last_login_at.as_deref().unwrap_or("never")
+                );
+            }
+        }
+        OrganiserCommand::Disable { email } => {
+            let found = existing_organiser(&store, &email).await?;
+            store
+                .disable_organiser(found.id, Utc::now())
+                .await
+                .map_err(|e| format!("organiser disable: {}", error_chain(&e)))?;
+            println!(
+                "Disabled {}; their sessions and API tokens no longer work.",
+                found.email
+            );
+        }
+        OrganiserCommand::Enable { email } => {
+            let found = existing_organiser(&store, &email).await?;
+            store
+                .enable_organiser(found.id)
+                .await
+                .map_err(|e| error_chain(&e))?;
+            println!("{} can sign in again.", found.email);
+        }
+        OrganiserCommand::Reset { email } => {
+            let send_email = settings.smtp_url.is_some();
+            let link = crate::accounts::request_password_reset(
+                &store,
+                &settings.base_url,
+                &email,
+                send_email,
+            )
+            .await
+            .map_err(|e| format!("organiser reset: {}", error_chain(&e)))?
+            .ok_or("organiser reset: there is no enabled organiser with this email address")?;
+            if send_email {
+                println!("A link to choose a new password is queued in the outbox.");
+            } else {
+                println!(
+                    "No SMTP_URL is set, so pass this link on yourself (it works once, for {} minutes):\n{link}",
+                    crate::accounts::RESET_LINK_MINUTES
+                );
+            }
+        }
     }
     store.close().await;
     Ok(())
+}
+
+async fn existing_organiser(
+    store: &Store,
+    email: &str,
+) -> Result<crate::store::organisers::OrganiserSummary, String> {
+    store
+        .find_organiser_summary(email)
+        .await
+        .map_err(|e| error_chain(&e))?
+        .ok_or_else(|| "there is no organiser with this email address".to_string())
 }
 
 pub async fn trial(settings: Settings, command: TrialCommand) -> Result<(), String> {

@@ -58,6 +58,9 @@ pub struct SettingsArgs {
     /// Sign-ups accepted per email address per hour [default: 5]
     #[arg(long, env = "SIGNUP_LIMIT_PER_EMAIL", global = true)]
     pub signup_limit_per_email: Option<String>,
+    /// Reverse proxies whose X-Forwarded-For/Forwarded headers are believed: addresses or CIDR ranges, comma-separated [default: none]
+    #[arg(long, env = "TRUSTED_PROXIES", global = true)]
+    pub trusted_proxies: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -96,7 +99,20 @@ pub enum OrganiserCommand {
     Add {
         /// Their email address.
         email: String,
+        /// Make them an admin (manages every trial, the organisers and the technique library)
+        /// rather than an organiser of the trials they are given or create.
+        #[arg(long)]
+        admin: bool,
     },
+    /// List the organiser accounts with their role and whether they are disabled.
+    List,
+    /// Disable an account: it can no longer sign in, and its sessions and API tokens end now.
+    Disable { email: String },
+    /// Let a disabled account sign in again (its old API tokens stay revoked).
+    Enable { email: String },
+    /// Make a one-hour link to choose a new password: emailed when SMTP_URL is set, printed
+    /// otherwise.
+    Reset { email: String },
 }
 
 #[derive(Debug, Subcommand)]
@@ -272,6 +288,7 @@ impl From<SettingsArgs> for RawSettings {
             outbox_lease_seconds: a.outbox_lease_seconds,
             signup_limit_per_ip: a.signup_limit_per_ip,
             signup_limit_per_email: a.signup_limit_per_email,
+            trusted_proxies: a.trusted_proxies,
         }
     }
 }

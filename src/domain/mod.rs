@@ -12,8 +12,8 @@ pub use participant::{
     MeetingMode, MembershipState, ParticipantDetails, ParticipantInput, MAX_INTRODUCTION_CHARS,
 };
 pub use schedule::{local_label, Schedule};
-pub use slug::Slug;
-pub use text::{PersonName, ShortText};
+pub use slug::{Slug, RESERVED_SLUGS};
+pub use text::{is_invisible_formatting, unprintable, PersonName, ShortText};
 pub use trial::{
     check, FieldError, TrialInput, TrialKind, TrialSettings, DEFAULT_FEEDBACK_DELAY_DAYS,
     DEFAULT_NOTICE_HOURS, MAX_NOTICE_HOURS,

@@ -5,6 +5,10 @@ pub struct Slug(String);
 
 pub const MAX_SLUG_CHARS: usize = 64;
 
+/// Words that are, or are likely to become, fixed segments where a slug sits: today
+/// `/admin/trials/new`; a trial called `new` could never be opened in the console.
+pub const RESERVED_SLUGS: &[&str] = &["new", "import", "export", "edit", "delete"];
+
 impl Slug {
     pub fn parse(raw: &str) -> Result<Self, String> {
         let s = raw.trim();
@@ -21,6 +25,11 @@ impl Slug {
             return Err(
                 "use lower-case letters, digits and single hyphens, like study-day-2026".into(),
             );
+        }
+        if RESERVED_SLUGS.contains(&s) {
+            return Err(format!(
+                "\"{s}\" is a word the site's addresses use; choose another, like {s}-2026"
+            ));
         }
         Ok(Self(s.to_string()))
     }
@@ -56,5 +65,14 @@ mod tests {
             assert!(Slug::parse(bad).is_err(), "{bad:?}");
         }
         assert!(Slug::parse(&"a".repeat(65)).is_err());
+    }
+
+    #[test]
+    fn words_the_routes_use_are_refused() {
+        for reserved in ["new", "import", "edit"] {
+            let message = Slug::parse(reserved).unwrap_err();
+            assert!(message.contains("choose another"), "{message}");
+        }
+        assert!(Slug::parse("new-starters").is_ok());
     }
 }

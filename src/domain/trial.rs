@@ -1,4 +1,4 @@
-use chrono::NaiveDate;
+use chrono::{Datelike, NaiveDate};
 use chrono_tz::Tz;
 
 use super::{Schedule, ShortText, Slug};
@@ -70,6 +70,7 @@ pub struct TrialInput {
     pub attribute_name: String,
     /// One allowed value per line (or comma-separated); empty means free text.
     pub attribute_values: String,
+    #[serde(deserialize_with = "text_or_number")]
     pub group_size: String,
     pub open_for_signup: bool,
     /// IANA name such as Europe/London; empty means UTC.
@@ -160,6 +161,11 @@ pub const MAX_NOTICE_HOURS: i64 = 336;
 pub const DEFAULT_FEEDBACK_DELAY_DAYS: i64 = 7;
 
 pub const MAX_ATTRIBUTE_VALUES: usize = 200;
+
+/// Event dates outside these years are typing mistakes (chrono reads years up to 262142, which
+/// some databases and every reader would stumble on).
+pub const MIN_EVENT_YEAR: i32 = 2000;
+pub const MAX_EVENT_YEAR: i32 = 2100;
 
 impl TryFrom<&TrialInput> for TrialSettings {
     type Error = Vec<FieldError>;
@@ -254,9 +260,17 @@ impl TryFrom<&TrialInput> for TrialSettings {
             match input.event_date.trim() {
                 "" => Ok(None),
                 d => NaiveDate::parse_from_str(d, "%Y-%m-%d")
-                    .map(Some)
                     .map_err(|_| {
                         "enter the date as YYYY-MM-DD, for example 2026-12-07".to_string()
+                    })
+                    .and_then(|date| {
+                        if (MIN_EVENT_YEAR..=MAX_EVENT_YEAR).contains(&date.year()) {
+                            Ok(Some(date))
+                        } else {
+                            Err(format!(
+                                "enter a date between the years {MIN_EVENT_YEAR} and {MAX_EVENT_YEAR}"
+                            ))
+                        }
                     }),
             },
         );
@@ -455,5 +469,44 @@ mod tests {
         .unwrap();
         assert_eq!(input.notice_hours, "24");
         assert_eq!(input.event_round_minutes, "");
+    }
+
+    #[test]
+    fn json_group_size_may_be_a_number_or_text() {
+        for body in [r#"{"group_size": 3}"#, r#"{"group_size": "3"}"#] {
+            let input: TrialInput = serde_json::from_str(body).unwrap();
+            assert_eq!(input.group_size, "3", "{body}");
+        }
+    }
+
+    #[test]
+    fn event_dates_stay_within_sane_years() {
+        for (date, ok) in [
+            ("2000-01-01", true),
+            ("2100-12-31", true),
+            ("1999-12-31", false),
+            ("2101-01-01", false),
+            ("+262142-01-01", false),
+        ] {
+            let input = TrialInput {
+                event_date: date.into(),
+                ..input()
+            };
+            let result = TrialSettings::try_from(&input);
+            assert_eq!(result.is_ok(), ok, "{date}: {result:?}");
+            if let Err(errors) = result {
+                assert_eq!(errors[0].field, "event_date");
+            }
+        }
+    }
+
+    #[test]
+    fn invisible_characters_are_refused_in_the_trial_name() {
+        let input = TrialInput {
+            name: "Lunch\u{202E}gnp.exe".into(),
+            ..input()
+        };
+        let errors = TrialSettings::try_from(&input).unwrap_err();
+        assert_eq!(errors[0].field, "name");
     }
 }

@@ -104,6 +104,38 @@ pub mod organiser_invite {
     );
 }
 
+/// Sent to an organiser when failed sign-ins to their account reach the hourly ceiling.
+pub mod sign_in_attempts {
+    #[derive(Clone)]
+    pub struct Context {
+        pub ceiling_per_hour: u32,
+        pub console_link: String,
+    }
+
+    email_templates!(
+        "sign_in_attempts",
+        "email/sign_in_attempts/subject.txt",
+        "email/sign_in_attempts/text.txt",
+        "email/sign_in_attempts/html.html"
+    );
+}
+
+/// Sent when an organiser has forgotten their password: a one-time link to choose another.
+pub mod password_reset {
+    #[derive(Clone)]
+    pub struct Context {
+        pub link: String,
+        pub expires_in_minutes: i64,
+    }
+
+    email_templates!(
+        "password_reset",
+        "email/password_reset/subject.txt",
+        "email/password_reset/text.txt",
+        "email/password_reset/html.html"
+    );
+}
+
 /// Sent after a sign-up: the link that confirms the address (and the manage link).
 pub mod participant_confirm {
     #[derive(Clone)]

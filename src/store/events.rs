@@ -2,9 +2,11 @@
 use chrono::{DateTime, Utc};
 use sqlx::{Any, FromRow, Transaction};
 
+use super::participants::new_public_id;
 use super::rounds::{insert_groups, Candidate, NewGroup, Round};
 use super::time::to_db;
 use super::{Store, StoreError};
+use crate::domain::{MeetingMode, ParticipantDetails};
 
 /// A person of an event as the check-in list shows them.
 #[derive(Clone, Debug, FromRow, serde::Serialize)]
@@ -205,21 +207,236 @@ impl Store {
     }
 }
 
-/// Makes a new event sign-up pairable at once, inside the sign-up's transaction: `active`,
-/// while `confirmed_at` stays empty until the email link is followed, so that nothing but the
-/// confirmation is emailed to an address nobody has proved.
-pub async fn activate_unconfirmed(
+/// Who an event sign-up was recorded as.
+#[derive(Clone, Copy, Debug)]
+pub struct EventSignUp {
+    pub membership_id: i64,
+    pub participant_id: i64,
+}
+
+/// Records an event sign-up inside the sign-up's transaction: `active` at once, so that it can
+/// be paired in the room, while `confirmed_at` stays empty until the emailed link is followed.
+///
+/// An address nobody has used gets a new person, as any sign-up does. An address already known
+/// gets a person of its own, with no address and only the name typed on the phone; the typed
+/// address waits in `claimed_email` until its owner confirms it (see `join_claimed_identity`).
+/// Until then the sign-up neither sees nor changes the existing person, and both cases answer
+/// alike, so the phone page cannot be used to find out whether an address is known.
+pub async fn insert_event_sign_up(
+    tx: &mut Transaction<'_, Any>,
+    trial_id: i64,
+    d: &ParticipantDetails,
+    now: DateTime<Utc>,
+) -> Result<EventSignUp, StoreError> {
+    let now = to_db(now);
+    // The insert itself decides whether the address is known, so that two sign-ups at the
+    // same moment cannot both believe it new.
+    let new_person: Option<(i64,)> = sqlx::query_as(
+        "INSERT INTO participants (public_id, email, name, created_at, updated_at) \
+         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (email) DO NOTHING RETURNING id",
+    )
+    .bind(new_public_id())
+    .bind(d.email.as_str())
+    .bind(d.name.as_str())
+    .bind(&now)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let (participant_id, claimed_email) = match new_person {
+        Some((id,)) => (id, None),
+        None => {
+            let (id,): (i64,) = sqlx::query_as(
+                "INSERT INTO participants (public_id, email, name, created_at, updated_at) \
+                 VALUES ($1, NULL, $2, $3, $3) RETURNING id",
+            )
+            .bind(new_public_id())
+            .bind(d.name.as_str())
+            .bind(&now)
+            .fetch_one(&mut **tx)
+            .await?;
+            (id, Some(d.email.as_str()))
+        }
+    };
+    let (membership_id,): (i64,) = sqlx::query_as(
+        "INSERT INTO memberships (public_id, trial_id, participant_id, state, attribute_value, \
+         role, site, team, meeting_modes, introduction, consent_at, confirmed_at, claimed_email, \
+         created_at, updated_at) \
+         VALUES ($1, $2, $3, 'active', $4, $5, $6, $7, $8, $9, $10, NULL, $11, $10, $10) \
+         RETURNING id",
+    )
+    .bind(new_public_id())
+    .bind(trial_id)
+    .bind(participant_id)
+    .bind(&d.attribute_value)
+    .bind(&d.role)
+    .bind(&d.site)
+    .bind(&d.team)
+    .bind(MeetingMode::join(&d.meeting_modes))
+    .bind(&d.introduction)
+    .bind(&now)
+    .bind(claimed_email)
+    .fetch_one(&mut **tx)
+    .await?;
+    Ok(EventSignUp {
+        membership_id,
+        participant_id,
+    })
+}
+
+/// After a confirmation link has been used for `membership_id`, inside the same transaction:
+/// an event sign-up made with a known address becomes that address's person now that its
+/// owner has proved it. With no membership of theirs in the trial, the sign-up is simply
+/// moved to them; with one, the two are merged into theirs (see `merge_membership`). The
+/// stand-in person is then deleted. Returns the membership the confirmation ends up on.
+pub async fn join_claimed_identity(
     tx: &mut Transaction<'_, Any>,
     membership_id: i64,
     now: DateTime<Utc>,
-) -> Result<(), StoreError> {
-    sqlx::query(
-        "UPDATE memberships SET state = 'active', updated_at = $1 WHERE id = $2 AND state = 'pending'",
+) -> Result<i64, StoreError> {
+    let row: Option<(i64, i64, Option<String>)> = sqlx::query_as(
+        "SELECT trial_id, participant_id, claimed_email FROM memberships WHERE id = $1",
     )
-    .bind(to_db(now))
     .bind(membership_id)
+    .fetch_optional(&mut **tx)
+    .await?;
+    let Some((trial_id, stand_in, Some(email))) = row else {
+        return Ok(membership_id);
+    };
+    let now_text = to_db(now);
+    let owner: Option<(i64,)> = sqlx::query_as("SELECT id FROM participants WHERE email = $1")
+        .bind(&email)
+        .fetch_optional(&mut **tx)
+        .await?;
+    let Some((owner,)) = owner else {
+        // The person who had the address has been erased since: the address is free, and
+        // its owner has just proved it, so the sign-up's own person takes it.
+        sqlx::query("UPDATE participants SET email = $1, updated_at = $2 WHERE id = $3")
+            .bind(&email)
+            .bind(&now_text)
+            .bind(stand_in)
+            .execute(&mut **tx)
+            .await?;
+        sqlx::query("UPDATE memberships SET claimed_email = NULL WHERE id = $1")
+            .bind(membership_id)
+            .execute(&mut **tx)
+            .await?;
+        return Ok(membership_id);
+    };
+    let theirs: Option<(i64,)> =
+        sqlx::query_as("SELECT id FROM memberships WHERE trial_id = $1 AND participant_id = $2")
+            .bind(trial_id)
+            .bind(owner)
+            .fetch_optional(&mut **tx)
+            .await?;
+    let joined = match theirs {
+        None => {
+            sqlx::query(
+                "UPDATE memberships SET participant_id = $1, claimed_email = NULL, \
+                 updated_at = $2 WHERE id = $3",
+            )
+            .bind(owner)
+            .bind(&now_text)
+            .bind(membership_id)
+            .execute(&mut **tx)
+            .await?;
+            membership_id
+        }
+        Some((theirs,)) => {
+            merge_membership(tx, membership_id, theirs, now).await?;
+            theirs
+        }
+    };
+    sqlx::query("UPDATE outbox SET participant_id = $1 WHERE participant_id = $2")
+        .bind(owner)
+        .bind(stand_in)
+        .execute(&mut **tx)
+        .await?;
+    sqlx::query("DELETE FROM participants WHERE id = $1")
+        .bind(stand_in)
+        .execute(&mut **tx)
+        .await?;
+    Ok(joined)
+}
+
+/// Folds membership `from` (a confirmed event sign-up) into `into` (the same person's earlier
+/// membership of the trial) and deletes `from`. Its rounds, feedback, links and do-not-pair
+/// entries (both ways) move across, so the engine sees one person with one history; where both
+/// have a row for the same group, `into` keeps its own. The room status is the sign-up's, since
+/// that is the person at the event; an earlier sign-up that was pending or had left becomes
+/// active, because its address is now proved and its owner is taking part again.
+async fn merge_membership(
+    tx: &mut Transaction<'_, Any>,
+    from: i64,
+    into: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    for (table, key) in [
+        ("round_group_members", "group_id"),
+        ("feedback", "group_id"),
+        ("feedback_requests", "group_id"),
+        ("still_in_requests", "trigger_group_id"),
+        ("event_summaries", "trial_id"),
+    ] {
+        sqlx::query(&format!(
+            "UPDATE {table} SET membership_id = $1 WHERE membership_id = $2 \
+             AND {key} NOT IN (SELECT {key} FROM {table} WHERE membership_id = $1)"
+        ))
+        .bind(into)
+        .bind(from)
+        .execute(&mut **tx)
+        .await?;
+        sqlx::query(&format!("DELETE FROM {table} WHERE membership_id = $1"))
+            .bind(from)
+            .execute(&mut **tx)
+            .await?;
+    }
+    for sql in [
+        "INSERT INTO do_not_pair (membership_id, other_membership_id, created_at) \
+         SELECT $1, other_membership_id, created_at FROM do_not_pair \
+         WHERE membership_id = $2 AND other_membership_id <> $1 ON CONFLICT DO NOTHING",
+        "INSERT INTO do_not_pair (membership_id, other_membership_id, created_at) \
+         SELECT membership_id, $1, created_at FROM do_not_pair \
+         WHERE other_membership_id = $2 AND membership_id <> $1 ON CONFLICT DO NOTHING",
+        "UPDATE one_time_tokens SET membership_id = $1 WHERE membership_id = $2",
+    ] {
+        sqlx::query(sql)
+            .bind(into)
+            .bind(from)
+            .execute(&mut **tx)
+            .await?;
+    }
+    sqlx::query("DELETE FROM do_not_pair WHERE membership_id = $1 OR other_membership_id = $1")
+        .bind(from)
+        .execute(&mut **tx)
+        .await?;
+    let (state, checked_in_at, left_room_at): (String, Option<String>, Option<String>) =
+        sqlx::query_as("SELECT state, checked_in_at, left_room_at FROM memberships WHERE id = $1")
+            .bind(from)
+            .fetch_one(&mut **tx)
+            .await?;
+    let in_the_room = checked_in_at.is_some() || left_room_at.is_some();
+    sqlx::query(
+        "UPDATE memberships SET \
+           state = CASE WHEN $1 = 'active' AND state IN ('pending', 'left') THEN 'active' \
+             ELSE state END, \
+           left_at = CASE WHEN $1 = 'active' AND state IN ('pending', 'left') THEN NULL \
+             ELSE left_at END, \
+           checked_in_at = CASE WHEN $2 = 1 THEN $3 ELSE checked_in_at END, \
+           left_room_at = CASE WHEN $2 = 1 THEN $4 ELSE left_room_at END, \
+           confirmed_at = COALESCE(confirmed_at, $5), updated_at = $5 \
+         WHERE id = $6",
+    )
+    .bind(&state)
+    .bind(i64::from(in_the_room))
+    .bind(checked_in_at)
+    .bind(left_room_at)
+    .bind(to_db(now))
+    .bind(into)
     .execute(&mut **tx)
     .await?;
+    sqlx::query("DELETE FROM memberships WHERE id = $1")
+        .bind(from)
+        .execute(&mut **tx)
+        .await?;
     Ok(())
 }
 

@@ -16,6 +16,7 @@ mod database_url;
 pub mod events;
 pub mod feedback;
 pub mod insight;
+pub mod limits;
 pub mod organisers;
 pub mod outbox;
 pub mod participants;

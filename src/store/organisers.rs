@@ -12,7 +12,17 @@ pub struct Organiser {
     pub password_hash: String,
     pub created_at: String,
     pub last_login_at: Option<String>,
+    /// 1 for an admin (sees and changes everything), 0 for an organiser (granted trials only).
+    pub is_admin: i64,
 }
+
+impl Organiser {
+    pub fn is_admin(&self) -> bool {
+        self.is_admin != 0
+    }
+}
+
+const ORGANISER_COLUMNS: &str = "id, email, password_hash, created_at, last_login_at, is_admin";
 
 #[derive(Clone, Debug, FromRow)]
 pub struct ApiToken {
@@ -21,6 +31,7 @@ pub struct ApiToken {
     pub created_at: String,
     pub last_used_at: Option<String>,
     pub revoked_at: Option<String>,
+    pub expires_at: Option<String>,
 }
 
 /// What a one-time link is for.
@@ -28,6 +39,7 @@ pub struct ApiToken {
 pub enum TokenPurpose {
     Setup,
     Invite,
+    Reset,
 }
 
 impl TokenPurpose {
@@ -35,6 +47,7 @@ impl TokenPurpose {
         match self {
             TokenPurpose::Setup => "setup",
             TokenPurpose::Invite => "invite",
+            TokenPurpose::Reset => "reset",
         }
     }
 }
@@ -71,10 +84,9 @@ impl Store {
         &self,
         email: &str,
     ) -> Result<Option<Organiser>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, email, password_hash, created_at, last_login_at FROM organisers \
-             WHERE email = $1 AND disabled_at IS NULL",
-        )
+        Ok(sqlx::query_as(&format!(
+            "SELECT {ORGANISER_COLUMNS} FROM organisers WHERE email = $1 AND disabled_at IS NULL"
+        ))
         .bind(email)
         .fetch_optional(self.pool())
         .await?)
@@ -123,10 +135,10 @@ impl Store {
     ) -> Result<Organiser, CreateOrganiserError> {
         let now = to_db(now);
         let mut tx = self.pool().begin().await.map_err(StoreError::from)?;
-        let used: Option<(i64,)> = sqlx::query_as(
+        let used: Option<(i64, i64)> = sqlx::query_as(
             "UPDATE one_time_tokens SET used_at = $1 \
              WHERE token_hash = $2 AND purpose = $3 AND used_at IS NULL AND expires_at > $1 \
-             RETURNING id",
+             RETURNING id, grants_admin",
         )
         .bind(&now)
         .bind(token_hash)
@@ -134,9 +146,11 @@ impl Store {
         .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::from)?;
-        if used.is_none() {
+        let Some((_, grants_admin)) = used else {
             return Err(CreateOrganiserError::LinkUnusable);
-        }
+        };
+        // The first account runs the installation, so it is an admin.
+        let is_admin = purpose == TokenPurpose::Setup || grants_admin != 0;
         if purpose == TokenPurpose::Setup {
             let (n,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM organisers")
                 .fetch_one(&mut *tx)
@@ -147,13 +161,15 @@ impl Store {
             }
         }
         let inserted: Option<Organiser> = sqlx::query_as(
-            "INSERT INTO organisers (email, password_hash, created_at) VALUES ($1, $2, $3) \
+            "INSERT INTO organisers (email, password_hash, created_at, is_admin) \
+             VALUES ($1, $2, $3, $4) \
              ON CONFLICT (email) DO NOTHING \
-             RETURNING id, email, password_hash, created_at, last_login_at",
+             RETURNING id, email, password_hash, created_at, last_login_at, is_admin",
         )
         .bind(email)
         .bind(password_hash)
         .bind(&now)
+        .bind(i64::from(is_admin))
         .fetch_optional(&mut *tx)
         .await
         .map_err(StoreError::from)?;
@@ -203,7 +219,7 @@ impl Store {
         now: DateTime<Utc>,
     ) -> Result<Option<Organiser>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT o.id, o.email, o.password_hash, o.created_at, o.last_login_at \
+            "SELECT o.id, o.email, o.password_hash, o.created_at, o.last_login_at, o.is_admin \
              FROM sessions s JOIN organisers o ON o.id = s.organiser_id \
              WHERE s.token_hash = $1 AND s.expires_at > $2 AND o.disabled_at IS NULL",
         )
@@ -227,15 +243,17 @@ impl Store {
         name: &str,
         token_hash: &str,
         now: DateTime<Utc>,
+        expires_at: Option<DateTime<Utc>>,
     ) -> Result<i64, StoreError> {
         let (id,): (i64,) = sqlx::query_as(
-            "INSERT INTO api_tokens (organiser_id, name, token_hash, created_at) \
-             VALUES ($1, $2, $3, $4) RETURNING id",
+            "INSERT INTO api_tokens (organiser_id, name, token_hash, created_at, expires_at) \
+             VALUES ($1, $2, $3, $4, $5) RETURNING id",
         )
         .bind(organiser_id)
         .bind(name)
         .bind(token_hash)
         .bind(to_db(now))
+        .bind(expires_at.map(to_db))
         .fetch_one(self.pool())
         .await?;
         Ok(id)
@@ -243,7 +261,7 @@ impl Store {
 
     pub async fn list_api_tokens(&self, organiser_id: i64) -> Result<Vec<ApiToken>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT id, name, created_at, last_used_at, revoked_at FROM api_tokens \
+            "SELECT id, name, created_at, last_used_at, revoked_at, expires_at FROM api_tokens \
              WHERE organiser_id = $1 ORDER BY id DESC",
         )
         .bind(organiser_id)
@@ -277,7 +295,8 @@ impl Store {
     ) -> Result<Option<Organiser>, StoreError> {
         let found: Option<(i64,)> = sqlx::query_as(
             "UPDATE api_tokens SET last_used_at = $1 \
-             WHERE token_hash = $2 AND revoked_at IS NULL RETURNING organiser_id",
+             WHERE token_hash = $2 AND revoked_at IS NULL \
+               AND (expires_at IS NULL OR expires_at > $1) RETURNING organiser_id",
         )
         .bind(to_db(now))
         .bind(token_hash)
@@ -286,10 +305,9 @@ impl Store {
         let Some((organiser_id,)) = found else {
             return Ok(None);
         };
-        Ok(sqlx::query_as(
-            "SELECT id, email, password_hash, created_at, last_login_at FROM organisers \
-             WHERE id = $1 AND disabled_at IS NULL",
-        )
+        Ok(sqlx::query_as(&format!(
+            "SELECT {ORGANISER_COLUMNS} FROM organisers WHERE id = $1 AND disabled_at IS NULL"
+        ))
         .bind(organiser_id)
         .fetch_optional(self.pool())
         .await?)
@@ -324,6 +342,7 @@ impl Store {
         token_hash: &str,
         email: &str,
         expires_at: DateTime<Utc>,
+        grants_admin: bool,
         message: &super::outbox::NewEmail,
         message_domain: &str,
     ) -> Result<(), StoreError> {
@@ -336,8 +355,346 @@ impl Store {
             expires_at,
         )
         .await?;
+        sqlx::query("UPDATE one_time_tokens SET grants_admin = $1 WHERE token_hash = $2")
+            .bind(i64::from(grants_admin))
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
         super::outbox::enqueue(&mut tx, message, message_domain, Utc::now()).await?;
         tx.commit().await?;
         Ok(())
+    }
+}
+
+/// An organiser as the list of accounts shows them.
+#[derive(Clone, Debug, FromRow)]
+pub struct OrganiserSummary {
+    pub id: i64,
+    pub email: String,
+    pub is_admin: i64,
+    pub created_at: String,
+    pub last_login_at: Option<String>,
+    pub disabled_at: Option<String>,
+}
+
+impl OrganiserSummary {
+    pub fn is_admin(&self) -> bool {
+        self.is_admin != 0
+    }
+}
+
+/// Why an account could not be disabled.
+#[derive(Debug, thiserror::Error)]
+pub enum DisableError {
+    #[error("there is no organiser with this email address")]
+    Unknown,
+    #[error("this is the last enabled admin; make another admin first, or nobody could manage the accounts")]
+    LastAdmin,
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+impl From<sqlx::Error> for DisableError {
+    fn from(e: sqlx::Error) -> Self {
+        Self::Store(e.into())
+    }
+}
+
+impl Store {
+    pub async fn list_organisers(&self) -> Result<Vec<OrganiserSummary>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, email, is_admin, created_at, last_login_at, disabled_at \
+             FROM organisers ORDER BY email",
+        )
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    pub async fn find_organiser_summary(
+        &self,
+        email: &str,
+    ) -> Result<Option<OrganiserSummary>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, email, is_admin, created_at, last_login_at, disabled_at \
+             FROM organisers WHERE email = $1",
+        )
+        .bind(email.trim().to_lowercase())
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Disables an account and, in the same transaction, ends its sessions and revokes its API
+    /// tokens, so that nothing it held still works once this returns.
+    pub async fn disable_organiser(
+        &self,
+        organiser_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), DisableError> {
+        let now = to_db(now);
+        let mut tx = self.pool().begin().await.map_err(StoreError::from)?;
+        let found: Option<(i64, Option<String>)> =
+            sqlx::query_as("SELECT is_admin, disabled_at FROM organisers WHERE id = $1")
+                .bind(organiser_id)
+                .fetch_optional(&mut *tx)
+                .await?;
+        let Some((is_admin, disabled_at)) = found else {
+            return Err(DisableError::Unknown);
+        };
+        if is_admin != 0 && disabled_at.is_none() {
+            let (others,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM organisers \
+                 WHERE is_admin = 1 AND disabled_at IS NULL AND id <> $1",
+            )
+            .bind(organiser_id)
+            .fetch_one(&mut *tx)
+            .await?;
+            if others == 0 {
+                return Err(DisableError::LastAdmin);
+            }
+        }
+        sqlx::query("UPDATE organisers SET disabled_at = $1 WHERE id = $2 AND disabled_at IS NULL")
+            .bind(&now)
+            .bind(organiser_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query("DELETE FROM sessions WHERE organiser_id = $1")
+            .bind(organiser_id)
+            .execute(&mut *tx)
+            .await?;
+        sqlx::query(
+            "UPDATE api_tokens SET revoked_at = $1 WHERE organiser_id = $2 AND revoked_at IS NULL",
+        )
+        .bind(&now)
+        .bind(organiser_id)
+        .execute(&mut *tx)
+        .await?;
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Lets a disabled account sign in again. Its old tokens stay revoked.
+    pub async fn enable_organiser(&self, organiser_id: i64) -> Result<bool, StoreError> {
+        let done = sqlx::query("UPDATE organisers SET disabled_at = NULL WHERE id = $1")
+            .bind(organiser_id)
+            .execute(self.pool())
+            .await?;
+        Ok(done.rows_affected() == 1)
+    }
+
+    /// Writes a password-reset link and its email in one transaction.
+    pub async fn queue_password_reset(
+        &self,
+        organiser_id: i64,
+        token_hash: &str,
+        expires_at: DateTime<Utc>,
+        message: Option<(&super::outbox::NewEmail, &str)>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        insert_token(&mut tx, TokenPurpose::Reset, token_hash, None, expires_at).await?;
+        sqlx::query("UPDATE one_time_tokens SET organiser_id = $1 WHERE token_hash = $2")
+            .bind(organiser_id)
+            .bind(token_hash)
+            .execute(&mut *tx)
+            .await?;
+        if let Some((message, domain)) = message {
+            super::outbox::enqueue(&mut tx, message, domain, Utc::now()).await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+
+    /// Whether a reset link for this account was made since `since` and is still usable.
+    pub async fn has_recent_reset(
+        &self,
+        organiser_id: i64,
+        since: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let found: Option<(i64,)> = sqlx::query_as(
+            "SELECT id FROM one_time_tokens WHERE purpose = 'reset' AND organiser_id = $1 \
+             AND used_at IS NULL AND created_at > $2",
+        )
+        .bind(organiser_id)
+        .bind(to_db(since))
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// The enabled account a usable reset link belongs to.
+    pub async fn find_reset_organiser(
+        &self,
+        token_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Organiser>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {ORGANISER_COLUMNS} FROM organisers WHERE disabled_at IS NULL AND id = \
+             (SELECT organiser_id FROM one_time_tokens WHERE token_hash = $1 \
+              AND purpose = 'reset' AND used_at IS NULL AND expires_at > $2)"
+        ))
+        .bind(token_hash)
+        .bind(to_db(now))
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Uses up a reset link, sets the new password and ends every session of the account, in
+    /// one transaction; returns the account, or None when the link is no longer usable.
+    pub async fn reset_password(
+        &self,
+        token_hash: &str,
+        password_hash: &str,
+        now: DateTime<Utc>,
+    ) -> Result<Option<Organiser>, StoreError> {
+        let now = to_db(now);
+        let mut tx = self.pool().begin().await?;
+        let used: Option<(Option<i64>,)> = sqlx::query_as(
+            "UPDATE one_time_tokens SET used_at = $1 \
+             WHERE token_hash = $2 AND purpose = 'reset' AND used_at IS NULL AND expires_at > $1 \
+             RETURNING organiser_id",
+        )
+        .bind(&now)
+        .bind(token_hash)
+        .fetch_optional(&mut *tx)
+        .await?;
+        let Some((Some(organiser_id),)) = used else {
+            return Ok(None);
+        };
+        let organiser: Option<Organiser> = sqlx::query_as(&format!(
+            "UPDATE organisers SET password_hash = $1 WHERE id = $2 AND disabled_at IS NULL \
+             RETURNING {ORGANISER_COLUMNS}"
+        ))
+        .bind(password_hash)
+        .bind(organiser_id)
+        .fetch_optional(&mut *tx)
+        .await?;
+        if organiser.is_none() {
+            return Ok(None);
+        }
+        sqlx::query("DELETE FROM sessions WHERE organiser_id = $1")
+            .bind(organiser_id)
+            .execute(&mut *tx)
+            .await?;
+        tx.commit().await?;
+        Ok(organiser)
+    }
+
+    /// Whether this organiser may see and change the trial: admins always, others by grant.
+    pub async fn may_access_trial(
+        &self,
+        organiser: &Organiser,
+        trial_id: i64,
+    ) -> Result<bool, StoreError> {
+        if organiser.is_admin() {
+            return Ok(true);
+        }
+        let found: Option<(i64,)> = sqlx::query_as(
+            "SELECT trial_id FROM trial_organisers WHERE trial_id = $1 AND organiser_id = $2",
+        )
+        .bind(trial_id)
+        .bind(organiser.id)
+        .fetch_optional(self.pool())
+        .await?;
+        Ok(found.is_some())
+    }
+
+    /// The slugs of the trials this organiser may see, or None for an admin (all of them).
+    pub async fn allowed_trial_slugs(
+        &self,
+        organiser: &Organiser,
+    ) -> Result<Option<Vec<String>>, StoreError> {
+        if organiser.is_admin() {
+            return Ok(None);
+        }
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT t.slug FROM trials t JOIN trial_organisers g ON g.trial_id = t.id \
+             WHERE g.organiser_id = $1",
+        )
+        .bind(organiser.id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(Some(rows.into_iter().map(|(s,)| s).collect()))
+    }
+
+    pub async fn grant_trial(
+        &self,
+        trial_id: i64,
+        organiser_id: i64,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        sqlx::query(
+            "INSERT INTO trial_organisers (trial_id, organiser_id, granted_at) VALUES ($1, $2, $3) \
+             ON CONFLICT (trial_id, organiser_id) DO NOTHING",
+        )
+        .bind(trial_id)
+        .bind(organiser_id)
+        .bind(to_db(now))
+        .execute(self.pool())
+        .await?;
+        Ok(())
+    }
+
+    pub async fn revoke_trial(&self, trial_id: i64, organiser_id: i64) -> Result<(), StoreError> {
+        sqlx::query("DELETE FROM trial_organisers WHERE trial_id = $1 AND organiser_id = $2")
+            .bind(trial_id)
+            .bind(organiser_id)
+            .execute(self.pool())
+            .await?;
+        Ok(())
+    }
+
+    /// The organisers (not admins) granted this trial.
+    pub async fn trial_organisers(&self, trial_id: i64) -> Result<Vec<String>, StoreError> {
+        let rows: Vec<(String,)> = sqlx::query_as(
+            "SELECT o.email FROM organisers o JOIN trial_organisers g ON g.organiser_id = o.id \
+             WHERE g.trial_id = $1 ORDER BY o.email",
+        )
+        .bind(trial_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows.into_iter().map(|(e,)| e).collect())
+    }
+}
+
+impl Store {
+    /// Sets exactly who (beyond admins) may manage a trial, in one transaction.
+    pub async fn replace_trial_organisers(
+        &self,
+        trial_id: i64,
+        organiser_ids: &[i64],
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
+        sqlx::query("DELETE FROM trial_organisers WHERE trial_id = $1")
+            .bind(trial_id)
+            .execute(&mut *tx)
+            .await?;
+        for organiser_id in organiser_ids {
+            sqlx::query(
+                "INSERT INTO trial_organisers (trial_id, organiser_id, granted_at) \
+                 VALUES ($1, $2, $3) ON CONFLICT (trial_id, organiser_id) DO NOTHING",
+            )
+            .bind(trial_id)
+            .bind(organiser_id)
+            .bind(to_db(now))
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(())
+    }
+}
+
+impl Store {
+    /// Creates a trial and gives its creator access to it (admins see it anyway, but keep the
+    /// grant should they stop being one).
+    pub async fn create_trial_for(
+        &self,
+        creator: &Organiser,
+        settings: &crate::domain::TrialSettings,
+        now: DateTime<Utc>,
+    ) -> Result<super::trials::Trial, super::trials::SaveTrialError> {
+        let trial = self.create_trial(settings, now).await?;
+        self.grant_trial(trial.id, creator.id, now).await?;
+        Ok(trial)
     }
 }

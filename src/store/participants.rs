@@ -132,7 +132,7 @@ pub async fn add_member(
 }
 
 /// 128 random bits as 32 hex characters.
-fn new_public_id() -> String {
+pub(crate) fn new_public_id() -> String {
     crate::tokens::new_token()[..32].to_string()
 }
 

@@ -373,7 +373,8 @@ impl Store {
              introduction = '', meeting_modes = '', paused_until = NULL, skip_next_round = 0, \
              attribute_value = CASE WHEN (SELECT t.attribute_values FROM trials t \
                WHERE t.id = memberships.trial_id) = '' THEN '' ELSE attribute_value END, \
-             left_at = COALESCE(left_at, $1), updated_at = $1 WHERE participant_id = $2",
+             left_at = COALESCE(left_at, $1), claimed_email = NULL, updated_at = $1 \
+             WHERE participant_id = $2",
         )
         .bind(&now)
         .bind(participant_id)

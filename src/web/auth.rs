@@ -4,10 +4,6 @@
 //! `web::admin::routes`), so they run on exactly the path the router matched and a handler
 //! in those scopes cannot be reached without an organiser. `CurrentOrganiser` fails closed as
 //! a second line: a handler that asks for it never runs without one.
-use std::collections::{HashMap, VecDeque};
-use std::sync::Mutex;
-use std::time::{Duration, Instant};
-
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, CookieJar, Key, SameSite};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -20,6 +16,7 @@ use chrono::Utc;
 use crate::store::organisers::Organiser;
 use crate::store::Store;
 use crate::tokens;
+use crate::web::access;
 use crate::web::errors::ApiError;
 use crate::web::WebSettings;
 
@@ -69,6 +66,17 @@ pub async fn require_console(
     let store = store_of(&req);
     match organiser_from_cookie(&req, &store).await {
         Ok(Some(organiser)) => {
+            let path = req.match_info().unprocessed().to_string();
+            match access::check(&store, &organiser, req.method(), &path).await {
+                Ok(None) => {}
+                Ok(Some(denied)) => {
+                    return Ok(req.into_response(denied.page()).map_into_right_body())
+                }
+                Err(e) => {
+                    let response = crate::web::pages::internal_error(e);
+                    return Ok(req.into_response(response).map_into_right_body());
+                }
+            }
             req.extensions_mut().insert(CurrentOrganiser(organiser));
             Ok(next.call(req).await?.map_into_left_body())
         }
@@ -103,8 +111,15 @@ pub async fn require_api(
     let store = store_of(&req);
     let response = match organiser_from_bearer(&req, &store).await {
         Ok(Some(organiser)) => {
-            req.extensions_mut().insert(CurrentOrganiser(organiser));
-            return Ok(next.call(req).await?.map_into_left_body());
+            let path = req.match_info().unprocessed().to_string();
+            match access::check(&store, &organiser, req.method(), &path).await {
+                Ok(None) => {
+                    req.extensions_mut().insert(CurrentOrganiser(organiser));
+                    return Ok(next.call(req).await?.map_into_left_body());
+                }
+                Ok(Some(denied)) => denied.json(),
+                Err(e) => ApiError::Unexpected(e.into()).error_response(),
+            }
         }
         Ok(None) => ApiError::status(
             StatusCode::UNAUTHORIZED,
@@ -189,76 +204,4 @@ pub fn session_cookie(req: &HttpRequest, token: Option<&str>) -> Cookie<'static>
     jar.get(SESSION_COOKIE).expect("just added").clone()
 }
 
-/// Counts recent failed sign-ins per client address and per account, so that guessing
-/// passwords is slow whichever of the two an attacker varies.
-pub struct LoginLimiter {
-    window: Duration,
-    per_address: usize,
-    per_account: usize,
-    failures: Mutex<HashMap<String, VecDeque<Instant>>>,
-}
-
-impl Default for LoginLimiter {
-    fn default() -> Self {
-        Self::new(Duration::from_secs(15 * 60), 20, 5)
-    }
-}
-
-impl LoginLimiter {
-    pub fn new(window: Duration, per_address: usize, per_account: usize) -> Self {
-        Self {
-            window,
-            per_address,
-            per_account,
-            failures: Mutex::new(HashMap::new()),
-        }
-    }
-
-    pub fn is_blocked(&self, address: &str, account: &str) -> bool {
-        let mut map = self.failures.lock().expect("limiter lock");
-        let now = Instant::now();
-        let mut count = |key: String| {
-            let entry = map.entry(key).or_default();
-            while entry
-                .front()
-                .is_some_and(|t| now.duration_since(*t) > self.window)
-            {
-                entry.pop_front();
-            }
-            entry.len()
-        };
-        count(format!("addr:{address}")) >= self.per_address
-            || count(format!("acct:{account}")) >= self.per_account
-    }
-
-    pub fn record_failure(&self, address: &str, account: &str) {
-        let mut map = self.failures.lock().expect("limiter lock");
-        let now = Instant::now();
-        map.entry(format!("addr:{address}"))
-            .or_default()
-            .push_back(now);
-        map.entry(format!("acct:{account}"))
-            .or_default()
-            .push_back(now);
-    }
-}
-
 pub use crate::accounts::passwords;
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    #[test]
-    fn the_limiter_blocks_by_account_and_by_address() {
-        let l = LoginLimiter::new(Duration::from_secs(60), 3, 2);
-        assert!(!l.is_blocked("1.1.1.1", "a"));
-        l.record_failure("1.1.1.1", "a");
-        l.record_failure("1.1.1.2", "a");
-        assert!(l.is_blocked("9.9.9.9", "a"), "account limit");
-        l.record_failure("1.1.1.1", "b");
-        l.record_failure("1.1.1.1", "c");
-        assert!(l.is_blocked("1.1.1.1", "z"), "address limit");
-        assert!(!l.is_blocked("5.5.5.5", "y"));
-    }
-}

@@ -62,7 +62,9 @@ pub async fn middleware(
     let Err(reason) = check(req.uri().path()) else {
         return Ok(next.call(req).await?.map_into_left_body());
     };
-    let response = if req.uri().path().starts_with("/api/") {
+    // Answer in the form the caller expects, judged on the decoded path.
+    let decoded = percent_encoding::percent_decode_str(req.uri().path()).decode_utf8_lossy();
+    let response = if decoded.starts_with("/api/") {
         ApiError::status(StatusCode::BAD_REQUEST, reason).error_response()
     } else {
         crate::web::pages::message(

@@ -78,21 +78,33 @@ pub async fn middleware(
         }
     }
 
-    let secure = req
-        .app_data::<actix_web::web::Data<crate::web::WebSettings>>()
-        .map(|s| s.secure_cookies)
-        .unwrap_or(false);
+    let secure = secure_cookies(req.request());
     let mut res = next.call(req).await?;
     if existing.is_none() {
-        let cookie = Cookie::build(COOKIE, token)
-            .path("/")
-            .http_only(true)
-            .secure(secure)
-            .same_site(SameSite::Strict)
-            .finish();
-        res.response_mut().add_cookie(&cookie)?;
+        res.response_mut().add_cookie(&cookie(token, secure))?;
     }
     Ok(res.map_into_left_body())
+}
+
+fn secure_cookies(req: &HttpRequest) -> bool {
+    req.app_data::<actix_web::web::Data<crate::web::WebSettings>>()
+        .map(|s| s.secure_cookies)
+        .unwrap_or(false)
+}
+
+fn cookie(token: String, secure: bool) -> Cookie<'static> {
+    Cookie::build(COOKIE, token)
+        .path("/")
+        .http_only(true)
+        .secure(secure)
+        .same_site(SameSite::Strict)
+        .finish()
+}
+
+/// A cookie with a new token, for the response that signs someone in: a token planted or seen
+/// before signing in is worth nothing afterwards.
+pub fn fresh_cookie(req: &HttpRequest) -> Cookie<'static> {
+    cookie(tokens::new_token(), secure_cookies(req))
 }
 
 /// Reads the token from a urlencoded body (and puts the body back for the handler), or from

@@ -7,13 +7,20 @@ use rand::Rng;
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 
+pub mod access;
 pub mod admin;
+pub mod assets;
 pub mod auth;
 pub mod canonical;
+pub mod client_address;
 pub mod csrf;
 pub mod errors;
+pub mod headers;
 pub mod health;
+pub mod input_guard;
 pub mod library;
+pub mod limits;
+pub mod not_found;
 pub mod pages;
 pub mod public;
 
@@ -44,10 +51,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(errors::json_config())
         .service(health::healthz)
         .service(health::readyz)
+        .service(assets::stylesheet)
+        .service(assets::display_script)
         .configure(library::routes)
         // Public routes first: the organiser scopes below refuse whatever reaches them.
         .configure(public::routes)
-        .configure(admin::routes);
+        .configure(admin::routes)
+        .default_service(web::to(not_found::not_found));
 }
 
 /// Request spans name the route pattern, never the concrete path or query string: paths

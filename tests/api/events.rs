@@ -465,20 +465,11 @@ async fn events_sign_up_is_pairable_at_once_but_email_waits_for_confirmation() {
         "no pairing emails"
     );
 
-    // Signing up again with a known address reveals nothing and gives no phone page.
-    let again = app
-        .submit(
-            "/t/meetup",
-            "/t/meetup",
-            &[
-                ("name", "Someone Else"),
-                ("email", "ada.lovelace@example.org"),
-                ("attribute_value", "Nursing"),
-                ("consent", "yes"),
-            ],
-        )
-        .await;
-    assert_eq!(again.status().as_u16(), 200);
+    // Signing up again with a known address opens a phone page of its own (see
+    // events_a_known_address_is_signed_up_as_typed_and_reveals_nothing).
+    let again = sign_up_as(&app, "meetup", "Someone Else", "ada.lovelace@example.org").await;
+    let phone = app.get_html(&format!("/e/{again}")).await;
+    assert!(phone.contains("Hello, Someone Else"), "{phone}");
 }
 
 #[tokio::test]
@@ -1071,4 +1062,327 @@ async fn events_gone_home_is_not_leaving_the_trial_and_an_organiser_tick_undoes_
     tick(&app, &trial, "Hedy Lamarr").await;
     let round = run_round(&app, &trial).await;
     assert!(names_in(&groups(&app.store, &trial, round).await).contains("Hedy Lamarr"));
+}
+
+/// Posts the event sign-up form and returns the status, the place it leads to, and the body.
+async fn sign_up_response(
+    app: &TestApp,
+    slug: &str,
+    name: &str,
+    email: &str,
+) -> (u16, String, String) {
+    let page = format!("/t/{slug}");
+    let response = app
+        .submit(
+            &page,
+            &page,
+            &[
+                ("name", name),
+                ("email", email),
+                ("attribute_value", "Nursing"),
+                ("consent", "yes"),
+            ],
+        )
+        .await;
+    let status = response.status().as_u16();
+    let location = response
+        .headers()
+        .get("location")
+        .map(|l| l.to_str().unwrap().to_string())
+        .unwrap_or_default();
+    (status, location, response.text().await.unwrap())
+}
+
+/// A phone page with what differs between two people taken out: their name, their link and
+/// the form's CSRF token.
+fn page_shape(html: &str, name: &str, token: &str) -> String {
+    let csrf = csrf_from(html);
+    html.replace(name, "NAME")
+        .replace(token, "TOKEN")
+        .replace(&csrf, "CSRF")
+}
+
+/// The newest confirmation link emailed to `address`.
+async fn newest_confirm_link(app: &TestApp, address: &str) -> String {
+    let outbox = app.store.list_outbox(500).await.unwrap();
+    let email = outbox
+        .iter()
+        .filter(|e| e.template == "participant_confirm" && e.to_address == address)
+        .max_by_key(|e| e.id)
+        .expect("a confirmation email");
+    crate::participants::link_path(&email.body_text, "/c/")
+}
+
+async fn member_with_email(
+    app: &TestApp,
+    trial: &Trial,
+    email: &str,
+) -> coffee_trials::store::participants::Member {
+    app.store
+        .list_members(trial.id, &Default::default())
+        .await
+        .unwrap()
+        .into_iter()
+        .find(|m| m.email.as_deref() == Some(email))
+        .unwrap_or_else(|| panic!("{email} is a member"))
+}
+
+#[tokio::test]
+async fn events_a_known_address_is_signed_up_as_typed_and_reveals_nothing() {
+    let app = spawn_app().await;
+    app.sign_up_first_organiser().await;
+    let trial = event_trial(&app, "open-day").await;
+    // Ada is known in the event itself; Grace only in another trial.
+    sign_up(&app, "open-day", "Ada Lovelace").await;
+    confirm(&app, "Ada Lovelace").await;
+    let programme = app
+        .store
+        .create_trial(
+            &TrialSettings::try_from(&TrialInput {
+                name: "Reading group".into(),
+                slug: "reading-group".into(),
+                ..Default::default()
+            })
+            .unwrap(),
+            Utc::now(),
+        )
+        .await
+        .unwrap();
+    let (status, _, _) = sign_up_response(
+        &app,
+        "reading-group",
+        "Grace Hopper",
+        "grace.hopper@example.org",
+    )
+    .await;
+    assert_eq!(status, 200, "a programme sign-up: check your email");
+    let ada_before = member_with_email(&app, &trial, "ada.lovelace@example.org").await;
+    let grace_before = member_with_email(&app, &programme, "grace.hopper@example.org").await;
+
+    // Three sign-ups in the room: two with known addresses under other names, one new.
+    let known_here =
+        sign_up_response(&app, "open-day", "Mallory Mole", "ada.lovelace@example.org").await;
+    let known_elsewhere =
+        sign_up_response(&app, "open-day", "Trudy Tern", "grace.hopper@example.org").await;
+    let unknown = sign_up_response(&app, "open-day", "Nina New", "nina.new@example.org").await;
+    let mut pages = Vec::new();
+    for ((status, location, body), name) in [
+        (&known_here, "Mallory Mole"),
+        (&known_elsewhere, "Trudy Tern"),
+        (&unknown, "Nina New"),
+    ] {
+        assert_eq!(*status, 303, "{name}: straight to a phone page");
+        let token = location.strip_prefix("/e/").expect("a phone page");
+        assert_eq!(token.len(), 64);
+        assert_eq!(body, &unknown.2, "{name}: the same answer");
+        let phone = app.get_html(location).await;
+        assert!(phone.contains(&format!("Hello, {name}")), "{phone}");
+        for stored in [
+            "Ada Lovelace",
+            "Grace Hopper",
+            "ada.lovelace",
+            "grace.hopper",
+        ] {
+            assert!(
+                !phone.contains(stored),
+                "{stored} on {name}'s page: {phone}"
+            );
+        }
+        pages.push(page_shape(&phone, name, token));
+        im_here(&app, token).await;
+    }
+    assert_eq!(
+        pages[0], pages[2],
+        "known and unknown addresses get the same page"
+    );
+    assert_eq!(
+        pages[1], pages[2],
+        "known and unknown addresses get the same page"
+    );
+
+    // In the room they are who they typed, on the display as in the check-in list.
+    let number = run_round(&app, &trial).await;
+    let names = names_in(&groups(&app.store, &trial, number).await);
+    let expected: HashSet<String> = ["Mallory Mole", "Trudy Tern", "Nina New"]
+        .into_iter()
+        .map(String::from)
+        .collect();
+    assert_eq!(names, expected);
+    let display = app.get_html("/admin/trials/open-day/display").await;
+    assert!(display.contains("Mallory Mole") && display.contains("Trudy Tern"));
+    assert!(!display.contains("Ada Lovelace") && !display.contains("Grace Hopper"));
+
+    // The people already known are untouched: not checked in, not paired, not renamed.
+    let ada_after = member_with_email(&app, &trial, "ada.lovelace@example.org").await;
+    assert_eq!(
+        serde_json::to_value(&ada_after).unwrap(),
+        serde_json::to_value(&ada_before).unwrap()
+    );
+    let grace_after = member_with_email(&app, &programme, "grace.hopper@example.org").await;
+    assert_eq!(
+        serde_json::to_value(&grace_after).unwrap(),
+        serde_json::to_value(&grace_before).unwrap()
+    );
+    assert_eq!(
+        app.store
+            .memberships_of_participant(grace_before.participant_id)
+            .await
+            .unwrap()
+            .len(),
+        1,
+        "Grace is not in the event until she confirms"
+    );
+    assert!(app
+        .store
+        .past_partners(ada_before.membership_id)
+        .await
+        .unwrap()
+        .is_empty());
+    let (checked_in, _) = app
+        .store
+        .room_status(ada_before.membership_id)
+        .await
+        .unwrap();
+    assert!(!checked_in);
+
+    // Grace follows the emailed link: the sign-up becomes hers, under her own name, with the
+    // round it was in; the stand-in person is gone.
+    let link = newest_confirm_link(&app, "grace.hopper@example.org").await;
+    let page = app.get_html(&link).await;
+    assert!(page.contains("Trudy Tern") && !page.contains("Grace Hopper"));
+    let confirmed = app.submit(&link, &link, &[]).await;
+    assert_eq!(confirmed.status().as_u16(), 303);
+    let grace_here = member_with_email(&app, &trial, "grace.hopper@example.org").await;
+    assert_eq!(grace_here.name, "Grace Hopper");
+    assert_eq!(grace_here.participant_id, grace_before.participant_id);
+    assert!(grace_here.confirmed_at.is_some());
+    let partners = app
+        .store
+        .past_partners(grace_here.membership_id)
+        .await
+        .unwrap();
+    assert!(!partners.is_empty(), "the round she was in");
+    assert!(partners.iter().all(|p| p.round_number == number));
+    let people = app.store.event_people(trial.id, None).await.unwrap();
+    assert!(!people.iter().any(|p| p.name == "Trudy Tern"), "{people:?}");
+    assert_eq!(
+        member_with_email(&app, &programme, "grace.hopper@example.org")
+            .await
+            .name,
+        "Grace Hopper"
+    );
+
+    // Erasing the stand-in (from the manage link in the email only the owner received)
+    // forgets the address it was waiting for, too.
+    let mallory = app
+        .store
+        .event_people(trial.id, Some("Mallory Mole"))
+        .await
+        .unwrap()
+        .remove(0);
+    let stand_in = app
+        .store
+        .find_member_by_id(mallory.membership_id)
+        .await
+        .unwrap()
+        .unwrap();
+    app.store
+        .erase_participant(stand_in.participant_id, "Former participant", Utc::now())
+        .await
+        .unwrap();
+    let (claimed,): (Option<String>,) =
+        sqlx::query_as("SELECT claimed_email FROM memberships WHERE id = $1")
+            .bind(mallory.membership_id)
+            .fetch_one(app.store.pool())
+            .await
+            .unwrap();
+    assert_eq!(claimed, None);
+}
+
+#[tokio::test]
+async fn events_confirming_a_known_address_joins_its_history_and_do_not_pair_list() {
+    let app = spawn_app().await;
+    app.sign_up_first_organiser().await;
+    let trial = event_trial(&app, "team-day").await;
+    for name in ["Ada Lovelace", "Alan Turing", "Grace Hopper", "Hedy Lamarr"] {
+        sign_up(&app, "team-day", name).await;
+        confirm(&app, name).await;
+    }
+    let ada = member_with_email(&app, &trial, "ada.lovelace@example.org").await;
+    let alan = member_with_email(&app, &trial, "alan.turing@example.org").await;
+    let kept = app
+        .store
+        .set_do_not_pair(&ada, std::slice::from_ref(&alan.public_id), Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(kept, 1);
+
+    // Ada signs up again on a borrowed phone, under a shorter name, and meets Grace.
+    let phone_token = sign_up_as(&app, "team-day", "Ada L", "ada.lovelace@example.org").await;
+    im_here(&app, &phone_token).await;
+    tick(&app, &trial, "Grace Hopper").await;
+    let first = run_round(&app, &trial).await;
+    let names = names_in(&groups(&app.store, &trial, first).await);
+    assert!(names.contains("Ada L") && names.contains("Grace Hopper"));
+    assert!(app
+        .store
+        .past_partners(ada.membership_id)
+        .await
+        .unwrap()
+        .is_empty());
+
+    // Following the emailed link joins the sign-up to her: one Ada, checked in, with the
+    // round she was in and her do-not-pair list.
+    let link = newest_confirm_link(&app, "ada.lovelace@example.org").await;
+    let confirmed = app.submit(&link, &link, &[]).await;
+    assert_eq!(confirmed.status().as_u16(), 303);
+    let manage = confirmed.headers()["location"]
+        .to_str()
+        .unwrap()
+        .to_string();
+    assert!(manage.starts_with("/m/"), "{manage}");
+    let people = app.store.event_people(trial.id, None).await.unwrap();
+    assert_eq!(people.len(), 4, "{people:?}");
+    assert!(!people.iter().any(|p| p.name == "Ada L"));
+    let joined = member_with_email(&app, &trial, "ada.lovelace@example.org").await;
+    assert_eq!(joined.membership_id, ada.membership_id);
+    assert_eq!(joined.name, "Ada Lovelace");
+    let (checked_in, _) = app.store.room_status(ada.membership_id).await.unwrap();
+    assert!(checked_in, "the sign-up's check-in moved across");
+    let partners: Vec<String> = app
+        .store
+        .past_partners(ada.membership_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|p| p.name)
+        .collect();
+    assert_eq!(partners, ["Grace Hopper"]);
+    let list = app.store.do_not_pair_list(ada.membership_id).await.unwrap();
+    assert_eq!(list.len(), 1);
+    assert_eq!(list[0].public_id, alan.public_id);
+    // Her phone page still works, now as her.
+    let phone = app.get_html(&format!("/e/{phone_token}")).await;
+    assert!(phone.contains("Hello, Ada Lovelace"), "{phone}");
+
+    // The engine sees one person: not Alan (her list), not Grace again (her history).
+    tick(&app, &trial, "Alan Turing").await;
+    tick(&app, &trial, "Hedy Lamarr").await;
+    let second = run_round(&app, &trial).await;
+    let mut pairs: Vec<Vec<String>> = groups(&app.store, &trial, second)
+        .await
+        .into_iter()
+        .map(|(_, mut names)| {
+            names.sort();
+            names
+        })
+        .collect();
+    pairs.sort();
+    assert_eq!(
+        pairs,
+        [
+            vec!["Ada Lovelace".to_string(), "Hedy Lamarr".to_string()],
+            vec!["Alan Turing".to_string(), "Grace Hopper".to_string()],
+        ]
+    );
 }

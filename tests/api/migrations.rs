@@ -20,6 +20,7 @@ const TABLES: &[&str] = &[
     "organisers",
     "outbox",
     "participants",
+    "rate_limits",
     "round_group_members",
     "round_groups",
     "rounds",
@@ -27,6 +28,7 @@ const TABLES: &[&str] = &[
     "sessions",
     "still_in_requests",
     "techniques",
+    "trial_organisers",
     "trials",
 ];
 

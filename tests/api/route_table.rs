@@ -17,6 +17,11 @@ const CONSOLE: &[(&str, &str)] = &[
     ("POST", "/admin/tokens/{id}/revoke"),
     ("GET", "/admin/organisers/invite"),
     ("POST", "/admin/organisers/invite"),
+    ("GET", "/admin/organisers"),
+    ("POST", "/admin/organisers/{id}/disable"),
+    ("POST", "/admin/organisers/{id}/enable"),
+    ("GET", "/admin/trials/{slug}/organisers"),
+    ("POST", "/admin/trials/{slug}/organisers"),
     ("GET", "/admin/trials/new"),
     ("POST", "/admin/trials"),
     ("GET", "/admin/trials/{slug}"),
@@ -98,6 +103,8 @@ const API: &[(&str, &str)] = &[
     ),
     ("GET", "/api/v1/trials/{slug}/pairings"),
     ("GET", "/api/v1/trials/{slug}/feedback"),
+    ("GET", "/api/v1/trials/{slug}/organisers"),
+    ("PUT", "/api/v1/trials/{slug}/organisers"),
 ];
 
 /// Console pages anyone may open: signing in and the links that create accounts.
@@ -108,6 +115,10 @@ const PUBLIC_CONSOLE: &[(&str, &str)] = &[
     ("POST", "/admin/setup/{token}"),
     ("GET", "/admin/invite/{token}"),
     ("POST", "/admin/invite/{token}"),
+    ("GET", "/admin/forgot"),
+    ("POST", "/admin/forgot"),
+    ("GET", "/admin/reset/{token}"),
+    ("POST", "/admin/reset/{token}"),
 ];
 
 /// The route patterns declared in `src/web/admin/` (relative to their scope), read from the
@@ -381,5 +392,149 @@ async fn every_listed_console_page_opens_for_a_signed_in_organiser() {
         let status = response.status().as_u16();
         // 409: the trial is not an event, an answer of the check-in handler itself.
         assert!(matches!(status, 200 | 409), "GET {path} answered {status}");
+    }
+}
+
+/// Routes only admins may use: accounts, the technique library, the outbox, and who may
+/// manage a trial.
+fn admin_only(pattern: &str) -> bool {
+    let path = relative(pattern);
+    ["/organisers", "/techniques", "/outbox"]
+        .iter()
+        .any(|area| path.starts_with(area))
+        || (path.starts_with("/trials/{slug}") && path.ends_with("/organisers"))
+}
+
+fn trial_scoped(pattern: &str) -> bool {
+    relative(pattern).starts_with("/trials/{slug}")
+}
+
+/// What an admin sees of the fixture's trial, to show that refused requests changed nothing.
+async fn trial_state(app: &TestApp, token: &str, slug: &str) -> Vec<Value> {
+    let mut state = Vec::new();
+    for what in ["", "/participants", "/rounds", "/organisers"] {
+        let response = app
+            .anonymous_client()
+            .get(app.url(&format!("/api/v1/trials/{slug}{what}")))
+            .bearer_auth(token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "GET {slug}{what}");
+        state.push(response.json().await.unwrap());
+    }
+    state
+}
+
+#[tokio::test]
+async fn an_organiser_without_a_grant_gets_404_for_every_trial_route_and_403_for_admin_routes() {
+    use crate::organiser_roles::{add_organiser, csrf_of, token_of};
+
+    let app = spawn_app().await;
+    let f = fixture(&app).await;
+    let admin_token = app.api_token().await;
+    let outsider = add_organiser(&app, "outsider@example.org", false).await;
+    let outsider_token = token_of(&app, &outsider).await;
+    let insider = add_organiser(&app, "insider@example.org", false).await;
+    let insider_token = token_of(&app, &insider).await;
+    let granted = app
+        .anonymous_client()
+        .put(app.url(&format!("/api/v1/trials/{}/organisers", f.slug)))
+        .bearer_auth(&admin_token)
+        .json(&json!({"organisers": ["insider@example.org"]}))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(granted.status().as_u16(), 200);
+    let before = trial_state(&app, &admin_token, &f.slug).await;
+
+    // Every trial-scoped and admin-only route of both tables, with the outsider's session or
+    // token: unknown trial for the first, admins only for the second.
+    let mut checked = 0;
+    for (who, client, token) in [
+        ("outsider", &outsider, &outsider_token),
+        ("insider", &insider, &insider_token),
+    ] {
+        let csrf = csrf_of(&app, client, "/admin/tokens").await;
+        for (api, routes) in [(false, CONSOLE), (true, API)] {
+            for (method, pattern) in routes {
+                let expected = match (who, trial_scoped(pattern), admin_only(pattern)) {
+                    ("outsider", true, _) => 404,
+                    (_, _, true) => 403,
+                    _ => continue,
+                };
+                let path = concrete(pattern, &f);
+                let request = if api {
+                    let request = app
+                        .anonymous_client()
+                        .request(method.parse().unwrap(), app.url(&path))
+                        .bearer_auth(token);
+                    if *method == "GET" {
+                        request
+                    } else {
+                        request.json(&json!({}))
+                    }
+                } else if *method == "GET" {
+                    client.get(app.url(&path))
+                } else {
+                    client.post(app.url(&path)).form(&[
+                        ("csrf_token", csrf.as_str()),
+                        ("email", "insider@example.org"),
+                        ("action", "revoke"),
+                        ("name", "x"),
+                    ])
+                };
+                let response = request.send().await.unwrap();
+                let status = response.status().as_u16();
+                assert_eq!(status, expected, "{who}: {method} {path}");
+                let body = response.text().await.unwrap();
+                if api {
+                    let error: Value = serde_json::from_str(&body).unwrap();
+                    assert!(error["error"].is_string(), "{who}: {method} {path}: {body}");
+                } else {
+                    assert!(body.contains("<html"), "{who}: {method} {path}: {body}");
+                }
+                checked += 1;
+            }
+        }
+    }
+    assert!(checked > 40, "only {checked} routes checked");
+    assert_eq!(trial_state(&app, &admin_token, &f.slug).await, before);
+
+    // The granted organiser gets through where the outsider did not: every trial page that
+    // is not for admins opens, in the console and the API.
+    for (method, pattern) in CONSOLE {
+        if *method != "GET" || !trial_scoped(pattern) || admin_only(pattern) {
+            continue;
+        }
+        if pattern.contains("{batch}") {
+            continue;
+        }
+        let path = concrete(pattern, &f);
+        let status = insider
+            .get(app.url(&path))
+            .send()
+            .await
+            .unwrap()
+            .status()
+            .as_u16();
+        assert!(
+            matches!(status, 200 | 409),
+            "insider: GET {path} answered {status}"
+        );
+    }
+    for (method, pattern) in API {
+        if *method != "GET" || !trial_scoped(pattern) || admin_only(pattern) {
+            continue;
+        }
+        let path = concrete(pattern, &f);
+        let response = app
+            .anonymous_client()
+            .get(app.url(&path))
+            .bearer_auth(&insider_token)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(response.status().as_u16(), 200, "insider: GET {path}");
     }
 }

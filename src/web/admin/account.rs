@@ -12,8 +12,10 @@ use crate::domain::Email;
 use crate::store::organisers::{ApiToken, CreateOrganiserError, TokenPurpose};
 use crate::store::Store;
 use crate::tokens;
-use crate::web::auth::{self, passwords, CurrentOrganiser, LoginLimiter};
+use crate::web::auth::{self, passwords, CurrentOrganiser};
+use crate::web::client_address::client_address;
 use crate::web::csrf::CsrfToken;
+use crate::web::limits::{Decision, SignInLimiter};
 use crate::web::pages::internal_error as internal;
 use crate::web::pages::{message, render, render_status};
 use crate::web::WebSettings;
@@ -50,14 +52,21 @@ pub struct LoginForm {
     next: String,
 }
 
-/// Only paths inside the console, so the login page cannot send people elsewhere.
+/// Only paths inside the console, so the login page cannot send people elsewhere: a single
+/// leading `/` (not `//` or `/\`, which browsers read as another host), visible ASCII only
+/// (a CR or LF would make the `Location` header invalid, after the session was created).
 fn safe_next(next: Option<&str>) -> String {
     match next {
-        Some(n) if n.starts_with("/admin") && !n.starts_with("//") && !n.contains("://") => {
-            n.to_string()
-        }
+        Some(n) if is_console_path(n) => n.to_string(),
         _ => "/admin".to_string(),
     }
+}
+
+fn is_console_path(next: &str) -> bool {
+    (next == "/admin" || next.starts_with("/admin/") || next.starts_with("/admin?"))
+        && next.bytes().all(|b| b.is_ascii_graphic())
+        && !next.contains('\\')
+        && !next.contains("://")
 }
 
 #[post("/login")]
@@ -65,14 +74,11 @@ pub async fn login(
     req: HttpRequest,
     csrf: CsrfToken,
     store: Data<Store>,
-    limiter: Data<LoginLimiter>,
+    limiter: Data<SignInLimiter>,
     form: Form<LoginForm>,
 ) -> HttpResponse {
     let form = form.into_inner();
-    let address = req
-        .peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default();
+    let address = client_address(&req);
     let account = form.email.trim().to_lowercase();
     let page = |error: &str| LoginPage {
         csrf: csrf.clone(),
@@ -80,22 +86,42 @@ pub async fn login(
         next: safe_next(Some(&form.next)),
         error: Some(error.to_string()),
     };
-    if limiter.is_blocked(&address, &account) {
-        return render_status(
-            StatusCode::TOO_MANY_REQUESTS,
-            &page("Too many attempts to sign in. Wait a few minutes and try again."),
-        );
+    match limiter.check(&account, address, Utc::now()).await {
+        Ok(Decision::Allow) => {}
+        Ok(Decision::Wait(seconds)) => {
+            let unit = if seconds == 1 { "second" } else { "seconds" };
+            let mut response = render_status(
+                StatusCode::TOO_MANY_REQUESTS,
+                &page(&format!(
+                    "Too many attempts to sign in. Wait {seconds} {unit}, then try again."
+                )),
+            );
+            response.headers_mut().insert(
+                actix_web::http::header::RETRY_AFTER,
+                actix_web::http::header::HeaderValue::from(seconds),
+            );
+            return response;
+        }
+        Err(e) => return internal(e),
     }
     match accounts::verify_login(&store, &account, &form.password).await {
-        Ok(Some(organiser)) => match start_session(&req, &store, organiser.id).await {
-            Ok(cookie) => HttpResponse::SeeOther()
-                .cookie(cookie)
-                .insert_header(("Location", safe_next(Some(&form.next))))
-                .finish(),
-            Err(e) => internal(e),
-        },
+        Ok(Some(organiser)) => {
+            if let Err(e) = limiter.record_success(&account, address, Utc::now()).await {
+                return internal(e);
+            }
+            match start_session(&req, &store, organiser.id).await {
+                Ok(cookie) => HttpResponse::SeeOther()
+                    .cookie(cookie)
+                    .cookie(crate::web::csrf::fresh_cookie(&req))
+                    .insert_header(("Location", safe_next(Some(&form.next))))
+                    .finish(),
+                Err(e) => internal(e),
+            }
+        }
         Ok(None) => {
-            limiter.record_failure(&address, &account);
+            if let Err(e) = limiter.record_failure(&account, address, Utc::now()).await {
+                return internal(e);
+            }
             render_status(
                 StatusCode::UNAUTHORIZED,
                 &page("That email address and password do not match an organiser account."),
@@ -105,7 +131,7 @@ pub async fn login(
     }
 }
 
-async fn start_session(
+pub(super) async fn start_session(
     req: &HttpRequest,
     store: &Store,
     organiser_id: i64,
@@ -191,6 +217,8 @@ fn heading(purpose: TokenPurpose) -> &'static str {
     match purpose {
         TokenPurpose::Setup => "Create the first organiser account",
         TokenPurpose::Invite => "Create your organiser account",
+        // Reset links have their own pages (`recovery`) and never reach this form.
+        TokenPurpose::Reset => "Choose a new password",
     }
 }
 
@@ -248,6 +276,7 @@ async fn create_account(
         Ok(organiser) => match start_session(req, store, organiser.id).await {
             Ok(cookie) => HttpResponse::SeeOther()
                 .cookie(cookie)
+                .cookie(crate::web::csrf::fresh_cookie(req))
                 .insert_header(("Location", "/admin"))
                 .finish(),
             Err(e) => internal(e),
@@ -321,6 +350,14 @@ struct TokensPage {
     new_token: Option<String>,
     errors: Errors,
     name: String,
+    expires_on: String,
+}
+
+/// What the token form sent back, to show again next to an error.
+#[derive(Default)]
+struct TokenFormValues {
+    name: String,
+    expires_on: String,
 }
 
 async fn tokens_view(
@@ -329,7 +366,7 @@ async fn tokens_view(
     me: &CurrentOrganiser,
     new_token: Option<String>,
     errors: Errors,
-    name: String,
+    values: TokenFormValues,
 ) -> HttpResponse {
     match store.list_api_tokens(me.0.id).await {
         Ok(tokens) => {
@@ -346,7 +383,8 @@ async fn tokens_view(
                     tokens,
                     new_token,
                     errors,
-                    name,
+                    name: values.name,
+                    expires_on: values.expires_on,
                 },
             )
         }
@@ -360,12 +398,47 @@ pub async fn tokens_page(
     csrf: CsrfToken,
     me: CurrentOrganiser,
 ) -> HttpResponse {
-    tokens_view(&store, csrf, &me, None, Errors::default(), String::new()).await
+    tokens_view(
+        &store,
+        csrf,
+        &me,
+        None,
+        Errors::default(),
+        TokenFormValues::default(),
+    )
+    .await
 }
 
 #[derive(Deserialize)]
 pub struct TokenForm {
     name: String,
+    /// YYYY-MM-DD, the last day the token works; empty for a token that does not expire.
+    #[serde(default)]
+    expires_on: String,
+}
+
+/// A token works until the end of its last day (UTC), which must not have passed.
+fn token_expiry(
+    raw: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<chrono::DateTime<Utc>>, String> {
+    let raw = raw.trim();
+    if raw.is_empty() {
+        return Ok(None);
+    }
+    let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
+        .map_err(|_| "give a date such as 2027-06-30, or leave this empty".to_string())?;
+    if day < now.date_naive() {
+        return Err("choose today or a later day".into());
+    }
+    if day > now.date_naive() + Duration::days(5 * 366) {
+        return Err("choose a day within five years".into());
+    }
+    let end = day
+        .succ_opt()
+        .unwrap_or(day)
+        .and_time(chrono::NaiveTime::MIN);
+    Ok(Some(end.and_utc()))
 }
 
 #[post("/tokens")]
@@ -375,6 +448,24 @@ pub async fn create_token(
     me: CurrentOrganiser,
     form: Form<TokenForm>,
 ) -> HttpResponse {
+    let values = || TokenFormValues {
+        name: form.name.clone(),
+        expires_on: form.expires_on.clone(),
+    };
+    let expires_at = match token_expiry(&form.expires_on, Utc::now()) {
+        Ok(e) => e,
+        Err(m) => {
+            return tokens_view(
+                &store,
+                csrf,
+                &me,
+                None,
+                Errors::one("expires_on", m),
+                values(),
+            )
+            .await
+        }
+    };
     let name = match crate::domain::ShortText::parse(&form.name, 80, false) {
         Ok(n) if !n.as_str().is_empty() => n.into_string(),
         Ok(_) => {
@@ -387,25 +478,23 @@ pub async fn create_token(
                     "name",
                     "give the token a name, such as the script that will use it",
                 ),
-                form.name.clone(),
+                values(),
             )
             .await
         }
         Err(e) => {
-            return tokens_view(
-                &store,
-                csrf,
-                &me,
-                None,
-                Errors::one("name", e),
-                form.name.clone(),
-            )
-            .await
+            return tokens_view(&store, csrf, &me, None, Errors::one("name", e), values()).await
         }
     };
     let token = tokens::new_token();
     match store
-        .create_api_token(me.0.id, &name, &tokens::hash_token(&token), Utc::now())
+        .create_api_token(
+            me.0.id,
+            &name,
+            &tokens::hash_token(&token),
+            Utc::now(),
+            expires_at,
+        )
         .await
     {
         // Shown on this response only: the database keeps just its hash.
@@ -416,7 +505,7 @@ pub async fn create_token(
                 &me,
                 Some(token),
                 Errors::default(),
-                String::new(),
+                TokenFormValues::default(),
             )
             .await
         }
@@ -437,6 +526,7 @@ pub async fn revoke_token(store: Data<Store>, me: CurrentOrganiser, id: Path<i64
 struct InvitePage {
     csrf: CsrfToken,
     email: String,
+    admin: bool,
     errors: Errors,
     sent_link: Option<String>,
     smtp_configured: bool,
@@ -447,6 +537,7 @@ pub async fn invite_page(csrf: CsrfToken, web_settings: Data<WebSettings>) -> Ht
     render(&InvitePage {
         csrf,
         email: String::new(),
+        admin: false,
         errors: Errors::default(),
         sent_link: None,
         smtp_configured: web_settings.smtp_configured,
@@ -456,6 +547,9 @@ pub async fn invite_page(csrf: CsrfToken, web_settings: Data<WebSettings>) -> Ht
 #[derive(Deserialize)]
 pub struct InviteForm {
     email: String,
+    /// A ticked box sends "on"; an unticked one sends nothing.
+    #[serde(default)]
+    admin: Option<String>,
 }
 
 #[post("/organisers/invite")]
@@ -465,14 +559,16 @@ pub async fn send_invite(
     web_settings: Data<WebSettings>,
     form: Form<InviteForm>,
 ) -> HttpResponse {
+    let as_admin = form.admin.is_some();
     let page = |errors, sent_link| InvitePage {
         csrf: csrf.clone(),
         email: form.email.clone(),
+        admin: as_admin,
         errors,
         sent_link,
         smtp_configured: web_settings.smtp_configured,
     };
-    match accounts::invite_organiser(&store, &web_settings.base_url, &form.email).await {
+    match accounts::invite_organiser(&store, &web_settings.base_url, &form.email, as_admin).await {
         Ok(link) => render(&page(Errors::default(), Some(link))),
         Err(accounts::InviteError::InvalidEmail(m)) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
@@ -486,5 +582,34 @@ pub async fn send_invite(
             ),
         ),
         Err(e) => internal(e),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::safe_next;
+
+    #[test]
+    fn next_only_leads_into_the_console() {
+        for good in ["/admin", "/admin/trials/x?saved=1", "/admin?x=1"] {
+            assert_eq!(safe_next(Some(good)), good);
+        }
+        for bad in [
+            "/admin\r\nSet-Cookie: x=1",
+            "/admin/\n",
+            "/admin/\u{0}",
+            "//evil.example/admin",
+            "/\\evil.example",
+            "/admin\\..\\x",
+            "https://evil.example/admin",
+            "/admin/x?u=https://evil.example",
+            "/administrator",
+            "/admin/é",
+            "javascript:alert(1)",
+            "",
+        ] {
+            assert_eq!(safe_next(Some(bad)), "/admin", "{bad:?}");
+        }
+        assert_eq!(safe_next(None), "/admin");
     }
 }

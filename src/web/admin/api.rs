@@ -7,6 +7,7 @@ use chrono::Utc;
 use crate::domain::{TrialInput, TrialSettings};
 use crate::store::trials::{SaveTrialError, Trial};
 use crate::store::Store;
+use crate::web::auth::CurrentOrganiser;
 use crate::web::errors::ApiError;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -57,15 +58,19 @@ fn trial_json(trial: Trial) -> TrialJson {
     TrialJson { trial, next_runs }
 }
 
-async fn list(store: Data<Store>) -> Result<HttpResponse, ApiError> {
-    let trials = store.list_trials().await?;
+async fn list(store: Data<Store>, me: CurrentOrganiser) -> Result<HttpResponse, ApiError> {
+    let trials = crate::web::access::visible_trials(&store, &me.0).await?;
     Ok(HttpResponse::Ok().json(serde_json::json!({ "trials": trials })))
 }
 
-async fn create(store: Data<Store>, body: Json<TrialInput>) -> Result<HttpResponse, ApiError> {
+async fn create(
+    store: Data<Store>,
+    me: CurrentOrganiser,
+    body: Json<TrialInput>,
+) -> Result<HttpResponse, ApiError> {
     let settings = TrialSettings::try_from(&*body).map_err(invalid)?;
     let trial = store
-        .create_trial(&settings, Utc::now())
+        .create_trial_for(&me.0, &settings, Utc::now())
         .await
         .map_err(save_error)?;
     Ok(HttpResponse::Created().json(trial_json(trial)))

@@ -103,6 +103,9 @@ async fn read_file(mut form: Multipart) -> Result<(String, Vec<u8>), UploadError
         let name = field
             .content_disposition()
             .and_then(|d| d.get_filename())
+            // The name is only shown back; one with control characters (a NUL would not fit
+            // in PostgreSQL text) is replaced rather than refused.
+            .filter(|n| !n.is_empty() && !n.chars().any(char::is_control))
             .unwrap_or("upload.csv")
             .to_string();
         let mut bytes = Vec::new();

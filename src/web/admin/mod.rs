@@ -8,8 +8,10 @@ pub mod dashboard;
 pub mod events;
 pub mod exports;
 pub mod import;
+pub mod organisers;
 pub mod outbox;
 pub mod participants;
+pub mod recovery;
 pub mod rounds;
 pub mod techniques;
 pub mod trials;
@@ -30,6 +32,10 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .service(account::setup)
             .service(account::invite_form)
             .service(account::invite)
+            .service(recovery::forgot_form)
+            .service(recovery::forgot)
+            .service(recovery::reset_form)
+            .service(recovery::reset)
             .service(
                 web::scope("")
                     .wrap(from_fn(crate::web::auth::require_console))
@@ -51,6 +57,11 @@ fn console(cfg: &mut web::ServiceConfig) {
         .service(account::revoke_token)
         .service(account::invite_page)
         .service(account::send_invite)
+        .service(organisers::list)
+        .service(organisers::disable)
+        .service(organisers::enable)
+        .service(organisers::trial_organisers)
+        .service(organisers::change_trial_organisers)
         .service(trials::index)
         .service(trials::new_form)
         .service(trials::create)
@@ -81,6 +92,7 @@ fn api(cfg: &mut web::ServiceConfig) {
     api::routes(cfg);
     participants::api::routes(cfg);
     exports::api_routes(cfg);
+    organisers::api_routes(cfg);
 }
 
 /// Field errors of a form, looked up by field name in templates.

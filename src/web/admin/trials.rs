@@ -24,7 +24,7 @@ struct IndexPage {
 
 #[get("")]
 pub async fn index(store: Data<Store>, csrf: CsrfToken, me: CurrentOrganiser) -> HttpResponse {
-    match store.list_trials().await {
+    match crate::web::access::visible_trials(&store, &me.0).await {
         Ok(trials) => render(&IndexPage {
             csrf,
             organiser: me.0.email,
@@ -184,6 +184,7 @@ impl From<TrialForm> for TrialInput {
 async fn save(
     store: &Store,
     csrf: CsrfToken,
+    me: &CurrentOrganiser,
     existing_slug: Option<String>,
     input: TrialInput,
 ) -> HttpResponse {
@@ -203,7 +204,7 @@ async fn save(
         }
     };
     let result = match &existing_slug {
-        None => store.create_trial(&settings, Utc::now()).await,
+        None => store.create_trial_for(&me.0, &settings, Utc::now()).await,
         Some(slug) => store.update_trial(slug, &settings, Utc::now()).await,
     };
     match result {
@@ -229,8 +230,13 @@ fn not_found() -> HttpResponse {
 }
 
 #[post("/trials")]
-pub async fn create(store: Data<Store>, csrf: CsrfToken, form: Form<TrialForm>) -> HttpResponse {
-    save(&store, csrf, None, form.into_inner().into()).await
+pub async fn create(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    me: CurrentOrganiser,
+    form: Form<TrialForm>,
+) -> HttpResponse {
+    save(&store, csrf, &me, None, form.into_inner().into()).await
 }
 
 #[derive(serde::Deserialize)]
@@ -267,12 +273,14 @@ pub async fn show(
 pub async fn update(
     store: Data<Store>,
     csrf: CsrfToken,
+    me: CurrentOrganiser,
     slug: Path<String>,
     form: Form<TrialForm>,
 ) -> HttpResponse {
     save(
         &store,
         csrf,
+        &me,
         Some(slug.into_inner()),
         form.into_inner().into(),
     )

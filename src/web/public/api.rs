@@ -3,19 +3,21 @@
 //! stands in for a login.
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Json, Path};
-use actix_web::{HttpRequest, HttpResponse};
+use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use chrono::Utc;
 use serde::Deserialize;
 use serde_json::json;
 
-use super::{client_address, SignupLimiter};
+use super::SignupLimiter;
 use crate::domain::ParticipantInput;
 use crate::participants::{self, ParticipantError};
 use crate::store::participants::Member;
 use crate::store::signup::LinkPurpose;
 use crate::store::trials::Trial;
 use crate::store::Store;
+use crate::web::client_address::client_address;
 use crate::web::errors::ApiError;
+use crate::web::limits::Decision;
 use crate::web::WebSettings;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -88,14 +90,8 @@ async fn signup(
     limiter: Data<SignupLimiter>,
     body: Json<SignUpBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let too_many = || {
-        ApiError::status(
-            StatusCode::TOO_MANY_REQUESTS,
-            "too many sign-ups in the last hour; try again later",
-        )
-    };
-    if !limiter.allow_address(&client_address(&req)) {
-        return Err(too_many());
+    if let Decision::Wait(seconds) = limiter.allow_address(client_address(&req)).await? {
+        return Ok(too_many(seconds));
     }
     let trial = store.find_trial(body.trial.trim()).await?.ok_or_else(|| {
         ApiError::field(
@@ -105,14 +101,28 @@ async fn signup(
         )
     })?;
     let details = participants::check_sign_up(&trial, &body.input, body.consent)?;
-    if !limiter.allow_email(details.email.as_str()) {
-        return Err(too_many());
+    if let Decision::Wait(seconds) = limiter.allow_email(&details.email.limit_key()).await? {
+        return Ok(too_many(seconds));
     }
     participants::sign_up(&store, &settings.base_url, &trial, &details, Utc::now()).await?;
     Ok(HttpResponse::Accepted().json(json!({
         "status": "check_your_email",
         "message": "We have sent an email to this address. Follow the link in it to confirm.",
     })))
+}
+
+/// The JSON 429, with the same Retry-After as the page's.
+fn too_many(retry_after_seconds: u64) -> HttpResponse {
+    let mut response = ApiError::status(
+        StatusCode::TOO_MANY_REQUESTS,
+        "too many sign-ups in the last hour; try again later",
+    )
+    .error_response();
+    response.headers_mut().insert(
+        actix_web::http::header::RETRY_AFTER,
+        actix_web::http::header::HeaderValue::from(retry_after_seconds),
+    );
+    response
 }
 
 fn view(member: &Member, trial: &Trial) -> serde_json::Value {

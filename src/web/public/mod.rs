@@ -16,8 +16,10 @@ use crate::store::signup::{LinkPurpose, OtherMember};
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::admin::{see_other, Errors};
+use crate::web::client_address::client_address;
 use crate::web::csrf::CsrfToken;
 use crate::web::errors::log_unexpected;
+use crate::web::limits::Decision;
 use crate::web::pages::{message, render, render_status};
 use crate::web::WebSettings;
 
@@ -114,13 +116,6 @@ fn link_gone() -> HttpResponse {
         "This link no longer works",
         "It has expired, has already been used, or the data behind it has been deleted. Every email from us carries a fresh link; if you signed up but cannot find the email, sign up again with the same address and we will send a new one.",
     )
-}
-
-/// The client address for rate limits: the peer, as with sign-in limits.
-fn client_address(req: &HttpRequest) -> String {
-    req.peer_addr()
-        .map(|a| a.ip().to_string())
-        .unwrap_or_default()
 }
 
 /// A meeting-mode checkbox.
@@ -227,8 +222,10 @@ async fn signup(
         Ok(None) => return no_such_trial(),
         Err(e) => return internal(e),
     };
-    if !limiter.allow_address(&client_address(&req)) {
-        return too_many();
+    match limiter.allow_address(client_address(&req)).await {
+        Ok(Decision::Allow) => {}
+        Ok(Decision::Wait(seconds)) => return too_many(seconds),
+        Err(e) => return internal(e),
     }
     let (input, consent) = input_from_pairs(&form);
     let page = |errors| SignupPage {
@@ -252,8 +249,10 @@ async fn signup(
         }
         Err(e) => return internal(e),
     };
-    if !limiter.allow_email(details.email.as_str()) {
-        return too_many();
+    match limiter.allow_email(&details.email.limit_key()).await {
+        Ok(Decision::Allow) => {}
+        Ok(Decision::Wait(seconds)) => return too_many(seconds),
+        Err(e) => return internal(e),
     }
     match participants::sign_up(&store, &settings.base_url, &trial, &details, Utc::now()).await {
         Ok(None) => render(&CheckEmailPage { trial }),
@@ -262,7 +261,7 @@ async fn signup(
     }
 }
 
-fn too_many() -> HttpResponse {
+fn too_many(retry_after_seconds: u64) -> HttpResponse {
     let mut response = message(
         StatusCode::TOO_MANY_REQUESTS,
         "Too many sign-ups at once",
@@ -270,7 +269,7 @@ fn too_many() -> HttpResponse {
     );
     response.headers_mut().insert(
         header::RETRY_AFTER,
-        header::HeaderValue::from_static("3600"),
+        header::HeaderValue::from(retry_after_seconds),
     );
     response
 }
