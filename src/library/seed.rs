@@ -311,16 +311,18 @@ mod tests {
         for edit in ["phase", "unknown field", "missing field", "negative"] {
             assert!(matches!(one(edit), Err(SeedError::Syntax(_))), "{edit}");
         }
-        for (edit, field) in [
-            ("no name", "name"),
-            ("bad slug", "slug"),
-        ] {
+        for (edit, field) in [("no name", "name"), ("bad slug", "slug")] {
             match one(edit) {
-                Err(SeedError::Invalid { slug, field: got, .. }) => {
+                Err(SeedError::Invalid {
+                    slug, field: got, ..
+                }) => {
                     assert_eq!(got, field, "{edit}");
                     assert!(!slug.is_empty());
                 }
-                other => panic!("{edit}: expected an invalid field, got {:?}", other.map(|v| v.len())),
+                other => panic!(
+                    "{edit}: expected an invalid field, got {:?}",
+                    other.map(|v| v.len())
+                ),
             }
         }
     }

@@ -201,20 +201,21 @@ async fn sqlite_schema(store: &Store) -> Schema {
                 Column {
                     family: type_family(&declared),
                     not_null: c.get::<i64, _>(2) != 0 || rowid,
-                    default: c.get::<Option<String>, _>(3).and_then(|d| normalise_default(&d)),
+                    default: c
+                        .get::<Option<String>, _>(3)
+                        .and_then(|d| normalise_default(&d)),
                 },
             );
         }
         key.sort();
         table.primary_key = key.into_iter().map(|(_, c)| c).collect();
 
-        let indexes = sqlx::query(
-            "SELECT name, \"unique\", origin, partial FROM pragma_index_list($1)",
-        )
-        .bind(&name)
-        .fetch_all(pool)
-        .await
-        .unwrap();
+        let indexes =
+            sqlx::query("SELECT name, \"unique\", origin, partial FROM pragma_index_list($1)")
+                .bind(&name)
+                .fetch_all(pool)
+                .await
+                .unwrap();
         for i in &indexes {
             let index_name: String = i.get(0);
             let origin: String = i.get(2);
@@ -279,7 +280,9 @@ async fn postgres_schema(store: &Store) -> Schema {
             Column {
                 family: type_family(&c.get::<String, _>(2)),
                 not_null: c.get::<String, _>(3) == "NO",
-                default: c.get::<Option<String>, _>(4).and_then(|d| normalise_default(&d)),
+                default: c
+                    .get::<Option<String>, _>(4)
+                    .and_then(|d| normalise_default(&d)),
             },
         );
     }
@@ -361,7 +364,13 @@ fn invariant_breaches(schema: &Schema) -> Vec<String> {
         }
         for fk in &table.foreign_keys {
             let covered = std::iter::once(&table.primary_key)
-                .chain(table.indexes.iter().filter(|i| !i.partial).map(|i| &i.columns))
+                .chain(
+                    table
+                        .indexes
+                        .iter()
+                        .filter(|i| !i.partial)
+                        .map(|i| &i.columns),
+                )
                 .any(|cols| cols.starts_with(&fk.columns));
             if !covered {
                 breaches.push(format!(
@@ -394,9 +403,9 @@ fn differences(sqlite: &Schema, postgres: &Schema) -> Vec<String> {
         let columns: BTreeSet<&String> = s.columns.keys().chain(p.columns.keys()).collect();
         for column in columns {
             match (s.columns.get(column), p.columns.get(column)) {
-                (Some(a), Some(b)) if a != b => out.push(format!(
-                    "{name}.{column}: SQLite {a:?}, PostgreSQL {b:?}"
-                )),
+                (Some(a), Some(b)) if a != b => {
+                    out.push(format!("{name}.{column}: SQLite {a:?}, PostgreSQL {b:?}"))
+                }
                 (Some(_), None) => out.push(format!("{name}.{column}: only on SQLite")),
                 (None, Some(_)) => out.push(format!("{name}.{column}: only on PostgreSQL")),
                 _ => {}
@@ -437,7 +446,10 @@ fn types_and_defaults_are_normalised_alike() {
     assert_eq!(type_family("character varying"), "text");
     assert_eq!(type_family("double precision"), type_family("REAL"));
     assert_ne!(type_family("timestamp with time zone"), type_family("TEXT"));
-    assert_eq!(normalise_default("'previewed'::text"), normalise_default("'previewed'"));
+    assert_eq!(
+        normalise_default("'previewed'::text"),
+        normalise_default("'previewed'")
+    );
     assert_eq!(normalise_default("false"), normalise_default("0"));
     assert_eq!(normalise_default("(0)"), normalise_default("0"));
     assert_eq!(normalise_default("'a::b'"), Some("'a::b'".to_string()));
@@ -463,7 +475,11 @@ async fn both_backends_have_the_same_tables_and_columns() {
     }
     let db = TestDatabase::create().await;
     let postgres = postgres_schema(&migrated(&db).await).await;
-    assert_eq!(invariant_breaches(&postgres), Vec::<String>::new(), "PostgreSQL");
+    assert_eq!(
+        invariant_breaches(&postgres),
+        Vec::<String>::new(),
+        "PostgreSQL"
+    );
     let differences = differences(&sqlite, &postgres);
     assert!(
         differences.is_empty(),
@@ -485,7 +501,10 @@ async fn the_seed_migration_holds_exactly_the_techniques_data_file() {
         .into_iter()
         .map(|t| {
             assert_eq!(t.is_builtin, 1, "{}", t.slug);
-            assert_eq!((t.created_at.as_str(), t.updated_at.as_str()), (SEEDED_AT, SEEDED_AT));
+            assert_eq!(
+                (t.created_at.as_str(), t.updated_at.as_str()),
+                (SEEDED_AT, SEEDED_AT)
+            );
             SeedTechnique {
                 phase: t.phase(),
                 position: u32::try_from(t.position).unwrap(),
