@@ -143,3 +143,34 @@ async fn keys_missing_from_older_rows_are_filled_when_the_store_migrates() {
         PEOPLE.len()
     );
 }
+
+/// The same through the console page and the JSON API.
+#[tokio::test]
+async fn the_console_and_the_api_find_non_ascii_names_in_any_case() {
+    let app = crate::helpers::spawn_app().await;
+    app.sign_up_first_organiser().await;
+    crate::import::trial(&app, "folk", "").await;
+    let csv = "name,email\nÉmile Zola,emile@example.org\nÅsa Berg,asa@example.org\n";
+    let page = crate::import::preview_of(&app, "folk", csv.as_bytes()).await;
+    crate::import::import_from(&app, &page, true).await;
+
+    let html = app
+        .get_html("/admin/trials/folk/participants?search=%C3%A9MILE")
+        .await;
+    assert!(html.contains("1 matching"), "{html}");
+    assert!(html.contains("Zola") && !html.contains("Berg"));
+
+    let token = app.api_token().await;
+    let listed: serde_json::Value = app
+        .client
+        .get(app.url("/api/v1/trials/folk/participants?search=%C3%85SA"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap()
+        .json()
+        .await
+        .unwrap();
+    assert_eq!(listed["total"], 1, "{listed}");
+    assert_eq!(listed["participants"][0]["name"], "Åsa Berg");
+}
