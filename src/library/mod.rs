@@ -2,12 +2,12 @@
 //!
 //! Everything here is pure: no I/O, no SQL and no HTTP. The techniques
 //! themselves live in the database, seeded by the `0002_seed_techniques.sql`
-//! migrations; [`seed`] reads that same SQL so that the built-in content can
-//! be checked and used without a database.
+//! migrations; [`seed`] reads the built-in content from its data file, which a
+//! test keeps equal to what the migrations seed.
 //!
 //! - [`chooser`]: the "what are you about to do?" technique chooser.
 //! - [`markdown`]: safe Markdown-to-HTML rendering for technique pages.
-//! - [`seed`]: the built-in techniques, parsed from the seed migration.
+//! - [`seed`]: the built-in techniques, read from `techniques.json`.
 //! - [`validate_technique_input`]: field checks for the console form.
 
 pub mod chooser;
@@ -16,7 +16,7 @@ pub mod seed;
 
 pub use chooser::{suggest, ChooserQuery, Phase, Suggestion, TechniqueFacts};
 pub use markdown::{h2_headings, render_markdown};
-pub use seed::{builtin_techniques, parse_seed_sql, SeedError, SeedTechnique};
+pub use seed::{builtin_techniques, parse_techniques, SeedError, SeedTechnique};
 
 /// One- or two-sentence introduction to the learning cycle, shown at the top
 /// of the /techniques page.

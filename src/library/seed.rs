@@ -1,37 +1,51 @@
-//! The built-in techniques, read from the seed migration.
+//! The built-in techniques, from the data file `techniques.json` next to this module.
 //!
-//! The migration `migrations/*/0002_seed_techniques.sql` is the source of
-//! truth for what goes into the database. This module parses that same SQL
-//! (a deliberately small subset: `INSERT INTO techniques (...) VALUES (...);`
-//! statements with single-quoted strings, integers and `NULL`, plus `--`
-//! comments) so the content can be tested and used without a database, for
-//! example to feed the chooser in tests or in a demo.
+//! The data file is the one source of truth for the built-in content: the pages' tests, the
+//! chooser's tests and anything that needs the techniques without a database read it here.
+//!
+//! Why the database is not filled from it by code: existing installs were seeded by the
+//! migration `0002_seed_techniques.sql`, which sqlx has recorded with its checksum, so that
+//! migration can be neither changed nor removed, and it still seeds new installs. Inserting
+//! the file's techniques again at start-up (only those whose slug is missing) would bring back
+//! a built-in technique an organiser has renamed, so nothing does that. Instead a test checks
+//! that a freshly migrated database, on either backend, holds exactly the techniques of this
+//! file. Changing a built-in technique therefore means changing this file and adding a
+//! migration that makes the same change, written so as to leave rows organisers have edited
+//! alone (for example `WHERE slug = '…' AND updated_at = '2026-11-25T00:00:00Z'`).
 
-use std::collections::HashMap;
+use serde::Deserialize;
 
 use super::chooser::{Phase, TechniqueFacts};
 use super::{validate_technique_input, TechniqueInput};
 
-/// The SQLite seed migration. The PostgreSQL one is identical (checked by a
-/// test).
-pub const SEED_SQL: &str = include_str!("../../migrations/sqlite/0002_seed_techniques.sql");
+/// The data file, compiled in.
+pub const TECHNIQUES_JSON: &str = include_str!("techniques.json");
 
-/// One built-in technique as seeded into the `techniques` table.
-#[derive(Debug, Clone, PartialEq, Eq)]
+/// When the seed migration says the built-in techniques were written.
+pub const SEEDED_AT: &str = "2026-11-25T00:00:00Z";
+
+/// One built-in technique.
+#[derive(Debug, Clone, PartialEq, Eq, Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct SeedTechnique {
     pub slug: String,
     pub name: String,
     pub phase: Phase,
+    /// Order within the phase, from 1.
     pub position: u32,
     pub summary: String,
     pub duration_min_minutes: u32,
     pub duration_max_minutes: u32,
     pub people_min: u32,
+    /// `None` means no upper limit.
     pub people_max: Option<u32>,
+    /// Markdown, kept as a list of lines in the file so that a change shows as a readable diff.
+    #[serde(deserialize_with = "joined_lines")]
     pub body_md: String,
-    pub is_builtin: bool,
-    pub created_at: String,
-    pub updated_at: String,
+}
+
+fn joined_lines<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    Ok(Vec::<String>::deserialize(d)?.join("\n"))
 }
 
 impl SeedTechnique {
@@ -49,15 +63,15 @@ impl SeedTechnique {
     }
 }
 
-/// Why seed SQL could not be read.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+/// Why the data file could not be read.
+#[derive(Debug, thiserror::Error)]
 pub enum SeedError {
-    #[error("seed SQL, byte {offset}: {message}")]
-    Syntax { offset: usize, message: String },
-    #[error("seed row {row}, column {column}: {message}")]
-    Value {
-        row: usize,
-        column: String,
+    #[error("techniques data file: {0}")]
+    Syntax(#[from] serde_json::Error),
+    #[error("technique {slug}, field {field}: {message}")]
+    Invalid {
+        slug: String,
+        field: String,
         message: String,
     },
 }
@@ -66,326 +80,34 @@ pub enum SeedError {
 ///
 /// # Panics
 ///
-/// Only if the bundled seed SQL is malformed, which the tests rule out.
+/// Only if the bundled data file is malformed, which the tests rule out.
 pub fn builtin_techniques() -> Vec<SeedTechnique> {
-    parse_seed_sql(SEED_SQL).expect("bundled seed SQL is valid (see library::seed tests)")
+    parse_techniques(TECHNIQUES_JSON).expect("bundled techniques.json is valid (see its tests)")
 }
 
-/// Parses `INSERT INTO techniques (...) VALUES (...);` statements, one row
-/// each, and checks every row with [`validate_technique_input`].
-pub fn parse_seed_sql(sql: &str) -> Result<Vec<SeedTechnique>, SeedError> {
-    let tokens = tokenize(sql)?;
-    let mut parser = TokenParser {
-        tokens: &tokens,
-        pos: 0,
-        end: sql.len(),
-    };
-    let mut rows = Vec::new();
-    while !parser.at_end() {
-        let (columns, values) = parser.insert_statement()?;
-        rows.push(row_to_technique(rows.len() + 1, columns, values)?);
-    }
-    Ok(rows)
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Token {
-    Word(String),
-    Str(String),
-    Int(i64),
-    Punct(char),
-}
-
-#[derive(Debug, Clone, PartialEq, Eq)]
-enum Value {
-    Text(String),
-    Int(i64),
-    Null,
-}
-
-fn syntax(offset: usize, message: impl Into<String>) -> SeedError {
-    SeedError::Syntax {
-        offset,
-        message: message.into(),
-    }
-}
-
-fn tokenize(sql: &str) -> Result<Vec<(usize, Token)>, SeedError> {
-    let mut tokens = Vec::new();
-    let mut chars = sql.char_indices().peekable();
-    while let Some(&(start, c)) = chars.peek() {
-        if c.is_whitespace() {
-            chars.next();
-        } else if sql[start..].starts_with("--") {
-            while chars.next_if(|&(_, c)| c != '\n').is_some() {}
-        } else if c == '\'' {
-            chars.next();
-            let mut text = String::new();
-            loop {
-                match chars.next() {
-                    Some((_, '\'')) => {
-                        if chars.next_if(|&(_, c)| c == '\'').is_some() {
-                            text.push('\'');
-                        } else {
-                            break;
-                        }
-                    }
-                    Some((_, c)) => text.push(c),
-                    None => return Err(syntax(start, "unterminated string")),
-                }
-            }
-            tokens.push((start, Token::Str(text)));
-        } else if c.is_ascii_digit() || c == '-' {
-            chars.next();
-            let mut digits = String::from(c);
-            while let Some((_, d)) = chars.next_if(|&(_, d)| d.is_ascii_digit()) {
-                digits.push(d);
-            }
-            let n = digits
-                .parse()
-                .map_err(|_| syntax(start, format!("bad number {digits:?}")))?;
-            tokens.push((start, Token::Int(n)));
-        } else if c.is_ascii_alphabetic() || c == '_' {
-            let mut word = String::new();
-            while let Some((_, w)) = chars.next_if(|&(_, w)| w.is_ascii_alphanumeric() || w == '_')
-            {
-                word.push(w);
-            }
-            tokens.push((start, Token::Word(word)));
-        } else if matches!(c, '(' | ')' | ',' | ';') {
-            chars.next();
-            tokens.push((start, Token::Punct(c)));
-        } else {
-            return Err(syntax(start, format!("unexpected character {c:?}")));
-        }
-    }
-    Ok(tokens)
-}
-
-/// The column names (with their offsets in the SQL) and values of one INSERT.
-type InsertRow = (Vec<(usize, String)>, Vec<Value>);
-
-struct TokenParser<'t> {
-    tokens: &'t [(usize, Token)],
-    pos: usize,
-    end: usize,
-}
-
-impl TokenParser<'_> {
-    fn at_end(&self) -> bool {
-        self.pos >= self.tokens.len()
-    }
-
-    fn offset(&self) -> usize {
-        self.tokens.get(self.pos).map_or(self.end, |(o, _)| *o)
-    }
-
-    fn next(&mut self) -> Option<&Token> {
-        let token = self.tokens.get(self.pos).map(|(_, t)| t);
-        self.pos += 1;
-        token
-    }
-
-    fn keyword(&mut self, kw: &str) -> Result<(), SeedError> {
-        let offset = self.offset();
-        match self.next() {
-            Some(Token::Word(w)) if w.eq_ignore_ascii_case(kw) => Ok(()),
-            other => Err(syntax(offset, format!("expected {kw}, found {other:?}"))),
-        }
-    }
-
-    fn punct(&mut self, p: char) -> Result<(), SeedError> {
-        let offset = self.offset();
-        match self.next() {
-            Some(Token::Punct(c)) if *c == p => Ok(()),
-            other => Err(syntax(offset, format!("expected {p:?}, found {other:?}"))),
-        }
-    }
-
-    /// Parses `item (, item)* )` after an opening parenthesis.
-    fn list<T>(
-        &mut self,
-        mut item: impl FnMut(&mut Self) -> Result<T, SeedError>,
-    ) -> Result<Vec<T>, SeedError> {
-        let mut items = vec![item(self)?];
-        loop {
-            let offset = self.offset();
-            match self.next() {
-                Some(Token::Punct(',')) => items.push(item(self)?),
-                Some(Token::Punct(')')) => return Ok(items),
-                other => {
-                    return Err(syntax(
-                        offset,
-                        format!("expected ',' or ')', found {other:?}"),
-                    ))
-                }
-            }
-        }
-    }
-
-    fn insert_statement(&mut self) -> Result<InsertRow, SeedError> {
-        let start = self.offset();
-        self.keyword("INSERT")?;
-        self.keyword("INTO")?;
-        self.keyword("techniques")?;
-        self.punct('(')?;
-        let columns = self.list(|p| {
-            let offset = p.offset();
-            match p.next() {
-                Some(Token::Word(w)) => Ok((offset, w.to_ascii_lowercase())),
-                other => Err(syntax(
-                    offset,
-                    format!("expected a column name, found {other:?}"),
-                )),
-            }
+/// Reads techniques in the data file's format and checks each with the console form's rules
+/// ([`validate_technique_input`]).
+pub fn parse_techniques(json: &str) -> Result<Vec<SeedTechnique>, SeedError> {
+    let techniques: Vec<SeedTechnique> = serde_json::from_str(json)?;
+    for t in &techniques {
+        validate_technique_input(&TechniqueInput {
+            slug: &t.slug,
+            name: &t.name,
+            phase: t.phase.as_str(),
+            summary: &t.summary,
+            duration_min_minutes: t.duration_min_minutes.into(),
+            duration_max_minutes: t.duration_max_minutes.into(),
+            people_min: t.people_min.into(),
+            people_max: t.people_max.map(i64::from),
+            body_md: &t.body_md,
+        })
+        .map_err(|errors| SeedError::Invalid {
+            slug: t.slug.clone(),
+            field: errors[0].field.to_string(),
+            message: errors[0].message.to_string(),
         })?;
-        self.keyword("VALUES")?;
-        self.punct('(')?;
-        let values = self.list(|p| {
-            let offset = p.offset();
-            match p.next() {
-                Some(Token::Str(s)) => Ok(Value::Text(s.clone())),
-                Some(Token::Int(n)) => Ok(Value::Int(*n)),
-                Some(Token::Word(w)) if w.eq_ignore_ascii_case("NULL") => Ok(Value::Null),
-                other => Err(syntax(offset, format!("expected a value, found {other:?}"))),
-            }
-        })?;
-        self.punct(';')?;
-        if columns.len() != values.len() {
-            return Err(syntax(
-                start,
-                format!("{} columns but {} values", columns.len(), values.len()),
-            ));
-        }
-        Ok((columns, values))
     }
-}
-
-const COLUMNS: [&str; 13] = [
-    "slug",
-    "name",
-    "phase",
-    "position",
-    "summary",
-    "duration_min_minutes",
-    "duration_max_minutes",
-    "people_min",
-    "people_max",
-    "body_md",
-    "is_builtin",
-    "created_at",
-    "updated_at",
-];
-
-struct Row {
-    number: usize,
-    values: HashMap<String, Value>,
-}
-
-impl Row {
-    fn error(&self, column: &str, message: impl Into<String>) -> SeedError {
-        SeedError::Value {
-            row: self.number,
-            column: column.to_string(),
-            message: message.into(),
-        }
-    }
-
-    fn text(&self, column: &str) -> Result<String, SeedError> {
-        match self.values.get(column) {
-            Some(Value::Text(s)) => Ok(s.clone()),
-            _ => Err(self.error(column, "expected a string")),
-        }
-    }
-
-    fn int(&self, column: &str) -> Result<i64, SeedError> {
-        match self.values.get(column) {
-            Some(Value::Int(n)) => Ok(*n),
-            _ => Err(self.error(column, "expected an integer")),
-        }
-    }
-
-    fn opt_int(&self, column: &str) -> Result<Option<i64>, SeedError> {
-        match self.values.get(column) {
-            Some(Value::Null) => Ok(None),
-            _ => self.int(column).map(Some),
-        }
-    }
-
-    fn small(&self, column: &str, n: i64) -> Result<u32, SeedError> {
-        u32::try_from(n).map_err(|_| self.error(column, format!("{n} is out of range")))
-    }
-}
-
-fn row_to_technique(
-    number: usize,
-    columns: Vec<(usize, String)>,
-    values: Vec<Value>,
-) -> Result<SeedTechnique, SeedError> {
-    let mut map = HashMap::new();
-    for ((offset, column), value) in columns.into_iter().zip(values) {
-        if !COLUMNS.contains(&column.as_str()) {
-            return Err(syntax(offset, format!("unknown column {column}")));
-        }
-        if map.insert(column.clone(), value).is_some() {
-            return Err(syntax(offset, format!("column {column} given twice")));
-        }
-    }
-    let row = Row {
-        number,
-        values: map,
-    };
-    if let Some(missing) = COLUMNS.iter().find(|c| !row.values.contains_key(**c)) {
-        return Err(row.error(missing, "missing"));
-    }
-
-    let slug = row.text("slug")?;
-    let name = row.text("name")?;
-    let phase_text = row.text("phase")?;
-    let summary = row.text("summary")?;
-    let body_md = row.text("body_md")?;
-    let duration_min = row.int("duration_min_minutes")?;
-    let duration_max = row.int("duration_max_minutes")?;
-    let people_min = row.int("people_min")?;
-    let people_max = row.opt_int("people_max")?;
-
-    validate_technique_input(&TechniqueInput {
-        slug: &slug,
-        name: &name,
-        phase: &phase_text,
-        summary: &summary,
-        duration_min_minutes: duration_min,
-        duration_max_minutes: duration_max,
-        people_min,
-        people_max,
-        body_md: &body_md,
-    })
-    .map_err(|errors| {
-        let first = &errors[0];
-        row.error(first.field, format!("{} ({slug})", first.message))
-    })?;
-
-    let position = row.int("position")?;
-    let is_builtin = row.int("is_builtin")?;
-    Ok(SeedTechnique {
-        phase: Phase::parse(&phase_text).ok_or_else(|| row.error("phase", "unknown phase"))?,
-        position: row.small("position", position)?,
-        duration_min_minutes: row.small("duration_min_minutes", duration_min)?,
-        duration_max_minutes: row.small("duration_max_minutes", duration_max)?,
-        people_min: row.small("people_min", people_min)?,
-        people_max: people_max.map(|n| row.small("people_max", n)).transpose()?,
-        is_builtin: match is_builtin {
-            0 => false,
-            1 => true,
-            _ => return Err(row.error("is_builtin", "expected 0 or 1")),
-        },
-        created_at: row.text("created_at")?,
-        updated_at: row.text("updated_at")?,
-        slug,
-        name,
-        summary,
-        body_md,
-    })
+    Ok(techniques)
 }
 
 #[cfg(test)]
@@ -394,9 +116,6 @@ mod tests {
 
     use super::*;
     use crate::library::{chooser, markdown, BODY_SECTIONS};
-
-    const POSTGRES_SEED_SQL: &str =
-        include_str!("../../migrations/postgres/0002_seed_techniques.sql");
 
     /// Every technique in the source material, by phase, in order.
     const EXPECTED: [(Phase, &[&str]); 3] = [
@@ -426,11 +145,6 @@ mod tests {
             &["retrospect", "knowledge-harvesting", "leavers-toolkit"],
         ),
     ];
-
-    #[test]
-    fn sqlite_and_postgres_seeds_are_identical() {
-        assert_eq!(SEED_SQL, POSTGRES_SEED_SQL);
-    }
 
     #[test]
     fn seed_has_every_technique_in_phase_order() {
@@ -465,9 +179,6 @@ mod tests {
     fn seed_rows_are_sane() {
         for t in builtin_techniques() {
             let s = t.slug.as_str();
-            assert!(t.is_builtin, "{s}");
-            assert_eq!(t.created_at, "2026-11-25T00:00:00Z", "{s}");
-            assert_eq!(t.updated_at, "2026-11-25T00:00:00Z", "{s}");
             assert!(
                 (5..=480).contains(&t.duration_min_minutes)
                     && t.duration_min_minutes <= t.duration_max_minutes
@@ -531,26 +242,6 @@ mod tests {
     }
 
     #[test]
-    fn seed_sql_is_portable() {
-        // Only INSERT statements, no backslashes (whose meaning differs
-        // between databases) and nothing that needs a particular encoding.
-        assert!(!SEED_SQL.contains('\\'));
-        assert!(SEED_SQL.is_ascii());
-        let statements = SEED_SQL
-            .lines()
-            .filter(|l| !l.starts_with("--"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        assert_eq!(statements.matches("INSERT INTO techniques").count(), 14);
-        for keyword in ["CREATE", "DELETE", "UPDATE", "DROP", "BEGIN", "COMMIT"] {
-            assert!(
-                !statements.lines().any(|l| l.starts_with(keyword)),
-                "{keyword}"
-            );
-        }
-    }
-
-    #[test]
     fn chooser_works_on_the_real_library() {
         let facts: Vec<TechniqueFacts> = builtin_techniques()
             .iter()
@@ -599,49 +290,47 @@ mod tests {
     }
 
     #[test]
-    fn parser_handles_quotes_nulls_and_comments() {
-        let body = BODY_SECTIONS
-            .iter()
-            .map(|s| format!("## {s}\n\nIt''s fine.\n"))
-            .collect::<Vec<_>>()
-            .join("\n");
-        let sql = format!(
-            "-- comment\ninsert into techniques (slug, name, phase, position, summary, duration_min_minutes, duration_max_minutes, people_min, people_max, body_md, is_builtin, created_at, updated_at)\nvalues ('x-y', 'Leaver''s toolkit', 'after', 3, 'A -- b.', 30, 120, 1, NULL, '{body}', 1, 't', 't'); -- trailing\n"
-        );
-        let rows = parse_seed_sql(&sql).expect("valid");
-        assert_eq!(rows.len(), 1);
-        let row = &rows[0];
-        assert_eq!(row.name, "Leaver's toolkit");
-        assert_eq!(row.summary, "A -- b.");
-        assert_eq!(row.people_max, None);
-        assert!(row.body_md.contains("It's fine."));
-        assert_eq!(row.phase, Phase::After);
-        assert_eq!(row.position, 3);
+    fn the_data_file_is_checked_as_it_is_read() {
+        let one = |edit: &str| {
+            let mut value: serde_json::Value = serde_json::from_str(TECHNIQUES_JSON).unwrap();
+            let first = &mut value[0];
+            match edit {
+                "phase" => first["phase"] = "sometime".into(),
+                "unknown field" => first["colour"] = "blue".into(),
+                "missing field" => {
+                    first.as_object_mut().unwrap().remove("summary");
+                }
+                "negative" => first["people_min"] = (-1).into(),
+                "no name" => first["name"] = "".into(),
+                "bad slug" => first["slug"] = "Not A Slug".into(),
+                _ => {}
+            }
+            parse_techniques(&value.to_string())
+        };
+        assert_eq!(one("nothing").unwrap(), builtin_techniques());
+        for edit in ["phase", "unknown field", "missing field", "negative"] {
+            assert!(matches!(one(edit), Err(SeedError::Syntax(_))), "{edit}");
+        }
+        for (edit, field) in [("no name", "name"), ("bad slug", "slug")] {
+            match one(edit) {
+                Err(SeedError::Invalid {
+                    slug, field: got, ..
+                }) => {
+                    assert_eq!(got, field, "{edit}");
+                    assert!(!slug.is_empty());
+                }
+                other => panic!(
+                    "{edit}: expected an invalid field, got {:?}",
+                    other.map(|v| v.len())
+                ),
+            }
+        }
     }
 
     #[test]
-    fn parser_reports_errors() {
-        let cases = [
-            "INSERT INTO techniques (slug) VALUES ('a', 'b');",
-            "INSERT INTO techniques (slug) VALUES ('a')",
-            "INSERT INTO others (slug) VALUES ('a');",
-            "INSERT INTO techniques (slug) VALUES ('a);",
-            "INSERT INTO techniques (slug, bogus) VALUES ('a', 1);",
-            "INSERT INTO techniques (slug) VALUES ('a');",
-            "DELETE FROM techniques;",
-            "INSERT INTO techniques (slug) VALUES (\"a\");",
-        ];
-        for sql in cases {
-            assert!(parse_seed_sql(sql).is_err(), "{sql}");
-        }
-        assert_eq!(parse_seed_sql("-- nothing\n"), Ok(vec![]));
-
-        let bad_row = SEED_SQL.replacen("'before',\n1,", "'sometime',\n1,", 1);
-        match parse_seed_sql(&bad_row) {
-            Err(SeedError::Value { row, column, .. }) => {
-                assert_eq!((row, column.as_str()), (1, "phase"));
-            }
-            other => panic!("expected a phase error, got {other:?}"),
-        }
+    fn bodies_keep_their_line_breaks_and_no_trailing_newline() {
+        let t = &builtin_techniques()[0];
+        assert!(t.body_md.starts_with("## What it is for\n\n"));
+        assert!(!t.body_md.ends_with('\n'));
     }
 }

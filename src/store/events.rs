@@ -62,8 +62,8 @@ impl Store {
         .bind(trial_id)
         .fetch_all(self.pool())
         .await?;
-        if let Some(needle) = search.map(|s| s.trim().to_lowercase()) {
-            people.retain(|p| p.name.to_lowercase().contains(&needle));
+        if let Some(needle) = search.map(|s| super::search::fold(s.trim())) {
+            people.retain(|p| super::search::fold(&p.name).contains(&needle));
         }
         // Stable: people with the same name stay in the order they signed up.
         people.sort_by_cached_key(|p| p.name.to_lowercase());

@@ -23,6 +23,7 @@ pub mod participants;
 pub mod roster;
 pub mod rounds;
 pub mod schedule;
+pub mod search;
 pub mod secrets;
 pub mod signup;
 pub mod techniques;
@@ -92,6 +93,30 @@ impl Store {
             Backend::Postgres => &POSTGRES_MIGRATIONS,
         };
         migrator.run(&self.pool).await?;
+        self.fill_search_keys().await?;
+        Ok(())
+    }
+
+    /// Computes `participants.search_key` where it is still NULL: rows from before migration
+    /// 0014, which could not fill it in SQL because SQLite's `LOWER` folds only ASCII. Runs
+    /// with every migration; once all rows have their key it finds nothing to do.
+    async fn fill_search_keys(&self) -> Result<(), StoreError> {
+        let rows: Vec<(i64, String, Option<String>)> =
+            sqlx::query_as("SELECT id, name, email FROM participants WHERE search_key IS NULL")
+                .fetch_all(&self.pool)
+                .await?;
+        let mut tx = self.pool.begin().await?;
+        for (id, name, email) in rows {
+            // Only rows still without a key, in case a running instance wrote one meanwhile.
+            sqlx::query(
+                "UPDATE participants SET search_key = $1 WHERE id = $2 AND search_key IS NULL",
+            )
+            .bind(search::search_key(&name, email.as_deref()))
+            .bind(id)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
         Ok(())
     }
 

@@ -70,13 +70,17 @@ pub async fn add_member(
 ) -> Result<AddOutcome, StoreError> {
     let now = to_db(now);
     let inserted: Option<(i64,)> = sqlx::query_as(
-        "INSERT INTO participants (public_id, email, name, created_at, updated_at) \
-         VALUES ($1, $2, $3, $4, $4) ON CONFLICT (email) DO NOTHING RETURNING id",
+        "INSERT INTO participants (public_id, email, name, created_at, updated_at, search_key) \
+         VALUES ($1, $2, $3, $4, $4, $5) ON CONFLICT (email) DO NOTHING RETURNING id",
     )
     .bind(new_public_id())
     .bind(d.email.as_str())
     .bind(d.name.as_str())
     .bind(&now)
+    .bind(super::search::search_key(
+        d.name.as_str(),
+        Some(d.email.as_str()),
+    ))
     .fetch_optional(&mut **tx)
     .await?;
     let participant_id = match inserted {
@@ -176,18 +180,10 @@ impl Store {
         trial_id: i64,
         q: &MemberQuery,
     ) -> Result<Vec<Member>, StoreError> {
-        let pattern = q.search.as_deref().map(|s| {
-            let escaped = s
-                .trim()
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            format!("%{escaped}%")
-        });
+        let pattern = q.search.as_deref().map(super::search::like_pattern);
         let sql = format!(
             "{MEMBER_SELECT} WHERE m.trial_id = $1 \
-             AND ($2 IS NULL OR LOWER(p.name) LIKE $2 ESCAPE '\\' OR LOWER(p.email) LIKE $2 ESCAPE '\\') \
+             AND ($2 IS NULL OR p.search_key LIKE $2 ESCAPE '\\') \
              AND ($3 IS NULL OR m.state = $3) \
              ORDER BY LOWER(p.name), m.id LIMIT $4 OFFSET $5"
         );

@@ -47,19 +47,11 @@ impl Store {
         search: Option<&str>,
         state: Option<MembershipState>,
     ) -> Result<i64, StoreError> {
-        let pattern = search.map(|s| {
-            let escaped = s
-                .trim()
-                .to_lowercase()
-                .replace('\\', "\\\\")
-                .replace('%', "\\%")
-                .replace('_', "\\_");
-            format!("%{escaped}%")
-        });
+        let pattern = search.map(super::search::like_pattern);
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM memberships m JOIN participants p ON p.id = m.participant_id \
              WHERE m.trial_id = $1 \
-             AND ($2 IS NULL OR LOWER(p.name) LIKE $2 ESCAPE '\\' OR LOWER(p.email) LIKE $2 ESCAPE '\\') \
+             AND ($2 IS NULL OR p.search_key LIKE $2 ESCAPE '\\') \
              AND ($3 IS NULL OR m.state = $3)",
         )
         .bind(trial_id)

@@ -169,12 +169,18 @@ impl Store {
     ) -> Result<(), StoreError> {
         let now = to_db(now);
         let mut tx = self.pool().begin().await?;
-        sqlx::query("UPDATE participants SET name = $1, updated_at = $2 WHERE id = $3")
-            .bind(d.name.as_str())
-            .bind(&now)
-            .bind(member.participant_id)
-            .execute(&mut *tx)
-            .await?;
+        sqlx::query(
+            "UPDATE participants SET name = $1, updated_at = $2, search_key = $4 WHERE id = $3",
+        )
+        .bind(d.name.as_str())
+        .bind(&now)
+        .bind(member.participant_id)
+        .bind(super::search::search_key(
+            d.name.as_str(),
+            member.email.as_deref(),
+        ))
+        .execute(&mut *tx)
+        .await?;
         sqlx::query(
             "UPDATE memberships SET attribute_value = $1, role = $2, site = $3, \
              meeting_modes = $4, introduction = $5, updated_at = $6 WHERE id = $7",
@@ -401,11 +407,12 @@ impl Store {
         .await?;
         sqlx::query(
             "UPDATE participants SET name = $1, email = NULL, needs_attention = NULL, \
-             erased_at = $2, updated_at = $2 WHERE id = $3",
+             erased_at = $2, updated_at = $2, search_key = $4 WHERE id = $3",
         )
         .bind(placeholder_name)
         .bind(&now)
         .bind(participant_id)
+        .bind(super::search::search_key(placeholder_name, None))
         .execute(&mut *tx)
         .await?;
         tx.commit().await?;

@@ -25,6 +25,7 @@ mod participants_store;
 mod rounds;
 mod route_table;
 mod schedule;
+mod search;
 mod smtp_sink;
 mod technique_console;
 mod techniques;
