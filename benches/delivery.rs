@@ -14,13 +14,13 @@
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
+use coffee_trials::app::rounds;
 use coffee_trials::config::DatabaseUrl;
 use coffee_trials::domain::{
     MembershipState, ParticipantDetails, ParticipantInput, TrialInput, TrialSettings,
 };
 use coffee_trials::mail::transport::Transport;
 use coffee_trials::mail::worker::{Worker, WorkerConfig};
-use coffee_trials::rounds;
 use coffee_trials::store::outbox::{enqueue, NewEmail};
 use coffee_trials::store::participants::add_member;
 use coffee_trials::store::Store;

@@ -19,7 +19,7 @@ pub struct Application {
     server: Server,
     store: Store,
     worker: Worker,
-    scheduler: crate::schedule::Scheduler,
+    scheduler: crate::app::schedule::Scheduler,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -109,7 +109,7 @@ impl Application {
             "email delivery"
         );
         let worker = Worker::start(store.clone(), transport, worker_config);
-        let scheduler = crate::schedule::Scheduler::start(
+        let scheduler = crate::app::schedule::Scheduler::start(
             store.clone(),
             settings.base_url.clone(),
             settings.scheduler_interval,

@@ -22,9 +22,10 @@ pub async fn organiser(settings: Settings, command: OrganiserCommand) -> Result<
     let store = open(&settings).await?;
     match command {
         OrganiserCommand::Add { email, admin } => {
-            let link = crate::accounts::invite_organiser(&store, &settings.base_url, &email, admin)
-                .await
-                .map_err(|e| format!("organiser add: {}", error_chain(&e)))?;
+            let link =
+                crate::app::accounts::invite_organiser(&store, &settings.base_url, &email, admin)
+                    .await
+                    .map_err(|e| format!("organiser add: {}", error_chain(&e)))?;
             println!("Invitation for {} queued in the outbox.", email.trim());
             if settings.smtp_url.is_none() {
                 println!(
@@ -69,7 +70,7 @@ pub async fn organiser(settings: Settings, command: OrganiserCommand) -> Result<
         }
         OrganiserCommand::Reset { email } => {
             let send_email = settings.smtp_url.is_some();
-            let link = crate::accounts::request_password_reset(
+            let link = crate::app::accounts::request_password_reset(
                 &store,
                 &settings.base_url,
                 &email,
@@ -83,7 +84,7 @@ pub async fn organiser(settings: Settings, command: OrganiserCommand) -> Result<
             } else {
                 println!(
                     "No SMTP_URL is set, so pass this link on yourself (it works once, for {} minutes):\n{link}",
-                    crate::accounts::RESET_LINK_MINUTES
+                    crate::app::accounts::RESET_LINK_MINUTES
                 );
             }
         }
@@ -211,7 +212,7 @@ pub async fn round(settings: Settings, command: RoundCommand) -> Result<(), Stri
         .map_err(|e| error_chain(&e))?
         .is_some();
     let now = Utc::now();
-    let view = crate::rounds::propose(
+    let view = crate::app::rounds::propose(
         &store,
         &trial,
         "manual",
@@ -251,7 +252,7 @@ pub async fn round(settings: Settings, command: RoundCommand) -> Result<(), Stri
         println!("Dry run: nothing was saved or sent.");
     } else {
         let published =
-            crate::rounds::publish(&store, &trial, view.round.id, &settings.base_url, now)
+            crate::app::rounds::publish(&store, &trial, view.round.id, &settings.base_url, now)
                 .await
                 .map_err(|e| error_chain(&e))?;
         println!(

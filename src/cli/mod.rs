@@ -236,7 +236,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let app = Application::build(&settings)
         .await
         .map_err(|e| error_chain(&e))?;
-    match crate::accounts::issue_setup_link(app.store(), &settings.base_url).await {
+    match crate::app::accounts::issue_setup_link(app.store(), &settings.base_url).await {
         Ok(Some(link)) => {
             // The one way in on a fresh install: printed for the operator, valid for an hour.
             println!(

@@ -68,8 +68,9 @@ async fn import_into(
         .await
         .map_err(|e| error_chain(&e))?
         .ok_or_else(|| format!("--trial: there is no trial with the short address '{slug}'"))?;
-    let parsed = crate::import::parse(bytes, &trial.attribute_name, &trial.attribute_value_list())
-        .map_err(|e| format!("{}: {e}", file.display()))?;
+    let parsed =
+        crate::app::import::parse(bytes, &trial.attribute_name, &trial.attribute_value_list())
+            .map_err(|e| format!("{}: {e}", file.display()))?;
     let existing = store
         .member_emails(trial.id)
         .await
@@ -151,14 +152,16 @@ async fn import_into(
         )
     })?;
     if !consent {
-        let sent =
-            crate::participants::queue_missing_confirmations(store, base_url, &trial, Utc::now())
-                .await
-                .map_err(|e| {
-                    format!(
-                        "the people were added, but queueing their confirmation emails failed: {e}"
-                    )
-                })?;
+        let sent = crate::app::participants::queue_missing_confirmations(
+            store,
+            base_url,
+            &trial,
+            Utc::now(),
+        )
+        .await
+        .map_err(|e| {
+            format!("the people were added, but queueing their confirmation emails failed: {e}")
+        })?;
         println!("{sent} confirmation emails queued in the outbox.");
     }
     println!(

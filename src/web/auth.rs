@@ -204,4 +204,4 @@ pub fn session_cookie(req: &HttpRequest, token: Option<&str>) -> Cookie<'static>
     jar.get(SESSION_COOKIE).expect("just added").clone()
 }
 
-pub use crate::accounts::passwords;
+pub use crate::app::accounts::passwords;

@@ -212,7 +212,7 @@ async fn an_organiser_sets_up_signs_in_and_creates_a_trial_in_a_browser() {
     };
     let app = spawn_app().await;
     let base = url::Url::parse(&app.address).unwrap();
-    let link = coffee_trials::accounts::issue_setup_link(&app.store, &base)
+    let link = coffee_trials::app::accounts::issue_setup_link(&app.store, &base)
         .await
         .unwrap()
         .expect("a fresh install offers a set-up link");

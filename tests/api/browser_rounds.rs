@@ -192,12 +192,12 @@ async fn browser_rounds_feedback_is_given_on_pages_and_the_latest_answer_wins() 
     // The feedback email is due three days after publication, not before.
     let base = url::Url::parse(&app.address).unwrap();
     let early = Utc::now() + Duration::days(2);
-    let report = coffee_trials::feedback::tick(&app.store, &base, early)
+    let report = coffee_trials::app::feedback::tick(&app.store, &base, early)
         .await
         .unwrap();
     assert_eq!(report.feedback_emails, 0);
     let later = Utc::now() + Duration::days(3) + Duration::hours(1);
-    let report = coffee_trials::feedback::tick(&app.store, &base, later)
+    let report = coffee_trials::app::feedback::tick(&app.store, &base, later)
         .await
         .unwrap();
     assert_eq!(report.feedback_emails, 2, "one for each of the pair");

@@ -874,7 +874,7 @@ async fn events_quick_rounds_started_at_the_same_moment_repeat_no_pair() {
             app.store.check_in(trial.id, &id, Utc::now()).await.unwrap();
         }
         let run = || {
-            coffee_trials::events::run_quick_round(
+            coffee_trials::app::events::run_quick_round(
                 &app.store,
                 &trial,
                 rand::random(),
@@ -996,7 +996,8 @@ async fn events_summaries_sent_twice_at_the_same_moment_go_once_each() {
     }
     run_round(&app, &trial).await;
     let base_url = url::Url::parse(&app.url("/")).unwrap();
-    let send = || coffee_trials::events::send_summaries(&app.store, &trial, &base_url, Utc::now());
+    let send =
+        || coffee_trials::app::events::send_summaries(&app.store, &trial, &base_url, Utc::now());
     // Two organisers pressing at once: neither fails, and each person gets one summary.
     let (a, b) = tokio::join!(send(), send());
     assert_eq!(

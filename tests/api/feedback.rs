@@ -3,12 +3,12 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Duration, Utc};
+use coffee_trials::app::feedback::{self, FeedbackError};
+use coffee_trials::app::rounds;
 use coffee_trials::config::DatabaseUrl;
 use coffee_trials::domain::{
     MembershipState, ParticipantDetails, ParticipantInput, TrialInput, TrialSettings,
 };
-use coffee_trials::feedback::{self, FeedbackError};
-use coffee_trials::rounds;
 use coffee_trials::store::participants::add_member;
 use coffee_trials::store::trials::Trial;
 use coffee_trials::store::Store;
@@ -305,7 +305,7 @@ async fn expired_foreign_erased_and_made_up_links_no_longer_work() {
         .await
         .unwrap()
         .unwrap();
-    coffee_trials::participants::erase(&app.store, &member, Utc::now())
+    coffee_trials::app::participants::erase(&app.store, &member, Utc::now())
         .await
         .unwrap();
     assert_eq!(
@@ -748,7 +748,7 @@ async fn still_in_from_someone_who_has_left_is_refused_at_the_field_and_changes_
         .await
         .unwrap()
         .unwrap();
-    coffee_trials::participants::leave(&app.store, &member, Utc::now())
+    coffee_trials::app::participants::leave(&app.store, &member, Utc::now())
         .await
         .unwrap();
 

@@ -177,7 +177,7 @@ impl TestApp {
     /// Creates the first organiser through the set-up link and leaves this client signed in.
     pub async fn sign_up_first_organiser(&self) {
         let base = url::Url::parse(&self.address).unwrap();
-        let link = coffee_trials::accounts::issue_setup_link(&self.store, &base)
+        let link = coffee_trials::app::accounts::issue_setup_link(&self.store, &base)
             .await
             .unwrap()
             .expect("no organiser exists yet");

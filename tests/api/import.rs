@@ -180,7 +180,7 @@ async fn unreadable_files_are_refused_with_the_reason() {
     assert_eq!(response.status().as_u16(), 422);
     assert!(response.text().await.unwrap().contains("no email column"));
 
-    let big = vec![b'x'; coffee_trials::import::MAX_BYTES + 10];
+    let big = vec![b'x'; coffee_trials::app::import::MAX_BYTES + 10];
     let response = upload(&app, "files", "big.csv", &big).await;
     assert_eq!(response.status().as_u16(), 413);
 

@@ -1,6 +1,6 @@
 //! Organiser accounts: disabling and enabling, password reset, roles and trial grants, API
 //! token expiry, and fresh session and CSRF values at sign-in.
-use coffee_trials::accounts;
+use coffee_trials::app::accounts;
 use serde_json::{json, Value};
 
 use crate::helpers::{csrf_from, spawn_app, TestApp, ORGANISER_EMAIL, ORGANISER_PASSWORD};

@@ -1,4 +1,4 @@
-use coffee_trials::accounts;
+use coffee_trials::app::accounts;
 use serde_json::{json, Value};
 
 use crate::helpers::{csrf_from, spawn_app, ORGANISER_EMAIL, ORGANISER_PASSWORD};

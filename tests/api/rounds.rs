@@ -407,7 +407,7 @@ async fn a_skip_after_the_draft_is_flagged_and_a_reshuffle_leaves_them_out() {
         .find(|m| m.name == "Person 03")
         .unwrap()
         .clone();
-    coffee_trials::participants::skip_next_round(&app.store, &skipper, true, Utc::now())
+    coffee_trials::app::participants::skip_next_round(&app.store, &skipper, true, Utc::now())
         .await
         .unwrap();
     let page = app.get_html("/admin/trials/late-skip/rounds/1").await;
@@ -449,7 +449,7 @@ async fn a_skip_that_a_published_draft_ignored_is_kept_for_the_next_round() {
         .await
         .unwrap();
     // Asks to skip after the draft was drawn up; the organiser publishes it as it is.
-    coffee_trials::participants::skip_next_round(&app.store, &members[0], true, Utc::now())
+    coffee_trials::app::participants::skip_next_round(&app.store, &members[0], true, Utc::now())
         .await
         .unwrap();
     api_post(

@@ -3,11 +3,11 @@
 //! The clock is the `now` passed to `tick`; trials are created "in 2030" so that the
 //! background loop of the test app, which ticks with the real clock, never touches them.
 use chrono::{DateTime, Duration, Utc};
+use coffee_trials::app::schedule::{tick, TickReport};
 use coffee_trials::config::DatabaseUrl;
 use coffee_trials::domain::{
     MembershipState, ParticipantDetails, ParticipantInput, TrialInput, TrialSettings,
 };
-use coffee_trials::schedule::{tick, TickReport};
 use coffee_trials::store::participants::{add_member, AddOutcome};
 use coffee_trials::store::trials::Trial;
 use coffee_trials::store::Store;
@@ -445,7 +445,7 @@ async fn the_notice_goes_once_and_its_skip_link_keeps_a_person_out_of_that_round
 
     // The round has started: the link has done its job. (The real clock is before 2030, so
     // the link is checked through the store with a later `now`.)
-    let gone = coffee_trials::participants::member_by_link(
+    let gone = coffee_trials::app::participants::member_by_link(
         &app.store,
         coffee_trials::store::signup::LinkPurpose::Skip,
         path.trim_start_matches("/s/"),
@@ -519,11 +519,11 @@ async fn the_background_loop_runs_due_rounds_and_feedback() {
     tx.commit().await.unwrap();
     let eight_days_ago = now - Duration::days(8);
     let draft =
-        coffee_trials::rounds::propose(&app.store, &manual, "manual", None, 1, eight_days_ago)
+        coffee_trials::app::rounds::propose(&app.store, &manual, "manual", None, 1, eight_days_ago)
             .await
             .unwrap()
             .unwrap();
-    coffee_trials::rounds::publish(
+    coffee_trials::app::rounds::publish(
         &app.store,
         &manual,
         draft.round.id,

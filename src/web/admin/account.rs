@@ -7,7 +7,7 @@ use chrono::{Duration, Utc};
 use serde::Deserialize;
 
 use super::{see_other, Errors};
-use crate::accounts;
+use crate::app::accounts;
 use crate::domain::Email;
 use crate::store::organisers::{ApiToken, CreateOrganiserError, TokenPurpose};
 use crate::store::Store;

@@ -103,7 +103,7 @@ pub mod rounds_api {
     use actix_web::HttpResponse;
     use chrono::Utc;
 
-    use crate::rounds::{self, RoundError};
+    use crate::app::rounds::{self, RoundError};
     use crate::store::trials::Trial;
     use crate::store::Store;
     use crate::web::errors::ApiError;

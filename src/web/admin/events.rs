@@ -8,7 +8,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{see_other, Errors};
-use crate::events::{self, CheckInList, Display, EventError};
+use crate::app::events::{self, CheckInList, Display, EventError};
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;

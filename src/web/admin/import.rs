@@ -13,8 +13,8 @@ use chrono::Utc;
 use futures_util::StreamExt;
 
 use super::see_other;
+use crate::app::import::{self, AcceptedRow, FileError, Problem, MAX_BYTES};
 use crate::domain::MembershipState;
-use crate::import::{self, AcceptedRow, FileError, Problem, MAX_BYTES};
 use crate::store::roster::ImportBatch;
 use crate::store::trials::Trial;
 use crate::store::{Store, StoreError};
@@ -413,7 +413,7 @@ async fn run_import(
             let mut outcome = format!("Added {} people", counts.added);
             if !consent {
                 // Imported people confirm their address like anyone else before being paired.
-                match crate::participants::queue_missing_confirmations(
+                match crate::app::participants::queue_missing_confirmations(
                     store,
                     base_url,
                     trial,

@@ -7,7 +7,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::Errors;
-use crate::accounts;
+use crate::app::accounts;
 use crate::store::Store;
 use crate::tokens;
 use crate::web::auth::passwords;

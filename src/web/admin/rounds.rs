@@ -6,7 +6,7 @@ use askama::Template;
 use chrono::Utc;
 
 use super::see_other;
-use crate::rounds::{self, RoundError, RoundView};
+use crate::app::rounds::{self, RoundError, RoundView};
 use crate::store::rounds::Round;
 use crate::store::trials::Trial;
 use crate::store::Store;

@@ -9,8 +9,8 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::SignupLimiter;
+use crate::app::participants::{self, ParticipantError};
 use crate::domain::ParticipantInput;
-use crate::participants::{self, ParticipantError};
 use crate::store::participants::Member;
 use crate::store::signup::LinkPurpose;
 use crate::store::trials::Trial;

@@ -6,7 +6,7 @@ use actix_web::HttpResponse;
 use askama::Template;
 use chrono::Utc;
 
-use crate::events::{self, PhoneView};
+use crate::app::events::{self, PhoneView};
 use crate::links::link;
 use crate::store::trials::Trial;
 use crate::store::Store;

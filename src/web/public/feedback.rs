@@ -9,7 +9,7 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{form_config, internal, link_gone};
-use crate::feedback::{self, DetailsInput, FeedbackError, Outcome, StillIn};
+use crate::app::feedback::{self, DetailsInput, FeedbackError, Outcome, StillIn};
 use crate::store::feedback::{FeedbackTarget, StillInTarget};
 use crate::store::Store;
 use crate::web::admin::{see_other, Errors};

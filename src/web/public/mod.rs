@@ -9,8 +9,8 @@ use askama::Template;
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 
+use crate::app::participants::{self, ParticipantError};
 use crate::domain::{MeetingMode, MembershipState, ParticipantInput};
-use crate::participants::{self, ParticipantError};
 use crate::store::participants::Member;
 use crate::store::signup::{LinkPurpose, OtherMember};
 use crate::store::trials::Trial;

@@ -7,8 +7,8 @@ use actix_web::HttpResponse;
 use askama::Template;
 use chrono::Utc;
 
+use crate::app::participants::{self, ParticipantError};
 use crate::domain::{local_label, MembershipState};
-use crate::participants::{self, ParticipantError};
 use crate::store::participants::Member;
 use crate::store::signup::LinkPurpose;
 use crate::store::time::from_db;

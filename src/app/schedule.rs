@@ -13,9 +13,9 @@ use chrono::{DateTime, Duration, Utc};
 use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
+use crate::app::rounds::{self, RoundError};
 use crate::domain::{local_label, Schedule};
 use crate::mail::{self, round_notice};
-use crate::rounds::{self, RoundError};
 use crate::store::schedule::{claim_notice, notice_recipients, record_notice_recipients};
 use crate::store::signup::LinkPurpose;
 use crate::store::time::from_db;
@@ -237,7 +237,7 @@ impl Scheduler {
                 }
                 // Feedback follows rounds on the same clock: emails N days after a round, the
                 // one reminder, and the "still in?" rule.
-                match crate::feedback::tick(&store, &base_url, Utc::now()).await {
+                match crate::app::feedback::tick(&store, &base_url, Utc::now()).await {
                     Ok(r)
                         if r.feedback_emails + r.asked_again + r.still_in_emails + r.paused > 0 =>
                     {

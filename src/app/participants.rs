@@ -175,7 +175,7 @@ async fn sign_up_at_event(
     now: DateTime<Utc>,
 ) -> Result<String, ParticipantError> {
     let mut tx = store.pool().begin().await?;
-    let signed = crate::events::start_event_sign_up(&mut tx, trial.id, details, now).await?;
+    let signed = crate::app::events::start_event_sign_up(&mut tx, trial.id, details, now).await?;
     let links = issue_links(&mut tx, signed.membership_id, base_url, now).await?;
     let mut email = confirmation_email(
         &mut tx,

@@ -8,10 +8,10 @@ use std::collections::HashMap;
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{Any, Transaction};
 
+use crate::app::participants::ParticipantError;
 use crate::domain::{FieldError, MembershipState, ShortText};
 use crate::links::link;
 use crate::mail::{self, feedback as feedback_mail, feedback_again, still_in, RenderError};
-use crate::participants::ParticipantError;
 use crate::store::feedback::{self as db, FeedbackTarget, StillInTarget};
 use crate::store::rounds::{GroupMember, Round};
 use crate::store::signup::LinkPurpose;

@@ -4,9 +4,9 @@
 use chrono::{DateTime, Duration, Utc};
 use sqlx::{Any, Transaction};
 
+use crate::app::rounds::{self, RoundError, RoundView, UnplacedView};
 use crate::domain::ParticipantDetails;
 use crate::mail::{self, event_summary};
-use crate::rounds::{self, RoundError, RoundView, UnplacedView};
 use crate::store::events::{
     event_meetings, insert_event_sign_up, insert_quick_round, record_summary, EventPerson,
 };

@@ -1,0 +1,13 @@
+//! The use cases: what participants and organisers can do, one module per aggregate. Web
+//! handlers and CLI commands translate requests into calls here and answers back; this layer
+//! owns the rules and the transactions.
+//!
+//! May import: `store`, `mail`, `links`, `matching`, `domain`, `config`, `tokens`, `insight`,
+//! `library`, and each other without forming a cycle. Never `web` or `cli`.
+pub mod accounts;
+pub mod events;
+pub mod feedback;
+pub mod import;
+pub mod participants;
+pub mod rounds;
+pub mod schedule;
