@@ -341,6 +341,46 @@ fn require_taking_part(member: &Member) -> Result<(), ParticipantError> {
     }
 }
 
+/// The day a pause ends, from what was typed: a date such as 2026-05-01, after today and at
+/// most `MAX_PAUSE_DAYS` ahead. Empty means "until someone resumes" where `open_ended` allows it.
+fn pause_end(
+    until: &str,
+    open_ended: bool,
+    now: DateTime<Utc>,
+) -> Result<Option<NaiveDate>, ParticipantError> {
+    let text = until.trim();
+    if text.is_empty() && open_ended {
+        return Ok(None);
+    }
+    let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
+        if open_ended {
+            invalid(
+                "until",
+                "enter a date such as 2026-05-01, or leave it empty",
+            )
+        } else {
+            invalid("until", "enter a date such as 2026-05-01")
+        }
+    })?;
+    let today = now.date_naive();
+    if date <= today {
+        return Err(invalid("until", "choose a date after today"));
+    }
+    if date > today + Duration::days(MAX_PAUSE_DAYS) {
+        return Err(invalid(
+            "until",
+            "a pause lasts at most a year; choose an earlier date",
+        ));
+    }
+    Ok(Some(date))
+}
+
+fn midnight(date: NaiveDate) -> DateTime<Utc> {
+    date.and_hms_opt(0, 0, 0)
+        .expect("midnight exists")
+        .and_utc()
+}
+
 /// Pauses until the start of `until` (a date such as 2026-05-01), which must be in the future.
 pub async fn pause(
     store: &Store,
@@ -349,24 +389,14 @@ pub async fn pause(
     now: DateTime<Utc>,
 ) -> Result<NaiveDate, ParticipantError> {
     require_taking_part(member)?;
-    let date = NaiveDate::parse_from_str(until.trim(), "%Y-%m-%d")
-        .map_err(|_| invalid("until", "enter a date such as 2026-05-01"))?;
-    let today = now.date_naive();
-    if date <= today {
-        return Err(invalid("until", "choose a date after today"));
-    }
-    if date > today + Duration::days(MAX_PAUSE_DAYS) {
-        return Err(invalid(
-            "until",
-            "you can pause for up to a year; choose an earlier date or leave the trial",
-        ));
-    }
-    let at = date
-        .and_hms_opt(0, 0, 0)
-        .expect("midnight exists")
-        .and_utc();
+    let date = pause_end(until, false, now)?.expect("a date is required");
     store
-        .set_member_state(member.membership_id, MembershipState::Paused, Some(at), now)
+        .set_member_state(
+            member.membership_id,
+            MembershipState::Paused,
+            Some(midnight(date)),
+            now,
+        )
         .await?;
     Ok(date)
 }
@@ -428,6 +458,57 @@ pub async fn rejoin(
     }
     store.rejoin_member(member.membership_id, now).await?;
     Ok(())
+}
+
+/// An organiser pauses someone, until the start of `until` (YYYY-MM-DD) or, when it is
+/// empty, until an organiser or they themselves resume. Refusals about the person's state
+/// are on the field `state`.
+pub async fn pause_by_organiser(
+    store: &Store,
+    member: &Member,
+    until: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ParticipantError> {
+    if !matches!(
+        member.state(),
+        Some(MembershipState::Active | MembershipState::Paused)
+    ) {
+        return Err(invalid("state", "only active people can be paused"));
+    }
+    let until = pause_end(until, true, now)?.map(midnight);
+    store
+        .set_member_state(member.membership_id, MembershipState::Paused, until, now)
+        .await?;
+    Ok(())
+}
+
+pub async fn resume_by_organiser(
+    store: &Store,
+    member: &Member,
+    now: DateTime<Utc>,
+) -> Result<(), ParticipantError> {
+    if member.state() != Some(MembershipState::Paused) {
+        return Err(invalid("state", "only paused people can be resumed"));
+    }
+    store
+        .set_member_state(member.membership_id, MembershipState::Active, None, now)
+        .await?;
+    Ok(())
+}
+
+/// An organiser takes someone out of the trial (state `left`); their history stays.
+pub async fn remove_by_organiser(
+    store: &Store,
+    member: &Member,
+    now: DateTime<Utc>,
+) -> Result<(), ParticipantError> {
+    match member.state() {
+        Some(MembershipState::Left) => Ok(()),
+        Some(MembershipState::Erased) => {
+            Err(invalid("state", "this person's data has been erased"))
+        }
+        _ => Ok(leave(store, member, now).await?),
+    }
 }
 
 /// The people a member may put on their private do-not-pair list, and who is on it now.

@@ -4,9 +4,10 @@ use actix_web::http::{header, StatusCode};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{get, post, HttpResponse};
 use askama::Template;
-use chrono::{DateTime, NaiveDate, Utc};
+use chrono::Utc;
 
 use super::see_other;
+use crate::app::participants::{self as rules, ParticipantError};
 use crate::domain::{FieldError, MembershipState};
 use crate::store::participants::{Member, MemberQuery};
 use crate::store::trials::Trial;
@@ -25,93 +26,6 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
 }
 
 const PAGE_SIZE: i64 = 50;
-/// The longest pause an organiser can set, as for participants themselves.
-const MAX_PAUSE_DAYS: i64 = 366;
-
-/// Why an organiser's action on a person was refused.
-#[derive(Debug)]
-pub enum ActionError {
-    Invalid(FieldError),
-    Store(StoreError),
-}
-
-impl From<StoreError> for ActionError {
-    fn from(e: StoreError) -> Self {
-        ActionError::Store(e)
-    }
-}
-
-fn refuse(field: &'static str, message: &str) -> ActionError {
-    ActionError::Invalid(FieldError::new(field, message))
-}
-
-/// Pauses someone, until the start of `until` (YYYY-MM-DD) or, when it is empty, until an
-/// organiser or they themselves resume.
-pub async fn pause(
-    store: &Store,
-    member: &Member,
-    until: &str,
-    now: DateTime<Utc>,
-) -> Result<(), ActionError> {
-    if !matches!(
-        member.state(),
-        Some(MembershipState::Active | MembershipState::Paused)
-    ) {
-        return Err(refuse("state", "only active people can be paused"));
-    }
-    let until = match until.trim() {
-        "" => None,
-        text => {
-            let date = NaiveDate::parse_from_str(text, "%Y-%m-%d").map_err(|_| {
-                refuse(
-                    "until",
-                    "enter a date such as 2026-05-01, or leave it empty",
-                )
-            })?;
-            let today = now.date_naive();
-            if date <= today {
-                return Err(refuse("until", "choose a date after today"));
-            }
-            if date > today + chrono::Duration::days(MAX_PAUSE_DAYS) {
-                return Err(refuse("until", "choose a date within a year"));
-            }
-            Some(
-                date.and_hms_opt(0, 0, 0)
-                    .expect("midnight exists")
-                    .and_utc(),
-            )
-        }
-    };
-    store
-        .set_member_state(member.membership_id, MembershipState::Paused, until, now)
-        .await?;
-    Ok(())
-}
-
-pub async fn resume(store: &Store, member: &Member, now: DateTime<Utc>) -> Result<(), ActionError> {
-    if member.state() != Some(MembershipState::Paused) {
-        return Err(refuse("state", "only paused people can be resumed"));
-    }
-    store
-        .set_member_state(member.membership_id, MembershipState::Active, None, now)
-        .await?;
-    Ok(())
-}
-
-/// Takes someone out of the trial (state `left`); their history stays.
-pub async fn remove(store: &Store, member: &Member, now: DateTime<Utc>) -> Result<(), ActionError> {
-    match member.state() {
-        Some(MembershipState::Left) => Ok(()),
-        Some(MembershipState::Erased) => Err(refuse("state", "this person's data has been erased")),
-        _ => {
-            store
-                .set_member_state(member.membership_id, MembershipState::Left, None, now)
-                .await?;
-            Ok(())
-        }
-    }
-}
-
 /// The trial's people as CSV (RFC 4180: header row, quotes where needed, CRLF).
 pub fn export_csv(trial: &Trial, members: &[Member]) -> Vec<u8> {
     let mut out = csv::WriterBuilder::new()
@@ -389,7 +303,7 @@ async fn act(
     path: (String, String),
     until: String,
     done: &str,
-    action: impl AsyncFnOnce(&Store, &Member) -> Result<(), ActionError>,
+    action: impl AsyncFnOnce(&Store, &Member) -> Result<(), ParticipantError>,
 ) -> HttpResponse {
     let (slug, public_id) = path;
     let (trial, member) = match trial_and_member(store, &slug, &public_id).await {
@@ -402,18 +316,18 @@ async fn act(
             "/admin/trials/{}/participants/{}?done={done}",
             trial.slug, member.public_id
         )),
-        Err(ActionError::Invalid(error)) => render_status(
+        Err(ParticipantError::Invalid(errors)) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &PersonPage {
                 csrf,
                 trial,
                 member,
                 until,
-                error: Some(error),
+                error: errors.into_iter().next(),
                 done: None,
             },
         ),
-        Err(ActionError::Store(e)) => internal(e),
+        Err(e) => internal(e),
     }
 }
 
@@ -432,7 +346,7 @@ pub async fn pause_post(
         path.into_inner(),
         until,
         "paused",
-        async move |s, m| pause(s, m, &given, Utc::now()).await,
+        async move |s, m| rules::pause_by_organiser(s, m, &given, Utc::now()).await,
     )
     .await
 }
@@ -449,7 +363,7 @@ pub async fn resume_post(
         path.into_inner(),
         String::new(),
         "resumed",
-        async |s, m| resume(s, m, Utc::now()).await,
+        async |s, m| rules::resume_by_organiser(s, m, Utc::now()).await,
     )
     .await
 }
@@ -466,7 +380,7 @@ pub async fn remove_post(
         path.into_inner(),
         String::new(),
         "removed",
-        async |s, m| remove(s, m, Utc::now()).await,
+        async |s, m| rules::remove_by_organiser(s, m, Utc::now()).await,
     )
     .await
 }
@@ -479,7 +393,8 @@ pub mod api {
     use chrono::Utc;
     use serde::Serialize;
 
-    use super::{ActionError, ListQuery};
+    use super::ListQuery;
+    use crate::app::participants::{self as rules, ParticipantError};
     use crate::domain::{MembershipState, ParticipantDetails, ParticipantInput};
     use crate::store::participants::{AddOutcome, Member};
     use crate::store::trials::Trial;
@@ -544,10 +459,11 @@ pub mod api {
         }
     }
 
-    impl From<ActionError> for ApiError {
-        fn from(e: ActionError) -> Self {
-            match e {
-                ActionError::Invalid(f) => {
+    /// A refused action: about the person's state it conflicts (409), about input it is 422.
+    fn refused(e: ParticipantError) -> ApiError {
+        match e {
+            ParticipantError::Invalid(errors) => match errors.into_iter().next() {
+                Some(f) => {
                     let status = if f.field == "state" {
                         StatusCode::CONFLICT
                     } else {
@@ -555,8 +471,9 @@ pub mod api {
                     };
                     ApiError::field(status, f.field, f.message)
                 }
-                ActionError::Store(e) => e.into(),
-            }
+                None => ApiError::status(StatusCode::UNPROCESSABLE_ENTITY, "invalid input"),
+            },
+            other => ApiError::Unexpected(other.into()),
         }
     }
 
@@ -673,7 +590,9 @@ pub mod api {
     ) -> Result<HttpResponse, ApiError> {
         let m = member(&store, &path.0, &path.1).await?;
         let until = body.map(|b| b.into_inner().until).unwrap_or_default();
-        super::pause(&store, &m, &until, Utc::now()).await?;
+        rules::pause_by_organiser(&store, &m, &until, Utc::now())
+            .await
+            .map_err(refused)?;
         show(store, path).await
     }
 
@@ -682,7 +601,9 @@ pub mod api {
         path: Path<(String, String)>,
     ) -> Result<HttpResponse, ApiError> {
         let m = member(&store, &path.0, &path.1).await?;
-        super::resume(&store, &m, Utc::now()).await?;
+        rules::resume_by_organiser(&store, &m, Utc::now())
+            .await
+            .map_err(refused)?;
         show(store, path).await
     }
 
@@ -691,7 +612,9 @@ pub mod api {
         path: Path<(String, String)>,
     ) -> Result<HttpResponse, ApiError> {
         let m = member(&store, &path.0, &path.1).await?;
-        super::remove(&store, &m, Utc::now()).await?;
+        rules::remove_by_organiser(&store, &m, Utc::now())
+            .await
+            .map_err(refused)?;
         show(store, path).await
     }
 }
