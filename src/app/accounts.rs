@@ -1,8 +1,9 @@
 //! Organiser accounts: the set-up link on first start, invitations, signing in.
 use chrono::{Duration, Utc};
 
+use crate::domain::{Email, FieldError};
 use crate::mail::{self, organiser_invite, password_reset};
-use crate::store::organisers::{Organiser, TokenPurpose};
+use crate::store::organisers::{CreateOrganiserError, OneTimeToken, Organiser, TokenPurpose};
 use crate::store::{Store, StoreError};
 use crate::tokens;
 
@@ -157,4 +158,95 @@ pub async fn verify_login(
         .await
         .unwrap_or(false);
     Ok(organiser.filter(|_| ok))
+}
+
+/// The set-up or invitation link behind `token`, while it can still be used.
+pub async fn usable_account_link(
+    store: &Store,
+    purpose: TokenPurpose,
+    token: &str,
+    now: chrono::DateTime<Utc>,
+) -> Result<Option<OneTimeToken>, StoreError> {
+    store
+        .find_usable_token(purpose, &tokens::hash_token(token), now)
+        .await
+}
+
+/// What someone typed to create their organiser account from a link.
+pub struct NewAccount<'a> {
+    /// Ignored for an invitation, which is for the address it was sent to.
+    pub email: &'a str,
+    pub password: &'a str,
+    pub password_again: &'a str,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum AccountError {
+    #[error("this link has already been used or has expired")]
+    LinkUnusable,
+    /// Input to correct. `invited_email` is the address an invitation was for, which the form
+    /// shows instead of a field to type in.
+    #[error("{}", .errors.first().map(|e| e.message.as_str()).unwrap_or("invalid input"))]
+    Invalid {
+        errors: Vec<FieldError>,
+        invited_email: Option<String>,
+    },
+    #[error("hashing the password failed: {0}")]
+    Hashing(String),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// Creates an organiser account from a set-up or invitation link: checks the link, the
+/// address and the password, then creates the organiser and uses up the link together, so a
+/// link makes one account at most.
+pub async fn create_account_from_link(
+    store: &Store,
+    purpose: TokenPurpose,
+    token: &str,
+    input: &NewAccount<'_>,
+    now: chrono::DateTime<Utc>,
+) -> Result<Organiser, AccountError> {
+    let hash = tokens::hash_token(token);
+    let Some(found) = store.find_usable_token(purpose, &hash, now).await? else {
+        return Err(AccountError::LinkUnusable);
+    };
+    let raw_email = found.email.clone().unwrap_or(input.email.to_string());
+    let invalid = |errors| AccountError::Invalid {
+        errors,
+        invited_email: found.email.clone(),
+    };
+    let mut errors = Vec::new();
+    let email = crate::domain::check(&mut errors, "email", Email::parse(&raw_email));
+    crate::domain::check(
+        &mut errors,
+        "password",
+        passwords::check_strength(input.password, &raw_email),
+    );
+    if input.password != input.password_again {
+        errors.push(FieldError::new(
+            "password_again",
+            "the two passwords are not the same",
+        ));
+    }
+    let Some(email) = email.filter(|_| errors.is_empty()) else {
+        return Err(invalid(errors));
+    };
+    let password = input.password.to_string();
+    let password_hash = tokio::task::spawn_blocking(move || passwords::hash(&password))
+        .await
+        .map_err(|e| AccountError::Hashing(e.to_string()))?
+        .map_err(|e| AccountError::Hashing(e.to_string()))?;
+    match store
+        .create_organiser_from_token(purpose, &hash, email.as_str(), &password_hash, now)
+        .await
+    {
+        Ok(organiser) => Ok(organiser),
+        Err(CreateOrganiserError::LinkUnusable) => Err(AccountError::LinkUnusable),
+        Err(CreateOrganiserError::EmailTaken) => Err(invalid(vec![FieldError::new(
+            "email",
+            "an organiser with this email address already exists",
+        )])),
+        Err(CreateOrganiserError::Store(e)) => Err(e.into()),
+    }
 }

@@ -7,12 +7,11 @@ use chrono::{Duration, Utc};
 use serde::Deserialize;
 
 use super::{see_other, Errors};
-use crate::app::accounts;
-use crate::domain::Email;
-use crate::store::organisers::{ApiToken, CreateOrganiserError, TokenPurpose};
+use crate::app::accounts::{self, AccountError};
+use crate::store::organisers::{ApiToken, TokenPurpose};
 use crate::store::Store;
 use crate::tokens;
-use crate::web::auth::{self, passwords, CurrentOrganiser};
+use crate::web::auth::{self, CurrentOrganiser};
 use crate::web::client_address::client_address;
 use crate::web::csrf::CsrfToken;
 use crate::web::limits::{Decision, SignInLimiter};
@@ -196,10 +195,7 @@ async fn account_form(
     purpose: TokenPurpose,
     token: &str,
 ) -> HttpResponse {
-    match store
-        .find_usable_token(purpose, &tokens::hash_token(token), Utc::now())
-        .await
-    {
+    match accounts::usable_account_link(store, purpose, token, Utc::now()).await {
         Ok(Some(t)) => render(&CreateAccountPage {
             csrf,
             heading: heading(purpose),
@@ -230,49 +226,12 @@ async fn create_account(
     token: &str,
     form: CreateAccountForm,
 ) -> HttpResponse {
-    let hash = tokens::hash_token(token);
-    let found = match store.find_usable_token(purpose, &hash, Utc::now()).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return link_gone(),
-        Err(e) => return internal(e),
+    let input = accounts::NewAccount {
+        email: &form.email,
+        password: &form.password,
+        password_again: &form.password_again,
     };
-    // An invitation is for the address it was sent to.
-    let raw_email = found.email.clone().unwrap_or(form.email.clone());
-    let mut errors = Vec::new();
-    let email = crate::domain::check(&mut errors, "email", Email::parse(&raw_email));
-    crate::domain::check(
-        &mut errors,
-        "password",
-        passwords::check_strength(&form.password, &raw_email),
-    );
-    if form.password != form.password_again {
-        errors.push(crate::domain::FieldError::new(
-            "password_again",
-            "the two passwords are not the same",
-        ));
-    }
-    let page = |errors: Errors| CreateAccountPage {
-        csrf: csrf.clone(),
-        heading: heading(purpose),
-        action: format!("/admin/{}/{token}", purpose.as_str()),
-        email: raw_email.clone(),
-        email_fixed: found.email.is_some(),
-        errors,
-    };
-    let Some(email) = email.filter(|_| errors.is_empty()) else {
-        return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page(Errors(errors)));
-    };
-    let password = form.password;
-    let password_hash = match tokio::task::spawn_blocking(move || passwords::hash(&password)).await
-    {
-        Ok(Ok(h)) => h,
-        Ok(Err(e)) => return internal(anyhow::anyhow!("hashing failed: {e}")),
-        Err(e) => return internal(e),
-    };
-    match store
-        .create_organiser_from_token(purpose, &hash, email.as_str(), &password_hash, Utc::now())
-        .await
-    {
+    match accounts::create_account_from_link(store, purpose, token, &input, Utc::now()).await {
         Ok(organiser) => match start_session(req, store, organiser.id).await {
             Ok(cookie) => HttpResponse::SeeOther()
                 .cookie(cookie)
@@ -281,15 +240,22 @@ async fn create_account(
                 .finish(),
             Err(e) => internal(e),
         },
-        Err(CreateOrganiserError::LinkUnusable) => link_gone(),
-        Err(CreateOrganiserError::EmailTaken) => render_status(
+        Err(AccountError::LinkUnusable) => link_gone(),
+        Err(AccountError::Invalid {
+            errors,
+            invited_email,
+        }) => render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
-            &page(Errors::one(
-                "email",
-                "an organiser with this email address already exists",
-            )),
+            &CreateAccountPage {
+                csrf,
+                heading: heading(purpose),
+                action: format!("/admin/{}/{token}", purpose.as_str()),
+                email_fixed: invited_email.is_some(),
+                email: invited_email.unwrap_or(form.email),
+                errors: Errors(errors),
+            },
         ),
-        Err(CreateOrganiserError::Store(e)) => internal(e),
+        Err(e) => internal(e),
     }
 }
 
