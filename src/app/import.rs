@@ -1,9 +1,16 @@
-//! Reading a CSV file of participants: bytes in, accepted rows and problems out. No I/O; the
-//! web upload, the command line and the final import all go through [`parse`], so the preview
-//! and the import cannot disagree about a row.
+//! Importing participants from a CSV file. [`parse`] reads the bytes (no I/O): accepted rows
+//! and problems out. [`preview`] says what an import would do now, and [`commit`] does it; the
+//! console and the command line both call these, so the preview and the import cannot
+//! disagree about a row.
 use std::collections::HashMap;
 
-use crate::domain::{ParticipantDetails, ParticipantInput};
+use chrono::{DateTime, Utc};
+
+use crate::app::participants::{queue_missing_confirmations, ParticipantError};
+use crate::domain::{MembershipState, ParticipantDetails, ParticipantInput};
+use crate::store::roster::ImportCounts;
+use crate::store::trials::Trial;
+use crate::store::{Store, StoreError};
 
 /// The largest file accepted, in bytes.
 pub const MAX_BYTES: usize = 5 * 1024 * 1024;
@@ -268,6 +275,87 @@ fn utf8_cells(record: &csv::ByteRecord) -> Option<Vec<String>> {
         .iter()
         .map(|cell| std::str::from_utf8(cell).ok().map(str::to_string))
         .collect()
+}
+
+/// What importing a file would do now, against the trial as it is.
+#[derive(Debug)]
+pub struct Preview {
+    pub to_add: Vec<AcceptedRow>,
+    /// Rows whose address is already in the trial; the import leaves them as they are.
+    pub already: Vec<AcceptedRow>,
+    pub problems: Vec<Problem>,
+    pub ignored_columns: Vec<String>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum PreviewError {
+    /// The file does not read, e.g. because the trial's settings changed since the upload.
+    #[error(transparent)]
+    File(FileError),
+    #[error(transparent)]
+    Store(StoreError),
+}
+
+/// Reads the file and sorts its rows into people to add, people already in the trial, and
+/// problems. Saves nothing.
+pub async fn preview(store: &Store, trial: &Trial, bytes: &[u8]) -> Result<Preview, PreviewError> {
+    let parsed = parse(bytes, &trial.attribute_name, &trial.attribute_value_list())
+        .map_err(PreviewError::File)?;
+    let existing = store
+        .member_emails(trial.id)
+        .await
+        .map_err(PreviewError::Store)?;
+    let (already, to_add) = parsed
+        .accepted
+        .into_iter()
+        .partition(|r| existing.contains(r.details.email.as_str()));
+    Ok(Preview {
+        to_add,
+        already,
+        problems: parsed.problems,
+        ignored_columns: parsed.ignored_columns,
+    })
+}
+
+/// What [`commit`] did.
+#[derive(Debug)]
+pub struct Imported {
+    pub counts: ImportCounts,
+    /// Without stated consent, people confirm their address before being paired: how many
+    /// confirmation emails were queued, or why that failed (the people are added either way).
+    /// `None` when consent was stated.
+    pub confirmations: Option<Result<usize, ParticipantError>>,
+}
+
+/// Adds the people in one transaction (all or nobody), calling `progress` with the number of
+/// rows done. With `consent` they are active at once; otherwise pending, and each is sent a
+/// confirmation email.
+pub async fn commit(
+    store: &Store,
+    base_url: &url::Url,
+    trial: &Trial,
+    people: &[ParticipantDetails],
+    consent: bool,
+    now: DateTime<Utc>,
+    progress: &mut (dyn FnMut(usize) + Send),
+) -> Result<Imported, StoreError> {
+    let (state, consent_at) = if consent {
+        (MembershipState::Active, Some(now))
+    } else {
+        (MembershipState::Pending, None)
+    };
+    let counts = store
+        .import_members(trial.id, people, state, consent_at, now, progress)
+        .await?;
+    let confirmations = if consent {
+        None
+    } else {
+        Some(queue_missing_confirmations(store, base_url, trial, Utc::now()).await)
+    };
+    Ok(Imported {
+        counts,
+        confirmations,
+    })
 }
 
 #[cfg(test)]

@@ -5,8 +5,8 @@ use std::path::Path;
 use chrono::Utc;
 
 use super::{error_chain, ParticipantsCommand};
+use crate::app::import::{self, PreviewError};
 use crate::config::Settings;
-use crate::domain::MembershipState;
 use crate::store::Store;
 
 pub async fn run(settings: Settings, command: ParticipantsCommand) -> Result<(), String> {
@@ -68,82 +68,77 @@ async fn import_into(
         .await
         .map_err(|e| error_chain(&e))?
         .ok_or_else(|| format!("--trial: there is no trial with the short address '{slug}'"))?;
-    let parsed =
-        crate::app::import::parse(bytes, &trial.attribute_name, &trial.attribute_value_list())
-            .map_err(|e| format!("{}: {e}", file.display()))?;
-    let existing = store
-        .member_emails(trial.id)
+    let preview = import::preview(store, &trial, bytes)
         .await
-        .map_err(|e| error_chain(&e))?;
-    let (already, to_add): (Vec<_>, Vec<_>) = parsed
-        .accepted
-        .into_iter()
-        .partition(|r| existing.contains(r.details.email.as_str()));
-
+        .map_err(|e| match e {
+            PreviewError::File(e) => format!("{}: {e}", file.display()),
+            PreviewError::Store(e) => error_chain(&e),
+        })?;
     println!(
         "{}: {} to add, {} already in '{}', {} with problems",
         file.display(),
-        to_add.len(),
-        already.len(),
+        preview.to_add.len(),
+        preview.already.len(),
         trial.slug,
-        parsed.problems.len()
+        preview.problems.len()
     );
-    if !parsed.ignored_columns.is_empty() {
+    if !preview.ignored_columns.is_empty() {
         println!(
             "Columns not imported: {}",
-            parsed.ignored_columns.join(", ")
+            preview.ignored_columns.join(", ")
         );
     }
-    for p in &parsed.problems {
+    for p in &preview.problems {
         eprintln!("row {}: {}", p.row, p.reasons.join("; "));
     }
-    if !parsed.problems.is_empty() && !skip_problems {
+    if !preview.problems.is_empty() && !skip_problems {
         return Err(format!(
             "nothing was imported: {} rows have problems (listed above); fix them, or run again with --skip-problems to import the other rows",
-            parsed.problems.len()
+            preview.problems.len()
         ));
     }
     if dry_run {
         println!("Dry run: nothing was saved.");
         return Ok(());
     }
-    if to_add.is_empty() {
+    if preview.to_add.is_empty() {
         println!("Nobody to add.");
         return Ok(());
     }
 
-    let now = Utc::now();
-    let (state, consent_at) = if consent {
-        (MembershipState::Active, Some(now))
-    } else {
-        (MembershipState::Pending, None)
-    };
-    let people: Vec<_> = to_add.into_iter().map(|r| r.details).collect();
+    let people: Vec<_> = preview.to_add.into_iter().map(|r| r.details).collect();
     let total = people.len();
-    let counts = if std::io::stderr().is_terminal() {
+    let commit = async |report: &mut (dyn FnMut(usize) + Send)| {
+        import::commit(
+            store,
+            base_url,
+            &trial,
+            &people,
+            consent,
+            Utc::now(),
+            report,
+        )
+        .await
+    };
+    let imported = if std::io::stderr().is_terminal() {
         let bar = indicatif::ProgressBar::new(total as u64);
         bar.set_style(
             indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({eta} left)")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         let progress_bar = bar.clone();
-        let mut report = move |done: usize| progress_bar.set_position(done as u64);
-        let result = store
-            .import_members(trial.id, &people, state, consent_at, now, &mut report)
-            .await;
+        let result = commit(&mut move |done: usize| progress_bar.set_position(done as u64)).await;
         bar.finish_and_clear();
         result
     } else {
         // Plain lines for logs: about every tenth of the file.
         let step = (total / 10).max(1000);
-        let mut report = move |done: usize| {
+        commit(&mut move |done: usize| {
             if done % step == 0 && done < total {
                 eprintln!("imported {done} of {total} rows");
             }
-        };
-        store
-            .import_members(trial.id, &people, state, consent_at, now, &mut report)
-            .await
+        })
+        .await
     }
     .map_err(|e| {
         format!(
@@ -151,22 +146,15 @@ async fn import_into(
             error_chain(&e)
         )
     })?;
-    if !consent {
-        let sent = crate::app::participants::queue_missing_confirmations(
-            store,
-            base_url,
-            &trial,
-            Utc::now(),
-        )
-        .await
-        .map_err(|e| {
+    if let Some(confirmations) = imported.confirmations {
+        let sent = confirmations.map_err(|e| {
             format!("the people were added, but queueing their confirmation emails failed: {e}")
         })?;
         println!("{sent} confirmation emails queued in the outbox.");
     }
     println!(
         "Added {} people to '{}' as {}.",
-        counts.added,
+        imported.counts.added,
         trial.slug,
         if consent {
             "active (consent stated)"

@@ -13,8 +13,7 @@ use chrono::Utc;
 use futures_util::StreamExt;
 
 use super::see_other;
-use crate::app::import::{self, AcceptedRow, FileError, Problem, MAX_BYTES};
-use crate::domain::MembershipState;
+use crate::app::import::{self, FileError, Preview, PreviewError, MAX_BYTES};
 use crate::store::roster::ImportBatch;
 use crate::store::trials::Trial;
 use crate::store::{Store, StoreError};
@@ -194,47 +193,6 @@ pub async fn upload(
     }
 }
 
-/// The preview of a batch: what the import would do now.
-struct Preview {
-    to_add: Vec<AcceptedRow>,
-    already: Vec<AcceptedRow>,
-    problems: Vec<Problem>,
-    ignored_columns: Vec<String>,
-}
-
-async fn preview(
-    store: &Store,
-    trial: &Trial,
-    batch: &ImportBatch,
-) -> Result<Preview, PreviewError> {
-    let parsed = import::parse(
-        batch.content.as_bytes(),
-        &trial.attribute_name,
-        &trial.attribute_value_list(),
-    )
-    .map_err(PreviewError::File)?;
-    let existing = store
-        .member_emails(trial.id)
-        .await
-        .map_err(PreviewError::Store)?;
-    let (already, to_add) = parsed
-        .accepted
-        .into_iter()
-        .partition(|r| existing.contains(r.details.email.as_str()));
-    Ok(Preview {
-        to_add,
-        already,
-        problems: parsed.problems,
-        ignored_columns: parsed.ignored_columns,
-    })
-}
-
-enum PreviewError {
-    /// The trial's settings changed since the upload so that the file no longer reads.
-    File(FileError),
-    Store(StoreError),
-}
-
 #[derive(Template)]
 #[template(path = "admin/import_preview.html")]
 struct BatchPage {
@@ -313,7 +271,7 @@ pub async fn show(
         notice,
     };
     if matches!(page.batch.state.as_str(), "previewed" | "failed") {
-        match preview(&store, &page.trial, &page.batch).await {
+        match import::preview(&store, &page.trial, page.batch.content.as_bytes()).await {
             Ok(p) => page.preview = Some(p),
             Err(PreviewError::File(e)) => page.file_error = Some(e.to_string()),
             Err(PreviewError::Store(e)) => return internal(e),
@@ -355,7 +313,7 @@ pub async fn confirm(
         Err(e) => return internal(e),
     };
     let page = format!("/admin/trials/{}/import/{}", trial.slug, batch.public_id);
-    let preview = match preview(&store, &trial, &batch).await {
+    let preview = match import::preview(&store, &trial, batch.content.as_bytes()).await {
         Ok(p) => p,
         // The page explains what is wrong with the file now.
         Err(PreviewError::File(_)) => return see_other(&page),
@@ -380,21 +338,16 @@ pub async fn confirm(
     see_other(&page)
 }
 
+/// Runs the import in the background, keeping its progress in `RUNNING` for the page, and
+/// records the outcome on the batch.
 async fn run_import(
     store: &Store,
-    trial: &crate::store::trials::Trial,
+    trial: &Trial,
     base_url: &url::Url,
     batch: &ImportBatch,
     people: Vec<crate::domain::ParticipantDetails>,
     consent: bool,
 ) {
-    let trial_id = trial.id;
-    let now = Utc::now();
-    let (state, consent_at) = if consent {
-        (MembershipState::Active, Some(now))
-    } else {
-        (MembershipState::Pending, None)
-    };
     let total = people.len();
     let key = batch.public_id.clone();
     let mut report = move |done: usize| {
@@ -405,33 +358,32 @@ async fn run_import(
             }
         }
     };
-    let result = store
-        .import_members(trial_id, &people, state, consent_at, now, &mut report)
-        .await;
+    let result = import::commit(
+        store,
+        base_url,
+        trial,
+        &people,
+        consent,
+        Utc::now(),
+        &mut report,
+    )
+    .await;
     let finished = match &result {
-        Ok(counts) => {
+        Ok(imported) => {
+            let counts = imported.counts;
             let mut outcome = format!("Added {} people", counts.added);
-            if !consent {
-                // Imported people confirm their address like anyone else before being paired.
-                match crate::app::participants::queue_missing_confirmations(
-                    store,
-                    base_url,
-                    trial,
-                    Utc::now(),
-                )
-                .await
-                {
-                    Ok(sent) => {
-                        outcome.push_str(&format!("; {sent} confirmation emails are on their way"))
-                    }
-                    Err(e) => {
-                        let reference = log_unexpected(&anyhow::anyhow!(
-                            "queueing confirmations after an import: {e}"
-                        ));
-                        outcome.push_str(&format!(
-                            "; the confirmation emails could not be queued (reference {reference})"
-                        ));
-                    }
+            match &imported.confirmations {
+                None => {}
+                Some(Ok(sent)) => {
+                    outcome.push_str(&format!("; {sent} confirmation emails are on their way"))
+                }
+                Some(Err(e)) => {
+                    let reference = log_unexpected(&anyhow::anyhow!(
+                        "queueing confirmations after an import: {e}"
+                    ));
+                    outcome.push_str(&format!(
+                        "; the confirmation emails could not be queued (reference {reference})"
+                    ));
                 }
             }
             if counts.already_members > 0 {
