@@ -1,14 +1,15 @@
 //! Rounds: propose groups with the pairing engine, let an organiser reshuffle or swap people,
 //! then publish, which records the round for good and queues every pairing email in the same
 //! transaction.
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Transaction};
 
 use crate::mail::{self, pairing};
 use crate::matching::{self, Instance, PastGroup, PastRound, Person};
-use crate::store::rounds::{mark_published, GroupMember, NewGroup, Round};
+use crate::store::participants::MemberQuery;
+use crate::store::rounds::{mark_published, Candidate, GroupMember, NewGroup, Round};
 use crate::store::trials::Trial;
 use crate::store::{outbox, Store, StoreError};
 
@@ -178,6 +179,112 @@ pub(crate) async fn run_engine(inputs: Inputs, seed: u64) -> (Vec<NewGroup>, Vec
     (groups, unplaced)
 }
 
+/// The groups the engine proposes for the trial now, from who is available and who has met
+/// before. Writes nothing: saving a draft and the command line's dry run both start here.
+pub async fn proposal(
+    store: &Store,
+    trial: &Trial,
+    seed: u64,
+    now: DateTime<Utc>,
+) -> Result<Vec<NewGroup>, StoreError> {
+    let inputs = engine_inputs(store, trial, now).await?;
+    let (groups, _) = run_engine(inputs, seed).await;
+    Ok(groups)
+}
+
+/// A round to look at without saving it: the draft already waiting, or what a new one would be.
+#[derive(Debug, Clone)]
+pub struct RoundPreview {
+    pub number: i64,
+    pub seed: String,
+    pub groups: Vec<PreviewGroup>,
+    pub unplaced: Vec<UnplacedView>,
+}
+
+#[derive(Debug, Clone)]
+pub struct PreviewGroup {
+    pub position: i64,
+    pub reason: String,
+    /// (name, attribute value) of each person.
+    pub members: Vec<(String, String)>,
+}
+
+impl From<RoundView> for RoundPreview {
+    fn from(view: RoundView) -> Self {
+        RoundPreview {
+            number: view.round.number,
+            seed: view.round.seed,
+            groups: view
+                .groups
+                .into_iter()
+                .map(|g| PreviewGroup {
+                    position: g.position,
+                    reason: g.reason,
+                    members: g
+                        .members
+                        .into_iter()
+                        .map(|m| (m.name, m.attribute_value))
+                        .collect(),
+                })
+                .collect(),
+            unplaced: view.unplaced,
+        }
+    }
+}
+
+/// What [`propose`] would show, without writing anything: the waiting draft when there is
+/// one (an organiser's draft is left alone), otherwise the groups a new round would have.
+pub async fn preview(
+    store: &Store,
+    trial: &Trial,
+    seed: u64,
+    now: DateTime<Utc>,
+) -> Result<RoundPreview, RoundError> {
+    if let Some(draft) = store.find_draft_round(trial.id).await? {
+        return Ok(view(store, trial, draft, now).await?.into());
+    }
+    let groups = proposal(store, trial, seed, now).await?;
+    let people: HashMap<i64, (String, String)> = store
+        .list_members(trial.id, &MemberQuery::default())
+        .await?
+        .into_iter()
+        .map(|m| (m.membership_id, (m.name, m.attribute_value)))
+        .collect();
+    let placed: HashSet<i64> = groups
+        .iter()
+        .flat_map(|g| g.membership_ids.iter().copied())
+        .collect();
+    let candidates = store.round_candidates(trial.id, now).await?;
+    let number = store
+        .list_rounds(trial.id)
+        .await?
+        .first()
+        .map_or(1, |r| r.number + 1);
+    Ok(RoundPreview {
+        number,
+        seed: seed.to_string(),
+        groups: groups
+            .into_iter()
+            .zip(1..)
+            .map(|(g, position)| PreviewGroup {
+                position,
+                reason: g.reason,
+                members: {
+                    // In the order a saved round lists them.
+                    let mut members: Vec<_> = g
+                        .membership_ids
+                        .iter()
+                        .filter_map(|id| people.get(id).cloned())
+                        .collect();
+                    members.sort();
+                    members
+                },
+            })
+            .collect(),
+        unplaced: unplaced(candidates, |c| placed.contains(&c.membership_id)),
+    })
+}
+
 /// Proposes a draft round for the trial, or returns the draft that is already waiting.
 /// `slot` marks a scheduled round; a second proposal for the same slot returns `None`.
 pub async fn propose(
@@ -193,8 +300,7 @@ pub async fn propose(
             return Ok(Some(view(store, trial, draft, now).await?));
         }
     }
-    let inputs = engine_inputs(store, trial, now).await?;
-    let (groups, _) = run_engine(inputs, seed).await;
+    let groups = proposal(store, trial, seed, now).await?;
     // A manual round can only lose a race for its round number; try again then.
     for _ in 0..3 {
         if let Some(round) = store
@@ -318,6 +424,21 @@ pub(crate) fn group_views(members: Vec<GroupMember>) -> Vec<GroupView> {
     groups
 }
 
+/// The available people a draft leaves out.
+fn unplaced(
+    candidates: Vec<Candidate>,
+    is_placed: impl Fn(&Candidate) -> bool,
+) -> Vec<UnplacedView> {
+    candidates
+        .into_iter()
+        .filter(|c| !is_placed(c))
+        .map(|c| UnplacedView {
+            public_id: c.public_id,
+            why: "could not be placed in this round (alone, or kept apart by exclusions)".into(),
+        })
+        .collect()
+}
+
 /// A round with its groups; for a draft, also the available people left out of it.
 pub async fn view(
     store: &Store,
@@ -328,19 +449,12 @@ pub async fn view(
     let groups = group_views(store.round_members(round.id).await?);
     let mut unplaced = Vec::new();
     if round.is_draft() {
-        let placed: std::collections::HashSet<&str> = groups
+        let placed: HashSet<&str> = groups
             .iter()
             .flat_map(|g| g.members.iter().map(|m| m.public_id.as_str()))
             .collect();
-        for c in store.round_candidates(trial.id, now).await? {
-            if !placed.contains(c.public_id.as_str()) {
-                unplaced.push(UnplacedView {
-                    public_id: c.public_id,
-                    why: "could not be placed in this round (alone, or kept apart by exclusions)"
-                        .into(),
-                });
-            }
-        }
+        let candidates = store.round_candidates(trial.id, now).await?;
+        unplaced = self::unplaced(candidates, |c| placed.contains(c.public_id.as_str()));
     }
     Ok(RoundView {
         round,

@@ -206,53 +206,23 @@ pub async fn round(settings: Settings, command: RoundCommand) -> Result<(), Stri
         .await
         .map_err(|e| error_chain(&e))?
         .ok_or_else(|| format!("--trial: there is no trial '{trial}'"))?;
-    let had_draft = store
-        .find_draft_round(trial.id)
-        .await
-        .map_err(|e| error_chain(&e))?
-        .is_some();
     let now = Utc::now();
-    let view = crate::app::rounds::propose(
-        &store,
-        &trial,
-        "manual",
-        None,
-        seed.unwrap_or_else(rand::random),
-        now,
-    )
-    .await
-    .map_err(|e| error_chain(&e))?
-    .ok_or("a round already exists for this slot")?;
-    println!(
-        "Round {} of {} (seed {}): {} groups",
-        view.round.number,
-        trial.name,
-        view.round.seed,
-        view.groups.len()
-    );
-    for g in &view.groups {
-        let names: Vec<String> = g
-            .members
-            .iter()
-            .map(|m| format!("{} ({})", m.name, m.attribute_value))
-            .collect();
-        println!("  {:>3}. {}  [{}]", g.position, names.join(" + "), g.reason);
-    }
-    for u in &view.unplaced {
-        println!("  not placed: {}", u.why);
-    }
+    let seed = seed.unwrap_or_else(rand::random);
     if dry_run {
-        // Leave an organiser's existing draft alone; remove only the one made for this look.
-        if !had_draft {
-            store
-                .delete_draft_round(view.round.id, now)
-                .await
-                .map_err(|e| error_chain(&e))?;
-        }
+        let preview = crate::app::rounds::preview(&store, &trial, seed, now)
+            .await
+            .map_err(|e| error_chain(&e))?;
+        print_round(&trial.name, &preview);
         println!("Dry run: nothing was saved or sent.");
     } else {
+        let view = crate::app::rounds::propose(&store, &trial, "manual", None, seed, now)
+            .await
+            .map_err(|e| error_chain(&e))?
+            .ok_or("a round already exists for this slot")?;
+        let round_id = view.round.id;
+        print_round(&trial.name, &view.into());
         let published =
-            crate::app::rounds::publish(&store, &trial, view.round.id, &settings.base_url, now)
+            crate::app::rounds::publish(&store, &trial, round_id, &settings.base_url, now)
                 .await
                 .map_err(|e| error_chain(&e))?;
         println!(
@@ -262,4 +232,25 @@ pub async fn round(settings: Settings, command: RoundCommand) -> Result<(), Stri
     }
     store.close().await;
     Ok(())
+}
+
+fn print_round(trial_name: &str, round: &crate::app::rounds::RoundPreview) {
+    println!(
+        "Round {} of {} (seed {}): {} groups",
+        round.number,
+        trial_name,
+        round.seed,
+        round.groups.len()
+    );
+    for g in &round.groups {
+        let names: Vec<String> = g
+            .members
+            .iter()
+            .map(|(name, attribute)| format!("{name} ({attribute})"))
+            .collect();
+        println!("  {:>3}. {}  [{}]", g.position, names.join(" + "), g.reason);
+    }
+    for u in &round.unplaced {
+        println!("  not placed: {}", u.why);
+    }
 }

@@ -571,3 +571,67 @@ async fn a_trial_of_threes_gets_groups_of_three_and_each_email_names_both_partne
         }
     }
 }
+
+/// Runs the binary against the test database.
+fn cli(app: &TestApp, args: &[&str]) -> std::process::Output {
+    std::process::Command::new(env!("CARGO_BIN_EXE_coffee-trials"))
+        .args(args)
+        .env("DATABASE_URL", app._db.url())
+        .env_remove("BIND")
+        .output()
+        .expect("the binary runs")
+}
+
+/// The lines of the output that describe groups.
+fn group_lines(out: &std::process::Output) -> Vec<String> {
+    String::from_utf8_lossy(&out.stdout)
+        .lines()
+        .filter(|l| l.contains(" + "))
+        .map(str::to_string)
+        .collect()
+}
+
+async fn count_rows(app: &TestApp, sql: &str) -> i64 {
+    let (n,): (i64,) = sqlx::query_as(sql)
+        .fetch_one(app.store.pool())
+        .await
+        .unwrap();
+    n
+}
+
+#[tokio::test]
+async fn a_dry_run_on_the_command_line_writes_nothing_and_shows_what_the_run_makes() {
+    let app = spawn_app().await;
+    trial_with_people(&app, "dry", 6).await;
+    let args = ["round", "run", "--trial", "dry", "--seed", "42"];
+
+    let dry = cli(&app, &[&args[..], &["--dry-run"]].concat());
+    let stdout = String::from_utf8_lossy(&dry.stdout);
+    assert_eq!(
+        dry.status.code(),
+        Some(0),
+        "{stdout} {}",
+        String::from_utf8_lossy(&dry.stderr)
+    );
+    assert!(
+        stdout.contains("Round 1 of Trial dry (seed 42): 3 groups"),
+        "{stdout}"
+    );
+    assert!(stdout.contains("nothing was saved"), "{stdout}");
+    assert_eq!(group_lines(&dry).len(), 3, "{stdout}");
+    for table in ["rounds", "round_groups", "round_group_members", "outbox"] {
+        let n = count_rows(&app, &format!("SELECT COUNT(*) FROM {table}")).await;
+        assert_eq!(n, 0, "the dry run wrote to {table}");
+    }
+
+    // The real run with the same seed makes the groups the dry run showed.
+    let real = cli(&app, &args);
+    assert_eq!(
+        real.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&real.stderr)
+    );
+    assert_eq!(group_lines(&real), group_lines(&dry));
+    assert_eq!(count_rows(&app, "SELECT COUNT(*) FROM rounds").await, 1);
+}
