@@ -43,6 +43,12 @@ impl TrialBuilder {
         self
     }
 
+    /// Any other field of the form, for what the named methods do not cover.
+    pub fn with(mut self, change: impl FnOnce(&mut TrialInput)) -> Self {
+        change(&mut self.input);
+        self
+    }
+
     pub async fn create(self, store: &Store) -> Trial {
         let settings = TrialSettings::try_from(&self.input).expect("the trial settings are valid");
         store
@@ -92,7 +98,8 @@ impl PersonBuilder {
 
     /// The details as the trial's rules accept them.
     pub fn details(&self, trial: &Trial) -> ParticipantDetails {
-        ParticipantDetails::parse(&self.input, &trial.attribute_value_list()).expect("the person's details are valid")
+        ParticipantDetails::parse(&self.input, &trial.attribute_value_list())
+            .expect("the person's details are valid")
     }
 
     /// Adds the person; answers what [`add_member`] answered (an address already in the
