@@ -42,6 +42,9 @@ pub struct Settings {
     /// Failed sign-ins an account takes per hour before only known addresses may try. Not a
     /// setting of its own: tests lower it.
     pub sign_in_ceiling_per_hour: u32,
+    /// Whether `serve` runs the outbox worker and the scheduler. Not a setting of its own:
+    /// tests turn it off and drive both by hand.
+    pub background_loops: bool,
 }
 
 /// The raw values as they arrive from flags or the environment.
@@ -144,6 +147,7 @@ impl Settings {
             scheduler_interval: SCHEDULER_TICK,
             trusted_proxies,
             sign_in_ceiling_per_hour: crate::web::limits::DEFAULT_SIGN_IN_CEILING_PER_HOUR,
+            background_loops: true,
             signup_limit_per_ip: parse_limit(
                 "SIGNUP_LIMIT_PER_IP",
                 raw.signup_limit_per_ip,

@@ -18,8 +18,9 @@ pub struct Application {
     port: u16,
     server: Server,
     store: Store,
-    worker: Worker,
-    scheduler: crate::app::schedule::Scheduler,
+    // None when `Settings::background_loops` is off.
+    worker: Option<Worker>,
+    scheduler: Option<crate::app::schedule::Scheduler>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -108,12 +109,17 @@ impl Application {
             from_domain = %settings.mail_from.email.domain(),
             "email delivery"
         );
-        let worker = Worker::start(store.clone(), transport, worker_config);
-        let scheduler = crate::app::schedule::Scheduler::start(
-            store.clone(),
-            settings.base_url.clone(),
-            settings.scheduler_interval,
-        );
+        let (worker, scheduler) = if settings.background_loops {
+            let worker = Worker::start(store.clone(), transport, worker_config);
+            let scheduler = crate::app::schedule::Scheduler::start(
+                store.clone(),
+                settings.base_url.clone(),
+                settings.scheduler_interval,
+            );
+            (Some(worker), Some(scheduler))
+        } else {
+            (None, None)
+        };
         Ok(Self {
             port,
             server,
@@ -136,8 +142,12 @@ impl Application {
     /// this returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let served = self.server.await;
-        self.scheduler.stop().await;
-        self.worker.stop().await;
+        if let Some(scheduler) = self.scheduler {
+            scheduler.stop().await;
+        }
+        if let Some(worker) = self.worker {
+            worker.stop().await;
+        }
         served
     }
 }

@@ -10,23 +10,21 @@ use coffee_trials::store::time::{from_db, to_db};
 use coffee_trials::store::trials::Trial;
 use coffee_trials::store::Store;
 
+use crate::builders::TrialBuilder;
 use crate::helpers::{csrf_from, spawn_app, TestApp, TestDatabase};
 
 async fn event_trial(app: &TestApp, slug: &str) -> Trial {
-    let input = TrialInput {
-        name: "Induction day".into(),
-        slug: slug.into(),
-        kind: "event".into(),
-        event_date: "2026-12-07".into(),
-        event_place: "Seminar room 2".into(),
-        event_planned_rounds: "4".into(),
-        event_round_minutes: "7".into(),
-        ..Default::default()
-    };
-    app.store
-        .create_trial(&TrialSettings::try_from(&input).unwrap(), Utc::now())
+    TrialBuilder::new(slug)
+        .name("Induction day")
+        .kind("event")
+        .with(|t| {
+            t.event_date = "2026-12-07".into();
+            t.event_place = "Seminar room 2".into();
+            t.event_planned_rounds = "4".into();
+            t.event_round_minutes = "7".into();
+        })
+        .create(&app.store)
         .await
-        .unwrap()
 }
 
 /// Signs a person up on the trial's page and returns the token of their event page.
@@ -938,18 +936,19 @@ async fn events_people_who_cannot_be_placed_are_counted_and_a_round_of_nobody_is
         membership.insert(name, person[0].membership_id);
     }
     // Test set-up: Ada's private do-not-pair list names both others, as her manage page would.
-    for other in ["Alan Turing", "Grace Hopper"] {
-        sqlx::query(
-            "INSERT INTO do_not_pair (membership_id, other_membership_id, created_at) \
-             VALUES ($1, $2, $3)",
-        )
-        .bind(membership["Ada Lovelace"])
-        .bind(membership[other])
-        .bind(to_db(Utc::now()))
-        .execute(app.store.pool())
+    let ada = app
+        .store
+        .find_member_by_id(membership["Ada Lovelace"])
         .await
+        .unwrap()
         .unwrap();
+    let mut others = Vec::new();
+    for other in ["Alan Turing", "Grace Hopper"] {
+        let member = app.store.find_member_by_id(membership[other]).await;
+        others.push(member.unwrap().unwrap().public_id);
     }
+    let saved = app.store.set_do_not_pair(&ada, &others, Utc::now()).await;
+    assert_eq!(saved.unwrap(), 2);
     let location = run_round_emailing(&app, &trial, false).await;
     assert_eq!(location, "/admin/trials/retreat/event?started=1&unplaced=1");
     let page = app.get_html(&location).await;

@@ -1,6 +1,11 @@
 use std::sync::LazyLock;
 
-use coffee_trials::config::{RawSettings, Settings};
+use chrono::{DateTime, Utc};
+use coffee_trials::app::feedback::FeedbackReport;
+use coffee_trials::app::schedule::TickReport;
+use coffee_trials::config::{DatabaseUrl, RawSettings, Settings};
+use coffee_trials::mail::transport::Transport;
+use coffee_trials::mail::worker::{deliver_one, Outcome, WorkerConfig};
 use coffee_trials::startup::Application;
 use coffee_trials::store::Store;
 use rand::Rng;
@@ -107,6 +112,8 @@ pub struct TestApp {
     pub address: String,
     pub store: Store,
     pub client: reqwest::Client,
+    /// The settings the app was built with, for the helpers that drive its loops by hand.
+    pub settings: Settings,
     /// Kept so the database lives (and on PostgreSQL is dropped) with the app.
     pub _db: TestDatabase,
 }
@@ -242,8 +249,85 @@ pub async fn spawn_app_with(change: impl FnOnce(&mut Settings)) -> TestApp {
         address: format!("http://127.0.0.1:{port}"),
         store,
         client,
+        settings,
         _db: db,
     }
+}
+
+/// Like [`spawn_app`], without the outbox worker and the scheduler: nothing happens in the
+/// background, and a test that needs either calls [`TestApp::deliver_outbox`] or
+/// [`TestApp::tick_scheduler`] when it wants them to run.
+pub async fn spawn_app_without_loops() -> TestApp {
+    spawn_app_with(|s| s.background_loops = false).await
+}
+
+impl TestApp {
+    /// Does what the outbox worker would: sends every message due now, once each, and
+    /// answers what became of them.
+    pub async fn deliver_outbox(&self) -> Vec<Outcome> {
+        let config = WorkerConfig::from_settings(&self.settings);
+        let transport = Transport::from_settings(&self.settings, 1).expect("a transport");
+        let mut outcomes = Vec::new();
+        loop {
+            let now = chrono::Utc::now();
+            let lease_until = now + chrono::Duration::from_std(config.lease).unwrap();
+            let claimed = self
+                .store
+                .claim_due_emails(now, lease_until, config.batch_size)
+                .await
+                .expect("claim due emails");
+            if claimed.is_empty() {
+                return outcomes;
+            }
+            for email in &claimed {
+                outcomes.push(deliver_one(&self.store, &transport, &config, email).await);
+            }
+        }
+    }
+
+    /// One turn of the scheduler as of `now`: schedules first, then feedback, as in `serve`.
+    pub async fn tick_scheduler(&self, now: DateTime<Utc>) -> (TickReport, FeedbackReport) {
+        let base_url = &self.settings.base_url;
+        let rounds = coffee_trials::app::schedule::tick(&self.store, base_url, now)
+            .await
+            .expect("schedule tick");
+        let feedback = coffee_trials::app::feedback::tick(&self.store, base_url, now)
+            .await
+            .expect("feedback tick");
+        (rounds, feedback)
+    }
+}
+
+/// A migrated store on a database of its own, with no HTTP server and no background loops:
+/// for tests of the store's functions.
+pub struct TestStore {
+    pub store: Store,
+    /// Kept so the database lives (and on PostgreSQL is dropped) with the store.
+    pub _db: TestDatabase,
+}
+
+impl TestStore {
+    pub async fn new() -> Self {
+        let db = TestDatabase::create().await;
+        let store = migrated_store(&db).await;
+        TestStore { store, _db: db }
+    }
+}
+
+impl std::ops::Deref for TestStore {
+    type Target = Store;
+    fn deref(&self) -> &Store {
+        &self.store
+    }
+}
+
+/// Connects to `db` and brings it to the latest schema.
+pub async fn migrated_store(db: &TestDatabase) -> Store {
+    let store = Store::connect(&DatabaseUrl::parse(&db.url()).expect("a database URL"))
+        .await
+        .expect("connect to the test database");
+    store.migrate().await.expect("migrate");
+    store
 }
 
 /// Where the apps of the tests write emails (the outbox worker runs in every app): outside the

@@ -4,6 +4,7 @@ mod architecture;
 mod browser;
 mod browser_participants;
 mod browser_rounds;
+mod builders;
 mod cli;
 mod console_participants;
 mod dashboard;

@@ -5,7 +5,7 @@ use coffee_trials::library::seed::{builtin_techniques, SeedTechnique, SEEDED_AT}
 use coffee_trials::store::Store;
 use sqlx::Row;
 
-use crate::helpers::{on_postgres, TestDatabase};
+use crate::helpers::{migrated_store, on_postgres, TestDatabase};
 
 const TABLES: &[&str] = &[
     "api_tokens",
@@ -33,18 +33,10 @@ const TABLES: &[&str] = &[
     "trials",
 ];
 
-async fn migrated(db: &TestDatabase) -> Store {
-    let store = Store::connect(&DatabaseUrl::parse(&db.url()).unwrap())
-        .await
-        .expect("connect");
-    store.migrate().await.expect("migrate");
-    store
-}
-
 #[tokio::test]
 async fn the_schema_has_every_noun_of_the_product() {
     let db = TestDatabase::create().await;
-    let store = migrated(&db).await;
+    let store = migrated_store(&db).await;
     for table in TABLES {
         let sql = format!("SELECT COUNT(*) AS n FROM {table}");
         let row = sqlx::query(&sql).fetch_one(store.pool()).await;
@@ -55,7 +47,7 @@ async fn the_schema_has_every_noun_of_the_product() {
 #[tokio::test]
 async fn migrating_twice_changes_nothing() {
     let db = TestDatabase::create().await;
-    let store = migrated(&db).await;
+    let store = migrated_store(&db).await;
     store.migrate().await.expect("second run is a no-op");
 }
 
@@ -65,7 +57,7 @@ async fn sqlite_enforces_foreign_keys() {
         return; // PostgreSQL always does; this guards the SQLite pragma.
     }
     let db = TestDatabase::create().await;
-    let store = migrated(&db).await;
+    let store = migrated_store(&db).await;
     let orphan = sqlx::query(
         "INSERT INTO rounds (trial_id, number, seed, created_at) VALUES ($1, 1, '1', 'now')",
     )
@@ -476,7 +468,7 @@ async fn both_backends_have_the_same_tables_and_columns() {
         return;
     }
     let db = TestDatabase::create().await;
-    let postgres = postgres_schema(&migrated(&db).await).await;
+    let postgres = postgres_schema(&migrated_store(&db).await).await;
     assert_eq!(
         invariant_breaches(&postgres),
         Vec::<String>::new(),
@@ -495,7 +487,7 @@ async fn both_backends_have_the_same_tables_and_columns() {
 #[tokio::test]
 async fn the_seed_migration_holds_exactly_the_techniques_data_file() {
     let db = TestDatabase::create().await;
-    let store = migrated(&db).await;
+    let store = migrated_store(&db).await;
     let seeded: Vec<_> = store
         .list_techniques()
         .await

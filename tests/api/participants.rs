@@ -8,6 +8,7 @@ use coffee_trials::store::participants::{add_member, AddOutcome, Member, MemberQ
 use coffee_trials::store::trials::Trial;
 use serde_json::{json, Value};
 
+use crate::builders::RoundBuilder;
 use crate::helpers::{csrf_from, spawn_app, spawn_app_with, TestApp};
 
 pub async fn open_trial(app: &TestApp, slug: &str, values: &str) -> Trial {
@@ -338,39 +339,16 @@ async fn participants_whole_journey_from_sign_up_to_erasure() {
     );
 
     // A published round pairing Grace with Alan, to prove history survives erasure.
-    let now = coffee_trials::store::time::to_db(Utc::now());
-    let (round_id,): (i64,) = sqlx::query_as(
-        "INSERT INTO rounds (trial_id, number, kind, state, seed, created_at, published_at) \
-         VALUES ($1, 1, 'manual', 'published', '7', $2, $2) RETURNING id",
-    )
-    .bind(trial.id)
-    .bind(&now)
-    .fetch_one(app.store.pool())
-    .await
-    .unwrap();
-    let (group_id,): (i64,) =
-        sqlx::query_as("INSERT INTO round_groups (round_id, position) VALUES ($1, 0) RETURNING id")
-            .bind(round_id)
-            .fetch_one(app.store.pool())
-            .await
-            .unwrap();
-    for id in [grace.membership_id, alan_id] {
-        sqlx::query("INSERT INTO round_group_members (group_id, membership_id) VALUES ($1, $2)")
-            .bind(group_id)
-            .bind(id)
-            .execute(app.store.pool())
-            .await
-            .unwrap();
-    }
-    sqlx::query(
-        "INSERT INTO do_not_pair (membership_id, other_membership_id, created_at) VALUES ($1, $2, $3)",
-    )
-    .bind(alan_id)
-    .bind(grace.membership_id)
-    .bind(&now)
-    .execute(app.store.pool())
-    .await
-    .unwrap();
+    let round = RoundBuilder::new()
+        .group(&[grace.membership_id, alan_id])
+        .published()
+        .create(&app.store, &trial)
+        .await;
+    // Alan's own list names Grace, as his manage page would save it.
+    app.store
+        .set_do_not_pair(&alan, std::slice::from_ref(&grace.public_id), Utc::now())
+        .await
+        .unwrap();
     let alan_export: Value = app
         .get(&format!("{alan_manage}/export"))
         .await
@@ -408,9 +386,10 @@ async fn participants_whole_journey_from_sign_up_to_erasure() {
         erased.attribute_value, "Estates",
         "a category from the list stays"
     );
-    let sql = "SELECT COUNT(*) FROM round_group_members WHERE group_id = $1";
+    let sql = "SELECT COUNT(*) FROM round_group_members gm \
+               JOIN round_groups g ON g.id = gm.group_id WHERE g.round_id = $1";
     assert_eq!(
-        count(&app, sql, group_id).await,
+        count(&app, sql, round.id).await,
         2,
         "history keeps both rows"
     );

@@ -1,74 +1,32 @@
 //! The shared participant store functions, on both backends.
 use chrono::Utc;
-use coffee_trials::domain::{
-    MembershipState, ParticipantDetails, ParticipantInput, TrialInput, TrialSettings,
-};
-use coffee_trials::store::participants::{add_member, AddOutcome, MemberQuery};
+use coffee_trials::domain::MembershipState;
+use coffee_trials::store::participants::{AddOutcome, MemberQuery};
 use coffee_trials::store::trials::Trial;
 use coffee_trials::store::Store;
 
-use crate::helpers::spawn_app;
+use crate::builders::{PersonBuilder, TrialBuilder};
+use crate::helpers::TestStore;
 
 async fn trial(store: &Store, slug: &str) -> Trial {
-    let input = TrialInput {
-        name: slug.into(),
-        slug: slug.into(),
-        attribute_values: "Nursing\nEstates".into(),
-        ..Default::default()
-    };
-    store
-        .create_trial(&TrialSettings::try_from(&input).unwrap(), Utc::now())
+    TrialBuilder::new(slug)
+        .attribute_values("Nursing\nEstates")
+        .create(store)
         .await
-        .unwrap()
-}
-
-fn person(name: &str, email: &str, dept: &str) -> ParticipantDetails {
-    let input = ParticipantInput {
-        name: name.into(),
-        email: email.into(),
-        attribute_value: dept.into(),
-        ..Default::default()
-    };
-    ParticipantDetails::parse(&input, &["Nursing", "Estates"]).unwrap()
 }
 
 #[tokio::test]
 async fn one_person_joins_several_trials_once_each() {
-    let app = spawn_app().await;
-    let (a, b) = (trial(&app.store, "a").await, trial(&app.store, "b").await);
-    let mut tx = app.store.pool().begin().await.unwrap();
-    let grace = person("Grace", "grace@example.org", "Nursing");
-    let first = add_member(
-        &mut tx,
-        a.id,
-        &grace,
-        MembershipState::Pending,
-        None,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    let again = add_member(
-        &mut tx,
-        a.id,
-        &grace,
-        MembershipState::Active,
-        None,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    let other = add_member(
-        &mut tx,
-        b.id,
-        &grace,
-        MembershipState::Active,
-        None,
-        Utc::now(),
-    )
-    .await
-    .unwrap();
-    tx.commit().await.unwrap();
+    let store = TestStore::new().await;
+    let (a, b) = (trial(&store, "a").await, trial(&store, "b").await);
+    let grace = PersonBuilder::new("Grace", "grace@example.org").attribute("Nursing");
+    let first = grace
+        .clone()
+        .state(MembershipState::Pending)
+        .try_add_to(&store, &a)
+        .await;
+    let again = grace.try_add_to(&store, &a).await;
+    let other = grace.try_add_to(&store, &b).await;
     let AddOutcome::Added {
         membership_id,
         public_id,
@@ -86,48 +44,34 @@ async fn one_person_joins_several_trials_once_each() {
     assert!(matches!(other, AddOutcome::Added { .. }));
     assert_eq!(public_id.len(), 32);
     let (people,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM participants")
-        .fetch_one(app.store.pool())
+        .fetch_one(store.pool())
         .await
         .unwrap();
     assert_eq!(people, 1);
-    let member = app
-        .store
-        .find_member(a.id, &public_id)
-        .await
-        .unwrap()
-        .unwrap();
+    let member = store.find_member(a.id, &public_id).await.unwrap().unwrap();
     assert_eq!(member.email.as_deref(), Some("grace@example.org"));
     assert!(member.confirmed_at.is_none());
 }
 
 #[tokio::test]
 async fn members_are_searched_filtered_and_paused() {
-    let app = spawn_app().await;
-    let t = trial(&app.store, "search").await;
-    let mut tx = app.store.pool().begin().await.unwrap();
+    let store = TestStore::new().await;
+    let t = trial(&store, "search").await;
+    let mut added = Vec::new();
     for (name, email) in [
         ("Ada Lovelace", "ada@example.org"),
         ("Alan Turing", "alan@example.org"),
         ("Mary_Seacole", "mary@nhs.example"),
     ] {
-        add_member(
-            &mut tx,
-            t.id,
-            &person(name, email, "Estates"),
-            MembershipState::Active,
-            None,
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+        let person = PersonBuilder::new(name, email).attribute("Estates");
+        added.push(person.add_to(&store, &t).await);
     }
-    tx.commit().await.unwrap();
     let find = |search: &str| {
         let q = MemberQuery {
             search: Some(search.into()),
             ..Default::default()
         };
-        let store = app.store.clone();
+        let store = store.store.clone();
         async move {
             store
                 .list_members(t.id, &q)
@@ -147,8 +91,7 @@ async fn members_are_searched_filtered_and_paused() {
     );
     assert_eq!(find("a").await.len(), 3);
 
-    let ada = app
-        .store
+    let ada = store
         .list_members(
             t.id,
             &MemberQuery {
@@ -159,8 +102,11 @@ async fn members_are_searched_filtered_and_paused() {
         .await
         .unwrap()
         .remove(0);
-    assert!(app
-        .store
+    assert_eq!(
+        (ada.membership_id, ada.public_id.as_str()),
+        (added[0].membership_id, added[0].public_id.as_str())
+    );
+    assert!(store
         .set_member_state(
             ada.membership_id,
             MembershipState::Paused,
@@ -169,8 +115,7 @@ async fn members_are_searched_filtered_and_paused() {
         )
         .await
         .unwrap());
-    let paused = app
-        .store
+    let paused = store
         .list_members(
             t.id,
             &MemberQuery {
@@ -182,7 +127,7 @@ async fn members_are_searched_filtered_and_paused() {
         .unwrap();
     assert_eq!(paused.len(), 1);
     assert!(paused[0].paused_until.is_some());
-    let counts = app.store.count_members_by_state(t.id).await.unwrap();
+    let counts = store.count_members_by_state(t.id).await.unwrap();
     assert_eq!(
         counts,
         vec![("active".to_string(), 2), ("paused".to_string(), 1)]

@@ -242,9 +242,8 @@ async fn paused_and_skipping_people_sit_a_round_out() {
         )
         .await
         .unwrap();
-    sqlx::query("UPDATE memberships SET skip_next_round = 1 WHERE id = $1")
-        .bind(members[1].membership_id)
-        .execute(app.store.pool())
+    app.store
+        .set_skip_next_round(members[1].membership_id, true, Utc::now())
         .await
         .unwrap();
     app.store

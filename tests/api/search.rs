@@ -1,14 +1,12 @@
 //! Participant search answers alike on both backends, whatever the letters: names and
 //! addresses are folded in Rust into `participants.search_key` (store::search).
 use chrono::Utc;
-use coffee_trials::config::DatabaseUrl;
-use coffee_trials::domain::{
-    MembershipState, ParticipantDetails, ParticipantInput, TrialInput, TrialSettings,
-};
-use coffee_trials::store::participants::{add_member, MemberQuery};
+use coffee_trials::domain::{ParticipantDetails, ParticipantInput};
+use coffee_trials::store::participants::MemberQuery;
 use coffee_trials::store::Store;
 
-use crate::helpers::TestDatabase;
+use crate::builders::{PersonBuilder, TrialBuilder};
+use crate::helpers::TestStore;
 
 const PEOPLE: [(&str, &str); 5] = [
     ("Émile Zola", "emile@example.org"),
@@ -18,34 +16,16 @@ const PEOPLE: [(&str, &str); 5] = [
     ("Ann Smith", "ann@example.org"),
 ];
 
-async fn store_with_people(db: &TestDatabase) -> (Store, i64) {
-    let store = Store::connect(&DatabaseUrl::parse(&db.url()).unwrap())
-        .await
-        .unwrap();
-    store.migrate().await.unwrap();
-    let input = TrialInput {
-        name: "Search".into(),
-        slug: "search".into(),
-        ..Default::default()
-    };
-    let trial = store
-        .create_trial(&TrialSettings::try_from(&input).unwrap(), Utc::now())
-        .await
-        .unwrap();
-    let mut tx = store.pool().begin().await.unwrap();
+/// A store of its own holding a trial of [`PEOPLE`]; answers the trial's id.
+async fn store_with_people() -> (TestStore, i64) {
+    let store = TestStore::new().await;
+    let trial = TrialBuilder::new("search")
+        .name("Search")
+        .create(&store)
+        .await;
     for (name, email) in PEOPLE {
-        add_member(
-            &mut tx,
-            trial.id,
-            &details(name, email),
-            MembershipState::Active,
-            None,
-            Utc::now(),
-        )
-        .await
-        .unwrap();
+        PersonBuilder::new(name, email).add_to(&store, &trial).await;
     }
-    tx.commit().await.unwrap();
     (store, trial.id)
 }
 
@@ -81,8 +61,7 @@ async fn found(store: &Store, trial_id: i64, search: &str) -> Vec<String> {
 
 #[tokio::test]
 async fn search_finds_non_ascii_names_in_any_case() {
-    let db = TestDatabase::create().await;
-    let (store, trial_id) = store_with_people(&db).await;
+    let (store, trial_id) = store_with_people().await;
     for (search, expected) in [
         ("émile", &["Émile Zola"][..]),
         ("ÉMILE", &["Émile Zola"]),
@@ -105,8 +84,7 @@ async fn search_finds_non_ascii_names_in_any_case() {
 
 #[tokio::test]
 async fn a_new_name_is_found_and_the_old_one_no_longer() {
-    let db = TestDatabase::create().await;
-    let (store, trial_id) = store_with_people(&db).await;
+    let (store, trial_id) = store_with_people().await;
     let query = MemberQuery {
         search: Some("ann@example.org".into()),
         ..Default::default()
@@ -129,8 +107,7 @@ async fn a_new_name_is_found_and_the_old_one_no_longer() {
 /// Rows from before migration 0014 have no key; the next start computes it in Rust.
 #[tokio::test]
 async fn keys_missing_from_older_rows_are_filled_when_the_store_migrates() {
-    let db = TestDatabase::create().await;
-    let (store, trial_id) = store_with_people(&db).await;
+    let (store, trial_id) = store_with_people().await;
     sqlx::query("UPDATE participants SET search_key = NULL")
         .execute(store.pool())
         .await
@@ -147,7 +124,8 @@ async fn keys_missing_from_older_rows_are_filled_when_the_store_migrates() {
 /// The same through the console page and the JSON API.
 #[tokio::test]
 async fn the_console_and_the_api_find_non_ascii_names_in_any_case() {
-    let app = crate::helpers::spawn_app().await;
+    // Import queues invitations; nothing here needs them sent.
+    let app = crate::helpers::spawn_app_without_loops().await;
     app.sign_up_first_organiser().await;
     crate::import::trial(&app, "folk", "").await;
     let csv = "name,email\nÉmile Zola,emile@example.org\nÅsa Berg,asa@example.org\n";
