@@ -11,7 +11,7 @@ use actix_web::{HttpResponse, ResponseError};
 use crate::store::organisers::Organiser;
 use crate::store::trials::TrialSummary;
 use crate::store::{Store, StoreError};
-use crate::web::errors::ApiError;
+use crate::web::errors::{ApiError, PageError};
 
 /// First path segments (inside `/admin` or `/api/v1`) that only admins may use: managing
 /// organisers, editing the technique library, the outbox.
@@ -80,17 +80,10 @@ impl Denied {
     /// The console's page for a refusal.
     pub fn page(&self) -> HttpResponse {
         match self {
-            Denied::NoSuchTrial => crate::web::pages::message(
-                StatusCode::NOT_FOUND,
-                "No such trial",
-                "There is no trial at this address.",
-            ),
-            Denied::AdminsOnly => crate::web::pages::message(
-                StatusCode::FORBIDDEN,
-                "For admins only",
-                "Only an admin can do this. Ask one of your admins if you need it done.",
-            ),
+            Denied::NoSuchTrial => PageError::no_such_trial(),
+            Denied::AdminsOnly => PageError::admins_only(),
         }
+        .error_response()
     }
 
     /// The JSON API's answer for a refusal.

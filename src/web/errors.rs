@@ -74,6 +74,114 @@ impl ResponseError for ApiError {
     }
 }
 
+/// An error for an HTML page, so that page handlers can use `?` as the API's do. What the user
+/// can act on (an unknown address, a refusal) gets its own page; anything else is ours and gets
+/// the one internal-error page, with the cause chain in the log.
+#[derive(Debug, thiserror::Error)]
+pub enum PageError {
+    #[error("not found: {title}")]
+    NotFound {
+        title: &'static str,
+        message: &'static str,
+    },
+    #[error("forbidden: {title}")]
+    Forbidden {
+        title: &'static str,
+        message: &'static str,
+    },
+    /// Something the user asked for that cannot be done, in words they can act on.
+    #[error("refused: {title}")]
+    Refused {
+        status: StatusCode,
+        title: &'static str,
+        message: String,
+    },
+    #[error("unexpected error")]
+    Unexpected(#[source] anyhow::Error),
+}
+
+impl PageError {
+    /// The trial in the path does not exist (or is not this organiser's: the same answer).
+    pub fn no_such_trial() -> Self {
+        PageError::NotFound {
+            title: "No such trial",
+            message: "There is no trial at this address.",
+        }
+    }
+
+    pub fn admins_only() -> Self {
+        PageError::Forbidden {
+            title: "For admins only",
+            message: "Only an admin can do this. Ask one of your admins if you need it done.",
+        }
+    }
+
+    pub fn unexpected(cause: impl Into<anyhow::Error>) -> Self {
+        PageError::Unexpected(cause.into())
+    }
+}
+
+impl From<crate::store::StoreError> for PageError {
+    fn from(e: crate::store::StoreError) -> Self {
+        PageError::Unexpected(e.into())
+    }
+}
+
+impl From<askama::Error> for PageError {
+    fn from(e: askama::Error) -> Self {
+        PageError::Unexpected(e.into())
+    }
+}
+
+impl From<anyhow::Error> for PageError {
+    fn from(e: anyhow::Error) -> Self {
+        PageError::Unexpected(e)
+    }
+}
+
+impl ResponseError for PageError {
+    fn status_code(&self) -> StatusCode {
+        match self {
+            PageError::NotFound { .. } => StatusCode::NOT_FOUND,
+            PageError::Forbidden { .. } => StatusCode::FORBIDDEN,
+            PageError::Refused { status, .. } => *status,
+            PageError::Unexpected(_) => StatusCode::INTERNAL_SERVER_ERROR,
+        }
+    }
+
+    fn error_response(&self) -> HttpResponse {
+        match self {
+            PageError::NotFound { title, message } => {
+                crate::web::not_found::page(StatusCode::NOT_FOUND, title, message)
+            }
+            PageError::Forbidden { title, message } => {
+                crate::web::pages::message(StatusCode::FORBIDDEN, title, message)
+            }
+            PageError::Refused {
+                status,
+                title,
+                message,
+            } => crate::web::pages::message(*status, title, message),
+            PageError::Unexpected(cause) => {
+                let reference = log_unexpected(cause);
+                crate::web::pages::message(
+                    StatusCode::INTERNAL_SERVER_ERROR,
+                    INTERNAL_TITLE,
+                    &internal_message(&reference),
+                )
+            }
+        }
+    }
+}
+
+/// The title of the one internal-error page.
+pub const INTERNAL_TITLE: &str = "Something went wrong";
+
+/// What the internal-error page says: nothing about the cause, only a reference to quote.
+pub fn internal_message(reference: &str) -> String {
+    format!("Something went wrong on our side. If it keeps happening, quote reference {reference}.")
+}
+
 /// Logs the whole cause chain and returns a short reference the user can quote. The log line
 /// sits inside the request's span, which carries the request id.
 pub fn log_unexpected(cause: &anyhow::Error) -> String {

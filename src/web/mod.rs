@@ -23,6 +23,7 @@ pub mod limits;
 pub mod not_found;
 pub mod pages;
 pub mod public;
+pub mod trial_in_path;
 
 /// What handlers need to know about how the service is reached.
 #[derive(Clone, Debug)]

@@ -50,8 +50,13 @@ fn answer(
             field: None,
         })
     } else {
-        render_status(status, &NotFoundPage { title, message })
+        page(status, title, message)
     }
+}
+
+/// The site's page for an address that leads nowhere, with its own title and words.
+pub fn page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
+    render_status(status, &NotFoundPage { title, message })
 }
 
 /// Whether a path belongs to the JSON API, by its decoded form.

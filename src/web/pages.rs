@@ -14,12 +14,11 @@ pub fn render_status<T: askama::Template>(status: StatusCode, page: &T) -> HttpR
             .content_type("text/html; charset=utf-8")
             .body(html),
         Err(e) => {
+            // The page itself failed, so the internal-error page's words go out as plain text.
             let reference = crate::web::errors::log_unexpected(&anyhow::Error::new(e));
             HttpResponse::InternalServerError()
                 .content_type("text/plain; charset=utf-8")
-                .body(format!(
-                    "Something went wrong on our side (reference {reference})."
-                ))
+                .body(crate::web::errors::internal_message(&reference))
         }
     }
 }
@@ -36,15 +35,9 @@ pub fn message(status: StatusCode, title: &str, message: &str) -> HttpResponse {
     render_status(status, &MessagePage { title, message })
 }
 
-/// The page for a failure that is ours, not the user's: the cause chain goes to the log with a
-/// short reference, and the page shows only the reference.
+/// The page for a failure that is ours, not the user's, for handlers that do not return
+/// [`PageError`](crate::web::errors::PageError) yet.
 pub fn internal_error(cause: impl Into<anyhow::Error>) -> HttpResponse {
-    let reference = crate::web::errors::log_unexpected(&cause.into());
-    message(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        &format!(
-            "Something went wrong on our side. If it keeps happening, quote reference {reference}."
-        ),
-    )
+    use actix_web::ResponseError;
+    crate::web::errors::PageError::unexpected(cause).error_response()
 }

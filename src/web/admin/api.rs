@@ -9,6 +9,7 @@ use crate::store::trials::{SaveTrialError, Trial};
 use crate::store::Store;
 use crate::web::auth::CurrentOrganiser;
 use crate::web::errors::ApiError;
+use crate::web::trial_in_path::ApiTrialInPath;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -76,11 +77,8 @@ async fn create(
     Ok(HttpResponse::Created().json(trial_json(trial)))
 }
 
-async fn show(store: Data<Store>, slug: Path<String>) -> Result<HttpResponse, ApiError> {
-    match store.find_trial(&slug).await? {
-        Some(trial) => Ok(HttpResponse::Ok().json(trial_json(trial))),
-        None => Err(ApiError::status(StatusCode::NOT_FOUND, "no such trial")),
-    }
+async fn show(ApiTrialInPath(trial): ApiTrialInPath) -> HttpResponse {
+    HttpResponse::Ok().json(trial_json(trial))
 }
 
 async fn update(
@@ -107,6 +105,7 @@ pub mod rounds_api {
     use crate::store::trials::Trial;
     use crate::store::Store;
     use crate::web::errors::ApiError;
+    use crate::web::trial_in_path::ApiTrialInPath;
     use crate::web::WebSettings;
 
     pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -137,10 +136,6 @@ pub mod rounds_api {
         }
     }
 
-    async fn trial(store: &Store, slug: &str) -> Result<Trial, ApiError> {
-        Ok(store.find_trial(slug).await?.ok_or(RoundError::NotFound)?)
-    }
-
     async fn round_id(store: &Store, trial: &Trial, number: i64) -> Result<i64, ApiError> {
         Ok(store
             .find_round_by_number(trial.id, number)
@@ -155,18 +150,23 @@ pub mod rounds_api {
         seed: Option<u64>,
     }
 
-    async fn list(store: Data<Store>, slug: Path<String>) -> Result<HttpResponse, ApiError> {
-        let trial = trial(&store, &slug).await?;
+    /// The round number in `/trials/{slug}/rounds/{number}`; the trial comes from
+    /// [`ApiTrialInPath`].
+    type RoundPath = Path<(String, i64)>;
+
+    async fn list(
+        store: Data<Store>,
+        ApiTrialInPath(trial): ApiTrialInPath,
+    ) -> Result<HttpResponse, ApiError> {
         let rounds = store.list_rounds(trial.id).await?;
         Ok(HttpResponse::Ok().json(serde_json::json!({ "rounds": rounds })))
     }
 
     async fn start(
         store: Data<Store>,
-        slug: Path<String>,
+        ApiTrialInPath(trial): ApiTrialInPath,
         body: Option<Json<SeedBody>>,
     ) -> Result<HttpResponse, ApiError> {
-        let trial = trial(&store, &slug).await?;
         let seed = body.and_then(|b| b.seed).unwrap_or_else(rand::random);
         let view = rounds::propose(&store, &trial, "manual", None, seed, Utc::now())
             .await?
@@ -176,11 +176,13 @@ pub mod rounds_api {
         Ok(HttpResponse::Created().json(view))
     }
 
-    async fn show(store: Data<Store>, path: Path<(String, i64)>) -> Result<HttpResponse, ApiError> {
-        let (slug, number) = path.into_inner();
-        let trial = trial(&store, &slug).await?;
+    async fn show(
+        store: Data<Store>,
+        ApiTrialInPath(trial): ApiTrialInPath,
+        path: RoundPath,
+    ) -> Result<HttpResponse, ApiError> {
         let round = store
-            .find_round_by_number(trial.id, number)
+            .find_round_by_number(trial.id, path.1)
             .await?
             .ok_or(RoundError::NotFound)?;
         Ok(HttpResponse::Ok().json(rounds::view(&store, &trial, round, Utc::now()).await?))
@@ -188,12 +190,11 @@ pub mod rounds_api {
 
     async fn reshuffle(
         store: Data<Store>,
-        path: Path<(String, i64)>,
+        ApiTrialInPath(trial): ApiTrialInPath,
+        path: RoundPath,
         body: Option<Json<SeedBody>>,
     ) -> Result<HttpResponse, ApiError> {
-        let (slug, number) = path.into_inner();
-        let trial = trial(&store, &slug).await?;
-        let id = round_id(&store, &trial, number).await?;
+        let id = round_id(&store, &trial, path.1).await?;
         let seed = body.and_then(|b| b.seed).unwrap_or_else(rand::random);
         Ok(HttpResponse::Ok().json(rounds::reshuffle(&store, &trial, id, seed, Utc::now()).await?))
     }
@@ -206,12 +207,11 @@ pub mod rounds_api {
 
     async fn swap(
         store: Data<Store>,
-        path: Path<(String, i64)>,
+        ApiTrialInPath(trial): ApiTrialInPath,
+        path: RoundPath,
         body: Json<SwapBody>,
     ) -> Result<HttpResponse, ApiError> {
-        let (slug, number) = path.into_inner();
-        let trial = trial(&store, &slug).await?;
-        let id = round_id(&store, &trial, number).await?;
+        let id = round_id(&store, &trial, path.1).await?;
         Ok(HttpResponse::Ok()
             .json(rounds::swap(&store, &trial, id, &body.a, &body.b, Utc::now()).await?))
     }
@@ -219,11 +219,10 @@ pub mod rounds_api {
     async fn publish(
         store: Data<Store>,
         web_settings: Data<WebSettings>,
-        path: Path<(String, i64)>,
+        ApiTrialInPath(trial): ApiTrialInPath,
+        path: RoundPath,
     ) -> Result<HttpResponse, ApiError> {
-        let (slug, number) = path.into_inner();
-        let trial = trial(&store, &slug).await?;
-        let id = round_id(&store, &trial, number).await?;
+        let id = round_id(&store, &trial, path.1).await?;
         Ok(HttpResponse::Ok()
             .json(rounds::publish(&store, &trial, id, &web_settings.base_url, Utc::now()).await?))
     }

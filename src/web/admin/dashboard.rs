@@ -1,7 +1,6 @@
 //! A trial's dashboard in the console: who takes part, how the rounds went, who met whom, and
 //! the takeaways people chose to share. The figures come from `insight`; this only renders.
-use actix_web::http::StatusCode;
-use actix_web::web::{Data, Path};
+use actix_web::web::Data;
 use actix_web::{get, HttpResponse};
 use askama::Template;
 
@@ -9,8 +8,9 @@ use crate::insight::{self, RoundStats, Stats};
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
-use crate::web::pages::internal_error as internal;
-use crate::web::pages::{message, render};
+use crate::web::errors::PageError;
+use crate::web::pages::render;
+use crate::web::trial_in_path::TrialInPath;
 
 pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
     cfg.service(show);
@@ -64,24 +64,14 @@ impl DashboardPage {
 }
 
 #[get("/trials/{slug}/dashboard")]
-pub async fn show(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> HttpResponse {
-    let trial = match store.find_trial(&slug).await {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            return message(
-                StatusCode::NOT_FOUND,
-                "No such trial",
-                "There is no trial at this address.",
-            )
-        }
-        Err(e) => return internal(e),
-    };
-    let history = match store.insight_history(&trial).await {
-        Ok(h) => h,
-        Err(e) => return internal(e),
-    };
+pub async fn show(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    TrialInPath(trial): TrialInPath,
+) -> Result<HttpResponse, PageError> {
+    let history = store.insight_history(&trial).await?;
     let stats = insight::compute(&history);
-    render(&DashboardPage {
+    Ok(render(&DashboardPage {
         meetings_svg: insight::meetings_chart("chart-meetings", &stats.rounds),
         ratings_svg: insight::ratings_chart("chart-ratings", &stats.rounds),
         heatmap_svg: insight::heatmap_chart("chart-heatmap", &trial.attribute_name, &stats.heatmap),
@@ -89,5 +79,5 @@ pub async fn show(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> Ht
         csrf,
         trial,
         stats,
-    })
+    }))
 }

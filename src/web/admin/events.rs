@@ -12,7 +12,9 @@ use crate::app::events::{self, CheckInList, Display, EventError};
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
-use crate::web::pages::{internal_error, message, render, render_status};
+use crate::web::errors::PageError;
+use crate::web::pages::{render, render_status};
+use crate::web::trial_in_path::TrialInPath;
 use crate::web::WebSettings;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -98,39 +100,39 @@ struct TickForm {
     q: String,
 }
 
-fn failure(e: EventError) -> HttpResponse {
-    match e {
-        EventError::NotAnEvent => message(
-            StatusCode::CONFLICT,
-            "Not an event",
-            "This trial is a programme of rounds, not an event. Mark it as an event in its settings to use check-in and quick rounds.",
-        ),
-        EventError::NoSuchPerson => message(
-            StatusCode::NOT_FOUND,
-            "No such person",
-            "Nobody at this address takes part in this event, or they have already been marked as left.",
-        ),
-        EventError::NotNow(m) => message(StatusCode::UNPROCESSABLE_ENTITY, "That did not work", &m),
-        other => internal_error(other),
+impl From<EventError> for PageError {
+    fn from(e: EventError) -> Self {
+        match e {
+            EventError::NotAnEvent => PageError::Refused {
+                status: StatusCode::CONFLICT,
+                title: "Not an event",
+                message: "This trial is a programme of rounds, not an event. Mark it as an event in its settings to use check-in and quick rounds.".into(),
+            },
+            EventError::NoSuchPerson => PageError::NotFound {
+                title: "No such person",
+                message: "Nobody at this address takes part in this event, or they have already been marked as left.",
+            },
+            EventError::NotNow(message) => PageError::Refused {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                title: "That did not work",
+                message,
+            },
+            other => PageError::unexpected(other),
+        }
     }
 }
 
-fn no_such_trial() -> HttpResponse {
-    message(
-        StatusCode::NOT_FOUND,
-        "No such trial",
-        "There is no trial at this address.",
-    )
-}
-
-async fn event_trial(store: &Store, slug: &str) -> Result<Trial, HttpResponse> {
-    match store.find_trial(slug).await {
-        Ok(Some(t)) if t.is_event() => Ok(t),
-        Ok(Some(_)) => Err(failure(EventError::NotAnEvent)),
-        Ok(None) => Err(no_such_trial()),
-        Err(e) => Err(internal_error(e)),
+/// The trial in the path, which must be an event for these pages.
+fn event_trial(TrialInPath(trial): TrialInPath) -> Result<Trial, PageError> {
+    if trial.is_event() {
+        Ok(trial)
+    } else {
+        Err(EventError::NotAnEvent.into())
     }
 }
+
+/// The person in `/trials/{slug}/event/people/{public_id}/...`.
+type PersonPath = Path<(String, String)>;
 
 /// Back to the list where the organiser was: same search, same person in view.
 fn back(slug: &str, q: &str, public_id: &str) -> HttpResponse {
@@ -148,13 +150,10 @@ fn back(slug: &str, q: &str, public_id: &str) -> HttpResponse {
 async fn check_in_page(
     store: Data<Store>,
     csrf: CsrfToken,
-    slug: Path<String>,
+    trial: TrialInPath,
     query: Query<PageQuery>,
-) -> HttpResponse {
-    let trial = match event_trial(&store, &slug).await {
-        Ok(t) => t,
-        Err(response) => return response,
-    };
+) -> Result<HttpResponse, PageError> {
+    let trial = event_trial(trial)?;
     page(
         &store,
         csrf,
@@ -180,21 +179,15 @@ async fn page(
     done: Done,
     email_pairs: bool,
     errors: Errors,
-) -> HttpResponse {
-    let list = match events::check_in_list(store, &trial, Some(search)).await {
-        Ok(l) => l,
-        Err(e) => return failure(e),
-    };
-    let summaries_sent = match store.summaries_sent(trial.id).await {
-        Ok(n) => n,
-        Err(e) => return internal_error(e),
-    };
+) -> Result<HttpResponse, PageError> {
+    let list = events::check_in_list(store, &trial, Some(search)).await?;
+    let summaries_sent = store.summaries_sent(trial.id).await?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    render_status(
+    Ok(render_status(
         status,
         &CheckInPage {
             csrf,
@@ -206,52 +199,39 @@ async fn page(
             email_pairs,
             errors,
         },
-    )
+    ))
 }
 
 async fn check_in(
     store: Data<Store>,
-    path: Path<(String, String)>,
+    trial: TrialInPath,
+    path: PersonPath,
     form: Form<TickForm>,
-) -> HttpResponse {
-    let (slug, public_id) = path.into_inner();
-    let trial = match event_trial(&store, &slug).await {
-        Ok(t) => t,
-        Err(response) => return response,
-    };
-    match events::check_in(&store, &trial, &public_id, Utc::now()).await {
-        Ok(()) => back(&trial.slug, &form.q, &public_id),
-        Err(e) => failure(e),
-    }
+) -> Result<HttpResponse, PageError> {
+    let trial = event_trial(trial)?;
+    events::check_in(&store, &trial, &path.1, Utc::now()).await?;
+    Ok(back(&trial.slug, &form.q, &path.1))
 }
 
 async fn mark_left(
     store: Data<Store>,
-    path: Path<(String, String)>,
+    trial: TrialInPath,
+    path: PersonPath,
     form: Form<TickForm>,
-) -> HttpResponse {
-    let (slug, public_id) = path.into_inner();
-    let trial = match event_trial(&store, &slug).await {
-        Ok(t) => t,
-        Err(response) => return response,
-    };
-    match events::mark_left(&store, &trial, &public_id, Utc::now()).await {
-        Ok(()) => back(&trial.slug, &form.q, &public_id),
-        Err(e) => failure(e),
-    }
+) -> Result<HttpResponse, PageError> {
+    let trial = event_trial(trial)?;
+    events::mark_left(&store, &trial, &path.1, Utc::now()).await?;
+    Ok(back(&trial.slug, &form.q, &path.1))
 }
 
 async fn run_round(
     store: Data<Store>,
     csrf: CsrfToken,
     web_settings: Data<WebSettings>,
-    slug: Path<String>,
+    trial: TrialInPath,
     form: Form<RoundForm>,
-) -> HttpResponse {
-    let trial = match event_trial(&store, &slug).await {
-        Ok(t) => t,
-        Err(response) => return response,
-    };
+) -> Result<HttpResponse, PageError> {
+    let trial = event_trial(trial)?;
     let email_pairs = form.email_pairs.is_some();
     let base_url = email_pairs.then_some(&web_settings.base_url);
     match events::run_quick_round(&store, &trial, rand::random(), base_url, Utc::now()).await {
@@ -265,11 +245,12 @@ async fn run_round(
                 0 => String::new(),
                 n => format!("&unplaced={n}"),
             };
-            see_other(&format!(
+            Ok(see_other(&format!(
                 "/admin/trials/{}/event?started={}{unplaced}{emailed}",
                 trial.slug, done.view.round.number
-            ))
+            )))
         }
+        // The list again, with the reason next to the button.
         Err(EventError::NotNow(m)) => {
             page(
                 &store,
@@ -282,44 +263,34 @@ async fn run_round(
             )
             .await
         }
-        Err(e) => failure(e),
+        Err(e) => Err(e.into()),
     }
 }
 
 async fn send_summaries(
     store: Data<Store>,
     web_settings: Data<WebSettings>,
-    slug: Path<String>,
-) -> HttpResponse {
-    let trial = match event_trial(&store, &slug).await {
-        Ok(t) => t,
-        Err(response) => return response,
-    };
-    match events::send_summaries(&store, &trial, &web_settings.base_url, Utc::now()).await {
-        Ok(n) => see_other(&format!(
-            "/admin/trials/{}/event?summaries={n}#summary",
-            trial.slug
-        )),
-        Err(e) => failure(e),
-    }
+    trial: TrialInPath,
+) -> Result<HttpResponse, PageError> {
+    let trial = event_trial(trial)?;
+    let n = events::send_summaries(&store, &trial, &web_settings.base_url, Utc::now()).await?;
+    Ok(see_other(&format!(
+        "/admin/trials/{}/event?summaries={n}#summary",
+        trial.slug
+    )))
 }
 
-async fn display(store: Data<Store>, slug: Path<String>) -> HttpResponse {
-    let trial = match event_trial(&store, &slug).await {
-        Ok(t) => t,
-        Err(response) => return response,
-    };
-    match events::display(&store, &trial, Utc::now()).await {
-        Ok(display) => render(&DisplayPage {
-            ends_at: display
-                .ends_at
-                .map(events::ends_at_text)
-                .unwrap_or_default(),
-            // Often enough to pick up a new round soon after it starts.
-            refresh_seconds: 15,
-            trial,
-            display,
-        }),
-        Err(e) => failure(e),
-    }
+async fn display(store: Data<Store>, trial: TrialInPath) -> Result<HttpResponse, PageError> {
+    let trial = event_trial(trial)?;
+    let display = events::display(&store, &trial, Utc::now()).await?;
+    Ok(render(&DisplayPage {
+        ends_at: display
+            .ends_at
+            .map(events::ends_at_text)
+            .unwrap_or_default(),
+        // Often enough to pick up a new round soon after it starts.
+        refresh_seconds: 15,
+        trial,
+        display,
+    }))
 }

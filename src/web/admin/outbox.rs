@@ -9,7 +9,7 @@ use super::see_other;
 use crate::store::outbox::{FailedEmail, OutboxProgress};
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
-use crate::web::pages::internal_error as internal;
+use crate::web::errors::PageError;
 use crate::web::pages::render;
 use crate::web::WebSettings;
 
@@ -34,35 +34,26 @@ pub async fn page(
     store: Data<Store>,
     csrf: CsrfToken,
     web_settings: Data<WebSettings>,
-) -> HttpResponse {
-    let counts = match store.outbox_progress().await {
-        Ok(c) => c,
-        Err(e) => return internal(e),
-    };
-    match store.list_failed_emails(LISTED).await {
-        Ok(failed) => render(&OutboxPage {
-            csrf,
-            counts,
-            failed,
-            smtp_configured: web_settings.smtp_configured,
-        }),
-        Err(e) => internal(e),
-    }
+) -> Result<HttpResponse, PageError> {
+    let counts = store.outbox_progress().await?;
+    let failed = store.list_failed_emails(LISTED).await?;
+    Ok(render(&OutboxPage {
+        csrf,
+        counts,
+        failed,
+        smtp_configured: web_settings.smtp_configured,
+    }))
 }
 
 /// Queues one failed message again; one that is no longer failed is left alone.
 #[post("/outbox/{id}/retry")]
-pub async fn retry(store: Data<Store>, id: Path<i64>) -> HttpResponse {
-    match store.retry_failed_email(*id, Utc::now()).await {
-        Ok(_) => see_other("/admin/outbox"),
-        Err(e) => internal(e),
-    }
+pub async fn retry(store: Data<Store>, id: Path<i64>) -> Result<HttpResponse, PageError> {
+    store.retry_failed_email(*id, Utc::now()).await?;
+    Ok(see_other("/admin/outbox"))
 }
 
 #[post("/outbox/retry-failed")]
-pub async fn retry_all(store: Data<Store>) -> HttpResponse {
-    match store.retry_all_failed_emails(Utc::now()).await {
-        Ok(_) => see_other("/admin/outbox"),
-        Err(e) => internal(e),
-    }
+pub async fn retry_all(store: Data<Store>) -> Result<HttpResponse, PageError> {
+    store.retry_all_failed_emails(Utc::now()).await?;
+    Ok(see_other("/admin/outbox"))
 }

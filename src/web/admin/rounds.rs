@@ -11,7 +11,9 @@ use crate::store::rounds::Round;
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
-use crate::web::pages::{message, render, render_status};
+use crate::web::errors::PageError;
+use crate::web::pages::{render, render_status};
+use crate::web::trial_in_path::TrialInPath;
 use crate::web::WebSettings;
 
 #[derive(Template)]
@@ -34,27 +36,26 @@ struct RoundPage {
     notice: Option<String>,
 }
 
-fn failure(e: RoundError) -> HttpResponse {
-    match e {
-        RoundError::NotFound => message(
-            StatusCode::NOT_FOUND,
-            "No such round",
-            "There is no round at this address.",
-        ),
-        RoundError::Published => message(
-            StatusCode::CONFLICT,
-            "Already published",
-            "This round has been published; published rounds never change.",
-        ),
-        RoundError::Invalid(m) => {
-            message(StatusCode::UNPROCESSABLE_ENTITY, "That did not work", &m)
+impl From<RoundError> for PageError {
+    fn from(e: RoundError) -> Self {
+        match e {
+            RoundError::NotFound => PageError::NotFound {
+                title: "No such round",
+                message: "There is no round at this address.",
+            },
+            RoundError::Published => PageError::Refused {
+                status: StatusCode::CONFLICT,
+                title: "Already published",
+                message: "This round has been published; published rounds never change.".into(),
+            },
+            RoundError::Invalid(message) => PageError::Refused {
+                status: StatusCode::UNPROCESSABLE_ENTITY,
+                title: "That did not work",
+                message,
+            },
+            other => PageError::unexpected(other),
         }
-        other => crate::web::pages::internal_error(other),
     }
-}
-
-async fn trial(store: &Store, slug: &str) -> Result<Trial, RoundError> {
-    store.find_trial(slug).await?.ok_or(RoundError::NotFound)
 }
 
 async fn round(store: &Store, trial: &Trial, number: i64) -> Result<Round, RoundError> {
@@ -64,98 +65,89 @@ async fn round(store: &Store, trial: &Trial, number: i64) -> Result<Round, Round
         .ok_or(RoundError::NotFound)
 }
 
+/// The round number in `/trials/{slug}/rounds/{number}`; the trial comes from [`TrialInPath`].
+type RoundPath = Path<(String, i64)>;
+
 #[get("/trials/{slug}/rounds")]
-pub async fn list(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> HttpResponse {
-    let result = async {
-        let trial = trial(&store, &slug).await?;
-        let rounds = store.list_rounds(trial.id).await?;
-        Ok::<_, RoundError>(RoundsPage {
-            csrf,
-            trial,
-            rounds,
-        })
-    }
-    .await;
-    match result {
-        Ok(page) => render(&page),
-        Err(e) => failure(e),
-    }
+pub async fn list(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    TrialInPath(trial): TrialInPath,
+) -> Result<HttpResponse, PageError> {
+    let rounds = store.list_rounds(trial.id).await?;
+    Ok(render(&RoundsPage {
+        csrf,
+        trial,
+        rounds,
+    }))
 }
 
 #[post("/trials/{slug}/rounds")]
-pub async fn start(store: Data<Store>, slug: Path<String>) -> HttpResponse {
-    let result = async {
-        let trial = trial(&store, &slug).await?;
-        let view =
-            rounds::propose(&store, &trial, "manual", None, rand::random(), Utc::now()).await?;
-        Ok::<_, RoundError>((trial, view))
-    }
-    .await;
-    match result {
-        Ok((trial, Some(view))) => see_other(&format!(
+pub async fn start(
+    store: Data<Store>,
+    TrialInPath(trial): TrialInPath,
+) -> Result<HttpResponse, PageError> {
+    let view = rounds::propose(&store, &trial, "manual", None, rand::random(), Utc::now()).await?;
+    match view {
+        Some(view) => Ok(see_other(&format!(
             "/admin/trials/{}/rounds/{}",
             trial.slug, view.round.number
-        )),
-        Ok((_, None)) => failure(RoundError::Invalid(
-            "a round already exists for this slot".into(),
-        )),
-        Err(e) => failure(e),
+        ))),
+        None => Err(RoundError::Invalid("a round already exists for this slot".into()).into()),
     }
 }
 
 #[get("/trials/{slug}/rounds/{number}")]
-pub async fn show(store: Data<Store>, csrf: CsrfToken, path: Path<(String, i64)>) -> HttpResponse {
-    let (slug, number) = path.into_inner();
-    page(&store, csrf, &slug, number, None, None, StatusCode::OK).await
+pub async fn show(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    TrialInPath(trial): TrialInPath,
+    path: RoundPath,
+) -> Result<HttpResponse, PageError> {
+    page(&store, csrf, trial, path.1, None, None, StatusCode::OK).await
 }
 
 async fn page(
     store: &Store,
     csrf: CsrfToken,
-    slug: &str,
+    trial: Trial,
     number: i64,
     error: Option<String>,
     notice: Option<String>,
     status: StatusCode,
-) -> HttpResponse {
-    let result = async {
-        let trial = trial(store, slug).await?;
-        let round = round(store, &trial, number).await?;
-        let delivery = if round.is_draft() {
-            None
-        } else {
-            Some(store.outbox_progress_for_round(round.id).await?)
-        };
-        let view = rounds::view(store, &trial, round, Utc::now()).await?;
-        Ok::<_, RoundError>(RoundPage {
+) -> Result<HttpResponse, PageError> {
+    let round = round(store, &trial, number).await?;
+    let delivery = if round.is_draft() {
+        None
+    } else {
+        Some(store.outbox_progress_for_round(round.id).await?)
+    };
+    let view = rounds::view(store, &trial, round, Utc::now()).await?;
+    Ok(render_status(
+        status,
+        &RoundPage {
             csrf,
             trial,
             view,
             delivery,
             error,
             notice,
-        })
-    }
-    .await;
-    match result {
-        Ok(p) => render_status(status, &p),
-        Err(e) => failure(e),
-    }
+        },
+    ))
 }
 
 #[post("/trials/{slug}/rounds/{number}/reshuffle")]
-pub async fn reshuffle(store: Data<Store>, path: Path<(String, i64)>) -> HttpResponse {
-    let (slug, number) = path.into_inner();
-    let result = async {
-        let trial = trial(&store, &slug).await?;
-        let r = round(&store, &trial, number).await?;
-        rounds::reshuffle(&store, &trial, r.id, rand::random(), Utc::now()).await
-    }
-    .await;
-    match result {
-        Ok(_) => see_other(&format!("/admin/trials/{slug}/rounds/{number}")),
-        Err(e) => failure(e),
-    }
+pub async fn reshuffle(
+    store: Data<Store>,
+    TrialInPath(trial): TrialInPath,
+    path: RoundPath,
+) -> Result<HttpResponse, PageError> {
+    let r = round(&store, &trial, path.1).await?;
+    rounds::reshuffle(&store, &trial, r.id, rand::random(), Utc::now()).await?;
+    Ok(see_other(&format!(
+        "/admin/trials/{}/rounds/{}",
+        trial.slug, path.1
+    )))
 }
 
 #[derive(serde::Deserialize)]
@@ -170,23 +162,23 @@ pub struct SwapForm {
 pub async fn swap(
     store: Data<Store>,
     csrf: CsrfToken,
-    path: Path<(String, i64)>,
+    TrialInPath(trial): TrialInPath,
+    path: RoundPath,
     form: Form<SwapForm>,
-) -> HttpResponse {
-    let (slug, number) = path.into_inner();
-    let result = async {
-        let trial = trial(&store, &slug).await?;
-        let r = round(&store, &trial, number).await?;
-        rounds::swap(&store, &trial, r.id, &form.a, &form.b, Utc::now()).await
-    }
-    .await;
-    match result {
-        Ok(_) => see_other(&format!("/admin/trials/{slug}/rounds/{number}")),
+) -> Result<HttpResponse, PageError> {
+    let number = path.1;
+    let r = round(&store, &trial, number).await?;
+    match rounds::swap(&store, &trial, r.id, &form.a, &form.b, Utc::now()).await {
+        Ok(_) => Ok(see_other(&format!(
+            "/admin/trials/{}/rounds/{number}",
+            trial.slug
+        ))),
+        // The page again, with the message next to the swap form.
         Err(RoundError::Invalid(m)) => {
             page(
                 &store,
                 csrf,
-                &slug,
+                trial,
                 number,
                 Some(m),
                 None,
@@ -194,7 +186,7 @@ pub async fn swap(
             )
             .await
         }
-        Err(e) => failure(e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -203,54 +195,41 @@ pub async fn publish(
     store: Data<Store>,
     csrf: CsrfToken,
     web_settings: Data<WebSettings>,
-    path: Path<(String, i64)>,
-) -> HttpResponse {
-    let (slug, number) = path.into_inner();
-    let result = async {
-        let trial = trial(&store, &slug).await?;
-        let r = round(&store, &trial, number).await?;
-        rounds::publish(&store, &trial, r.id, &web_settings.base_url, Utc::now()).await
-    }
-    .await;
-    match result {
-        Ok(p) => {
-            let notice = if p.newly_published {
-                format!(
-                    "Published. {} pairing emails are on their way.",
-                    p.emails_queued
-                )
-            } else {
-                "This round was already published; nothing more was sent.".to_string()
-            };
-            page(
-                &store,
-                csrf,
-                &slug,
-                number,
-                None,
-                Some(notice),
-                StatusCode::OK,
-            )
-            .await
-        }
-        Err(e) => failure(e),
-    }
+    TrialInPath(trial): TrialInPath,
+    path: RoundPath,
+) -> Result<HttpResponse, PageError> {
+    let number = path.1;
+    let r = round(&store, &trial, number).await?;
+    let p = rounds::publish(&store, &trial, r.id, &web_settings.base_url, Utc::now()).await?;
+    let notice = if p.newly_published {
+        format!(
+            "Published. {} pairing emails are on their way.",
+            p.emails_queued
+        )
+    } else {
+        "This round was already published; nothing more was sent.".to_string()
+    };
+    page(
+        &store,
+        csrf,
+        trial,
+        number,
+        None,
+        Some(notice),
+        StatusCode::OK,
+    )
+    .await
 }
 
 #[post("/trials/{slug}/rounds/{number}/discard")]
-pub async fn discard(store: Data<Store>, path: Path<(String, i64)>) -> HttpResponse {
-    let (slug, number) = path.into_inner();
-    let result = async {
-        let trial = trial(&store, &slug).await?;
-        let r = round(&store, &trial, number).await?;
-        if !store.delete_draft_round(r.id, Utc::now()).await? {
-            return Err(RoundError::Published);
-        }
-        Ok(())
+pub async fn discard(
+    store: Data<Store>,
+    TrialInPath(trial): TrialInPath,
+    path: RoundPath,
+) -> Result<HttpResponse, PageError> {
+    let r = round(&store, &trial, path.1).await?;
+    if !store.delete_draft_round(r.id, Utc::now()).await? {
+        return Err(RoundError::Published.into());
     }
-    .await;
-    match result {
-        Ok(()) => see_other(&format!("/admin/trials/{slug}/rounds")),
-        Err(e) => failure(e),
-    }
+    Ok(see_other(&format!("/admin/trials/{}/rounds", trial.slug)))
 }

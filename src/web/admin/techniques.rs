@@ -11,8 +11,8 @@ use crate::library::{validate_technique_input, TechniqueInput};
 use crate::store::techniques::{Technique, TechniqueWriteError};
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
-use crate::web::pages::internal_error as internal;
-use crate::web::pages::{message, render, render_status};
+use crate::web::errors::PageError;
+use crate::web::pages::{render, render_status};
 
 #[derive(Template)]
 #[template(path = "admin/techniques.html")]
@@ -46,10 +46,15 @@ struct FormPage {
 }
 
 #[get("/techniques")]
-pub async fn list(store: Data<Store>, csrf: CsrfToken) -> HttpResponse {
-    match store.list_techniques().await {
-        Ok(techniques) => render(&ListPage { csrf, techniques }),
-        Err(e) => internal(e),
+pub async fn list(store: Data<Store>, csrf: CsrfToken) -> Result<HttpResponse, PageError> {
+    let techniques = store.list_techniques().await?;
+    Ok(render(&ListPage { csrf, techniques }))
+}
+
+fn no_such_technique() -> PageError {
+    PageError::NotFound {
+        title: "No such technique",
+        message: "There is no technique at this address.",
     }
 }
 
@@ -69,31 +74,31 @@ pub async fn new_form(csrf: CsrfToken) -> HttpResponse {
 }
 
 #[get("/techniques/{slug}")]
-pub async fn edit_form(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> HttpResponse {
-    match store.find_technique_by_slug(&slug).await {
-        Ok(Some(t)) => render(&FormPage {
-            csrf,
-            existing_slug: Some(t.slug.clone()),
-            form: TechniqueForm {
-                slug: t.slug,
-                name: t.name,
-                phase: t.phase,
-                summary: t.summary,
-                duration_min_minutes: t.duration_min_minutes.to_string(),
-                duration_max_minutes: t.duration_max_minutes.to_string(),
-                people_min: t.people_min.to_string(),
-                people_max: t.people_max.map(|n| n.to_string()).unwrap_or_default(),
-                body_md: t.body_md,
-            },
-            errors: Errors::default(),
-        }),
-        Ok(None) => message(
-            StatusCode::NOT_FOUND,
-            "No such technique",
-            "There is no technique at this address.",
-        ),
-        Err(e) => internal(e),
-    }
+pub async fn edit_form(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    slug: Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let t = store
+        .find_technique_by_slug(&slug)
+        .await?
+        .ok_or_else(no_such_technique)?;
+    Ok(render(&FormPage {
+        csrf,
+        existing_slug: Some(t.slug.clone()),
+        form: TechniqueForm {
+            slug: t.slug,
+            name: t.name,
+            phase: t.phase,
+            summary: t.summary,
+            duration_min_minutes: t.duration_min_minutes.to_string(),
+            duration_max_minutes: t.duration_max_minutes.to_string(),
+            people_min: t.people_min.to_string(),
+            people_max: t.people_max.map(|n| n.to_string()).unwrap_or_default(),
+            body_md: t.body_md,
+        },
+        errors: Errors::default(),
+    }))
 }
 
 fn number(errors: &mut Vec<FieldError>, field: &'static str, raw: &str) -> i64 {
@@ -111,7 +116,7 @@ async fn save(
     csrf: CsrfToken,
     existing_slug: Option<String>,
     form: TechniqueForm,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let mut errors = Vec::new();
     let duration_min_minutes = number(
         &mut errors,
@@ -159,27 +164,26 @@ async fn save(
         errors: Errors(errors),
     };
     if !errors.is_empty() {
-        return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page(errors));
+        return Ok(render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page(errors),
+        ));
     }
     let saved = match &existing_slug {
         None => store.create_technique(&input).await,
         Some(slug) => store.update_technique(slug, &input).await,
     };
     match saved {
-        Ok(t) => see_other(&format!("/techniques/{}", t.slug)),
-        Err(TechniqueWriteError::SlugTaken) => render_status(
+        Ok(t) => Ok(see_other(&format!("/techniques/{}", t.slug))),
+        Err(TechniqueWriteError::SlugTaken) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &page(vec![FieldError::new(
                 "slug",
                 "another technique already uses this address",
             )]),
-        ),
-        Err(TechniqueWriteError::NotFound) => message(
-            StatusCode::NOT_FOUND,
-            "No such technique",
-            "There is no technique at this address.",
-        ),
-        Err(TechniqueWriteError::Store(e)) => internal(e),
+        )),
+        Err(TechniqueWriteError::NotFound) => Err(no_such_technique()),
+        Err(TechniqueWriteError::Store(e)) => Err(e.into()),
     }
 }
 
@@ -188,7 +192,7 @@ pub async fn create(
     store: Data<Store>,
     csrf: CsrfToken,
     form: Form<TechniqueForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     save(&store, csrf, None, form.into_inner()).await
 }
 
@@ -198,6 +202,6 @@ pub async fn update(
     csrf: CsrfToken,
     slug: Path<String>,
     form: Form<TechniqueForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     save(&store, csrf, Some(slug.into_inner()), form.into_inner()).await
 }

@@ -11,8 +11,9 @@ use crate::store::trials::{SaveTrialError, Trial, TrialSummary};
 use crate::store::Store;
 use crate::web::auth::CurrentOrganiser;
 use crate::web::csrf::CsrfToken;
-use crate::web::pages::internal_error as internal;
-use crate::web::pages::{message, render, render_status};
+use crate::web::errors::PageError;
+use crate::web::pages::{render, render_status};
+use crate::web::trial_in_path::TrialInPath;
 
 #[derive(Template)]
 #[template(path = "admin/index.html")]
@@ -23,15 +24,17 @@ struct IndexPage {
 }
 
 #[get("")]
-pub async fn index(store: Data<Store>, csrf: CsrfToken, me: CurrentOrganiser) -> HttpResponse {
-    match crate::web::access::visible_trials(&store, &me.0).await {
-        Ok(trials) => render(&IndexPage {
-            csrf,
-            organiser: me.0.email,
-            trials,
-        }),
-        Err(e) => internal(e),
-    }
+pub async fn index(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    me: CurrentOrganiser,
+) -> Result<HttpResponse, PageError> {
+    let trials = crate::web::access::visible_trials(&store, &me.0).await?;
+    Ok(render(&IndexPage {
+        csrf,
+        organiser: me.0.email,
+        trials,
+    }))
 }
 
 #[derive(Template)]
@@ -187,7 +190,7 @@ async fn save(
     me: &CurrentOrganiser,
     existing_slug: Option<String>,
     input: TrialInput,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let page = |errors: Errors| TrialFormPage {
         csrf: csrf.clone(),
         existing_slug: existing_slug.clone(),
@@ -200,7 +203,10 @@ async fn save(
     let settings = match TrialSettings::try_from(&input) {
         Ok(s) => s,
         Err(errors) => {
-            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page(Errors(errors)))
+            return Ok(render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &page(Errors(errors)),
+            ))
         }
     };
     let result = match &existing_slug {
@@ -208,25 +214,17 @@ async fn save(
         Some(slug) => store.update_trial(slug, &settings, Utc::now()).await,
     };
     match result {
-        Ok(trial) => see_other(&format!("/admin/trials/{}?saved=1", trial.slug)),
-        Err(SaveTrialError::SlugTaken) => render_status(
+        Ok(trial) => Ok(see_other(&format!("/admin/trials/{}?saved=1", trial.slug))),
+        Err(SaveTrialError::SlugTaken) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &page(Errors::one(
                 "slug",
                 "another trial already uses this address; choose another",
             )),
-        ),
-        Err(SaveTrialError::NotFound) => not_found(),
-        Err(SaveTrialError::Store(e)) => internal(e),
+        )),
+        Err(SaveTrialError::NotFound) => Err(PageError::no_such_trial()),
+        Err(SaveTrialError::Store(e)) => Err(e.into()),
     }
-}
-
-fn not_found() -> HttpResponse {
-    message(
-        StatusCode::NOT_FOUND,
-        "No such trial",
-        "There is no trial at this address.",
-    )
 }
 
 #[post("/trials")]
@@ -235,7 +233,7 @@ pub async fn create(
     csrf: CsrfToken,
     me: CurrentOrganiser,
     form: Form<TrialForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     save(&store, csrf, &me, None, form.into_inner().into()).await
 }
 
@@ -246,27 +244,20 @@ pub struct SavedQuery {
 
 #[get("/trials/{slug}")]
 pub async fn show(
-    store: Data<Store>,
+    TrialInPath(trial): TrialInPath,
     csrf: CsrfToken,
-    slug: Path<String>,
     q: actix_web::web::Query<SavedQuery>,
 ) -> HttpResponse {
-    match store.find_trial(&slug).await {
-        Ok(Some(trial)) => {
-            let (schedule_words, next_runs) = schedule_summary(&trial, Utc::now());
-            render(&TrialFormPage {
-                csrf,
-                existing_slug: Some(trial.slug.clone()),
-                input: input_from(&trial),
-                errors: Errors::default(),
-                saved: q.saved.is_some(),
-                schedule_words,
-                next_runs,
-            })
-        }
-        Ok(None) => not_found(),
-        Err(e) => internal(e),
-    }
+    let (schedule_words, next_runs) = schedule_summary(&trial, Utc::now());
+    render(&TrialFormPage {
+        csrf,
+        existing_slug: Some(trial.slug.clone()),
+        input: input_from(&trial),
+        errors: Errors::default(),
+        saved: q.saved.is_some(),
+        schedule_words,
+        next_runs,
+    })
 }
 
 #[post("/trials/{slug}")]
@@ -276,7 +267,7 @@ pub async fn update(
     me: CurrentOrganiser,
     slug: Path<String>,
     form: Form<TrialForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     save(
         &store,
         csrf,
