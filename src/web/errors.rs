@@ -152,7 +152,7 @@ impl ResponseError for PageError {
     fn error_response(&self) -> HttpResponse {
         match self {
             PageError::NotFound { title, message } => {
-                crate::web::not_found::page(StatusCode::NOT_FOUND, title, message)
+                crate::web::pages::not_found_page(StatusCode::NOT_FOUND, title, message)
             }
             PageError::Forbidden { title, message } => {
                 crate::web::pages::message(StatusCode::FORBIDDEN, title, message)
@@ -174,21 +174,7 @@ impl ResponseError for PageError {
     }
 }
 
-/// The title of the one internal-error page.
-pub const INTERNAL_TITLE: &str = "Something went wrong";
-
-/// What the internal-error page says: nothing about the cause, only a reference to quote.
-pub fn internal_message(reference: &str) -> String {
-    format!("Something went wrong on our side. If it keeps happening, quote reference {reference}.")
-}
-
-/// Logs the whole cause chain and returns a short reference the user can quote. The log line
-/// sits inside the request's span, which carries the request id.
-pub fn log_unexpected(cause: &anyhow::Error) -> String {
-    let reference = crate::web::short_reference();
-    tracing::error!(reference = %reference, error = %crate::telemetry::error_chain(cause.as_ref()), "unexpected error");
-    reference
-}
+pub use crate::web::pages::{internal_message, log_unexpected, INTERNAL_TITLE};
 
 /// Turns actix's own extractor failures (bad JSON, bad query, oversized body) into our shape.
 pub fn json_config() -> actix_web::web::JsonConfig {

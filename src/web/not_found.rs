@@ -4,14 +4,7 @@ use actix_web::http::StatusCode;
 use actix_web::{HttpRequest, HttpResponse};
 
 use crate::web::errors::ErrorBody;
-use crate::web::pages::render_status;
-
-#[derive(askama::Template)]
-#[template(path = "not_found.html")]
-struct NotFoundPage<'a> {
-    title: &'a str,
-    message: &'a str,
-}
+use crate::web::pages::not_found_page as page;
 
 /// The default service: no route matches the path (or none takes this method).
 pub async fn not_found(request: HttpRequest) -> HttpResponse {
@@ -52,11 +45,6 @@ fn answer(
     } else {
         page(status, title, message)
     }
-}
-
-/// The site's page for an address that leads nowhere, with its own title and words.
-pub fn page(status: StatusCode, title: &str, message: &str) -> HttpResponse {
-    render_status(status, &NotFoundPage { title, message })
 }
 
 /// Whether a path belongs to the JSON API, by its decoded form.
