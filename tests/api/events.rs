@@ -81,6 +81,12 @@ async fn tick(app: &TestApp, trial: &Trial, name: &str) {
         )
         .await;
     assert_eq!(response.status().as_u16(), 303);
+    // Back to the same check-in list, at the person's row.
+    let location = response.headers()["location"].to_str().unwrap();
+    assert!(
+        location.starts_with(&page) && location.ends_with(&format!("#p-{id}")),
+        "{location}"
+    );
 }
 
 async fn mark_left(app: &TestApp, trial: &Trial, name: &str) {

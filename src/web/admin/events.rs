@@ -144,7 +144,7 @@ fn back(slug: &str, q: &str, public_id: &str) -> HttpResponse {
             .finish();
         format!("?{encoded}")
     };
-    see_other(&format!("/trials/{slug}/event{query}#p-{public_id}"))
+    see_other(&format!("/admin/trials/{slug}/event{query}#p-{public_id}"))
 }
 
 async fn check_in_page(
