@@ -2,12 +2,11 @@
 use chrono::{Duration, Utc};
 
 use crate::domain::{Email, FieldError};
+use crate::links::link;
 use crate::mail::{self, organiser_invite, password_reset};
 use crate::store::organisers::{CreateOrganiserError, OneTimeToken, Organiser, TokenPurpose};
 use crate::store::{Store, StoreError};
 use crate::tokens;
-
-pub use crate::links::link;
 
 pub mod passwords;
 

@@ -19,7 +19,6 @@ use crate::store::trials::Trial;
 use crate::store::{outbox, Store, StoreError};
 use crate::tokens;
 
-pub use crate::links::FEEDBACK_LINK_DAYS as LINK_DAYS;
 /// "Not yet" is asked once more, this many days after the answer.
 pub const REASK_AFTER_DAYS: i64 = 3;
 /// A feedback email counts as unanswered once it is this many days old.
@@ -597,7 +596,7 @@ async fn ask_still_in(
             trigger,
             &tokens::hash_token(&token),
             now,
-            now + Duration::days(LINK_DAYS),
+            now + Duration::days(crate::links::FEEDBACK_LINK_DAYS),
         )
         .await?;
         let links = crate::links::issue_links(&mut tx, membership_id, base_url, now).await?;

@@ -15,7 +15,6 @@ use crate::store::{Store, StoreError};
 use crate::tokens;
 
 pub const CONFIRM_DAYS: i64 = 7;
-pub use crate::links::MANAGE_LINK_DAYS as LINK_DAYS;
 pub const MAX_PAUSE_DAYS: i64 = 366;
 /// What pairings and statistics show in place of an erased person.
 pub const ERASED_NAME: &str = "Former participant";
@@ -52,7 +51,7 @@ async fn issue_manage_token(
         LinkPurpose::Manage,
         membership_id,
         now,
-        now + Duration::days(LINK_DAYS),
+        now + Duration::days(crate::links::MANAGE_LINK_DAYS),
     )
     .await
 }

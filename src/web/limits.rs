@@ -311,7 +311,7 @@ impl SignInLimiter {
             let message = mail::render(
                 &mail::sign_in_attempts::Context {
                     ceiling_per_hour: self.ceiling_per_hour,
-                    console_link: crate::app::accounts::link(&self.base_url, "/admin"),
+                    console_link: crate::links::link(&self.base_url, "/admin"),
                 },
                 &organiser.email,
             )?;

@@ -240,7 +240,7 @@ async fn expired_foreign_erased_and_made_up_links_no_longer_work() {
     let app = spawn_app().await;
     let trial = trial_with_people(&app, "gone", 4).await;
     // Published long enough ago that its feedback links have expired by now.
-    let long_ago = Utc::now() - Duration::days(feedback::LINK_DAYS + 1);
+    let long_ago = Utc::now() - Duration::days(coffee_trials::links::FEEDBACK_LINK_DAYS + 1);
     run_round(&app, &trial, 1, long_ago).await;
     let old = last_email(&app, "pairing", &email(0)).await;
     let expired = token_in(&old, "/f/");
@@ -291,7 +291,7 @@ async fn expired_foreign_erased_and_made_up_links_no_longer_work() {
             &app.store,
             &live,
             "met",
-            Utc::now() + Duration::days(feedback::LINK_DAYS + 1)
+            Utc::now() + Duration::days(coffee_trials::links::FEEDBACK_LINK_DAYS + 1)
         )
         .await,
         Err(FeedbackError::Gone)
@@ -718,7 +718,7 @@ async fn still_in_link(app: &TestApp, round_id: i64, now: DateTime<Utc>) -> (i64
         member.group_id,
         &coffee_trials::tokens::hash_token(&token),
         now,
-        now + Duration::days(feedback::LINK_DAYS),
+        now + Duration::days(coffee_trials::links::FEEDBACK_LINK_DAYS),
     )
     .await
     .unwrap();
