@@ -107,6 +107,7 @@ pub(crate) async fn engine_inputs_for(
             group: Some(c.attribute_value.clone()).filter(|v| !v.is_empty()),
             never_together: Some(c.team.clone()).filter(|t| !t.is_empty()),
             do_not_pair: do_not_pair.remove(&c.membership_id).unwrap_or_default(),
+            ..Default::default()
         })
         .collect();
     let mut history: Vec<PastRound> = Vec::new();

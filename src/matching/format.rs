@@ -131,6 +131,7 @@ pub fn parse_instance(text: &str) -> Result<Instance, FormatError> {
             group: optional_string(obj, "group", &at)?,
             never_together: optional_string(obj, "never_together", &at)?,
             do_not_pair,
+            ..Default::default()
         });
     }
 

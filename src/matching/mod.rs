@@ -59,6 +59,7 @@ mod blossom;
 mod engine;
 pub mod format;
 mod index;
+pub mod meet;
 mod roundrobin;
 #[cfg(test)]
 mod tests;
@@ -87,6 +88,10 @@ pub struct Person {
     pub never_together: Option<String>,
     /// Ids this person must never be grouped with. Unknown ids are ignored.
     pub do_not_pair: Vec<String>,
+    /// How they can meet ([`meet::Ways::ANY`] when they did not say).
+    pub ways: meet::Ways,
+    /// Where they can meet in person; `None` means anywhere.
+    pub site: Option<String>,
 }
 
 /// One past round.
@@ -111,6 +116,8 @@ pub struct Rules {
     /// 2 (the default) forms pairs; 3 forms groups of three (see the module documentation).
     /// Any other value is treated as 2.
     pub group_size: usize,
+    /// In person only counts for two people who named the same site.
+    pub same_site_only: bool,
 }
 
 impl Default for Rules {
@@ -118,6 +125,7 @@ impl Default for Rules {
         Rules {
             prefer_cross_group: true,
             group_size: 2,
+            same_site_only: false,
         }
     }
 }
