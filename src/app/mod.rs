@@ -7,6 +7,7 @@
 pub mod accounts;
 pub mod events;
 pub mod feedback;
+pub mod home;
 pub mod import;
 pub mod participants;
 pub mod rounds;

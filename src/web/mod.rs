@@ -17,6 +17,7 @@ pub mod csrf;
 pub mod errors;
 pub mod headers;
 pub mod health;
+pub mod home;
 pub mod input_guard;
 pub mod library;
 pub mod limits;
@@ -52,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(errors::json_config())
         .service(health::healthz)
         .service(health::readyz)
+        .service(home::home)
         .service(assets::stylesheet)
         .service(assets::display_script)
         .configure(library::routes)

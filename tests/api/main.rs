@@ -3,6 +3,7 @@
 mod architecture;
 mod browser;
 mod browser_participants;
+mod browser_phone;
 mod browser_rounds;
 mod builders;
 mod cli;
@@ -14,6 +15,7 @@ mod feedback;
 mod headers;
 mod health;
 mod helpers;
+mod home;
 mod hostile_input;
 mod import;
 mod limits;

@@ -9,7 +9,7 @@ use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use crate::helpers::{csrf_from, spawn_app, TestApp};
 
 /// Console routes (under `/admin`) that need an organiser.
-const CONSOLE: &[(&str, &str)] = &[
+pub const CONSOLE: &[(&str, &str)] = &[
     ("GET", "/admin"),
     ("POST", "/admin/logout"),
     ("GET", "/admin/tokens"),
