@@ -21,6 +21,9 @@ pub struct Settings {
     pub database_url: DatabaseUrl,
     pub bind: SocketAddr,
     pub base_url: Url,
+    /// Whether BASE_URL was given (flag, environment or file) rather than derived from BIND.
+    /// Commands that write links refuse to guess when the server recorded another address.
+    pub base_url_given: bool,
     pub smtp_url: Option<Url>,
     pub log_format: LogFormat,
     /// The sender of every email.
@@ -47,8 +50,9 @@ pub struct Settings {
     pub background_loops: bool,
 }
 
-/// The raw values as they arrive from flags or the environment.
-#[derive(Clone, Debug, Default)]
+/// The raw values as they arrive from flags, the environment or the configuration file.
+#[derive(Clone, Debug, Default, serde::Serialize, serde::Deserialize)]
+#[serde(deny_unknown_fields)]
 pub struct RawSettings {
     pub database_url: Option<String>,
     pub bind: Option<String>,
@@ -90,6 +94,7 @@ impl Settings {
                 format!("'{bind_raw}' is not an address and port such as 127.0.0.1:8080"),
             )
         })?;
+        let base_url_given = non_empty(raw.base_url.clone()).is_some();
         let base_url = match non_empty(raw.base_url) {
             Some(s) => parse_base_url(&s)?,
             None => derive_base_url(bind),
@@ -139,6 +144,7 @@ impl Settings {
             database_url,
             bind,
             base_url,
+            base_url_given,
             smtp_url,
             log_format,
             mail_from,
@@ -159,6 +165,85 @@ impl Settings {
                 DEFAULT_SIGNUP_LIMIT_PER_EMAIL,
             )?,
         })
+    }
+}
+
+/// The configuration file read when no `--config` is given, if it exists.
+pub const DEFAULT_CONFIG_FILE: &str = "coffee-trials.toml";
+
+impl RawSettings {
+    /// Fills every setting not given by a flag or environment variable from the configuration
+    /// file: `path` when given (it must exist), otherwise `coffee-trials.toml` in the working
+    /// directory when there is one. Keys are the settings' names in lower case
+    /// (`base_url = "https://coffee.example.org/"`); an unknown key is an error, so a typo
+    /// never passes unnoticed.
+    pub fn with_file(self, path: Option<&std::path::Path>) -> Result<Self, ConfigError> {
+        let (path, required) = match path {
+            Some(p) => (p.to_path_buf(), true),
+            None => (PathBuf::from(DEFAULT_CONFIG_FILE), false),
+        };
+        let text = match std::fs::read_to_string(&path) {
+            Ok(text) => text,
+            Err(e) if !required && e.kind() == std::io::ErrorKind::NotFound => return Ok(self),
+            Err(e) => {
+                return Err(ConfigError::new(
+                    "--config",
+                    format!("cannot read {}: {e}", path.display()),
+                ))
+            }
+        };
+        self.merged_with(&text).map_err(|problem| {
+            ConfigError::new("--config", format!("{}: {problem}", path.display()))
+        })
+    }
+
+    /// The settings given here, and for the rest what the file's text says.
+    fn merged_with(self, file_text: &str) -> Result<Self, String> {
+        let table: toml::Table = file_text.parse().map_err(|e: toml::de::Error| {
+            e.to_string().lines().next().unwrap_or_default().to_string()
+        })?;
+        let mut file = serde_json::Map::new();
+        for (key, value) in table {
+            let text = match value {
+                toml::Value::String(s) => s,
+                toml::Value::Integer(n) => n.to_string(),
+                toml::Value::Float(n) => n.to_string(),
+                toml::Value::Boolean(b) => b.to_string(),
+                // A list of addresses, e.g. trusted_proxies = ["10.0.0.0/8", "127.0.0.1"].
+                toml::Value::Array(items) => items
+                    .iter()
+                    .map(|i| match i {
+                        toml::Value::String(s) => Ok(s.clone()),
+                        _ => Err(format!("{key}: a list may hold only texts")),
+                    })
+                    .collect::<Result<Vec<_>, _>>()?
+                    .join(","),
+                _ => return Err(format!("{key}: expected a text, number or list")),
+            };
+            file.insert(key, serde_json::Value::String(text));
+        }
+        let serde_json::Value::Object(mut given) =
+            serde_json::to_value(&self).map_err(|e| e.to_string())?
+        else {
+            unreachable!("settings serialise as an object")
+        };
+        for (key, value) in file {
+            if !given.contains_key(&key) {
+                let known: Vec<&String> = given.keys().collect();
+                return Err(format!(
+                    "'{key}' is not a setting; the settings are: {}",
+                    known
+                        .iter()
+                        .map(|k| k.as_str())
+                        .collect::<Vec<_>>()
+                        .join(", ")
+                ));
+            }
+            if given[&key].is_null() {
+                given.insert(key, value);
+            }
+        }
+        serde_json::from_value(serde_json::Value::Object(given)).map_err(|e| e.to_string())
     }
 }
 
@@ -257,6 +342,67 @@ impl ConfigError {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn the_file_fills_what_flags_and_environment_left_out() {
+        let given = RawSettings {
+            bind: Some("127.0.0.1:9000".into()),
+            ..Default::default()
+        };
+        let merged = given
+            .merged_with(
+                "bind = \"0.0.0.0:80\"\nbase_url = \"https://coffee.example.org/\"\n\
+                 signup_limit_per_ip = 250\ntrusted_proxies = [\"10.0.0.0/8\", \"127.0.0.1\"]\n",
+            )
+            .unwrap();
+        assert_eq!(
+            merged.bind.as_deref(),
+            Some("127.0.0.1:9000"),
+            "a flag wins"
+        );
+        assert_eq!(
+            merged.base_url.as_deref(),
+            Some("https://coffee.example.org/")
+        );
+        assert_eq!(merged.signup_limit_per_ip.as_deref(), Some("250"));
+        assert_eq!(
+            merged.trusted_proxies.as_deref(),
+            Some("10.0.0.0/8,127.0.0.1")
+        );
+        let settings = Settings::from_raw(merged).unwrap();
+        assert!(settings.base_url_given);
+        assert_eq!(settings.signup_limit_per_ip, 250);
+    }
+
+    #[test]
+    fn a_misspelt_key_in_the_file_is_named() {
+        let problem = RawSettings::default()
+            .merged_with("base_ulr = \"https://coffee.example.org/\"")
+            .unwrap_err();
+        assert!(problem.contains("'base_ulr' is not a setting"), "{problem}");
+        assert!(problem.contains("base_url"), "{problem}");
+        let problem = RawSettings::default().merged_with("bind = ").unwrap_err();
+        assert!(!problem.is_empty());
+    }
+
+    #[test]
+    fn a_missing_default_file_is_fine_but_a_named_one_is_not() {
+        let dir = tempfile::tempdir().unwrap();
+        let missing = dir.path().join("nope.toml");
+        let error = RawSettings::default()
+            .with_file(Some(&missing))
+            .unwrap_err();
+        assert_eq!(error.setting, "--config");
+        let file = dir.path().join("settings.toml");
+        std::fs::write(&file, "log_format = \"json\"\n").unwrap();
+        let raw = RawSettings::default().with_file(Some(&file)).unwrap();
+        assert_eq!(raw.log_format.as_deref(), Some("json"));
+        assert!(
+            !Settings::from_raw(RawSettings::default())
+                .unwrap()
+                .base_url_given
+        );
+    }
 
     #[test]
     fn the_sender_defaults_to_the_host_of_base_url() {

@@ -12,3 +12,4 @@ pub mod import;
 pub mod participants;
 pub mod rounds;
 pub mod schedule;
+pub mod service;

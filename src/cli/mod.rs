@@ -28,6 +28,10 @@ pub struct Cli {
 /// Settings shared by every subcommand; each flag can also come from its environment variable.
 #[derive(Debug, Args)]
 pub struct SettingsArgs {
+    /// Settings file (TOML; keys as below in lower case). Flags and environment variables win
+    /// over it [default: ./coffee-trials.toml when it exists]
+    #[arg(long, env = "COFFEE_TRIALS_CONFIG", global = true)]
+    pub config: Option<PathBuf>,
     /// Database: sqlite:FILE or postgres://user@host/db [default: sqlite:coffee-trials.db]
     #[arg(long, env = "DATABASE_URL", global = true, hide_env_values = true)]
     pub database_url: Option<String>,
@@ -199,10 +203,45 @@ pub fn main() -> ExitCode {
     match cli.command {
         Some(Command::Match { input, seed }) => match_cmd::run(&input, seed),
         Some(Command::Migrate) => with_runtime(cli.settings, migrate),
-        Some(Command::Organiser(c)) => with_runtime(cli.settings, |s| admin::organiser(s, c)),
-        Some(Command::Trial(c)) => with_runtime(cli.settings, |s| admin::trial(s, c)),
-        Some(Command::Round(c)) => with_runtime(cli.settings, |s| admin::round(s, c)),
-        Some(Command::Participants(c)) => with_runtime(cli.settings, |s| participants::run(s, c)),
+        Some(Command::Organiser(c)) => {
+            let links = matches!(
+                c,
+                OrganiserCommand::Add { .. } | OrganiserCommand::Reset { .. }
+            );
+            with_runtime(cli.settings, move |s| async move {
+                if links {
+                    check_links(&s).await?;
+                }
+                admin::organiser(s, c).await
+            })
+        }
+        Some(Command::Trial(c)) => {
+            let links = matches!(c, TrialCommand::Create { .. });
+            with_runtime(cli.settings, move |s| async move {
+                if links {
+                    check_links(&s).await?;
+                }
+                admin::trial(s, c).await
+            })
+        }
+        Some(Command::Round(c)) => {
+            let links = !matches!(c, RoundCommand::Run { dry_run: true, .. });
+            with_runtime(cli.settings, move |s| async move {
+                if links {
+                    check_links(&s).await?;
+                }
+                admin::round(s, c).await
+            })
+        }
+        Some(Command::Participants(c)) => {
+            let links = !matches!(c, ParticipantsCommand::Import { dry_run: true, .. });
+            with_runtime(cli.settings, move |s| async move {
+                if links {
+                    check_links(&s).await?;
+                }
+                participants::run(s, c).await
+            })
+        }
         Some(Command::Serve) | None => with_runtime(cli.settings, serve),
     }
 }
@@ -212,7 +251,11 @@ where
     F: FnOnce(Settings) -> Fut,
     Fut: std::future::Future<Output = Result<(), String>>,
 {
-    let settings = match Settings::from_raw(args.into()) {
+    let config = args.config.clone();
+    let settings = match RawSettings::from(args)
+        .with_file(config.as_deref())
+        .and_then(Settings::from_raw)
+    {
         Ok(s) => s,
         Err(e) => return fail(&e.to_string()),
     };
@@ -236,6 +279,9 @@ async fn serve(settings: Settings) -> Result<(), String> {
     let app = Application::build(&settings)
         .await
         .map_err(|e| error_chain(&e))?;
+    crate::app::service::record_public_address(app.store(), &settings.base_url)
+        .await
+        .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
     match crate::app::accounts::issue_setup_link(app.store(), &settings.base_url).await {
         Ok(Some(link)) => {
             // The one way in on a fresh install: printed for the operator, valid for an hour.
@@ -271,6 +317,27 @@ async fn migrate(settings: Settings) -> Result<(), String> {
     tracing::info!(database = %settings.database_url, "migrations applied");
     store.close().await;
     Ok(())
+}
+
+/// Commands that write links (in emails or printed) check first that their BASE_URL agrees
+/// with the one the server recorded, so a shell without BASE_URL cannot mail out links to
+/// http://127.0.0.1:8080/ while the service runs elsewhere.
+async fn check_links(settings: &Settings) -> Result<(), String> {
+    let store = Store::connect(&settings.database_url)
+        .await
+        .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
+    store
+        .migrate()
+        .await
+        .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
+    let checked = crate::app::service::check_links_point_to_the_server(&store, settings).await;
+    store.close().await;
+    checked.map_err(|e| match e {
+        crate::app::service::LinkCheckError::Store(e) => {
+            format!("DATABASE_URL: {}", error_chain(&e))
+        }
+        other => other.to_string(),
+    })
 }
 
 pub(crate) use crate::telemetry::error_chain;

@@ -25,6 +25,7 @@ pub mod rounds;
 pub mod schedule;
 pub mod search;
 pub mod secrets;
+pub mod service;
 pub mod signup;
 pub mod techniques;
 pub mod time;

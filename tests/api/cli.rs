@@ -175,3 +175,90 @@ mod plain_http {
         out
     }
 }
+
+/// Runs the binary in `dir` with only the environment named here (plus PATH).
+fn run_in(dir: &std::path::Path, args: &[&str], envs: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = Command::new(BIN);
+    cmd.current_dir(dir).args(args).env_clear();
+    if let Ok(path) = std::env::var("PATH") {
+        cmd.env("PATH", path);
+    }
+    for (k, v) in envs {
+        cmd.env(k, v);
+    }
+    cmd.output().expect("the binary runs")
+}
+
+#[test]
+fn commands_that_write_links_refuse_another_address_than_the_servers() {
+    let dir = tempfile::tempdir().unwrap();
+    let url = format!("sqlite:{}", dir.path().join("coffee.db").display());
+    let db = [("DATABASE_URL", url.as_str())];
+    assert!(run_in(dir.path(), &["migrate"], &db).status.success());
+    // What `serve` records when it starts with BASE_URL=https://coffee.example.org/.
+    tokio::runtime::Runtime::new().unwrap().block_on(async {
+        let store = coffee_trials::store::Store::connect(
+            &coffee_trials::config::DatabaseUrl::parse(&url).unwrap(),
+        )
+        .await
+        .unwrap();
+        let base = url::Url::parse("https://coffee.example.org/").unwrap();
+        coffee_trials::app::service::record_public_address(&store, &base)
+            .await
+            .unwrap();
+        store.close().await;
+    });
+
+    // No BASE_URL here: the links would say http://127.0.0.1:8080/, so the command refuses.
+    let out = run_in(
+        dir.path(),
+        &["trial", "create", "--name", "Ward", "--slug", "ward"],
+        &db,
+    );
+    let stderr = String::from_utf8_lossy(&out.stderr);
+    assert_eq!(out.status.code(), Some(2), "{stderr}");
+    assert!(stderr.contains("BASE_URL"), "{stderr}");
+    assert!(stderr.contains("https://coffee.example.org/"), "{stderr}");
+    let listed = run_in(dir.path(), &["trial", "list"], &db);
+    assert!(listed.status.success(), "listing writes no links");
+    assert!(!String::from_utf8_lossy(&listed.stdout).contains("ward"));
+
+    // The same address given in the environment, or in coffee-trials.toml, is fine.
+    let with_env = [db[0], ("BASE_URL", "https://coffee.example.org/")];
+    let out = run_in(
+        dir.path(),
+        &["trial", "create", "--name", "Ward", "--slug", "ward"],
+        &with_env,
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("https://coffee.example.org/t/ward"));
+    std::fs::write(
+        dir.path().join("coffee-trials.toml"),
+        format!("database_url = \"{url}\"\nbase_url = \"https://coffee.example.org/\"\n"),
+    )
+    .unwrap();
+    let out = run_in(
+        dir.path(),
+        &["trial", "create", "--name", "Estates", "--slug", "estates"],
+        &[],
+    );
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert!(String::from_utf8_lossy(&out.stdout).contains("https://coffee.example.org/t/estates"));
+
+    // A typo in the file is named, with exit status 2.
+    std::fs::write(
+        dir.path().join("typo.toml"),
+        "base_ulr = \"https://x.example/\"\n",
+    )
+    .unwrap();
+    let out = run_in(dir.path(), &["--config", "typo.toml", "trial", "list"], &db);
+    assert_config_failure(&out, "base_ulr");
+}
