@@ -124,10 +124,17 @@ pub async fn publish_round(store: &Store, n: usize) -> (usize, Duration, Duratio
     tx.commit().await.unwrap();
     let base_url = url::Url::parse("https://coffee.example").unwrap();
     let started = Instant::now();
-    let draft = rounds::propose(store, &trial, "manual", None, 7, now)
-        .await
-        .unwrap()
-        .unwrap();
+    let draft = rounds::propose(
+        store,
+        &trial,
+        coffee_trials::domain::RoundKind::Manual,
+        None,
+        7,
+        now,
+    )
+    .await
+    .unwrap()
+    .unwrap();
     let proposed = started.elapsed();
     let started = Instant::now();
     let published = rounds::publish(store, &trial, draft.round.id, &base_url, now)

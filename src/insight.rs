@@ -16,31 +16,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 
-/// What a member said about their group's meeting.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Met,
-    SomeMet,
-    NotYet,
-    CouldNotMeet,
-}
-
-impl Outcome {
-    pub fn parse(s: &str) -> Option<Self> {
-        match s {
-            "met" => Some(Outcome::Met),
-            "some_met" => Some(Outcome::SomeMet),
-            "not_yet" => Some(Outcome::NotYet),
-            "could_not_meet" => Some(Outcome::CouldNotMeet),
-            _ => None,
-        }
-    }
-
-    /// True for the answers that say a meeting happened.
-    pub fn is_meeting(self) -> bool {
-        matches!(self, Outcome::Met | Outcome::SomeMet)
-    }
-}
+use crate::domain::GroupMeeting;
+pub use crate::domain::Outcome;
 
 /// How many people of the trial are in each state that matters on the dashboard.
 #[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
@@ -200,8 +177,7 @@ pub fn one_decimal(value: f64) -> String {
 struct GroupFacts {
     round: i64,
     members: Vec<i64>,
-    answered: bool,
-    met: bool,
+    answers: Vec<Outcome>,
 }
 
 pub fn compute(h: &History) -> Stats {
@@ -238,8 +214,7 @@ pub fn compute(h: &History) -> Stats {
     for a in &h.answers {
         let Some(outcome) = a.outcome else { continue };
         if let Some(g) = groups.get_mut(&a.group_id) {
-            g.answered = true;
-            g.met |= outcome.is_meeting();
+            g.answers.push(outcome);
         }
     }
     for a in &h.answers {
@@ -270,12 +245,13 @@ pub fn compute(h: &History) -> Stats {
             continue;
         };
         r.groups += 1;
-        match (g.answered, g.met) {
-            (_, true) => r.met += 1,
-            (true, false) => r.did_not_meet += 1,
-            (false, false) => r.unknown += 1,
+        let meeting = GroupMeeting::from_answers(g.answers.iter().copied());
+        match meeting {
+            GroupMeeting::Met => r.met += 1,
+            GroupMeeting::NotYet | GroupMeeting::CouldNotMeet => r.did_not_meet += 1,
+            GroupMeeting::Unknown => r.unknown += 1,
         }
-        if g.met {
+        if meeting.met() {
             for (i, &a) in g.members.iter().enumerate() {
                 for &b in &g.members[i + 1..] {
                     pairs.insert((a.min(b), a.max(b)));

@@ -12,7 +12,7 @@ use crate::store::events::{
 };
 use crate::store::participants::Member;
 use crate::store::signup::LinkPurpose;
-use crate::store::time::{from_db, to_db};
+use crate::store::time::to_db;
 use crate::store::trials::Trial;
 use crate::store::{outbox, Store, StoreError};
 
@@ -319,11 +319,7 @@ pub async fn display(
             seconds_left: 0,
         });
     };
-    let ends_at = round
-        .published_at
-        .as_deref()
-        .and_then(from_db)
-        .map(|t| t + Duration::minutes(minutes));
+    let ends_at = round.published_at.map(|t| t + Duration::minutes(minutes));
     let seconds_left = ends_at
         .map(|end| (end - now).num_seconds().max(0))
         .unwrap_or(0);

@@ -34,53 +34,9 @@ pub const MAX_TAKEAWAY_CHARS: usize = 1000;
 /// The library page behind the after-action question in feedback emails.
 pub const REFLECTION_PATH: &str = "/techniques/after-action-review";
 
-/// An answer to "did you meet?".
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum Outcome {
-    Met,
-    SomeMet,
-    NotYet,
-    CouldNotMeet,
-}
-
-impl Outcome {
-    pub const ALL: [Outcome; 4] = [
-        Outcome::Met,
-        Outcome::SomeMet,
-        Outcome::NotYet,
-        Outcome::CouldNotMeet,
-    ];
-
-    pub fn parse(s: &str) -> Option<Self> {
-        Outcome::ALL.into_iter().find(|o| o.as_str() == s)
-    }
-
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Outcome::Met => "met",
-            Outcome::SomeMet => "some_met",
-            Outcome::NotYet => "not_yet",
-            Outcome::CouldNotMeet => "could_not_meet",
-        }
-    }
-
-    pub fn label(self) -> &'static str {
-        match self {
-            Outcome::Met => "We met",
-            Outcome::SomeMet => "Some of us met",
-            Outcome::NotYet => "Not yet",
-            Outcome::CouldNotMeet => "We couldn't meet",
-        }
-    }
-
-    /// "Some of us met" only makes sense for a group of three.
-    pub fn offered(group_size: i64) -> Vec<Outcome> {
-        Outcome::ALL
-            .into_iter()
-            .filter(|o| *o != Outcome::SomeMet || group_size > 2)
-            .collect()
-    }
-}
+/// An answer to "did you meet?" (one type, in `domain`, for the feedback pages and the
+/// dashboard).
+pub use crate::domain::Outcome;
 
 #[derive(Debug, thiserror::Error)]
 pub enum FeedbackError {
@@ -658,17 +614,6 @@ mod tests {
             sent_at: day(at),
             answered,
         }
-    }
-
-    #[test]
-    fn answers_round_trip_and_some_met_is_for_groups_of_three() {
-        for o in Outcome::ALL {
-            assert_eq!(Outcome::parse(o.as_str()), Some(o));
-        }
-        assert_eq!(Outcome::parse("maybe"), None);
-        assert!(!Outcome::offered(2).contains(&Outcome::SomeMet));
-        assert_eq!(Outcome::offered(2).len(), 3);
-        assert_eq!(Outcome::offered(3).len(), 4);
     }
 
     #[test]

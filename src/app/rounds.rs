@@ -28,7 +28,7 @@ pub enum RoundError {
 }
 
 /// A round with its groups, for previews and pages.
-#[derive(Debug, Clone, serde::Serialize)]
+#[derive(Debug, Clone)]
 pub struct RoundView {
     pub round: Round,
     pub groups: Vec<GroupView>,
@@ -120,7 +120,7 @@ pub(crate) async fn engine_inputs_for(
         if last != Some((row.round_number, row.group_id)) {
             round.groups.push(PastGroup {
                 members: Vec::new(),
-                met: row.did_not_meet == 0,
+                met: row.met,
             });
         }
         round
@@ -291,7 +291,7 @@ pub async fn preview(
 pub async fn propose(
     store: &Store,
     trial: &Trial,
-    kind: &str,
+    kind: crate::domain::RoundKind,
     slot: Option<DateTime<Utc>>,
     seed: u64,
     now: DateTime<Utc>,
@@ -507,7 +507,7 @@ pub async fn publish(
         base_url,
         now,
         PairingEmails {
-            feedback_links: round.kind != "quick",
+            feedback_links: round.kind.asks_for_feedback(),
             calendar: true,
         },
     )

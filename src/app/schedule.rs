@@ -18,7 +18,6 @@ use crate::domain::{local_label, Schedule};
 use crate::mail::{self, round_notice};
 use crate::store::schedule::{claim_notice, notice_recipients, record_notice_recipients};
 use crate::store::signup::LinkPurpose;
-use crate::store::time::from_db;
 use crate::store::trials::Trial;
 use crate::store::{outbox, Store, StoreError};
 
@@ -91,12 +90,7 @@ async fn tick_trial(
         .ok_or(ScheduleError::Unreadable)?;
     let tz = trial.tz();
     // A trial saved before schedules had a start counts from its last change.
-    let since = trial
-        .schedule_since
-        .as_deref()
-        .or(Some(trial.updated_at.as_str()))
-        .and_then(from_db)
-        .unwrap_or(now);
+    let since = trial.schedule_since.unwrap_or(trial.updated_at);
 
     if let Some(slot) = schedule.latest_run(tz, since, now) {
         run_slot(store, base_url, trial, slot, now, report).await?;
@@ -127,7 +121,7 @@ async fn run_slot(
     now: DateTime<Utc>,
     report: &mut TickReport,
 ) -> Result<(), ScheduleError> {
-    let auto_publish = trial.auto_publish != 0;
+    let auto_publish = trial.auto_publish;
     let round_id = match store.round_for_slot(trial.id, slot).await? {
         // Another instance (or an earlier tick) made it. If it is still a draft although the
         // trial publishes automatically, that instance stopped half-way: finish its work.
@@ -142,7 +136,16 @@ async fn run_slot(
                 return Ok(());
             }
             let seed: u64 = rand::random();
-            match rounds::propose(store, trial, "scheduled", Some(slot), seed, now).await? {
+            match rounds::propose(
+                store,
+                trial,
+                crate::domain::RoundKind::Scheduled,
+                Some(slot),
+                seed,
+                now,
+            )
+            .await?
+            {
                 Some(view) => {
                     report.rounds_created += 1;
                     view.round.id

@@ -168,11 +168,7 @@ pub async fn trial(settings: Settings, command: TrialCommand) -> Result<(), Stri
                     t.slug,
                     t.name,
                     t.kind,
-                    if t.open_for_signup != 0 {
-                        "open"
-                    } else {
-                        "closed"
-                    },
+                    if t.open_for_signup { "open" } else { "closed" },
                     t.participants,
                     t.rounds
                 );
@@ -215,10 +211,17 @@ pub async fn round(settings: Settings, command: RoundCommand) -> Result<(), Stri
         print_round(&trial.name, &preview);
         println!("Dry run: nothing was saved or sent.");
     } else {
-        let view = crate::app::rounds::propose(&store, &trial, "manual", None, seed, now)
-            .await
-            .map_err(|e| error_chain(&e))?
-            .ok_or("a round already exists for this slot")?;
+        let view = crate::app::rounds::propose(
+            &store,
+            &trial,
+            crate::domain::RoundKind::Manual,
+            None,
+            seed,
+            now,
+        )
+        .await
+        .map_err(|e| error_chain(&e))?
+        .ok_or("a round already exists for this slot")?;
         let round_id = view.round.id;
         print_round(&trial.name, &view.into());
         let published =

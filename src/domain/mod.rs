@@ -1,16 +1,20 @@
 //! Pure types of the product, each built by a `parse` that refuses bad input with a message
 //! a person can act on. Nothing here does I/O or knows about HTTP or SQL.
 mod email;
+mod feedback;
 mod participant;
+mod round;
 mod schedule;
 mod slug;
 mod text;
 mod trial;
 
 pub use email::Email;
+pub use feedback::{GroupMeeting, Outcome};
 pub use participant::{
     MeetingMode, MembershipState, ParticipantDetails, ParticipantInput, MAX_INTRODUCTION_CHARS,
 };
+pub use round::{RoundKind, RoundState};
 pub use schedule::{local_label, Schedule};
 pub use slug::{Slug, RESERVED_SLUGS};
 pub use text::{is_invisible_formatting, unprintable, PersonName, ShortText};

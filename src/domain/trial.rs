@@ -57,6 +57,21 @@ impl TrialKind {
             TrialKind::Event => "event",
         }
     }
+
+    /// The kind as stored; `None` for text this code never writes.
+    pub fn from_stored(s: &str) -> Option<Self> {
+        match s {
+            "programme" => Some(TrialKind::Programme),
+            "event" => Some(TrialKind::Event),
+            _ => None,
+        }
+    }
+}
+
+impl std::fmt::Display for TrialKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
 }
 
 /// The raw values of the trial form or API body.

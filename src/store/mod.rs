@@ -12,6 +12,7 @@ use sqlx::{AnyPool, Executor};
 
 pub use database_url::{Backend, DatabaseUrl};
 
+mod columns;
 mod database_url;
 pub mod events;
 pub mod feedback;

@@ -1,27 +1,46 @@
 //! Rounds, their groups and the members of each group.
 use chrono::{DateTime, Utc};
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, Row, Transaction};
 
 use super::time::to_db;
-use super::{Store, StoreError};
+use super::{columns, Store, StoreError};
+use crate::domain::{GroupMeeting, Outcome, RoundKind, RoundState};
 
-#[derive(Clone, Debug, FromRow, serde::Serialize)]
+#[derive(Clone, Debug)]
 pub struct Round {
     pub id: i64,
     pub trial_id: i64,
     pub number: i64,
-    pub kind: String,
-    pub state: String,
+    pub kind: RoundKind,
+    pub state: RoundState,
     /// The engine's seed, as decimal text (a u64 does not fit a signed BIGINT).
     pub seed: String,
-    pub slot: Option<String>,
-    pub created_at: String,
-    pub published_at: Option<String>,
+    /// The scheduled slot this round was drawn up for.
+    pub slot: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub published_at: Option<DateTime<Utc>>,
+}
+
+impl FromRow<'_, AnyRow> for Round {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Round {
+            id: row.try_get("id")?,
+            trial_id: row.try_get("trial_id")?,
+            number: row.try_get("number")?,
+            kind: columns::word(row, "kind", RoundKind::parse)?,
+            state: columns::word(row, "state", RoundState::parse)?,
+            seed: row.try_get("seed")?,
+            slot: columns::optional_time(row, "slot")?,
+            created_at: columns::time(row, "created_at")?,
+            published_at: columns::optional_time(row, "published_at")?,
+        })
+    }
 }
 
 impl Round {
     pub fn is_draft(&self) -> bool {
-        self.state == "draft"
+        self.state == RoundState::Draft
     }
 }
 
@@ -66,14 +85,22 @@ pub struct Candidate {
 }
 
 /// A past group, for the engine's history.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct PastMembership {
     pub round_number: i64,
     pub group_id: i64,
     pub public_id: String,
-    /// 1 when the group reported that the meeting could not happen.
-    pub did_not_meet: i64,
+    /// False when the group reported that the meeting could not happen (see
+    /// [`GroupMeeting::counts_as_met_for_pairing`]).
+    pub met: bool,
 }
+
+/// Who is available for a round at the time bound to `$2`: confirmed people who are neither
+/// paused (a pause over by then counts as back) nor skipping. One rule for the round's
+/// candidates and for who gets the notice before a scheduled round; `m` is `memberships`.
+pub(crate) const AVAILABLE_FOR_ROUND: &str = "m.skip_next_round = 0 \
+     AND (m.state = 'active' OR (m.state = 'paused' AND m.paused_until IS NOT NULL \
+          AND m.paused_until <= $2))";
 
 const ROUND_COLUMNS: &str =
     "id, trial_id, number, kind, state, seed, slot, created_at, published_at";
@@ -85,12 +112,10 @@ impl Store {
         trial_id: i64,
         now: DateTime<Utc>,
     ) -> Result<Vec<Candidate>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id AS membership_id, public_id, attribute_value, team FROM memberships \
-             WHERE trial_id = $1 AND skip_next_round = 0 \
-               AND (state = 'active' OR (state = 'paused' AND paused_until IS NOT NULL AND paused_until <= $2)) \
-             ORDER BY id",
-        )
+        Ok(sqlx::query_as(&format!(
+            "SELECT m.id AS membership_id, m.public_id, m.attribute_value, m.team \
+             FROM memberships m WHERE m.trial_id = $1 AND {AVAILABLE_FOR_ROUND} ORDER BY m.id"
+        ))
         .bind(trial_id)
         .bind(to_db(now))
         .fetch_all(self.pool())
@@ -108,22 +133,36 @@ impl Store {
         .await?)
     }
 
-    /// Everyone who met in the trial's published rounds, oldest round first.
+    /// Everyone who met in the trial's published rounds, oldest round first, and whether
+    /// each group met by the answers of its members.
     pub async fn round_history(&self, trial_id: i64) -> Result<Vec<PastMembership>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT r.number AS round_number, g.id AS group_id, m.public_id, \
-               CASE WHEN EXISTS (SELECT 1 FROM feedback f WHERE f.group_id = g.id AND f.outcome = 'could_not_meet') \
-                     AND NOT EXISTS (SELECT 1 FROM feedback f WHERE f.group_id = g.id AND f.outcome IN ('met', 'some_met')) \
-                    THEN 1 ELSE 0 END AS did_not_meet \
+        let rows: Vec<(i64, i64, String, Option<String>)> = sqlx::query_as(
+            "SELECT r.number, g.id, m.public_id, f.outcome \
              FROM rounds r JOIN round_groups g ON g.round_id = r.id \
              JOIN round_group_members gm ON gm.group_id = g.id \
              JOIN memberships m ON m.id = gm.membership_id \
+             LEFT JOIN feedback f ON f.group_id = g.id AND f.membership_id = m.id \
              WHERE r.trial_id = $1 AND r.state = 'published' \
              ORDER BY r.number, g.position, m.id",
         )
         .bind(trial_id)
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        let mut answers: std::collections::HashMap<i64, Vec<Outcome>> = Default::default();
+        for (_, group_id, _, outcome) in &rows {
+            let outcome = outcome.as_deref().and_then(Outcome::parse);
+            answers.entry(*group_id).or_default().extend(outcome);
+        }
+        Ok(rows
+            .into_iter()
+            .map(|(round_number, group_id, public_id, _)| PastMembership {
+                round_number,
+                group_id,
+                public_id,
+                met: GroupMeeting::from_answers(answers[&group_id].iter().copied())
+                    .counts_as_met_for_pairing(),
+            })
+            .collect())
     }
 
     pub async fn find_draft_round(&self, trial_id: i64) -> Result<Option<Round>, StoreError> {
@@ -159,7 +198,7 @@ impl Store {
     pub async fn create_draft_round(
         &self,
         trial_id: i64,
-        kind: &str,
+        kind: RoundKind,
         seed: u64,
         slot: Option<DateTime<Utc>>,
         groups: &[NewGroup],
@@ -174,7 +213,7 @@ impl Store {
         );
         let round: Option<Round> = sqlx::query_as(&sql)
             .bind(trial_id)
-            .bind(kind)
+            .bind(kind.as_str())
             .bind(seed.to_string())
             .bind(slot.map(to_db))
             .bind(to_db(now))

@@ -130,15 +130,13 @@ pub async fn notice_recipients(
     trial_id: i64,
     slot: DateTime<Utc>,
 ) -> Result<Vec<NoticeRecipient>, StoreError> {
-    Ok(sqlx::query_as(
+    Ok(sqlx::query_as(&format!(
         "SELECT m.id AS membership_id, p.id AS participant_id, p.name, p.email \
          FROM memberships m JOIN participants p ON p.id = m.participant_id \
          WHERE m.trial_id = $1 AND m.confirmed_at IS NOT NULL AND p.email IS NOT NULL \
-           AND m.skip_next_round = 0 \
-           AND (m.state = 'active' OR (m.state = 'paused' AND m.paused_until IS NOT NULL \
-                AND m.paused_until <= $2)) \
-         ORDER BY m.id",
-    )
+           AND {AVAILABLE_FOR_ROUND} ORDER BY m.id",
+        AVAILABLE_FOR_ROUND = super::rounds::AVAILABLE_FOR_ROUND
+    ))
     .bind(trial_id)
     .bind(to_db(slot))
     .fetch_all(&mut **tx)

@@ -1,30 +1,30 @@
 //! Trials: programmes of rounds, or events.
 use chrono::{DateTime, Utc};
-use sqlx::FromRow;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
 use super::time::to_db;
-use super::{Store, StoreError};
-use crate::domain::TrialSettings;
+use super::{columns, Store, StoreError};
+use crate::domain::{TrialKind, TrialSettings};
 
-#[derive(Clone, Debug, FromRow, serde::Serialize)]
+/// A trial as the rest of the service sees it: its kind, flags and times already read.
+#[derive(Clone, Debug)]
 pub struct Trial {
     pub id: i64,
     pub slug: String,
     pub name: String,
     pub description: String,
-    pub kind: String,
+    pub kind: TrialKind,
     pub attribute_name: String,
     /// One value per line; empty for free text.
     pub attribute_values: String,
     pub group_size: i64,
-    #[serde(serialize_with = "as_bool")]
-    pub open_for_signup: i64,
+    pub open_for_signup: bool,
     /// IANA zone name: schedules, emails and calendar files use it; the database keeps UTC.
     pub time_zone: String,
     /// As the organiser wrote it (cron or words); parsed by `domain::Schedule`.
     pub schedule: Option<String>,
-    #[serde(serialize_with = "as_bool")]
-    pub auto_publish: i64,
+    pub auto_publish: bool,
     /// How long before a scheduled round its notice (with a skip link) goes out.
     pub notice_hours: i64,
     /// Days after a round's publication before its feedback email goes out.
@@ -34,14 +34,37 @@ pub struct Trial {
     pub event_planned_rounds: Option<i64>,
     pub event_round_minutes: Option<i64>,
     /// When the schedule (or time zone) was last set: only slots after it run.
-    pub schedule_since: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub schedule_since: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
 }
 
-/// Flags are 0/1 in the database (one portable type) and true/false in JSON, as clients send them.
-fn as_bool<S: serde::Serializer>(flag: &i64, serializer: S) -> Result<S::Ok, S::Error> {
-    serializer.serialize_bool(*flag != 0)
+impl FromRow<'_, AnyRow> for Trial {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Trial {
+            id: row.try_get("id")?,
+            slug: row.try_get("slug")?,
+            name: row.try_get("name")?,
+            description: row.try_get("description")?,
+            kind: columns::word(row, "kind", TrialKind::from_stored)?,
+            attribute_name: row.try_get("attribute_name")?,
+            attribute_values: row.try_get("attribute_values")?,
+            group_size: row.try_get("group_size")?,
+            open_for_signup: columns::flag(row, "open_for_signup")?,
+            time_zone: row.try_get("time_zone")?,
+            schedule: row.try_get("schedule")?,
+            auto_publish: columns::flag(row, "auto_publish")?,
+            notice_hours: row.try_get("notice_hours")?,
+            feedback_delay_days: row.try_get("feedback_delay_days")?,
+            event_date: row.try_get("event_date")?,
+            event_place: row.try_get("event_place")?,
+            event_planned_rounds: row.try_get("event_planned_rounds")?,
+            event_round_minutes: row.try_get("event_round_minutes")?,
+            schedule_since: columns::optional_time(row, "schedule_since")?,
+            created_at: columns::time(row, "created_at")?,
+            updated_at: columns::time(row, "updated_at")?,
+        })
+    }
 }
 
 impl Trial {
@@ -53,11 +76,11 @@ impl Trial {
     }
 
     pub fn is_open(&self) -> bool {
-        self.open_for_signup != 0
+        self.open_for_signup
     }
 
     pub fn is_event(&self) -> bool {
-        self.kind == "event"
+        self.kind == TrialKind::Event
     }
 
     /// The event's date as people read it ("Thursday 3 December 2026").
@@ -71,15 +94,27 @@ impl Trial {
     }
 }
 
-#[derive(Clone, Debug, FromRow, serde::Serialize)]
+#[derive(Clone, Debug)]
 pub struct TrialSummary {
     pub slug: String,
     pub name: String,
-    pub kind: String,
-    #[serde(serialize_with = "as_bool")]
-    pub open_for_signup: i64,
+    pub kind: TrialKind,
+    pub open_for_signup: bool,
     pub participants: i64,
     pub rounds: i64,
+}
+
+impl FromRow<'_, AnyRow> for TrialSummary {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(TrialSummary {
+            slug: row.try_get("slug")?,
+            name: row.try_get("name")?,
+            kind: columns::word(row, "kind", TrialKind::from_stored)?,
+            open_for_signup: columns::flag(row, "open_for_signup")?,
+            participants: row.try_get("participants")?,
+            rounds: row.try_get("rounds")?,
+        })
+    }
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -224,11 +259,7 @@ impl Trial {
         else {
             return Vec::new();
         };
-        let since = self
-            .schedule_since
-            .as_deref()
-            .and_then(super::time::from_db)
-            .unwrap_or(now);
+        let since = self.schedule_since.unwrap_or(now);
         schedule.next_runs(self.tz(), now.max(since), n)
     }
 }

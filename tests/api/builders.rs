@@ -164,7 +164,14 @@ impl RoundBuilder {
             })
             .collect();
         let round = store
-            .create_draft_round(trial.id, "manual", 7, None, &groups, Utc::now())
+            .create_draft_round(
+                trial.id,
+                coffee_trials::domain::RoundKind::Manual,
+                7,
+                None,
+                &groups,
+                Utc::now(),
+            )
             .await
             .expect("the round is saved")
             .expect("a manual round has no slot to clash on");

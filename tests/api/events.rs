@@ -6,7 +6,7 @@ use std::collections::HashSet;
 use chrono::{Duration, Utc};
 use coffee_trials::domain::{TrialInput, TrialSettings};
 use coffee_trials::store::rounds::GroupMember;
-use coffee_trials::store::time::{from_db, to_db};
+use coffee_trials::store::time::to_db;
 use coffee_trials::store::trials::Trial;
 use coffee_trials::store::Store;
 
@@ -136,8 +136,8 @@ async fn groups(store: &Store, trial: &Trial, number: i64) -> Vec<(Option<String
         .await
         .unwrap()
         .expect("the round exists");
-    assert_eq!(round.kind, "quick");
-    assert_eq!(round.state, "published");
+    assert_eq!(round.kind.as_str(), "quick");
+    assert_eq!(round.state.as_str(), "published");
     let members: Vec<GroupMember> = store.round_members(round.id).await.unwrap();
     let mut out: Vec<(i64, Option<String>, Vec<String>)> = Vec::new();
     for m in members {
@@ -315,7 +315,7 @@ async fn events_display_and_phone_pages_show_partners_and_tables() {
         .await
         .unwrap()
         .unwrap();
-    let started = from_db(round.published_at.as_deref().unwrap()).unwrap();
+    let started = round.published_at.unwrap();
     let ends = to_db(started + Duration::minutes(7));
     assert!(
         display.contains(&format!("id=\"countdown\" data-ends=\"{ends}\"")),
@@ -461,7 +461,7 @@ async fn events_sign_up_is_pairable_at_once_but_email_waits_for_confirmation() {
         .await
         .unwrap()
         .unwrap();
-    assert_eq!(round.state, "published");
+    assert_eq!(round.state.as_str(), "published");
     assert_eq!(app.store.round_members(round.id).await.unwrap().len(), 2);
     assert_eq!(
         app.store.list_outbox(10).await.unwrap().len(),

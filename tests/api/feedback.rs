@@ -72,10 +72,17 @@ fn base(app: &TestApp) -> url::Url {
 
 /// Proposes and publishes a round at `now`; returns its id.
 async fn run_round(app: &TestApp, trial: &Trial, seed: u64, now: DateTime<Utc>) -> i64 {
-    let view = rounds::propose(&app.store, trial, "manual", None, seed, now)
-        .await
-        .unwrap()
-        .expect("a draft");
+    let view = rounds::propose(
+        &app.store,
+        trial,
+        coffee_trials::domain::RoundKind::Manual,
+        None,
+        seed,
+        now,
+    )
+    .await
+    .unwrap()
+    .expect("a draft");
     let published = rounds::publish(&app.store, trial, view.round.id, &base(app), now)
         .await
         .unwrap();
@@ -668,7 +675,7 @@ async fn a_pair_that_could_not_meet_may_be_paired_again() {
     let history = app.store.round_history(trial.id).await.unwrap();
     for row in &history {
         let expected = i64::from(row.group_id == group);
-        assert_eq!(row.did_not_meet, expected, "round {}", row.round_number);
+        assert_eq!(i64::from(!row.met), expected, "round {}", row.round_number);
     }
     // The one pair that never met is theirs, so the fourth round brings them together.
     let fourth = run_round(&app, &trial, 4, t0 + Duration::days(21)).await;
@@ -695,7 +702,7 @@ async fn a_pair_that_could_not_meet_may_be_paired_again() {
         .await
         .unwrap();
     let history = app.store.round_history(trial.id).await.unwrap();
-    assert!(history.iter().all(|r| r.did_not_meet == 0));
+    assert!(history.iter().all(|r| r.met));
 }
 
 /// A "still in?" request and its link for the first member of `round_id`'s first group,

@@ -22,7 +22,7 @@ async fn organisers_create_and_edit_trials_in_the_console() {
         .await;
     assert_eq!(created.status().as_u16(), 303);
     let trial = app.store.find_trial("study-day").await.unwrap().unwrap();
-    assert_eq!(trial.kind, "event");
+    assert_eq!(trial.kind.as_str(), "event");
     assert_eq!(
         trial.attribute_value_list(),
         vec!["Nursing", "Pharmacy", "Estates"]

@@ -5,7 +5,8 @@ use actix_web::HttpResponse;
 use chrono::Utc;
 
 use crate::domain::{TrialInput, TrialSettings};
-use crate::store::trials::{SaveTrialError, Trial};
+use crate::store::time::to_db;
+use crate::store::trials::{SaveTrialError, Trial, TrialSummary};
 use crate::store::Store;
 use crate::web::auth::CurrentOrganiser;
 use crate::web::errors::ApiError;
@@ -42,25 +43,98 @@ fn save_error(e: SaveTrialError) -> ApiError {
     }
 }
 
-/// A trial as the API shows it: its columns plus the next three scheduled runs (RFC 3339).
+/// A trial as the API shows it: its settings, its times as stored (RFC 3339 UTC text) and the
+/// next three scheduled runs (RFC 3339). Field names and order are the API's contract.
 #[derive(serde::Serialize)]
-struct TrialJson {
-    #[serde(flatten)]
-    trial: Trial,
-    next_runs: Vec<String>,
+pub struct TrialResponse {
+    pub id: i64,
+    pub slug: String,
+    pub name: String,
+    pub description: String,
+    pub kind: &'static str,
+    pub attribute_name: String,
+    pub attribute_values: String,
+    pub group_size: i64,
+    pub open_for_signup: bool,
+    pub time_zone: String,
+    pub schedule: Option<String>,
+    pub auto_publish: bool,
+    pub notice_hours: i64,
+    pub feedback_delay_days: i64,
+    pub event_date: Option<String>,
+    pub event_place: Option<String>,
+    pub event_planned_rounds: Option<i64>,
+    pub event_round_minutes: Option<i64>,
+    pub schedule_since: Option<String>,
+    pub created_at: String,
+    pub updated_at: String,
+    pub next_runs: Vec<String>,
 }
 
-fn trial_json(trial: Trial) -> TrialJson {
-    let next_runs = trial
-        .next_runs(Utc::now(), 3)
-        .into_iter()
-        .map(|t| t.to_rfc3339())
-        .collect();
-    TrialJson { trial, next_runs }
+impl From<&Trial> for TrialResponse {
+    fn from(t: &Trial) -> Self {
+        TrialResponse {
+            id: t.id,
+            slug: t.slug.clone(),
+            name: t.name.clone(),
+            description: t.description.clone(),
+            kind: t.kind.as_str(),
+            attribute_name: t.attribute_name.clone(),
+            attribute_values: t.attribute_values.clone(),
+            group_size: t.group_size,
+            open_for_signup: t.open_for_signup,
+            time_zone: t.time_zone.clone(),
+            schedule: t.schedule.clone(),
+            auto_publish: t.auto_publish,
+            notice_hours: t.notice_hours,
+            feedback_delay_days: t.feedback_delay_days,
+            event_date: t.event_date.clone(),
+            event_place: t.event_place.clone(),
+            event_planned_rounds: t.event_planned_rounds,
+            event_round_minutes: t.event_round_minutes,
+            schedule_since: t.schedule_since.map(to_db),
+            created_at: to_db(t.created_at),
+            updated_at: to_db(t.updated_at),
+            next_runs: t
+                .next_runs(Utc::now(), 3)
+                .into_iter()
+                .map(|t| t.to_rfc3339())
+                .collect(),
+        }
+    }
+}
+
+/// One line of the trial list.
+#[derive(serde::Serialize)]
+pub struct TrialSummaryResponse {
+    pub slug: String,
+    pub name: String,
+    pub kind: &'static str,
+    pub open_for_signup: bool,
+    pub participants: i64,
+    pub rounds: i64,
+}
+
+impl From<&TrialSummary> for TrialSummaryResponse {
+    fn from(t: &TrialSummary) -> Self {
+        TrialSummaryResponse {
+            slug: t.slug.clone(),
+            name: t.name.clone(),
+            kind: t.kind.as_str(),
+            open_for_signup: t.open_for_signup,
+            participants: t.participants,
+            rounds: t.rounds,
+        }
+    }
+}
+
+fn trial_json(trial: Trial) -> TrialResponse {
+    TrialResponse::from(&trial)
 }
 
 async fn list(store: Data<Store>, me: CurrentOrganiser) -> Result<HttpResponse, ApiError> {
     let trials = crate::web::access::visible_trials(&store, &me.0).await?;
+    let trials: Vec<TrialSummaryResponse> = trials.iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "trials": trials })))
 }
 
@@ -101,7 +175,10 @@ pub mod rounds_api {
     use actix_web::HttpResponse;
     use chrono::Utc;
 
-    use crate::app::rounds::{self, RoundError};
+    use crate::app::rounds::{self, RoundError, RoundView, UnplacedView};
+    use crate::domain::RoundKind;
+    use crate::store::rounds::{GroupMember, Round};
+    use crate::store::time::to_db;
     use crate::store::trials::Trial;
     use crate::store::Store;
     use crate::web::errors::ApiError;
@@ -121,6 +198,113 @@ pub mod rounds_api {
                 "/trials/{slug}/rounds/{number}/publish",
                 web::post().to(publish),
             );
+    }
+
+    /// A round as the API shows it; times as stored (RFC 3339 UTC text).
+    #[derive(serde::Serialize)]
+    pub struct RoundResponse {
+        pub id: i64,
+        pub trial_id: i64,
+        pub number: i64,
+        pub kind: &'static str,
+        pub state: &'static str,
+        pub seed: String,
+        pub slot: Option<String>,
+        pub created_at: String,
+        pub published_at: Option<String>,
+    }
+
+    impl From<&Round> for RoundResponse {
+        fn from(r: &Round) -> Self {
+            RoundResponse {
+                id: r.id,
+                trial_id: r.trial_id,
+                number: r.number,
+                kind: r.kind.as_str(),
+                state: r.state.as_str(),
+                seed: r.seed.clone(),
+                slot: r.slot.map(to_db),
+                created_at: to_db(r.created_at),
+                published_at: r.published_at.map(to_db),
+            }
+        }
+    }
+
+    /// A round with its groups and the people the engine could not place.
+    #[derive(serde::Serialize)]
+    pub struct RoundViewResponse<'a> {
+        pub round: RoundResponse,
+        pub groups: Vec<GroupResponse<'a>>,
+        pub unplaced: &'a [UnplacedView],
+    }
+
+    #[derive(serde::Serialize)]
+    pub struct GroupResponse<'a> {
+        pub position: i64,
+        pub reason: &'a str,
+        pub table_label: Option<&'a str>,
+        pub members: Vec<GroupMemberResponse<'a>>,
+    }
+
+    /// One member of a group, as organisers see them.
+    #[derive(serde::Serialize)]
+    pub struct GroupMemberResponse<'a> {
+        pub group_id: i64,
+        pub position: i64,
+        pub reason: &'a str,
+        pub table_label: Option<&'a str>,
+        pub membership_id: i64,
+        pub public_id: &'a str,
+        pub participant_id: i64,
+        pub name: &'a str,
+        pub email: Option<&'a str>,
+        pub attribute_value: &'a str,
+        pub role: &'a str,
+        pub site: &'a str,
+        pub meeting_modes: &'a str,
+        pub introduction: &'a str,
+        pub skip_next_round: i64,
+    }
+
+    impl<'a> From<&'a GroupMember> for GroupMemberResponse<'a> {
+        fn from(m: &'a GroupMember) -> Self {
+            GroupMemberResponse {
+                group_id: m.group_id,
+                position: m.position,
+                reason: &m.reason,
+                table_label: m.table_label.as_deref(),
+                membership_id: m.membership_id,
+                public_id: &m.public_id,
+                participant_id: m.participant_id,
+                name: &m.name,
+                email: m.email.as_deref(),
+                attribute_value: &m.attribute_value,
+                role: &m.role,
+                site: &m.site,
+                meeting_modes: &m.meeting_modes,
+                introduction: &m.introduction,
+                skip_next_round: m.skip_next_round,
+            }
+        }
+    }
+
+    impl<'a> From<&'a RoundView> for RoundViewResponse<'a> {
+        fn from(v: &'a RoundView) -> Self {
+            RoundViewResponse {
+                round: RoundResponse::from(&v.round),
+                groups: v
+                    .groups
+                    .iter()
+                    .map(|g| GroupResponse {
+                        position: g.position,
+                        reason: &g.reason,
+                        table_label: g.table_label.as_deref(),
+                        members: g.members.iter().map(Into::into).collect(),
+                    })
+                    .collect(),
+                unplaced: &v.unplaced,
+            }
+        }
     }
 
     impl From<RoundError> for ApiError {
@@ -159,6 +343,7 @@ pub mod rounds_api {
         ApiTrialInPath(trial): ApiTrialInPath,
     ) -> Result<HttpResponse, ApiError> {
         let rounds = store.list_rounds(trial.id).await?;
+        let rounds: Vec<RoundResponse> = rounds.iter().map(Into::into).collect();
         Ok(HttpResponse::Ok().json(serde_json::json!({ "rounds": rounds })))
     }
 
@@ -168,12 +353,12 @@ pub mod rounds_api {
         body: Option<Json<SeedBody>>,
     ) -> Result<HttpResponse, ApiError> {
         let seed = body.and_then(|b| b.seed).unwrap_or_else(rand::random);
-        let view = rounds::propose(&store, &trial, "manual", None, seed, Utc::now())
+        let view = rounds::propose(&store, &trial, RoundKind::Manual, None, seed, Utc::now())
             .await?
             .ok_or_else(|| {
                 ApiError::status(StatusCode::CONFLICT, "a round already exists for this slot")
             })?;
-        Ok(HttpResponse::Created().json(view))
+        Ok(HttpResponse::Created().json(RoundViewResponse::from(&view)))
     }
 
     async fn show(
@@ -185,7 +370,8 @@ pub mod rounds_api {
             .find_round_by_number(trial.id, path.1)
             .await?
             .ok_or(RoundError::NotFound)?;
-        Ok(HttpResponse::Ok().json(rounds::view(&store, &trial, round, Utc::now()).await?))
+        let view = rounds::view(&store, &trial, round, Utc::now()).await?;
+        Ok(HttpResponse::Ok().json(RoundViewResponse::from(&view)))
     }
 
     async fn reshuffle(
@@ -196,7 +382,8 @@ pub mod rounds_api {
     ) -> Result<HttpResponse, ApiError> {
         let id = round_id(&store, &trial, path.1).await?;
         let seed = body.and_then(|b| b.seed).unwrap_or_else(rand::random);
-        Ok(HttpResponse::Ok().json(rounds::reshuffle(&store, &trial, id, seed, Utc::now()).await?))
+        let view = rounds::reshuffle(&store, &trial, id, seed, Utc::now()).await?;
+        Ok(HttpResponse::Ok().json(RoundViewResponse::from(&view)))
     }
 
     #[derive(serde::Deserialize)]
@@ -212,8 +399,8 @@ pub mod rounds_api {
         body: Json<SwapBody>,
     ) -> Result<HttpResponse, ApiError> {
         let id = round_id(&store, &trial, path.1).await?;
-        Ok(HttpResponse::Ok()
-            .json(rounds::swap(&store, &trial, id, &body.a, &body.b, Utc::now()).await?))
+        let view = rounds::swap(&store, &trial, id, &body.a, &body.b, Utc::now()).await?;
+        Ok(HttpResponse::Ok().json(RoundViewResponse::from(&view)))
     }
 
     async fn publish(

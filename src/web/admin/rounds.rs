@@ -87,7 +87,15 @@ pub async fn start(
     store: Data<Store>,
     TrialInPath(trial): TrialInPath,
 ) -> Result<HttpResponse, PageError> {
-    let view = rounds::propose(&store, &trial, "manual", None, rand::random(), Utc::now()).await?;
+    let view = rounds::propose(
+        &store,
+        &trial,
+        crate::domain::RoundKind::Manual,
+        None,
+        rand::random(),
+        Utc::now(),
+    )
+    .await?;
     match view {
         Some(view) => Ok(see_other(&format!(
             "/admin/trials/{}/rounds/{}",

@@ -71,7 +71,7 @@ fn schedule_summary(trial: &Trial, now: chrono::DateTime<Utc>) -> (Option<String
 
 impl TrialFormPage {
     fn is_event(&self) -> bool {
-        self.input.kind == "event"
+        crate::domain::TrialKind::parse(&self.input.kind) == Ok(crate::domain::TrialKind::Event)
     }
 }
 
@@ -80,14 +80,14 @@ fn input_from(trial: &Trial) -> TrialInput {
         name: trial.name.clone(),
         slug: trial.slug.clone(),
         description: trial.description.clone(),
-        kind: trial.kind.clone(),
+        kind: trial.kind.as_str().into(),
         attribute_name: trial.attribute_name.clone(),
         attribute_values: trial.attribute_values.clone(),
         group_size: trial.group_size.to_string(),
         open_for_signup: trial.is_open(),
         time_zone: trial.time_zone.clone(),
         schedule: trial.schedule.clone().unwrap_or_default(),
-        auto_publish: trial.auto_publish != 0,
+        auto_publish: trial.auto_publish,
         notice_hours: trial.notice_hours.to_string(),
         feedback_delay_days: trial.feedback_delay_days.to_string(),
         event_date: trial.event_date.clone().unwrap_or_default(),

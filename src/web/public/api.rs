@@ -125,26 +125,58 @@ fn too_many(retry_after_seconds: u64) -> HttpResponse {
     response
 }
 
-fn view(member: &Member, trial: &Trial) -> serde_json::Value {
-    json!({
-        "public_id": member.public_id,
-        "trial": {
-            "slug": trial.slug,
-            "name": trial.name,
-            "attribute_name": trial.attribute_name,
-            "attribute_values": trial.attribute_value_list(),
+/// A participant as they see themselves through the API. Fields are in alphabetical order,
+/// as the answers have always listed them.
+#[derive(serde::Serialize)]
+pub struct ParticipantResponse<'a> {
+    pub attribute_value: &'a str,
+    pub email: Option<&'a str>,
+    pub introduction: &'a str,
+    pub meeting_modes: Vec<&'static str>,
+    pub name: &'a str,
+    /// The date only (YYYY-MM-DD).
+    pub paused_until: Option<&'a str>,
+    pub public_id: &'a str,
+    pub role: &'a str,
+    pub site: &'a str,
+    pub skip_next_round: bool,
+    pub state: &'a str,
+    pub trial: TrialBrief<'a>,
+}
+
+/// What a participant's answers say about their trial.
+#[derive(serde::Serialize)]
+pub struct TrialBrief<'a> {
+    pub attribute_name: &'a str,
+    pub attribute_values: Vec<&'a str>,
+    pub name: &'a str,
+    pub slug: &'a str,
+}
+
+fn view<'a>(member: &'a Member, trial: &'a Trial) -> ParticipantResponse<'a> {
+    ParticipantResponse {
+        attribute_value: &member.attribute_value,
+        email: member.email.as_deref(),
+        introduction: &member.introduction,
+        meeting_modes: member
+            .meeting_mode_list()
+            .iter()
+            .map(|m| m.as_str())
+            .collect(),
+        name: &member.name,
+        paused_until: member.paused_until.as_deref().and_then(|t| t.get(..10)),
+        public_id: &member.public_id,
+        role: &member.role,
+        site: &member.site,
+        skip_next_round: member.skip_next_round != 0,
+        state: &member.state,
+        trial: TrialBrief {
+            attribute_name: &trial.attribute_name,
+            attribute_values: trial.attribute_value_list(),
+            name: &trial.name,
+            slug: &trial.slug,
         },
-        "name": member.name,
-        "email": member.email,
-        "state": member.state,
-        "attribute_value": member.attribute_value,
-        "role": member.role,
-        "site": member.site,
-        "meeting_modes": member.meeting_mode_list().iter().map(|m| m.as_str()).collect::<Vec<_>>(),
-        "introduction": member.introduction,
-        "paused_until": member.paused_until.as_deref().and_then(|t| t.get(..10)),
-        "skip_next_round": member.skip_next_round != 0,
-    })
+    }
 }
 
 async fn confirm(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
