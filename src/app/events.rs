@@ -445,3 +445,8 @@ mod tests {
         assert_eq!(table_label(12), "Table 12");
     }
 }
+
+/// How many end-of-event summaries have gone out for the trial.
+pub async fn summaries_sent(store: &Store, trial: &Trial) -> Result<i64, StoreError> {
+    store.summaries_sent(trial.id).await
+}

@@ -1,4 +1,10 @@
-//! Command-line interface: `serve` (the default), `migrate`, `match`.
+//! Command-line interface: `serve` (the default), `migrate`, `match`, and the console's actions
+//! for scripts (`organiser`, `trial`, `round`, `participants`).
+//!
+//! Layer: like `web`, a translator. Each command parses its flags, calls `app::` (the store is
+//! opened with `app::system::open` and only passed along, then closed) and prints the answer.
+//! May import: `app`, `config`, `startup`, `links`, `domain`, `telemetry` and the row types of
+//! `store`; never a `Store` method or SQL (tests/api/architecture.rs checks both).
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -6,7 +12,6 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{RawSettings, Settings};
 use crate::startup::Application;
-use crate::store::Store;
 
 mod admin;
 pub mod match_cmd;
@@ -261,11 +266,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
 }
 
 async fn migrate(settings: Settings) -> Result<(), String> {
-    let store = Store::connect(&settings.database_url)
-        .await
-        .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
-    store
-        .migrate()
+    let store = crate::app::system::open(&settings.database_url)
         .await
         .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
     tracing::info!(database = %settings.database_url, "migrations applied");
