@@ -81,6 +81,8 @@ pub async fn replace_access(
             None => return Err(AccessError::UnknownOrganiser(email.trim().to_string())),
         }
     }
-    store.replace_trial_organisers(trial.id, &wanted, now).await?;
+    store
+        .replace_trial_organisers(trial.id, &wanted, now)
+        .await?;
     Ok(store.trial_organisers(trial.id).await?)
 }

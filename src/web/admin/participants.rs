@@ -7,11 +7,11 @@ use askama::Template;
 use chrono::Utc;
 
 use super::see_other;
+use crate::app;
 use crate::app::participants::{self as rules, ParticipantError};
 use crate::domain::{FieldError, MembershipState};
 use crate::store::participants::{Member, MemberQuery};
 use crate::store::trials::Trial;
-use crate::app;
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
 use crate::web::errors::PageError;

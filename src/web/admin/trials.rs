@@ -210,7 +210,15 @@ async fn save(
             ))
         }
     };
-    match app::trials::save(store, &me.0, existing_slug.as_deref(), &settings, Utc::now()).await {
+    match app::trials::save(
+        store,
+        &me.0,
+        existing_slug.as_deref(),
+        &settings,
+        Utc::now(),
+    )
+    .await
+    {
         Ok(trial) => Ok(see_other(&format!("/admin/trials/{}?saved=1", trial.slug))),
         Err(SaveTrialError::SlugTaken) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -9,7 +9,10 @@ use askama::Template;
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 
-use crate::app::{self, participants::{self, ParticipantError}};
+use crate::app::{
+    self,
+    participants::{self, ParticipantError},
+};
 use crate::domain::{MeetingMode, MembershipState, ParticipantInput};
 use crate::store::participants::Member;
 use crate::store::signup::{LinkPurpose, OtherMember};
@@ -536,7 +539,11 @@ async fn pause(
     after(&store, csrf, m, result, "paused", None, until).await
 }
 
-async fn resume(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> Result<HttpResponse, PageError> {
+async fn resume(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> Result<HttpResponse, PageError> {
     let m = managed(&store, token.into_inner()).await?;
     let result = participants::resume(&store, &m.member, Utc::now()).await;
     after(&store, csrf, m, result, "resumed", None, String::new()).await
@@ -561,13 +568,21 @@ async fn skip(
     after(&store, csrf, m, result, done, None, String::new()).await
 }
 
-async fn leave(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> Result<HttpResponse, PageError> {
+async fn leave(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> Result<HttpResponse, PageError> {
     let m = managed(&store, token.into_inner()).await?;
     let result = participants::leave(&store, &m.member, Utc::now()).await;
     after(&store, csrf, m, result, "left", None, String::new()).await
 }
 
-async fn rejoin(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> Result<HttpResponse, PageError> {
+async fn rejoin(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> Result<HttpResponse, PageError> {
     let m = managed(&store, token.into_inner()).await?;
     let result = participants::rejoin(&store, &m.trial, &m.member, Utc::now()).await;
     after(&store, csrf, m, result, "rejoined", None, String::new()).await
@@ -650,10 +665,9 @@ async fn unsubscribe_page(
     csrf: CsrfToken,
     token: Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let member =
-        participants::member_by_link(&store, LinkPurpose::Unsubscribe, &token, Utc::now())
-            .await?
-            .ok_or_else(link_gone)?;
+    let member = participants::member_by_link(&store, LinkPurpose::Unsubscribe, &token, Utc::now())
+        .await?
+        .ok_or_else(link_gone)?;
     Ok(render(&UnsubscribePage {
         csrf,
         trial_name: trial_name(&store, &member).await,
