@@ -424,6 +424,11 @@ pub fn ends_at_text(ends_at: DateTime<Utc>) -> String {
     to_db(ends_at)
 }
 
+/// How many end-of-event summaries have gone out for the trial.
+pub async fn summaries_sent(store: &Store, trial: &Trial) -> Result<i64, StoreError> {
+    store.summaries_sent(trial.id).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -444,9 +449,4 @@ mod tests {
         assert_eq!(table_label(1), "Table 1");
         assert_eq!(table_label(12), "Table 12");
     }
-}
-
-/// How many end-of-event summaries have gone out for the trial.
-pub async fn summaries_sent(store: &Store, trial: &Trial) -> Result<i64, StoreError> {
-    store.summaries_sent(trial.id).await
 }
