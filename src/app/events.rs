@@ -420,6 +420,11 @@ pub fn ends_at_text(ends_at: DateTime<Utc>) -> String {
     to_db(ends_at)
 }
 
+/// How many end-of-event summaries have gone out for the trial.
+pub async fn summaries_sent(store: &Store, trial: &Trial) -> Result<i64, StoreError> {
+    store.summaries_sent(trial.id).await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

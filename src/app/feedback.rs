@@ -597,6 +597,16 @@ async fn pause_silent(store: &Store, now: DateTime<Utc>) -> Result<usize, Feedba
     Ok(paused)
 }
 
+/// The names of the others in the group the feedback is about.
+pub async fn partner_names(
+    store: &Store,
+    target: &crate::store::feedback::FeedbackTarget,
+) -> Result<Vec<String>, StoreError> {
+    store
+        .group_partner_names(target.group_id, target.membership_id)
+        .await
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -6,10 +6,17 @@
 //! `library`, and each other without forming a cycle. Never `web` or `cli`.
 pub mod accounts;
 pub mod events;
+pub mod exports;
 pub mod feedback;
 pub mod home;
 pub mod import;
+pub mod organisers;
 pub mod participants;
+pub mod recovery;
 pub mod rounds;
 pub mod schedule;
 pub mod service;
+pub mod sessions;
+pub mod system;
+pub mod techniques;
+pub mod trials;

@@ -631,3 +631,126 @@ pub async fn unsubscribe(
     leave(store, &member, now).await?;
     Ok(Some(member))
 }
+
+/// The trial a member belongs to.
+pub async fn trial_of(store: &Store, member: &Member) -> Result<Option<Trial>, StoreError> {
+    store.trial_by_id(member.trial_id).await
+}
+
+/// One person of a trial, by the id the console and the API show.
+pub async fn find_member(
+    store: &Store,
+    trial: &Trial,
+    public_id: &str,
+) -> Result<Option<Member>, StoreError> {
+    store.find_member(trial.id, public_id).await
+}
+
+/// A trial's people matching the query (its own limit and offset apply).
+pub async fn list_members(
+    store: &Store,
+    trial: &Trial,
+    query: &crate::store::participants::MemberQuery,
+) -> Result<Vec<Member>, StoreError> {
+    store.list_members(trial.id, query).await
+}
+
+/// How many of a trial's people match the query's search and state (paging aside).
+pub async fn count_members(
+    store: &Store,
+    trial: &Trial,
+    query: &crate::store::participants::MemberQuery,
+) -> Result<i64, StoreError> {
+    store
+        .count_members(trial.id, query.search.as_deref(), query.state)
+        .await
+}
+
+/// One page of a trial's people for the console, with the counts per state.
+pub struct RosterPage {
+    pub members: Vec<Member>,
+    pub counts: Vec<(String, i64)>,
+    /// How many match the search and state, over all pages.
+    pub matching: i64,
+    /// The page shown (the one asked for, kept within the pages there are), from 1.
+    pub page: i64,
+    pub pages: i64,
+}
+
+pub async fn roster_page(
+    store: &Store,
+    trial: &Trial,
+    mut query: crate::store::participants::MemberQuery,
+    page: Option<i64>,
+    page_size: i64,
+) -> Result<RosterPage, StoreError> {
+    let matching = count_members(store, trial, &query).await?;
+    let pages = ((matching + page_size - 1) / page_size).max(1);
+    let page = page.unwrap_or(1).clamp(1, pages);
+    query.limit = page_size;
+    query.offset = (page - 1) * page_size;
+    let (members, counts) = tokio::try_join!(
+        store.list_members(trial.id, &query),
+        store.count_members_by_state(trial.id)
+    )?;
+    Ok(RosterPage {
+        members,
+        counts,
+        matching,
+        page,
+        pages,
+    })
+}
+
+/// An organiser adds one person: active at once when the organiser has their consent,
+/// pending (waiting for the person to confirm) otherwise.
+pub async fn add_by_organiser(
+    store: &Store,
+    trial: &Trial,
+    details: &ParticipantDetails,
+    consent: bool,
+    now: DateTime<Utc>,
+) -> Result<AddOutcome, StoreError> {
+    let (state, consent_at) = if consent {
+        (MembershipState::Active, Some(now))
+    } else {
+        (MembershipState::Pending, None)
+    };
+    store
+        .add_one_member(trial.id, details, state, consent_at, now)
+        .await
+}
+
+/// The person behind a usable skip link, with the trial's name and when the round is.
+pub struct SkipLink {
+    pub member: Member,
+    pub trial_name: String,
+    /// The round's start in the trial's time zone, or "the next round".
+    pub round_label: String,
+}
+
+pub async fn skip_link(
+    store: &Store,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<SkipLink>, StoreError> {
+    let Some(member) = member_by_link(store, LinkPurpose::Skip, token, now).await? else {
+        return Ok(None);
+    };
+    let Some(trial) = store.trial_by_id(member.trial_id).await? else {
+        return Ok(None);
+    };
+    // The link expires when its round starts, so its expiry is the round's time.
+    let round_label = store
+        .skip_link_expiry(&tokens::hash_token(token))
+        .await?
+        .as_deref()
+        .and_then(crate::store::time::from_db)
+        .map(|slot| crate::domain::local_label(trial.tz(), slot))
+        .unwrap_or_else(|| "the next round".to_string());
+    Ok(Some(SkipLink {
+        member,
+        trial_name: trial.name,
+        round_label,
+    }))
+}

@@ -2,20 +2,16 @@
 use chrono::Utc;
 
 use super::{error_chain, OrganiserCommand, RoundCommand, TrialCommand};
+use crate::app::{organisers, trials};
 use crate::config::Settings;
 use crate::domain::{TrialInput, TrialSettings};
 use crate::store::trials::SaveTrialError;
 use crate::store::Store;
 
 async fn open(settings: &Settings) -> Result<Store, String> {
-    let store = Store::connect(&settings.database_url)
+    crate::app::system::open(&settings.database_url)
         .await
-        .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
-    store
-        .migrate()
-        .await
-        .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
-    Ok(store)
+        .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))
 }
 
 pub async fn organiser(settings: Settings, command: OrganiserCommand) -> Result<(), String> {
@@ -34,8 +30,10 @@ pub async fn organiser(settings: Settings, command: OrganiserCommand) -> Result<
             }
         }
         OrganiserCommand::List => {
-            let organisers = store.list_organisers().await.map_err(|e| error_chain(&e))?;
-            for o in organisers {
+            let found = organisers::list(&store)
+                .await
+                .map_err(|e| error_chain(&e))?;
+            for o in found {
                 println!(
                     "{}\t{}\t{}\tlast signed in {}",
                     o.email,
@@ -51,8 +49,7 @@ pub async fn organiser(settings: Settings, command: OrganiserCommand) -> Result<
         }
         OrganiserCommand::Disable { email } => {
             let found = existing_organiser(&store, &email).await?;
-            store
-                .disable_organiser(found.id, Utc::now())
+            organisers::disable(&store, found.id, Utc::now())
                 .await
                 .map_err(|e| format!("organiser disable: {}", error_chain(&e)))?;
             println!(
@@ -62,8 +59,7 @@ pub async fn organiser(settings: Settings, command: OrganiserCommand) -> Result<
         }
         OrganiserCommand::Enable { email } => {
             let found = existing_organiser(&store, &email).await?;
-            store
-                .enable_organiser(found.id)
+            organisers::enable(&store, found.id)
                 .await
                 .map_err(|e| error_chain(&e))?;
             println!("{} can sign in again.", found.email);
@@ -97,8 +93,7 @@ async fn existing_organiser(
     store: &Store,
     email: &str,
 ) -> Result<crate::store::organisers::OrganiserSummary, String> {
-    store
-        .find_organiser_summary(email)
+    organisers::find_by_email(store, email)
         .await
         .map_err(|e| error_chain(&e))?
         .ok_or_else(|| "there is no organiser with this email address".to_string())
@@ -135,8 +130,7 @@ pub async fn trial(settings: Settings, command: TrialCommand) -> Result<(), Stri
                     .collect::<Vec<_>>()
                     .join("; ")
             })?;
-            let trial = store
-                .create_trial(&settings_for_trial, Utc::now())
+            let trial = trials::create(&store, &settings_for_trial, Utc::now())
                 .await
                 .map_err(|e| match e {
                     SaveTrialError::SlugTaken => {
@@ -158,11 +152,11 @@ pub async fn trial(settings: Settings, command: TrialCommand) -> Result<(), Stri
             }
         }
         TrialCommand::List => {
-            let trials = store.list_trials().await.map_err(|e| error_chain(&e))?;
-            if trials.is_empty() {
+            let found = trials::list(&store).await.map_err(|e| error_chain(&e))?;
+            if found.is_empty() {
                 println!("No trials yet.");
             }
-            for t in trials {
+            for t in found {
                 println!(
                     "{}\t{}\t{}\t{}\t{} participants\t{} rounds",
                     t.slug,
@@ -197,8 +191,7 @@ pub async fn round(settings: Settings, command: RoundCommand) -> Result<(), Stri
         dry_run,
         seed,
     } = command;
-    let trial = store
-        .find_trial(&trial)
+    let trial = trials::find(&store, &trial)
         .await
         .map_err(|e| error_chain(&e))?
         .ok_or_else(|| format!("--trial: there is no trial '{trial}'"))?;

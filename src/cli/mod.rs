@@ -1,4 +1,10 @@
-//! Command-line interface: `serve` (the default), `migrate`, `match`.
+//! Command-line interface: `serve` (the default), `migrate`, `match`, and the console's actions
+//! for scripts (`organiser`, `trial`, `round`, `participants`).
+//!
+//! Layer: like `web`, a translator. Each command parses its flags, calls `app::` (the store is
+//! opened with `app::system::open` and only passed along, then closed) and prints the answer.
+//! May import: `app`, `config`, `startup`, `links`, `domain`, `telemetry` and the row types of
+//! `store`; never a `Store` method or SQL (tests/api/architecture.rs checks both).
 use std::path::PathBuf;
 use std::process::ExitCode;
 
@@ -6,7 +12,6 @@ use clap::{Args, Parser, Subcommand};
 
 use crate::config::{RawSettings, Settings};
 use crate::startup::Application;
-use crate::store::Store;
 
 mod admin;
 pub mod match_cmd;
@@ -307,11 +312,7 @@ async fn serve(settings: Settings) -> Result<(), String> {
 }
 
 async fn migrate(settings: Settings) -> Result<(), String> {
-    let store = Store::connect(&settings.database_url)
-        .await
-        .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
-    store
-        .migrate()
+    let store = crate::app::system::open(&settings.database_url)
         .await
         .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
     tracing::info!(database = %settings.database_url, "migrations applied");
@@ -323,11 +324,7 @@ async fn migrate(settings: Settings) -> Result<(), String> {
 /// with the one the server recorded, so a shell without BASE_URL cannot mail out links to
 /// http://127.0.0.1:8080/ while the service runs elsewhere.
 async fn check_links(settings: &Settings) -> Result<(), String> {
-    let store = Store::connect(&settings.database_url)
-        .await
-        .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
-    store
-        .migrate()
+    let store = crate::app::system::open(&settings.database_url)
         .await
         .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
     let checked = crate::app::service::check_links_point_to_the_server(&store, settings).await;

@@ -1,3 +1,6 @@
+//! Layer: the bottom one. May import nothing of the crate but other `domain` modules; every
+//! other layer may import it.
+//!
 //! Pure types of the product, each built by a `parse` that refuses bad input with a message
 //! a person can act on. Nothing here does I/O or knows about HTTP or SQL.
 mod email;

@@ -1,3 +1,7 @@
+//! Layer: below `app`, beside `store`. May import `store` (outbox rows), `links`, `domain`,
+//! `config` and `telemetry`; never `app`, `web` or `cli`. `app` calls it inside the same
+//! transaction as the change an email reports.
+//!
 //! Emails: each one is a folder under `templates/email/` with a subject, a plain-text body and
 //! an HTML body, rendered here into an outbox row. Delivery happens elsewhere.
 use askama::Template;

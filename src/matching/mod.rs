@@ -1,5 +1,8 @@
 //! The pairing engine for Randomised Coffee Trials.
 //!
+//! Layer: pure, beside `domain`. May import `domain` only; `app` (rounds, events) calls it, and
+//! it never touches the store, the clock or the network.
+//!
 //! [`pair`] is pure: it takes this round's participants, the past rounds and the
 //! trial's rules, and returns the groups. It does no I/O, reads no clock, and
 //! draws randomness only from a ChaCha RNG seeded with the `seed` argument, so a

@@ -1,3 +1,7 @@
+//! Layer: the database. May import `domain`, `config`, `tokens`, `library` and `insight` (for
+//! types); never `app`, `mail`, `web` or `cli`. Its rows are handed up through `app`; `web`
+//! and `cli` may name the row types but not call the store.
+//!
 //! Every SQL statement of the service lives under this module, in small named functions
 //! grouped by aggregate. One code path serves SQLite and PostgreSQL through sqlx's `Any`
 //! driver: the SQL is written once in a portable dialect (`$1` placeholders, BIGINT and

@@ -8,6 +8,7 @@
 use actix_web::http::{Method, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 
+use crate::app;
 use crate::store::organisers::Organiser;
 use crate::store::trials::TrialSummary;
 use crate::store::{Store, StoreError};
@@ -49,10 +50,10 @@ pub async fn check(
     if segments.len() == 2 && slug == "new" && method == Method::GET {
         return Ok(None);
     }
-    let Some(trial) = store.find_trial(slug).await? else {
+    let Some(trial) = app::trials::find(store, slug).await? else {
         return Ok(Some(Denied::NoSuchTrial));
     };
-    if !store.may_access_trial(organiser, trial.id).await? {
+    if !app::trials::may_manage(store, organiser, &trial).await? {
         return Ok(Some(Denied::NoSuchTrial));
     }
     if segments
@@ -69,11 +70,7 @@ pub async fn visible_trials(
     store: &Store,
     organiser: &Organiser,
 ) -> Result<Vec<TrialSummary>, StoreError> {
-    let mut trials = store.list_trials().await?;
-    if let Some(allowed) = store.allowed_trial_slugs(organiser).await? {
-        trials.retain(|t| allowed.contains(&t.slug));
-    }
-    Ok(trials)
+    app::trials::visible_to(store, organiser).await
 }
 
 impl Denied {

@@ -116,6 +116,15 @@ impl PageError {
         }
     }
 
+    /// A refusal with its own status, title and words, on the short message page.
+    pub fn refused(status: StatusCode, title: &'static str, message: impl Into<String>) -> Self {
+        PageError::Refused {
+            status,
+            title,
+            message: message.into(),
+        }
+    }
+
     pub fn unexpected(cause: impl Into<anyhow::Error>) -> Self {
         PageError::Unexpected(cause.into())
     }

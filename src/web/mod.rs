@@ -1,5 +1,11 @@
 //! The HTTP surface: the route table, request logging and errors. Handlers parse the request,
-//! call one service function and render the answer.
+//! call one `app::` function and render the answer (an HTML page with `PageError`, or JSON
+//! with `ApiError`); no rule of the product lives here.
+//!
+//! May import: `app` (for every action), `links`, `config`, `tokens`, `telemetry`, `domain`
+//! (to parse input) and the row *types* of `store` that `app` hands out. Never calls a
+//! `Store` method nor writes SQL (tests/api/architecture.rs checks both). Nothing imports `web`
+//! but `startup` and `cli`.
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::{web, HttpMessage};

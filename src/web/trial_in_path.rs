@@ -33,7 +33,7 @@ async fn load(request: HttpRequest) -> Result<Trial, Failure> {
     let Some(slug) = request.match_info().get("slug") else {
         return Err(Failure::Unknown);
     };
-    match store.find_trial(slug).await {
+    match crate::app::trials::find(store, slug).await {
         Ok(Some(trial)) => Ok(trial),
         Ok(None) => Err(Failure::Unknown),
         Err(e) => Err(Failure::Store(e)),

@@ -8,15 +8,15 @@ use serde::Deserialize;
 
 use super::{see_other, Errors};
 use crate::app::accounts::{self, AccountError};
+use crate::app::sessions::{self, TokenError};
 use crate::store::organisers::{ApiToken, TokenPurpose};
 use crate::store::Store;
-use crate::tokens;
 use crate::web::auth::{self, CurrentOrganiser};
 use crate::web::client_address::client_address;
 use crate::web::csrf::CsrfToken;
+use crate::web::errors::PageError;
 use crate::web::limits::{Decision, SignInLimiter};
-use crate::web::pages::internal_error as internal;
-use crate::web::pages::{message, render, render_status};
+use crate::web::pages::{render, render_status};
 use crate::web::WebSettings;
 
 #[derive(Template)]
@@ -75,7 +75,7 @@ pub async fn login(
     store: Data<Store>,
     limiter: Data<SignInLimiter>,
     form: Form<LoginForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let form = form.into_inner();
     let address = client_address(&req);
     let account = form.email.trim().to_lowercase();
@@ -85,81 +85,78 @@ pub async fn login(
         next: safe_next(Some(&form.next)),
         error: Some(error.to_string()),
     };
-    match limiter.check(&account, address, Utc::now()).await {
-        Ok(Decision::Allow) => {}
-        Ok(Decision::Wait(seconds)) => {
-            let unit = if seconds == 1 { "second" } else { "seconds" };
-            let mut response = render_status(
-                StatusCode::TOO_MANY_REQUESTS,
-                &page(&format!(
-                    "Too many attempts to sign in. Wait {seconds} {unit}, then try again."
-                )),
-            );
-            response.headers_mut().insert(
-                actix_web::http::header::RETRY_AFTER,
-                actix_web::http::header::HeaderValue::from(seconds),
-            );
-            return response;
-        }
-        Err(e) => return internal(e),
+    if let Decision::Wait(seconds) = limiter
+        .check(&account, address, Utc::now())
+        .await
+        .map_err(PageError::unexpected)?
+    {
+        let unit = if seconds == 1 { "second" } else { "seconds" };
+        let mut response = render_status(
+            StatusCode::TOO_MANY_REQUESTS,
+            &page(&format!(
+                "Too many attempts to sign in. Wait {seconds} {unit}, then try again."
+            )),
+        );
+        response.headers_mut().insert(
+            actix_web::http::header::RETRY_AFTER,
+            actix_web::http::header::HeaderValue::from(seconds),
+        );
+        return Ok(response);
     }
-    match accounts::verify_login(&store, &account, &form.password).await {
-        Ok(Some(organiser)) => {
-            if let Err(e) = limiter.record_success(&account, address, Utc::now()).await {
-                return internal(e);
-            }
-            match start_session(&req, &store, organiser.id).await {
-                Ok(cookie) => HttpResponse::SeeOther()
-                    .cookie(cookie)
-                    .cookie(crate::web::csrf::fresh_cookie(&req))
-                    .insert_header(("Location", safe_next(Some(&form.next))))
-                    .finish(),
-                Err(e) => internal(e),
-            }
+    match accounts::verify_login(&store, &account, &form.password)
+        .await
+        .map_err(PageError::unexpected)?
+    {
+        Some(organiser) => {
+            limiter
+                .record_success(&account, address, Utc::now())
+                .await
+                .map_err(PageError::unexpected)?;
+            let cookie = start_session(&req, &store, organiser.id).await?;
+            Ok(HttpResponse::SeeOther()
+                .cookie(cookie)
+                .cookie(crate::web::csrf::fresh_cookie(&req))
+                .insert_header(("Location", safe_next(Some(&form.next))))
+                .finish())
         }
-        Ok(None) => {
-            if let Err(e) = limiter.record_failure(&account, address, Utc::now()).await {
-                return internal(e);
-            }
-            render_status(
+        None => {
+            limiter
+                .record_failure(&account, address, Utc::now())
+                .await
+                .map_err(PageError::unexpected)?;
+            Ok(render_status(
                 StatusCode::UNAUTHORIZED,
                 &page("That email address and password do not match an organiser account."),
-            )
+            ))
         }
-        Err(e) => internal(e),
     }
 }
 
+/// Starts a session for the organiser and returns its cookie.
 pub(super) async fn start_session(
     req: &HttpRequest,
     store: &Store,
     organiser_id: i64,
-) -> Result<actix_web::cookie::Cookie<'static>, anyhow::Error> {
-    let token = tokens::new_token();
-    let now = Utc::now();
-    store
-        .create_session(
-            organiser_id,
-            &tokens::hash_token(&token),
-            now,
-            now + Duration::hours(auth::SESSION_HOURS),
-        )
-        .await?;
-    store.record_login(organiser_id, now).await?;
+) -> Result<actix_web::cookie::Cookie<'static>, PageError> {
+    let token = sessions::start(
+        store,
+        organiser_id,
+        Duration::hours(auth::SESSION_HOURS),
+        Utc::now(),
+    )
+    .await?;
     Ok(auth::session_cookie(req, Some(&token)))
 }
 
 #[post("/logout")]
-pub async fn logout(req: HttpRequest, store: Data<Store>) -> HttpResponse {
+pub async fn logout(req: HttpRequest, store: Data<Store>) -> Result<HttpResponse, PageError> {
     if let Some(token) = auth::session_token(&req) {
-        if let Err(e) = store.delete_session(&tokens::hash_token(&token)).await {
-            return internal(e);
-        }
+        sessions::end(&store, &token).await?;
     }
-    HttpResponse::SeeOther()
+    Ok(HttpResponse::SeeOther()
         .cookie(auth::session_cookie(&req, None))
         .insert_header(("Location", "/admin/login"))
-        .finish()
+        .finish())
 }
 
 #[derive(Template)]
@@ -181,8 +178,8 @@ pub struct CreateAccountForm {
     password_again: String,
 }
 
-fn link_gone() -> HttpResponse {
-    message(
+fn link_gone() -> PageError {
+    PageError::refused(
         StatusCode::GONE,
         "This link can no longer be used",
         "The link has already been used or has expired. Ask an organiser for a new invitation, or restart the service to get a new set-up link if nobody has an account yet.",
@@ -194,19 +191,18 @@ async fn account_form(
     csrf: CsrfToken,
     purpose: TokenPurpose,
     token: &str,
-) -> HttpResponse {
-    match accounts::usable_account_link(store, purpose, token, Utc::now()).await {
-        Ok(Some(t)) => render(&CreateAccountPage {
-            csrf,
-            heading: heading(purpose),
-            action: format!("/admin/{}/{token}", purpose.as_str()),
-            email: t.email.clone().unwrap_or_default(),
-            email_fixed: t.email.is_some(),
-            errors: Errors::default(),
-        }),
-        Ok(None) => link_gone(),
-        Err(e) => internal(e),
-    }
+) -> Result<HttpResponse, PageError> {
+    let t = accounts::usable_account_link(store, purpose, token, Utc::now())
+        .await?
+        .ok_or_else(link_gone)?;
+    Ok(render(&CreateAccountPage {
+        csrf,
+        heading: heading(purpose),
+        action: format!("/admin/{}/{token}", purpose.as_str()),
+        email: t.email.clone().unwrap_or_default(),
+        email_fixed: t.email.is_some(),
+        errors: Errors::default(),
+    }))
 }
 
 fn heading(purpose: TokenPurpose) -> &'static str {
@@ -225,26 +221,26 @@ async fn create_account(
     purpose: TokenPurpose,
     token: &str,
     form: CreateAccountForm,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let input = accounts::NewAccount {
         email: &form.email,
         password: &form.password,
         password_again: &form.password_again,
     };
     match accounts::create_account_from_link(store, purpose, token, &input, Utc::now()).await {
-        Ok(organiser) => match start_session(req, store, organiser.id).await {
-            Ok(cookie) => HttpResponse::SeeOther()
+        Ok(organiser) => {
+            let cookie = start_session(req, store, organiser.id).await?;
+            Ok(HttpResponse::SeeOther()
                 .cookie(cookie)
                 .cookie(crate::web::csrf::fresh_cookie(req))
                 .insert_header(("Location", "/admin"))
-                .finish(),
-            Err(e) => internal(e),
-        },
-        Err(AccountError::LinkUnusable) => link_gone(),
+                .finish())
+        }
+        Err(AccountError::LinkUnusable) => Err(link_gone()),
         Err(AccountError::Invalid {
             errors,
             invited_email,
-        }) => render_status(
+        }) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &CreateAccountPage {
                 csrf,
@@ -254,13 +250,17 @@ async fn create_account(
                 email: invited_email.unwrap_or(form.email),
                 errors: Errors(errors),
             },
-        ),
-        Err(e) => internal(e),
+        )),
+        Err(e) => Err(PageError::unexpected(e)),
     }
 }
 
 #[get("/setup/{token}")]
-pub async fn setup_form(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
+pub async fn setup_form(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> Result<HttpResponse, PageError> {
     account_form(&store, csrf, TokenPurpose::Setup, &token).await
 }
 
@@ -271,7 +271,7 @@ pub async fn setup(
     csrf: CsrfToken,
     token: Path<String>,
     form: Form<CreateAccountForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     create_account(
         &req,
         &store,
@@ -284,7 +284,11 @@ pub async fn setup(
 }
 
 #[get("/invite/{token}")]
-pub async fn invite_form(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
+pub async fn invite_form(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> Result<HttpResponse, PageError> {
     account_form(&store, csrf, TokenPurpose::Invite, &token).await
 }
 
@@ -295,7 +299,7 @@ pub async fn invite(
     csrf: CsrfToken,
     token: Path<String>,
     form: Form<CreateAccountForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     create_account(
         &req,
         &store,
@@ -333,29 +337,25 @@ async fn tokens_view(
     new_token: Option<String>,
     errors: Errors,
     values: TokenFormValues,
-) -> HttpResponse {
-    match store.list_api_tokens(me.0.id).await {
-        Ok(tokens) => {
-            let status = if errors.is_empty() {
-                StatusCode::OK
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            };
-            render_status(
-                status,
-                &TokensPage {
-                    csrf,
-                    organiser: me.0.email.clone(),
-                    tokens,
-                    new_token,
-                    errors,
-                    name: values.name,
-                    expires_on: values.expires_on,
-                },
-            )
-        }
-        Err(e) => internal(e),
-    }
+) -> Result<HttpResponse, PageError> {
+    let tokens = sessions::api_tokens(store, me.0.id).await?;
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(render_status(
+        status,
+        &TokensPage {
+            csrf,
+            organiser: me.0.email.clone(),
+            tokens,
+            new_token,
+            errors,
+            name: values.name,
+            expires_on: values.expires_on,
+        },
+    ))
 }
 
 #[get("/tokens")]
@@ -363,7 +363,7 @@ pub async fn tokens_page(
     store: Data<Store>,
     csrf: CsrfToken,
     me: CurrentOrganiser,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     tokens_view(
         &store,
         csrf,
@@ -383,88 +383,18 @@ pub struct TokenForm {
     expires_on: String,
 }
 
-/// A token works until the end of its last day (UTC), which must not have passed.
-fn token_expiry(
-    raw: &str,
-    now: chrono::DateTime<Utc>,
-) -> Result<Option<chrono::DateTime<Utc>>, String> {
-    let raw = raw.trim();
-    if raw.is_empty() {
-        return Ok(None);
-    }
-    let day = chrono::NaiveDate::parse_from_str(raw, "%Y-%m-%d")
-        .map_err(|_| "give a date such as 2027-06-30, or leave this empty".to_string())?;
-    if day < now.date_naive() {
-        return Err("choose today or a later day".into());
-    }
-    if day > now.date_naive() + Duration::days(5 * 366) {
-        return Err("choose a day within five years".into());
-    }
-    let end = day
-        .succ_opt()
-        .unwrap_or(day)
-        .and_time(chrono::NaiveTime::MIN);
-    Ok(Some(end.and_utc()))
-}
-
 #[post("/tokens")]
 pub async fn create_token(
     store: Data<Store>,
     csrf: CsrfToken,
     me: CurrentOrganiser,
     form: Form<TokenForm>,
-) -> HttpResponse {
-    let values = || TokenFormValues {
-        name: form.name.clone(),
-        expires_on: form.expires_on.clone(),
-    };
-    let expires_at = match token_expiry(&form.expires_on, Utc::now()) {
-        Ok(e) => e,
-        Err(m) => {
-            return tokens_view(
-                &store,
-                csrf,
-                &me,
-                None,
-                Errors::one("expires_on", m),
-                values(),
-            )
-            .await
-        }
-    };
-    let name = match crate::domain::ShortText::parse(&form.name, 80, false) {
-        Ok(n) if !n.as_str().is_empty() => n.into_string(),
-        Ok(_) => {
-            return tokens_view(
-                &store,
-                csrf,
-                &me,
-                None,
-                Errors::one(
-                    "name",
-                    "give the token a name, such as the script that will use it",
-                ),
-                values(),
-            )
-            .await
-        }
-        Err(e) => {
-            return tokens_view(&store, csrf, &me, None, Errors::one("name", e), values()).await
-        }
-    };
-    let token = tokens::new_token();
-    match store
-        .create_api_token(
-            me.0.id,
-            &name,
-            &tokens::hash_token(&token),
-            Utc::now(),
-            expires_at,
-        )
+) -> Result<HttpResponse, PageError> {
+    match sessions::create_api_token(&store, me.0.id, &form.name, &form.expires_on, Utc::now())
         .await
     {
         // Shown on this response only: the database keeps just its hash.
-        Ok(_) => {
+        Ok(token) => {
             tokens_view(
                 &store,
                 csrf,
@@ -475,16 +405,25 @@ pub async fn create_token(
             )
             .await
         }
-        Err(e) => internal(e),
+        Err(TokenError::Invalid(error)) => {
+            let values = TokenFormValues {
+                name: form.name.clone(),
+                expires_on: form.expires_on.clone(),
+            };
+            tokens_view(&store, csrf, &me, None, Errors(vec![error]), values).await
+        }
+        Err(TokenError::Store(e)) => Err(e.into()),
     }
 }
 
 #[post("/tokens/{id}/revoke")]
-pub async fn revoke_token(store: Data<Store>, me: CurrentOrganiser, id: Path<i64>) -> HttpResponse {
-    match store.revoke_api_token(me.0.id, *id, Utc::now()).await {
-        Ok(_) => see_other("/admin/tokens"),
-        Err(e) => internal(e),
-    }
+pub async fn revoke_token(
+    store: Data<Store>,
+    me: CurrentOrganiser,
+    id: Path<i64>,
+) -> Result<HttpResponse, PageError> {
+    sessions::revoke_api_token(&store, me.0.id, *id, Utc::now()).await?;
+    Ok(see_other("/admin/tokens"))
 }
 
 #[derive(Template)]
@@ -524,7 +463,7 @@ pub async fn send_invite(
     csrf: CsrfToken,
     web_settings: Data<WebSettings>,
     form: Form<InviteForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let as_admin = form.admin.is_some();
     let page = |errors, sent_link| InvitePage {
         csrf: csrf.clone(),
@@ -535,19 +474,19 @@ pub async fn send_invite(
         smtp_configured: web_settings.smtp_configured,
     };
     match accounts::invite_organiser(&store, &web_settings.base_url, &form.email, as_admin).await {
-        Ok(link) => render(&page(Errors::default(), Some(link))),
-        Err(accounts::InviteError::InvalidEmail(m)) => render_status(
+        Ok(link) => Ok(render(&page(Errors::default(), Some(link)))),
+        Err(accounts::InviteError::InvalidEmail(m)) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &page(Errors::one("email", m), None),
-        ),
-        Err(accounts::InviteError::AlreadyOrganiser) => render_status(
+        )),
+        Err(accounts::InviteError::AlreadyOrganiser) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &page(
                 Errors::one("email", "this person is already an organiser"),
                 None,
             ),
-        ),
-        Err(e) => internal(e),
+        )),
+        Err(e) => Err(PageError::unexpected(e)),
     }
 }
 

@@ -181,7 +181,7 @@ async fn page(
     errors: Errors,
 ) -> Result<HttpResponse, PageError> {
     let list = events::check_in_list(store, &trial, Some(search)).await?;
-    let summaries_sent = store.summaries_sent(trial.id).await?;
+    let summaries_sent = events::summaries_sent(store, &trial).await?;
     let status = if errors.is_empty() {
         StatusCode::OK
     } else {

@@ -5,6 +5,7 @@ use actix_web::web::{self, Data, Path};
 use actix_web::{get, HttpResponse};
 
 use super::participants::spreadsheet_safe;
+use crate::app;
 use crate::store::insight::{FeedbackRow, PairingRow};
 use crate::store::trials::Trial;
 use crate::store::Store;
@@ -112,7 +113,7 @@ pub async fn pairings_csv(
     store: Data<Store>,
     TrialInPath(trial): TrialInPath,
 ) -> Result<HttpResponse, PageError> {
-    let rows = store.pairing_rows(trial.id).await?;
+    let rows = app::exports::pairings(&store, &trial).await?;
     Ok(download(
         &trial,
         "pairings",
@@ -125,22 +126,21 @@ pub async fn feedback_csv(
     store: Data<Store>,
     TrialInPath(trial): TrialInPath,
 ) -> Result<HttpResponse, PageError> {
-    let rows = store.feedback_rows(trial.id).await?;
+    let rows = app::exports::feedback(&store, &trial).await?;
     Ok(download(&trial, "feedback", feedback_csv_bytes(&rows)))
 }
 
 // These two answer an unknown slug without naming the field (the dashboard tests pin that
 // shape), so they do not use `ApiTrialInPath`, whose 404 names `slug`.
 async fn api_trial(store: &Store, slug: &str) -> Result<Trial, ApiError> {
-    store
-        .find_trial(slug)
+    app::trials::find(store, slug)
         .await?
         .ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, "no such trial"))
 }
 
 async fn pairings_json(store: Data<Store>, slug: Path<String>) -> Result<HttpResponse, ApiError> {
     let trial = api_trial(&store, &slug).await?;
-    let rows = store.pairing_rows(trial.id).await?;
+    let rows = app::exports::pairings(&store, &trial).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(serde_json::json!({ "pairings": rows })))
@@ -148,7 +148,7 @@ async fn pairings_json(store: Data<Store>, slug: Path<String>) -> Result<HttpRes
 
 async fn feedback_json(store: Data<Store>, slug: Path<String>) -> Result<HttpResponse, ApiError> {
     let trial = api_trial(&store, &slug).await?;
-    let rows = store.feedback_rows(trial.id).await?;
+    let rows = app::exports::feedback(&store, &trial).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
         .json(serde_json::json!({ "feedback": rows })))

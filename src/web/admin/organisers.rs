@@ -8,13 +8,15 @@ use chrono::Utc;
 use serde::Deserialize;
 
 use super::{see_other, Errors};
+use crate::app::organisers::{self, AccessError};
 use crate::store::organisers::{DisableError, OrganiserSummary};
+use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::auth::CurrentOrganiser;
 use crate::web::csrf::CsrfToken;
-use crate::web::errors::ApiError;
-use crate::web::pages::internal_error as internal;
-use crate::web::pages::{message, render_status};
+use crate::web::errors::{ApiError, PageError};
+use crate::web::pages::render_status;
+use crate::web::trial_in_path::{ApiTrialInPath, TrialInPath};
 
 #[derive(Template)]
 #[template(path = "admin/organisers.html")]
@@ -30,27 +32,37 @@ async fn organisers_view(
     csrf: CsrfToken,
     me: &CurrentOrganiser,
     error: Option<String>,
-) -> HttpResponse {
-    match store.list_organisers().await {
-        Ok(organisers) => render_status(
-            if error.is_some() {
-                StatusCode::CONFLICT
-            } else {
-                StatusCode::OK
-            },
-            &OrganisersPage {
-                csrf,
-                me: me.0.id,
-                organisers,
-                error,
-            },
-        ),
-        Err(e) => internal(e),
-    }
+) -> Result<HttpResponse, PageError> {
+    let organisers = organisers::list(store).await?;
+    Ok(render_status(
+        if error.is_some() {
+            StatusCode::CONFLICT
+        } else {
+            StatusCode::OK
+        },
+        &OrganisersPage {
+            csrf,
+            me: me.0.id,
+            organisers,
+            error,
+        },
+    ))
+}
+
+fn no_such_organiser() -> PageError {
+    PageError::refused(
+        StatusCode::NOT_FOUND,
+        "No such organiser",
+        "There is no organiser account with this number.",
+    )
 }
 
 #[get("/organisers")]
-pub async fn list(store: Data<Store>, csrf: CsrfToken, me: CurrentOrganiser) -> HttpResponse {
+pub async fn list(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    me: CurrentOrganiser,
+) -> Result<HttpResponse, PageError> {
     organisers_view(&store, csrf, &me, None).await
 }
 
@@ -60,16 +72,12 @@ pub async fn disable(
     csrf: CsrfToken,
     me: CurrentOrganiser,
     id: Path<i64>,
-) -> HttpResponse {
-    match store.disable_organiser(*id, Utc::now()).await {
+) -> Result<HttpResponse, PageError> {
+    match organisers::disable(&store, *id, Utc::now()).await {
         // Disabling oneself ends this very session, so the sign-in page is next.
-        Ok(()) if *id == me.0.id => see_other("/admin/login"),
-        Ok(()) => see_other("/admin/organisers"),
-        Err(DisableError::Unknown) => message(
-            StatusCode::NOT_FOUND,
-            "No such organiser",
-            "There is no organiser account with this number.",
-        ),
+        Ok(()) if *id == me.0.id => Ok(see_other("/admin/login")),
+        Ok(()) => Ok(see_other("/admin/organisers")),
+        Err(DisableError::Unknown) => Err(no_such_organiser()),
         Err(DisableError::LastAdmin) => {
             organisers_view(
                 &store,
@@ -82,20 +90,16 @@ pub async fn disable(
             )
             .await
         }
-        Err(DisableError::Store(e)) => internal(e),
+        Err(DisableError::Store(e)) => Err(e.into()),
     }
 }
 
 #[post("/organisers/{id}/enable")]
-pub async fn enable(store: Data<Store>, id: Path<i64>) -> HttpResponse {
-    match store.enable_organiser(*id).await {
-        Ok(true) => see_other("/admin/organisers"),
-        Ok(false) => message(
-            StatusCode::NOT_FOUND,
-            "No such organiser",
-            "There is no organiser account with this number.",
-        ),
-        Err(e) => internal(e),
+pub async fn enable(store: Data<Store>, id: Path<i64>) -> Result<HttpResponse, PageError> {
+    if organisers::enable(&store, *id).await? {
+        Ok(see_other("/admin/organisers"))
+    } else {
+        Err(no_such_organiser())
     }
 }
 
@@ -113,42 +117,35 @@ struct TrialOrganisersPage {
 async fn trial_organisers_view(
     store: &Store,
     csrf: CsrfToken,
-    slug: &str,
+    trial: Trial,
     email: String,
     errors: Errors,
-) -> HttpResponse {
-    let trial = match store.find_trial(slug).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return crate::web::access::Denied::NoSuchTrial.page(),
-        Err(e) => return internal(e),
-    };
-    match store.trial_organisers(trial.id).await {
-        Ok(granted) => render_status(
-            if errors.is_empty() {
-                StatusCode::OK
-            } else {
-                StatusCode::UNPROCESSABLE_ENTITY
-            },
-            &TrialOrganisersPage {
-                csrf,
-                slug: trial.slug,
-                trial_name: trial.name,
-                granted,
-                email,
-                errors,
-            },
-        ),
-        Err(e) => internal(e),
-    }
+) -> Result<HttpResponse, PageError> {
+    let granted = organisers::of_trial(store, &trial).await?;
+    Ok(render_status(
+        if errors.is_empty() {
+            StatusCode::OK
+        } else {
+            StatusCode::UNPROCESSABLE_ENTITY
+        },
+        &TrialOrganisersPage {
+            csrf,
+            slug: trial.slug,
+            trial_name: trial.name,
+            granted,
+            email,
+            errors,
+        },
+    ))
 }
 
 #[get("/trials/{slug}/organisers")]
 pub async fn trial_organisers(
     store: Data<Store>,
     csrf: CsrfToken,
-    slug: Path<String>,
-) -> HttpResponse {
-    trial_organisers_view(&store, csrf, &slug, String::new(), Errors::default()).await
+    TrialInPath(trial): TrialInPath,
+) -> Result<HttpResponse, PageError> {
+    trial_organisers_view(&store, csrf, trial, String::new(), Errors::default()).await
 }
 
 #[derive(Deserialize)]
@@ -162,42 +159,36 @@ pub struct GrantForm {
 pub async fn change_trial_organisers(
     store: Data<Store>,
     csrf: CsrfToken,
-    slug: Path<String>,
+    TrialInPath(trial): TrialInPath,
     form: Form<GrantForm>,
-) -> HttpResponse {
-    let trial = match store.find_trial(&slug).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return crate::web::access::Denied::NoSuchTrial.page(),
-        Err(e) => return internal(e),
+) -> Result<HttpResponse, PageError> {
+    let grant = match form.action.as_str() {
+        "grant" => true,
+        "revoke" => false,
+        _ => {
+            return Err(PageError::refused(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "Unknown action",
+                "Choose whether to give or take away access.",
+            ))
+        }
     };
-    let organiser = match store.find_organiser_summary(&form.email).await {
-        Ok(Some(o)) => o,
-        Ok(None) => {
-            return trial_organisers_view(
+    match organisers::change_access(&store, &trial, &form.email, grant, Utc::now()).await {
+        Ok(()) => Ok(see_other(&format!(
+            "/admin/trials/{}/organisers",
+            trial.slug
+        ))),
+        Err(AccessError::UnknownOrganiser(_)) => {
+            trial_organisers_view(
                 &store,
                 csrf,
-                &slug,
+                trial,
                 form.email.clone(),
                 Errors::one("email", "there is no organiser with this email address"),
             )
             .await
         }
-        Err(e) => return internal(e),
-    };
-    let done = match form.action.as_str() {
-        "grant" => store.grant_trial(trial.id, organiser.id, Utc::now()).await,
-        "revoke" => store.revoke_trial(trial.id, organiser.id).await,
-        _ => {
-            return message(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "Unknown action",
-                "Choose whether to give or take away access.",
-            )
-        }
-    };
-    match done {
-        Ok(()) => see_other(&format!("/admin/trials/{}/organisers", trial.slug)),
-        Err(e) => internal(e),
+        Err(AccessError::Store(e)) => Err(e.into()),
     }
 }
 
@@ -216,43 +207,27 @@ pub struct OrganiserList {
     organisers: Vec<String>,
 }
 
-async fn api_list(store: Data<Store>, slug: Path<String>) -> Result<HttpResponse, ApiError> {
-    let trial = store
-        .find_trial(&slug)
-        .await?
-        .ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "slug", "no such trial"))?;
+async fn api_list(
+    store: Data<Store>,
+    ApiTrialInPath(trial): ApiTrialInPath,
+) -> Result<HttpResponse, ApiError> {
     Ok(HttpResponse::Ok().json(OrganiserList {
-        organisers: store.trial_organisers(trial.id).await?,
+        organisers: organisers::of_trial(&store, &trial).await?,
     }))
 }
 
 async fn api_replace(
     store: Data<Store>,
-    slug: Path<String>,
+    ApiTrialInPath(trial): ApiTrialInPath,
     body: Json<OrganiserList>,
 ) -> Result<HttpResponse, ApiError> {
-    let trial = store
-        .find_trial(&slug)
-        .await?
-        .ok_or_else(|| ApiError::field(StatusCode::NOT_FOUND, "slug", "no such trial"))?;
-    // Every address must be an organiser before anything changes.
-    let mut wanted = Vec::new();
-    for email in &body.organisers {
-        match store.find_organiser_summary(email).await? {
-            Some(o) => wanted.push(o.id),
-            None => {
-                return Err(ApiError::field(
-                    StatusCode::UNPROCESSABLE_ENTITY,
-                    "organisers",
-                    format!("there is no organiser with the address {}", email.trim()),
-                ))
-            }
-        }
+    match organisers::replace_access(&store, &trial, &body.organisers, Utc::now()).await {
+        Ok(organisers) => Ok(HttpResponse::Ok().json(OrganiserList { organisers })),
+        Err(e @ AccessError::UnknownOrganiser(_)) => Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "organisers",
+            e.to_string(),
+        )),
+        Err(AccessError::Store(e)) => Err(e.into()),
     }
-    store
-        .replace_trial_organisers(trial.id, &wanted, Utc::now())
-        .await?;
-    Ok(HttpResponse::Ok().json(OrganiserList {
-        organisers: store.trial_organisers(trial.id).await?,
-    }))
 }

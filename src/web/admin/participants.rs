@@ -7,14 +7,15 @@ use askama::Template;
 use chrono::Utc;
 
 use super::see_other;
+use crate::app;
 use crate::app::participants::{self as rules, ParticipantError};
 use crate::domain::{FieldError, MembershipState};
 use crate::store::participants::{Member, MemberQuery};
 use crate::store::trials::Trial;
-use crate::store::{Store, StoreError};
+use crate::store::Store;
 use crate::web::csrf::CsrfToken;
-use crate::web::pages::internal_error as internal;
-use crate::web::pages::{message, render, render_status};
+use crate::web::errors::PageError;
+use crate::web::pages::{render, render_status};
 
 pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
     cfg.service(list)
@@ -81,12 +82,27 @@ pub fn spreadsheet_safe(cell: &str) -> String {
     }
 }
 
-fn not_found(what: &str) -> HttpResponse {
-    message(
+fn no_such_trial() -> PageError {
+    PageError::refused(
         StatusCode::NOT_FOUND,
-        &format!("No such {what}"),
-        &format!("There is no {what} at this address."),
+        "No such trial",
+        "There is no trial at this address.",
     )
+}
+
+fn no_such_participant() -> PageError {
+    PageError::refused(
+        StatusCode::NOT_FOUND,
+        "No such participant",
+        "There is no participant at this address.",
+    )
+}
+
+/// The trial in the path, with this page's own 404.
+async fn trial(store: &Store, slug: &str) -> Result<Trial, PageError> {
+    app::trials::find(store, slug)
+        .await?
+        .ok_or_else(no_such_trial)
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -151,57 +167,32 @@ pub async fn list(
     csrf: CsrfToken,
     slug: Path<String>,
     q: Query<ListQuery>,
-) -> HttpResponse {
-    let trial = match store.find_trial(&slug).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return not_found("trial"),
-        Err(e) => return internal(e),
-    };
-    let mut query = q.member_query();
-    let matching = match store
-        .count_members(trial.id, query.search.as_deref(), query.state)
-        .await
-    {
-        Ok(n) => n,
-        Err(e) => return internal(e),
-    };
-    let pages = ((matching + PAGE_SIZE - 1) / PAGE_SIZE).max(1);
-    let page = q.page.unwrap_or(1).clamp(1, pages);
-    query.limit = PAGE_SIZE;
-    query.offset = (page - 1) * PAGE_SIZE;
-    let (members, counts) = match tokio::try_join!(
-        store.list_members(trial.id, &query),
-        store.count_members_by_state(trial.id)
-    ) {
-        Ok(found) => found,
-        Err(e) => return internal(e),
-    };
-    render(&ListPage {
+) -> Result<HttpResponse, PageError> {
+    let trial = trial(&store, &slug).await?;
+    let found = rules::roster_page(&store, &trial, q.member_query(), q.page, PAGE_SIZE).await?;
+    Ok(render(&ListPage {
         csrf,
         trial,
-        members,
-        counts,
+        members: found.members,
+        counts: found.counts,
         search: q.search.trim().to_string(),
         state: q.state.trim().to_string(),
         filters: q.filters(),
-        matching,
-        page,
-        pages,
-    })
+        matching: found.matching,
+        page: found.page,
+        pages: found.pages,
+    }))
 }
 
 #[get("/trials/{slug}/participants.csv")]
-pub async fn export(store: Data<Store>, slug: Path<String>, q: Query<ListQuery>) -> HttpResponse {
-    let trial = match store.find_trial(&slug).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return not_found("trial"),
-        Err(e) => return internal(e),
-    };
-    let members = match store.list_members(trial.id, &q.member_query()).await {
-        Ok(m) => m,
-        Err(e) => return internal(e),
-    };
-    HttpResponse::Ok()
+pub async fn export(
+    store: Data<Store>,
+    slug: Path<String>,
+    q: Query<ListQuery>,
+) -> Result<HttpResponse, PageError> {
+    let trial = trial(&store, &slug).await?;
+    let members = rules::list_members(&store, &trial, &q.member_query()).await?;
+    Ok(HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
         .insert_header((
             header::CONTENT_DISPOSITION,
@@ -209,7 +200,7 @@ pub async fn export(store: Data<Store>, slug: Path<String>, q: Query<ListQuery>)
         ))
         // Personal data: not for shared caches.
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(export_csv(&trial, &members))
+        .body(export_csv(&trial, &members)))
 }
 
 #[derive(Template)]
@@ -244,14 +235,12 @@ async fn trial_and_member(
     store: &Store,
     slug: &str,
     public_id: &str,
-) -> Result<Result<(Trial, Member), HttpResponse>, StoreError> {
-    let Some(trial) = store.find_trial(slug).await? else {
-        return Ok(Err(not_found("trial")));
-    };
-    let Some(member) = store.find_member(trial.id, public_id).await? else {
-        return Ok(Err(not_found("participant")));
-    };
-    Ok(Ok((trial, member)))
+) -> Result<(Trial, Member), PageError> {
+    let trial = trial(store, slug).await?;
+    let member = rules::find_member(store, &trial, public_id)
+        .await?
+        .ok_or_else(no_such_participant)?;
+    Ok((trial, member))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -266,27 +255,23 @@ pub async fn show(
     csrf: CsrfToken,
     path: Path<(String, String)>,
     q: Query<DoneQuery>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let (slug, public_id) = path.into_inner();
-    let (trial, member) = match trial_and_member(&store, &slug, &public_id).await {
-        Ok(Ok(found)) => found,
-        Ok(Err(page)) => return page,
-        Err(e) => return internal(e),
-    };
+    let (trial, member) = trial_and_member(&store, &slug, &public_id).await?;
     let done = match q.done.as_str() {
         "paused" => Some("Paused.".to_string()),
         "resumed" => Some("Active again.".to_string()),
         "removed" => Some("Removed from the trial.".to_string()),
         _ => None,
     };
-    render(&PersonPage {
+    Ok(render(&PersonPage {
         csrf,
         trial,
         member,
         until: String::new(),
         error: None,
         done,
-    })
+    }))
 }
 
 #[derive(serde::Deserialize, Default)]
@@ -304,19 +289,15 @@ async fn act(
     until: String,
     done: &str,
     action: impl AsyncFnOnce(&Store, &Member) -> Result<(), ParticipantError>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let (slug, public_id) = path;
-    let (trial, member) = match trial_and_member(store, &slug, &public_id).await {
-        Ok(Ok(found)) => found,
-        Ok(Err(page)) => return page,
-        Err(e) => return internal(e),
-    };
+    let (trial, member) = trial_and_member(store, &slug, &public_id).await?;
     match action(store, &member).await {
-        Ok(()) => see_other(&format!(
+        Ok(()) => Ok(see_other(&format!(
             "/admin/trials/{}/participants/{}?done={done}",
             trial.slug, member.public_id
-        )),
-        Err(ParticipantError::Invalid(errors)) => render_status(
+        ))),
+        Err(ParticipantError::Invalid(errors)) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &PersonPage {
                 csrf,
@@ -326,8 +307,8 @@ async fn act(
                 error: errors.into_iter().next(),
                 done: None,
             },
-        ),
-        Err(e) => internal(e),
+        )),
+        Err(e) => Err(PageError::unexpected(e)),
     }
 }
 
@@ -337,7 +318,7 @@ pub async fn pause_post(
     csrf: CsrfToken,
     path: Path<(String, String)>,
     form: Form<PauseForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let until = form.into_inner().until;
     let given = until.clone();
     act(
@@ -356,7 +337,7 @@ pub async fn resume_post(
     store: Data<Store>,
     csrf: CsrfToken,
     path: Path<(String, String)>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     act(
         &store,
         csrf,
@@ -373,7 +354,7 @@ pub async fn remove_post(
     store: Data<Store>,
     csrf: CsrfToken,
     path: Path<(String, String)>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     act(
         &store,
         csrf,
@@ -478,16 +459,14 @@ pub mod api {
     }
 
     async fn trial(store: &Store, slug: &str) -> Result<Trial, ApiError> {
-        store
-            .find_trial(slug)
+        crate::app::trials::find(store, slug)
             .await?
             .ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, "no such trial"))
     }
 
     async fn member(store: &Store, slug: &str, public_id: &str) -> Result<Member, ApiError> {
         let trial = trial(store, slug).await?;
-        store
-            .find_member(trial.id, public_id)
+        rules::find_member(store, &trial, public_id)
             .await?
             .ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, "no such participant"))
     }
@@ -516,12 +495,10 @@ pub mod api {
             ));
         }
         let mut q = filters.member_query();
-        let total = store
-            .count_members(trial.id, q.search.as_deref(), q.state)
-            .await?;
+        let total = rules::count_members(&store, &trial, &q).await?;
         q.limit = paging.limit.unwrap_or(100).clamp(1, 1000);
         q.offset = paging.offset.max(0);
-        let members = store.list_members(trial.id, &q).await?;
+        let members = rules::list_members(&store, &trial, &q).await?;
         let views: Vec<_> = members.iter().map(view).collect();
         Ok(HttpResponse::Ok().json(serde_json::json!({ "participants": views, "total": total })))
     }
@@ -554,16 +531,7 @@ pub mod api {
                 let first = errors.into_iter().next().expect("at least one error");
                 ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, first.field, first.message)
             })?;
-        let now = Utc::now();
-        let (state, consent_at) = if body.consent {
-            (MembershipState::Active, Some(now))
-        } else {
-            (MembershipState::Pending, None)
-        };
-        match store
-            .add_one_member(trial.id, &details, state, consent_at, now)
-            .await?
-        {
+        match rules::add_by_organiser(&store, &trial, &details, body.consent, Utc::now()).await? {
             AddOutcome::Added { public_id, .. } => {
                 let m = member(&store, &trial.slug, &public_id).await?;
                 Ok(HttpResponse::Created().json(view(&m)))

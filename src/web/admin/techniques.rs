@@ -6,6 +6,7 @@ use actix_web::{get, post, HttpResponse};
 use askama::Template;
 
 use super::{see_other, Errors};
+use crate::app;
 use crate::domain::FieldError;
 use crate::library::{validate_technique_input, TechniqueInput};
 use crate::store::techniques::{Technique, TechniqueWriteError};
@@ -47,7 +48,7 @@ struct FormPage {
 
 #[get("/techniques")]
 pub async fn list(store: Data<Store>, csrf: CsrfToken) -> Result<HttpResponse, PageError> {
-    let techniques = store.list_techniques().await?;
+    let techniques = app::techniques::list(&store).await?;
     Ok(render(&ListPage { csrf, techniques }))
 }
 
@@ -79,8 +80,7 @@ pub async fn edit_form(
     csrf: CsrfToken,
     slug: Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let t = store
-        .find_technique_by_slug(&slug)
+    let t = app::techniques::find(&store, &slug)
         .await?
         .ok_or_else(no_such_technique)?;
     Ok(render(&FormPage {
@@ -169,11 +169,7 @@ async fn save(
             &page(errors),
         ));
     }
-    let saved = match &existing_slug {
-        None => store.create_technique(&input).await,
-        Some(slug) => store.update_technique(slug, &input).await,
-    };
-    match saved {
+    match app::techniques::save(store, existing_slug.as_deref(), &input).await {
         Ok(t) => Ok(see_other(&format!("/techniques/{}", t.slug))),
         Err(TechniqueWriteError::SlugTaken) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,

@@ -6,6 +6,7 @@ use askama::Template;
 use chrono::Utc;
 
 use super::{see_other, Errors};
+use crate::app;
 use crate::domain::{TrialInput, TrialSettings};
 use crate::store::trials::{SaveTrialError, Trial, TrialSummary};
 use crate::store::Store;
@@ -29,7 +30,7 @@ pub async fn index(
     csrf: CsrfToken,
     me: CurrentOrganiser,
 ) -> Result<HttpResponse, PageError> {
-    let trials = crate::web::access::visible_trials(&store, &me.0).await?;
+    let trials = app::trials::visible_to(&store, &me.0).await?;
     Ok(render(&IndexPage {
         csrf,
         organiser: me.0.email,
@@ -209,11 +210,15 @@ async fn save(
             ))
         }
     };
-    let result = match &existing_slug {
-        None => store.create_trial_for(&me.0, &settings, Utc::now()).await,
-        Some(slug) => store.update_trial(slug, &settings, Utc::now()).await,
-    };
-    match result {
+    match app::trials::save(
+        store,
+        &me.0,
+        existing_slug.as_deref(),
+        &settings,
+        Utc::now(),
+    )
+    .await
+    {
         Ok(trial) => Ok(see_other(&format!("/admin/trials/{}?saved=1", trial.slug))),
         Err(SaveTrialError::SlugTaken) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,

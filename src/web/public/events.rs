@@ -6,13 +6,17 @@ use actix_web::HttpResponse;
 use askama::Template;
 use chrono::Utc;
 
-use crate::app::events::{self, PhoneView};
+use crate::app::{
+    self,
+    events::{self, PhoneView},
+};
 use crate::links::link;
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::admin::see_other;
 use crate::web::csrf::CsrfToken;
-use crate::web::pages::{internal_error, message, render};
+use crate::web::errors::PageError;
+use crate::web::pages::render;
 use crate::web::WebSettings;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -41,8 +45,8 @@ struct PhonePage {
     refresh_seconds: u32,
 }
 
-fn link_gone() -> HttpResponse {
-    message(
+fn link_gone() -> PageError {
+    PageError::refused(
         StatusCode::GONE,
         "This link no longer works",
         "Your event page is no longer available. Ask the organisers at the event: they can check you in from their list.",
@@ -53,53 +57,54 @@ async fn poster(
     store: Data<Store>,
     settings: Data<WebSettings>,
     slug: Path<String>,
-) -> HttpResponse {
-    let trial = match store.find_trial(&slug).await {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            return message(
-                StatusCode::NOT_FOUND,
-                "No such trial",
-                "There is no coffee trial at this address. Check the link you were given.",
-            )
-        }
-        Err(e) => return internal_error(e),
-    };
+) -> Result<HttpResponse, PageError> {
+    let trial = app::trials::find(&store, &slug).await?.ok_or_else(|| {
+        PageError::refused(
+            StatusCode::NOT_FOUND,
+            "No such trial",
+            "There is no coffee trial at this address. Check the link you were given.",
+        )
+    })?;
     let address = link(&settings.base_url, &format!("/t/{}", trial.slug));
     let short_address = address
         .trim_start_matches("https://")
         .trim_start_matches("http://")
         .to_string();
-    let qr_svg = match events::qr_svg(&address) {
-        Ok(svg) => svg,
-        Err(e) => return internal_error(anyhow::anyhow!("QR code for {address}: {e}")),
-    };
-    render(&PosterPage {
+    let qr_svg = events::qr_svg(&address)
+        .map_err(|e| PageError::unexpected(anyhow::anyhow!("QR code for {address}: {e}")))?;
+    Ok(render(&PosterPage {
         trial,
         address,
         short_address,
         qr_svg,
-    })
+    }))
 }
 
-async fn phone_page(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
-    match events::phone_view(&store, &token, Utc::now()).await {
-        Ok(Some(view)) => render(&PhonePage {
-            csrf,
-            token: token.into_inner(),
-            // Quick enough to show a new round while people are still finding their table.
-            refresh_seconds: if view.left { 0 } else { 20 },
-            view,
-        }),
-        Ok(None) => link_gone(),
-        Err(e) => internal_error(e),
-    }
+async fn phone_page(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let view = events::phone_view(&store, &token, Utc::now())
+        .await
+        .map_err(PageError::unexpected)?
+        .ok_or_else(link_gone)?;
+    Ok(render(&PhonePage {
+        csrf,
+        token: token.into_inner(),
+        // Quick enough to show a new round while people are still finding their table.
+        refresh_seconds: if view.left { 0 } else { 20 },
+        view,
+    }))
 }
 
-async fn im_here(store: Data<Store>, token: Path<String>) -> HttpResponse {
-    match events::im_here(&store, &token, Utc::now()).await {
-        Ok(true) => see_other(&format!("/e/{token}")),
-        Ok(false) => link_gone(),
-        Err(e) => internal_error(e),
+async fn im_here(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, PageError> {
+    if events::im_here(&store, &token, Utc::now())
+        .await
+        .map_err(PageError::unexpected)?
+    {
+        Ok(see_other(&format!("/e/{token}")))
+    } else {
+        Err(link_gone())
     }
 }

@@ -8,12 +8,13 @@ use askama::Template;
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::{form_config, internal, link_gone};
+use super::{form_config, link_gone};
 use crate::app::feedback::{self, DetailsInput, FeedbackError, Outcome, StillIn};
 use crate::store::feedback::{FeedbackTarget, StillInTarget};
 use crate::store::Store;
 use crate::web::admin::{see_other, Errors};
 use crate::web::csrf::CsrfToken;
+use crate::web::errors::PageError;
 use crate::web::pages::{message, render_status};
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -67,11 +68,8 @@ struct QuestionPage {
     errors: Errors,
 }
 
-async fn partner_names(store: &Store, t: &FeedbackTarget) -> Result<String, HttpResponse> {
-    let names = store
-        .group_partner_names(t.group_id, t.membership_id)
-        .await
-        .map_err(internal)?;
+async fn partner_names(store: &Store, t: &FeedbackTarget) -> Result<String, PageError> {
+    let names = feedback::partner_names(store, t).await?;
     Ok(match names.as_slice() {
         [] => "your partner".to_string(),
         [one] => one.clone(),
@@ -79,10 +77,13 @@ async fn partner_names(store: &Store, t: &FeedbackTarget) -> Result<String, Http
     })
 }
 
-fn failure(e: FeedbackError) -> HttpResponse {
-    match e {
-        FeedbackError::Gone => link_gone(),
-        e => internal(e),
+/// A link that no longer works gets its page; anything else is ours.
+impl From<FeedbackError> for PageError {
+    fn from(e: FeedbackError) -> Self {
+        match e {
+            FeedbackError::Gone => link_gone(),
+            e => PageError::unexpected(e),
+        }
     }
 }
 
@@ -93,11 +94,8 @@ async fn question_view(
     t: FeedbackTarget,
     wanted: Option<&str>,
     errors: Errors,
-) -> HttpResponse {
-    let partners = match partner_names(store, &t).await {
-        Ok(p) => p,
-        Err(r) => return r,
-    };
+) -> Result<HttpResponse, PageError> {
+    let partners = partner_names(store, &t).await?;
     let offered = Outcome::offered(t.group_size);
     let chosen = wanted
         .and_then(Outcome::parse)
@@ -107,7 +105,7 @@ async fn question_view(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    render_status(
+    Ok(render_status(
         status,
         &QuestionPage {
             csrf,
@@ -131,7 +129,7 @@ async fn question_view(
                 .collect(),
             errors,
         },
-    )
+    ))
 }
 
 async fn question(
@@ -139,22 +137,18 @@ async fn question(
     csrf: CsrfToken,
     token: Path<String>,
     q: Query<AnswerQuery>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
-    match feedback::target(&store, &token, Utc::now()).await {
-        Ok(t) => {
-            question_view(
-                &store,
-                csrf,
-                token,
-                t,
-                q.answer.as_deref(),
-                Errors::default(),
-            )
-            .await
-        }
-        Err(e) => failure(e),
-    }
+    let t = feedback::target(&store, &token, Utc::now()).await?;
+    question_view(
+        &store,
+        csrf,
+        token,
+        t,
+        q.answer.as_deref(),
+        Errors::default(),
+    )
+    .await
 }
 
 async fn record_answer(
@@ -162,17 +156,15 @@ async fn record_answer(
     csrf: CsrfToken,
     token: Path<String>,
     form: Form<AnswerForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
     match feedback::answer(&store, &token, &form.answer, Utc::now()).await {
-        Ok(_) => see_other(&format!("/f/{token}/more")),
+        Ok(_) => Ok(see_other(&format!("/f/{token}/more"))),
         Err(FeedbackError::Invalid(errors)) => {
-            match feedback::target(&store, &token, Utc::now()).await {
-                Ok(t) => question_view(&store, csrf, token, t, None, Errors(errors)).await,
-                Err(e) => failure(e),
-            }
+            let t = feedback::target(&store, &token, Utc::now()).await?;
+            question_view(&store, csrf, token, t, None, Errors(errors)).await
         }
-        Err(e) => failure(e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -216,15 +208,15 @@ fn details_view(
     )
 }
 
-async fn details_page(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
+async fn details_page(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
-    match feedback::target(&store, &token, Utc::now()).await {
-        Ok(t) => {
-            let input = DetailsInput::from_target(&t);
-            details_view(csrf, token, &t, input, Errors::default())
-        }
-        Err(e) => failure(e),
-    }
+    let t = feedback::target(&store, &token, Utc::now()).await?;
+    let input = DetailsInput::from_target(&t);
+    Ok(details_view(csrf, token, &t, input, Errors::default()))
 }
 
 async fn save_details(
@@ -232,22 +224,20 @@ async fn save_details(
     csrf: CsrfToken,
     token: Path<String>,
     form: Form<DetailsInput>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
     let input = form.into_inner();
     match feedback::save_details(&store, &token, &input, Utc::now()).await {
-        Ok(()) => message(
+        Ok(()) => Ok(message(
             StatusCode::OK,
             "Thank you",
             "Your notes are saved. If you want to change them, the link in the email still works.",
-        ),
+        )),
         Err(FeedbackError::Invalid(errors)) => {
-            match feedback::target(&store, &token, Utc::now()).await {
-                Ok(t) => details_view(csrf, token, &t, input, Errors(errors)),
-                Err(e) => failure(e),
-            }
+            let t = feedback::target(&store, &token, Utc::now()).await?;
+            Ok(details_view(csrf, token, &t, input, Errors(errors)))
         }
-        Err(e) => failure(e),
+        Err(e) => Err(e.into()),
     }
 }
 
@@ -315,12 +305,16 @@ async fn still_in_page(
     csrf: CsrfToken,
     token: Path<String>,
     q: Query<ChoiceQuery>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
-    match feedback::still_in_target(&store, &token, Utc::now()).await {
-        Ok(t) => still_in_view(csrf, token, t, q.choice.as_deref(), Errors::default()),
-        Err(e) => failure(e),
-    }
+    let t = feedback::still_in_target(&store, &token, Utc::now()).await?;
+    Ok(still_in_view(
+        csrf,
+        token,
+        t,
+        q.choice.as_deref(),
+        Errors::default(),
+    ))
 }
 
 async fn still_in_answer(
@@ -328,9 +322,9 @@ async fn still_in_answer(
     csrf: CsrfToken,
     token: Path<String>,
     form: Form<ChoiceForm>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
-    match feedback::answer_still_in(&store, &token, &form.choice, Utc::now()).await {
+    Ok(match feedback::answer_still_in(&store, &token, &form.choice, Utc::now()).await {
         Ok((t, StillIn::Stay)) => message(
             StatusCode::OK,
             "Good to have you",
@@ -347,11 +341,9 @@ async fn still_in_answer(
             &format!("You have left {} and will not be paired or emailed about it any more. Your details are kept in case you come back; your page lets you join again or delete them.", t.trial_name),
         ),
         Err(FeedbackError::Invalid(errors)) => {
-            match feedback::still_in_target(&store, &token, Utc::now()).await {
-                Ok(t) => still_in_view(csrf, token, t, Some(&form.choice), Errors(errors)),
-                Err(e) => failure(e),
-            }
+            let t = feedback::still_in_target(&store, &token, Utc::now()).await?;
+            still_in_view(csrf, token, t, Some(&form.choice), Errors(errors))
         }
-        Err(e) => failure(e),
-    }
+        Err(e) => return Err(e.into()),
+    })
 }

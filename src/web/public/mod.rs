@@ -9,7 +9,10 @@ use askama::Template;
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 
-use crate::app::participants::{self, ParticipantError};
+use crate::app::{
+    self,
+    participants::{self, ParticipantError},
+};
 use crate::domain::{MeetingMode, MembershipState, ParticipantInput};
 use crate::store::participants::Member;
 use crate::store::signup::{LinkPurpose, OtherMember};
@@ -18,7 +21,7 @@ use crate::store::Store;
 use crate::web::admin::{see_other, Errors};
 use crate::web::client_address::client_address;
 use crate::web::csrf::CsrfToken;
-use crate::web::errors::log_unexpected;
+use crate::web::errors::PageError;
 use crate::web::limits::Decision;
 use crate::web::pages::{message, render, render_status};
 use crate::web::WebSettings;
@@ -93,29 +96,27 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     events::routes(cfg);
 }
 
-fn internal(e: impl Into<anyhow::Error>) -> HttpResponse {
-    let reference = log_unexpected(&e.into());
-    message(
-        StatusCode::INTERNAL_SERVER_ERROR,
-        "Something went wrong",
-        &format!("Something went wrong on our side. If it keeps happening, tell the organisers and quote reference {reference}."),
-    )
-}
-
-fn no_such_trial() -> HttpResponse {
-    message(
+fn no_such_trial() -> PageError {
+    PageError::refused(
         StatusCode::NOT_FOUND,
         "No such trial",
         "There is no coffee trial at this address. Check the link you were given.",
     )
 }
 
-fn link_gone() -> HttpResponse {
-    message(
+fn link_gone() -> PageError {
+    PageError::refused(
         StatusCode::GONE,
         "This link no longer works",
         "It has expired, has already been used, or the data behind it has been deleted. Every email from us carries a fresh link; if you signed up but cannot find the email, sign up again with the same address and we will send a new one.",
     )
+}
+
+/// The trial at `/t/{slug}`.
+async fn public_trial(store: &Store, slug: &str) -> Result<Trial, PageError> {
+    app::trials::find(store, slug)
+        .await?
+        .ok_or_else(no_such_trial)
 }
 
 /// A meeting-mode checkbox.
@@ -175,18 +176,18 @@ struct SignupPage {
     posted: bool,
 }
 
-async fn signup_page(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> HttpResponse {
-    let trial = match store.find_trial(&slug).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return no_such_trial(),
-        Err(e) => return internal(e),
-    };
+async fn signup_page(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    slug: Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let trial = public_trial(&store, &slug).await?;
     let errors = if trial.is_open() {
         Errors::default()
     } else {
         Errors::one("trial", "This trial is not taking sign-ups at the moment.")
     };
-    render(&SignupPage {
+    Ok(render(&SignupPage {
         csrf,
         values: trial
             .attribute_value_list()
@@ -199,7 +200,7 @@ async fn signup_page(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) ->
         consent: false,
         errors,
         posted: false,
-    })
+    }))
 }
 
 #[derive(Template)]
@@ -216,16 +217,14 @@ async fn signup(
     csrf: CsrfToken,
     slug: Path<String>,
     form: Form<Vec<(String, String)>>,
-) -> HttpResponse {
-    let trial = match store.find_trial(&slug).await {
-        Ok(Some(t)) => t,
-        Ok(None) => return no_such_trial(),
-        Err(e) => return internal(e),
-    };
-    match limiter.allow_address(client_address(&req)).await {
-        Ok(Decision::Allow) => {}
-        Ok(Decision::Wait(seconds)) => return too_many(seconds),
-        Err(e) => return internal(e),
+) -> Result<HttpResponse, PageError> {
+    let trial = public_trial(&store, &slug).await?;
+    if let Decision::Wait(seconds) = limiter
+        .allow_address(client_address(&req))
+        .await
+        .map_err(PageError::unexpected)?
+    {
+        return Ok(too_many(seconds));
     }
     let (input, consent) = input_from_pairs(&form);
     let page = |errors| SignupPage {
@@ -245,19 +244,26 @@ async fn signup(
     let details = match participants::check_sign_up(&trial, &input, consent) {
         Ok(d) => d,
         Err(ParticipantError::Invalid(errors)) => {
-            return render_status(StatusCode::UNPROCESSABLE_ENTITY, &page(Errors(errors)))
+            return Ok(render_status(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                &page(Errors(errors)),
+            ))
         }
-        Err(e) => return internal(e),
+        Err(e) => return Err(PageError::unexpected(e)),
     };
-    match limiter.allow_email(&details.email.limit_key()).await {
-        Ok(Decision::Allow) => {}
-        Ok(Decision::Wait(seconds)) => return too_many(seconds),
-        Err(e) => return internal(e),
+    if let Decision::Wait(seconds) = limiter
+        .allow_email(&details.email.limit_key())
+        .await
+        .map_err(PageError::unexpected)?
+    {
+        return Ok(too_many(seconds));
     }
-    match participants::sign_up(&store, &settings.base_url, &trial, &details, Utc::now()).await {
-        Ok(None) => render(&CheckEmailPage { trial }),
-        Ok(Some(event_page)) => see_other(&format!("/e/{event_page}")),
-        Err(e) => internal(e),
+    match participants::sign_up(&store, &settings.base_url, &trial, &details, Utc::now())
+        .await
+        .map_err(PageError::unexpected)?
+    {
+        None => Ok(render(&CheckEmailPage { trial })),
+        Some(event_page) => Ok(see_other(&format!("/e/{event_page}"))),
     }
 }
 
@@ -284,35 +290,40 @@ struct ConfirmPage {
 }
 
 async fn trial_name(store: &Store, member: &Member) -> String {
-    match store.trial_by_id(member.trial_id).await {
+    match participants::trial_of(store, member).await {
         Ok(Some(t)) => t.name,
         _ => "the trial".to_string(),
     }
 }
 
-async fn confirm_page(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
-    match participants::confirm_link_usable(&store, &token, Utc::now()).await {
-        Ok(Some(member)) => render(&ConfirmPage {
-            csrf,
-            trial_name: trial_name(&store, &member).await,
-            name: member.name,
-            token: token.into_inner(),
-        }),
-        Ok(None) => link_gone(),
-        Err(e) => internal(e),
-    }
+async fn confirm_page(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let member = participants::confirm_link_usable(&store, &token, Utc::now())
+        .await
+        .map_err(PageError::unexpected)?
+        .ok_or_else(link_gone)?;
+    Ok(render(&ConfirmPage {
+        csrf,
+        trial_name: trial_name(&store, &member).await,
+        name: member.name,
+        token: token.into_inner(),
+    }))
 }
 
-async fn confirm(store: Data<Store>, token: Path<String>) -> HttpResponse {
-    match participants::confirm(&store, &token, Utc::now()).await {
-        // An old link followed after leaving proves the address but does not bring them back.
-        Ok(Some((member, manage))) if member.state() == Some(MembershipState::Left) => {
-            see_other(&format!("/m/{manage}?done=confirmed-left"))
-        }
-        Ok(Some((_, manage))) => see_other(&format!("/m/{manage}?done=confirmed")),
-        Ok(None) => link_gone(),
-        Err(e) => internal(e),
-    }
+async fn confirm(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, PageError> {
+    let (member, manage) = participants::confirm(&store, &token, Utc::now())
+        .await
+        .map_err(PageError::unexpected)?
+        .ok_or_else(link_gone)?;
+    // An old link followed after leaving proves the address but does not bring them back.
+    Ok(if member.state() == Some(MembershipState::Left) {
+        see_other(&format!("/m/{manage}?done=confirmed-left"))
+    } else {
+        see_other(&format!("/m/{manage}?done=confirmed"))
+    })
 }
 
 /// A member found by their manage link, with their trial.
@@ -322,22 +333,18 @@ struct Managed {
     trial: Trial,
 }
 
-async fn managed(store: &Store, token: String) -> Result<Managed, HttpResponse> {
-    let member =
-        match participants::member_by_link(store, LinkPurpose::Manage, &token, Utc::now()).await {
-            Ok(Some(m)) => m,
-            Ok(None) => return Err(link_gone()),
-            Err(e) => return Err(internal(e)),
-        };
-    match store.trial_by_id(member.trial_id).await {
-        Ok(Some(trial)) => Ok(Managed {
-            token,
-            member,
-            trial,
-        }),
-        Ok(None) => Err(link_gone()),
-        Err(e) => Err(internal(e)),
-    }
+async fn managed(store: &Store, token: String) -> Result<Managed, PageError> {
+    let member = participants::member_by_link(store, LinkPurpose::Manage, &token, Utc::now())
+        .await?
+        .ok_or_else(link_gone)?;
+    let trial = participants::trial_of(store, &member)
+        .await?
+        .ok_or_else(link_gone)?;
+    Ok(Managed {
+        token,
+        member,
+        trial,
+    })
 }
 
 /// A do-not-pair checkbox.
@@ -412,11 +419,8 @@ async fn manage_view(
     pause_until: String,
     notice: Option<&'static str>,
     errors: Errors,
-) -> HttpResponse {
-    let (candidates, chosen) = match participants::do_not_pair(store, &m.member).await {
-        Ok(x) => x,
-        Err(e) => return internal(e),
-    };
+) -> Result<HttpResponse, PageError> {
+    let (candidates, chosen) = participants::do_not_pair(store, &m.member).await?;
     let people = candidates
         .into_iter()
         .map(|person| PersonOption {
@@ -430,7 +434,7 @@ async fn manage_view(
     } else {
         StatusCode::UNPROCESSABLE_ENTITY
     };
-    render_status(
+    Ok(render_status(
         status,
         &ManagePage {
             csrf,
@@ -451,7 +455,7 @@ async fn manage_view(
             member: m.member,
             trial: m.trial,
         },
-    )
+    ))
 }
 
 async fn manage_page(
@@ -459,11 +463,8 @@ async fn manage_page(
     csrf: CsrfToken,
     token: Path<String>,
     q: Query<DoneQuery>,
-) -> HttpResponse {
-    let m = match managed(&store, token.into_inner()).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+) -> Result<HttpResponse, PageError> {
+    let m = managed(&store, token.into_inner()).await?;
     let notice = q.done.as_deref().and_then(notice_for);
     manage_view(
         &store,
@@ -486,13 +487,13 @@ async fn after(
     done: &str,
     input: Option<ParticipantInput>,
     pause_until: String,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     match result {
-        Ok(()) => see_other(&format!("/m/{}?done={done}", m.token)),
+        Ok(()) => Ok(see_other(&format!("/m/{}?done={done}", m.token))),
         Err(ParticipantError::Invalid(errors)) => {
             manage_view(store, csrf, m, input, pause_until, None, Errors(errors)).await
         }
-        Err(e) => internal(e),
+        Err(e) => Err(PageError::unexpected(e)),
     }
 }
 
@@ -501,11 +502,8 @@ async fn edit_details(
     csrf: CsrfToken,
     token: Path<String>,
     form: Form<Vec<(String, String)>>,
-) -> HttpResponse {
-    let m = match managed(&store, token.into_inner()).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+) -> Result<HttpResponse, PageError> {
+    let m = managed(&store, token.into_inner()).await?;
     let (input, _) = input_from_pairs(&form);
     let result =
         participants::update_details(&store, &m.trial, &m.member, &input, Utc::now()).await;
@@ -532,11 +530,8 @@ async fn pause(
     csrf: CsrfToken,
     token: Path<String>,
     form: Form<PauseForm>,
-) -> HttpResponse {
-    let m = match managed(&store, token.into_inner()).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+) -> Result<HttpResponse, PageError> {
+    let m = managed(&store, token.into_inner()).await?;
     let result = participants::pause(&store, &m.member, &form.until, Utc::now())
         .await
         .map(|_| ());
@@ -544,11 +539,12 @@ async fn pause(
     after(&store, csrf, m, result, "paused", None, until).await
 }
 
-async fn resume(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
-    let m = match managed(&store, token.into_inner()).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+async fn resume(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let m = managed(&store, token.into_inner()).await?;
     let result = participants::resume(&store, &m.member, Utc::now()).await;
     after(&store, csrf, m, result, "resumed", None, String::new()).await
 }
@@ -564,31 +560,30 @@ async fn skip(
     csrf: CsrfToken,
     token: Path<String>,
     form: Form<SkipForm>,
-) -> HttpResponse {
-    let m = match managed(&store, token.into_inner()).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+) -> Result<HttpResponse, PageError> {
+    let m = managed(&store, token.into_inner()).await?;
     let on = form.skip != "no";
     let result = participants::skip_next_round(&store, &m.member, on, Utc::now()).await;
     let done = if on { "skip" } else { "unskip" };
     after(&store, csrf, m, result, done, None, String::new()).await
 }
 
-async fn leave(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
-    let m = match managed(&store, token.into_inner()).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+async fn leave(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let m = managed(&store, token.into_inner()).await?;
     let result = participants::leave(&store, &m.member, Utc::now()).await;
     after(&store, csrf, m, result, "left", None, String::new()).await
 }
 
-async fn rejoin(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
-    let m = match managed(&store, token.into_inner()).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+async fn rejoin(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let m = managed(&store, token.into_inner()).await?;
     let result = participants::rejoin(&store, &m.trial, &m.member, Utc::now()).await;
     after(&store, csrf, m, result, "rejoined", None, String::new()).await
 }
@@ -598,11 +593,8 @@ async fn set_do_not_pair(
     csrf: CsrfToken,
     token: Path<String>,
     form: Form<Vec<(String, String)>>,
-) -> HttpResponse {
-    let m = match managed(&store, token.into_inner()).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
+) -> Result<HttpResponse, PageError> {
+    let m = managed(&store, token.into_inner()).await?;
     let ids: Vec<String> = form
         .iter()
         .filter(|(k, _)| k == "person")
@@ -614,21 +606,18 @@ async fn set_do_not_pair(
     after(&store, csrf, m, result, "do-not-pair", None, String::new()).await
 }
 
-async fn export(store: Data<Store>, token: Path<String>) -> HttpResponse {
-    let m = match managed(&store, token.into_inner()).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    match participants::export(&store, &m.member, Utc::now()).await {
-        Ok(data) => HttpResponse::Ok()
-            .insert_header((
-                header::CONTENT_DISPOSITION,
-                "attachment; filename=\"my-coffee-trials-data.json\"",
-            ))
-            .insert_header((header::CACHE_CONTROL, "no-store"))
-            .json(data),
-        Err(e) => internal(e),
-    }
+async fn export(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, PageError> {
+    let m = managed(&store, token.into_inner()).await?;
+    let data = participants::export(&store, &m.member, Utc::now())
+        .await
+        .map_err(PageError::unexpected)?;
+    Ok(HttpResponse::Ok()
+        .insert_header((
+            header::CONTENT_DISPOSITION,
+            "attachment; filename=\"my-coffee-trials-data.json\"",
+        ))
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(data))
 }
 
 #[derive(Template)]
@@ -639,30 +628,27 @@ struct ErasePage {
     name: String,
 }
 
-async fn erase_page(store: Data<Store>, csrf: CsrfToken, token: Path<String>) -> HttpResponse {
-    match managed(&store, token.into_inner()).await {
-        Ok(m) => render(&ErasePage {
-            csrf,
-            token: m.token,
-            name: m.member.name,
-        }),
-        Err(r) => r,
-    }
+async fn erase_page(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> Result<HttpResponse, PageError> {
+    let m = managed(&store, token.into_inner()).await?;
+    Ok(render(&ErasePage {
+        csrf,
+        token: m.token,
+        name: m.member.name,
+    }))
 }
 
-async fn erase(store: Data<Store>, token: Path<String>) -> HttpResponse {
-    let m = match managed(&store, token.into_inner()).await {
-        Ok(m) => m,
-        Err(r) => return r,
-    };
-    match participants::erase(&store, &m.member, Utc::now()).await {
-        Ok(()) => message(
-            StatusCode::OK,
-            "Your data has been deleted",
-            "Your name, email address and answers are gone from every trial here, and your links no longer work. Past pairings now show a “Former participant”, so nobody’s history is broken. Thank you for taking part.",
-        ),
-        Err(e) => internal(e),
-    }
+async fn erase(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, PageError> {
+    let m = managed(&store, token.into_inner()).await?;
+    participants::erase(&store, &m.member, Utc::now()).await?;
+    Ok(message(
+        StatusCode::OK,
+        "Your data has been deleted",
+        "Your name, email address and answers are gone from every trial here, and your links no longer work. Past pairings now show a “Former participant”, so nobody’s history is broken. Thank you for taking part.",
+    ))
 }
 
 #[derive(Template)]
@@ -678,32 +664,29 @@ async fn unsubscribe_page(
     store: Data<Store>,
     csrf: CsrfToken,
     token: Path<String>,
-) -> HttpResponse {
-    match participants::member_by_link(&store, LinkPurpose::Unsubscribe, &token, Utc::now()).await {
-        Ok(Some(member)) => render(&UnsubscribePage {
-            csrf,
-            trial_name: trial_name(&store, &member).await,
-            already_left: member.state() == Some(MembershipState::Left),
-            token: token.into_inner(),
-        }),
-        Ok(None) => link_gone(),
-        Err(e) => internal(e),
-    }
+) -> Result<HttpResponse, PageError> {
+    let member = participants::member_by_link(&store, LinkPurpose::Unsubscribe, &token, Utc::now())
+        .await?
+        .ok_or_else(link_gone)?;
+    Ok(render(&UnsubscribePage {
+        csrf,
+        trial_name: trial_name(&store, &member).await,
+        already_left: member.state() == Some(MembershipState::Left),
+        token: token.into_inner(),
+    }))
 }
 
-async fn unsubscribe(store: Data<Store>, token: Path<String>) -> HttpResponse {
-    match participants::unsubscribe(&store, &token, Utc::now()).await {
-        Ok(Some(member)) => {
-            let name = trial_name(&store, &member).await;
-            message(
-                StatusCode::OK,
-                "You will not hear from us again about this trial",
-                &format!("You have left {name} and will not be paired or emailed about it any more. Your details are kept in case you come back; the manage link in any earlier email lets you join again or delete them."),
-            )
-        }
-        Ok(None) => link_gone(),
-        Err(e) => internal(e),
-    }
+async fn unsubscribe(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, PageError> {
+    let member = participants::unsubscribe(&store, &token, Utc::now())
+        .await
+        .map_err(PageError::unexpected)?
+        .ok_or_else(link_gone)?;
+    let name = trial_name(&store, &member).await;
+    Ok(message(
+        StatusCode::OK,
+        "You will not hear from us again about this trial",
+        &format!("You have left {name} and will not be paired or emailed about it any more. Your details are kept in case you come back; the manage link in any earlier email lets you join again or delete them."),
+    ))
 }
 
 /// RFC 8058: the mail provider POSTs `List-Unsubscribe=One-Click` (urlencoded or multipart),
@@ -712,20 +695,24 @@ async fn one_click_unsubscribe(
     store: Data<Store>,
     token: Path<String>,
     body: web::Bytes,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let text = String::from_utf8_lossy(&body);
     if !(text.contains("List-Unsubscribe") && text.contains("One-Click")) {
-        return HttpResponse::BadRequest()
+        return Ok(HttpResponse::BadRequest()
             .content_type("text/plain; charset=utf-8")
-            .body("Expected the body List-Unsubscribe=One-Click (RFC 8058).");
+            .body("Expected the body List-Unsubscribe=One-Click (RFC 8058)."));
     }
-    match participants::unsubscribe(&store, &token, Utc::now()).await {
-        Ok(Some(_)) => HttpResponse::Ok()
-            .content_type("text/plain; charset=utf-8")
-            .body("Unsubscribed."),
-        Ok(None) => HttpResponse::Gone()
-            .content_type("text/plain; charset=utf-8")
-            .body("This link no longer works."),
-        Err(e) => internal(e),
-    }
+    Ok(
+        match participants::unsubscribe(&store, &token, Utc::now())
+            .await
+            .map_err(PageError::unexpected)?
+        {
+            Some(_) => HttpResponse::Ok()
+                .content_type("text/plain; charset=utf-8")
+                .body("Unsubscribed."),
+            None => HttpResponse::Gone()
+                .content_type("text/plain; charset=utf-8")
+                .body("This link no longer works."),
+        },
+    )
 }
