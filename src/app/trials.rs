@@ -17,6 +17,14 @@ pub async fn by_id(store: &Store, trial_id: i64) -> Result<Option<Trial>, StoreE
     store.trial_by_id(trial_id).await
 }
 
+/// The trial's rounds, as the store lists them.
+pub async fn rounds(
+    store: &Store,
+    trial_id: i64,
+) -> Result<Vec<crate::store::rounds::Round>, StoreError> {
+    store.list_rounds(trial_id).await
+}
+
 /// Every trial, for the command line (which acts as an admin).
 pub async fn list(store: &Store) -> Result<Vec<TrialSummary>, StoreError> {
     store.list_trials().await

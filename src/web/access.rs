@@ -10,7 +10,6 @@ use actix_web::{HttpResponse, ResponseError};
 
 use crate::app;
 use crate::store::organisers::Organiser;
-use crate::store::trials::TrialSummary;
 use crate::store::{Store, StoreError};
 use crate::web::errors::{ApiError, PageError};
 
@@ -63,14 +62,6 @@ pub async fn check(
         return Ok(Some(Denied::AdminsOnly));
     }
     Ok(None)
-}
-
-/// The trials this organiser may see, for the console's index and `GET /api/v1/trials`.
-pub async fn visible_trials(
-    store: &Store,
-    organiser: &Organiser,
-) -> Result<Vec<TrialSummary>, StoreError> {
-    app::trials::visible_to(store, organiser).await
 }
 
 impl Denied {

@@ -378,8 +378,6 @@ const STILL_CALLING_THE_STORE: &[&str] = &[
     "src/web/admin/dashboard.rs",
     "src/web/admin/outbox.rs",
     "src/web/admin/import.rs",
-    "src/web/admin/api.rs",
-    "src/web/public/api.rs",
     "src/web/limits.rs",
     "src/web/public/limits.rs",
     "src/web/auth.rs",

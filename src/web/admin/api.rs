@@ -133,7 +133,7 @@ fn trial_json(trial: Trial) -> TrialResponse {
 }
 
 async fn list(store: Data<Store>, me: CurrentOrganiser) -> Result<HttpResponse, ApiError> {
-    let trials = crate::web::access::visible_trials(&store, &me.0).await?;
+    let trials = crate::app::trials::visible_to(&store, &me.0).await?;
     let trials: Vec<TrialSummaryResponse> = trials.iter().map(Into::into).collect();
     Ok(HttpResponse::Ok().json(serde_json::json!({ "trials": trials })))
 }
@@ -144,8 +144,7 @@ async fn create(
     body: Json<TrialInput>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = TrialSettings::try_from(&*body).map_err(invalid)?;
-    let trial = store
-        .create_trial_for(&me.0, &settings, Utc::now())
+    let trial = crate::app::trials::save(&store, &me.0, None, &settings, Utc::now())
         .await
         .map_err(save_error)?;
     Ok(HttpResponse::Created().json(trial_json(trial)))
@@ -157,12 +156,12 @@ async fn show(ApiTrialInPath(trial): ApiTrialInPath) -> HttpResponse {
 
 async fn update(
     store: Data<Store>,
+    me: CurrentOrganiser,
     slug: Path<String>,
     body: Json<TrialInput>,
 ) -> Result<HttpResponse, ApiError> {
     let settings = TrialSettings::try_from(&*body).map_err(invalid)?;
-    let trial = store
-        .update_trial(&slug, &settings, Utc::now())
+    let trial = crate::app::trials::save(&store, &me.0, Some(&slug), &settings, Utc::now())
         .await
         .map_err(save_error)?;
     Ok(HttpResponse::Ok().json(trial_json(trial)))
@@ -342,7 +341,7 @@ pub mod rounds_api {
         store: Data<Store>,
         ApiTrialInPath(trial): ApiTrialInPath,
     ) -> Result<HttpResponse, ApiError> {
-        let rounds = store.list_rounds(trial.id).await?;
+        let rounds = crate::app::trials::rounds(&store, trial.id).await?;
         let rounds: Vec<RoundResponse> = rounds.iter().map(Into::into).collect();
         Ok(HttpResponse::Ok().json(serde_json::json!({ "rounds": rounds })))
     }

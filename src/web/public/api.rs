@@ -9,6 +9,7 @@ use serde::Deserialize;
 use serde_json::json;
 
 use super::SignupLimiter;
+use crate::app;
 use crate::app::participants::{self, ParticipantError};
 use crate::domain::ParticipantInput;
 use crate::store::participants::Member;
@@ -93,13 +94,15 @@ async fn signup(
     if let Decision::Wait(seconds) = limiter.allow_address(client_address(&req)).await? {
         return Ok(too_many(seconds));
     }
-    let trial = store.find_trial(body.trial.trim()).await?.ok_or_else(|| {
-        ApiError::field(
-            StatusCode::UNPROCESSABLE_ENTITY,
-            "trial",
-            "there is no trial with this short address",
-        )
-    })?;
+    let trial = app::trials::find(&store, body.trial.trim())
+        .await?
+        .ok_or_else(|| {
+            ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "trial",
+                "there is no trial with this short address",
+            )
+        })?;
     let details = participants::check_sign_up(&trial, &body.input, body.consent)?;
     if let Decision::Wait(seconds) = limiter.allow_email(&details.email.limit_key()).await? {
         return Ok(too_many(seconds));
@@ -191,7 +194,9 @@ async fn confirm(store: Data<Store>, token: Path<String>) -> Result<HttpResponse
 }
 
 async fn trial_of(store: &Store, member: &Member) -> Result<Trial, ApiError> {
-    store.trial_by_id(member.trial_id).await?.ok_or_else(gone)
+    app::trials::by_id(store, member.trial_id)
+        .await?
+        .ok_or_else(gone)
 }
 
 async fn managed(store: &Store, token: &str) -> Result<(Member, Trial), ApiError> {
