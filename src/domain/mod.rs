@@ -2,6 +2,7 @@
 //! a person can act on. Nothing here does I/O or knows about HTTP or SQL.
 mod email;
 mod participant;
+mod round_settings;
 mod schedule;
 mod slug;
 mod text;
@@ -11,6 +12,7 @@ pub use email::Email;
 pub use participant::{
     MeetingMode, MembershipState, ParticipantDetails, ParticipantInput, MAX_INTRODUCTION_CHARS,
 };
+pub use round_settings::{Nudge, RoundSettings, RoundSettingsInput};
 pub use schedule::{local_label, Schedule};
 pub use slug::{Slug, RESERVED_SLUGS};
 pub use text::{is_invisible_formatting, unprintable, PersonName, ShortText};

@@ -4,7 +4,7 @@ use actix_web::web::{self, Data, Json, Path};
 use actix_web::HttpResponse;
 use chrono::Utc;
 
-use crate::domain::{TrialInput, TrialSettings};
+use crate::domain::{RoundSettings, RoundSettingsInput, TrialInput, TrialSettings};
 use crate::store::trials::{SaveTrialError, Trial};
 use crate::store::Store;
 use crate::web::auth::CurrentOrganiser;
@@ -42,21 +42,43 @@ fn save_error(e: SaveTrialError) -> ApiError {
     }
 }
 
-/// A trial as the API shows it: its columns plus the next three scheduled runs (RFC 3339).
+/// A trial as the API shows it: its columns, its round settings, and the next three scheduled
+/// runs (RFC 3339).
 #[derive(serde::Serialize)]
 struct TrialJson {
     #[serde(flatten)]
     trial: Trial,
+    #[serde(flatten)]
+    rounds: RoundSettingsInput,
     next_runs: Vec<String>,
 }
 
-fn trial_json(trial: Trial) -> TrialJson {
+fn trial_json(trial: Trial, rounds: &RoundSettings) -> TrialJson {
     let next_runs = trial
         .next_runs(Utc::now(), 3)
         .into_iter()
         .map(|t| t.to_rfc3339())
         .collect();
-    TrialJson { trial, next_runs }
+    TrialJson {
+        trial,
+        rounds: rounds.to_input(),
+        next_runs,
+    }
+}
+
+/// The body of a create or update: the trial's settings and its round settings side by side.
+#[derive(serde::Deserialize)]
+struct TrialBody {
+    #[serde(flatten)]
+    trial: TrialInput,
+    #[serde(flatten)]
+    rounds: RoundSettingsInput,
+}
+
+fn check_body(body: &TrialBody) -> Result<(TrialSettings, RoundSettings), ApiError> {
+    let settings = TrialSettings::try_from(&body.trial).map_err(invalid)?;
+    let rounds = RoundSettings::try_from(&body.rounds).map_err(invalid)?;
+    Ok((settings, rounds))
 }
 
 async fn list(store: Data<Store>, me: CurrentOrganiser) -> Result<HttpResponse, ApiError> {
@@ -67,31 +89,37 @@ async fn list(store: Data<Store>, me: CurrentOrganiser) -> Result<HttpResponse, 
 async fn create(
     store: Data<Store>,
     me: CurrentOrganiser,
-    body: Json<TrialInput>,
+    body: Json<TrialBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = TrialSettings::try_from(&*body).map_err(invalid)?;
+    let (settings, rounds) = check_body(&body)?;
     let trial = store
         .create_trial_for(&me.0, &settings, Utc::now())
         .await
         .map_err(save_error)?;
-    Ok(HttpResponse::Created().json(trial_json(trial)))
+    store.save_round_settings(trial.id, &rounds).await?;
+    Ok(HttpResponse::Created().json(trial_json(trial, &rounds)))
 }
 
-async fn show(ApiTrialInPath(trial): ApiTrialInPath) -> HttpResponse {
-    HttpResponse::Ok().json(trial_json(trial))
+async fn show(
+    store: Data<Store>,
+    ApiTrialInPath(trial): ApiTrialInPath,
+) -> Result<HttpResponse, ApiError> {
+    let rounds = store.round_settings(trial.id).await?;
+    Ok(HttpResponse::Ok().json(trial_json(trial, &rounds)))
 }
 
 async fn update(
     store: Data<Store>,
     slug: Path<String>,
-    body: Json<TrialInput>,
+    body: Json<TrialBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = TrialSettings::try_from(&*body).map_err(invalid)?;
+    let (settings, rounds) = check_body(&body)?;
     let trial = store
         .update_trial(&slug, &settings, Utc::now())
         .await
         .map_err(save_error)?;
-    Ok(HttpResponse::Ok().json(trial_json(trial)))
+    store.save_round_settings(trial.id, &rounds).await?;
+    Ok(HttpResponse::Ok().json(trial_json(trial, &rounds)))
 }
 
 /// Rounds through the API: propose, look, reshuffle, swap, publish.
@@ -131,6 +159,13 @@ pub mod rounds_api {
                 }
                 RoundError::Published => ApiError::status(StatusCode::CONFLICT, e.to_string()),
                 RoundError::Invalid(m) => ApiError::status(StatusCode::UNPROCESSABLE_ENTITY, m),
+                RoundError::Refused { field, message } => {
+                    ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, message)
+                }
+                // Send the swap again with "confirm": true to go ahead.
+                RoundError::NeedsConfirmation(warnings) => {
+                    ApiError::field(StatusCode::CONFLICT, "confirm", warnings.join("; "))
+                }
                 other => ApiError::Unexpected(other.into()),
             }
         }
@@ -203,6 +238,9 @@ pub mod rounds_api {
     pub struct SwapBody {
         a: String,
         b: String,
+        /// Go ahead despite the warnings (a group that cannot meet, or a repeat).
+        #[serde(default)]
+        confirm: bool,
     }
 
     async fn swap(
@@ -213,7 +251,7 @@ pub mod rounds_api {
     ) -> Result<HttpResponse, ApiError> {
         let id = round_id(&store, &trial, path.1).await?;
         Ok(HttpResponse::Ok()
-            .json(rounds::swap(&store, &trial, id, &body.a, &body.b, Utc::now()).await?))
+            .json(rounds::swap(&store, &trial, id, &body.a, &body.b, body.confirm, Utc::now()).await?))
     }
 
     async fn publish(
@@ -223,7 +261,10 @@ pub mod rounds_api {
         path: RoundPath,
     ) -> Result<HttpResponse, ApiError> {
         let id = round_id(&store, &trial, path.1).await?;
-        Ok(HttpResponse::Ok()
-            .json(rounds::publish(&store, &trial, id, &web_settings.base_url, Utc::now()).await?))
+        let organiser = web_settings.organiser();
+        let base_url = &web_settings.base_url;
+        Ok(HttpResponse::Ok().json(
+            rounds::publish_from(&store, &trial, id, base_url, &organiser, Utc::now()).await?,
+        ))
     }
 }
