@@ -15,8 +15,23 @@ pub struct RoundSettingsInput {
     /// The first and last suggested times are within these hours ("10:00" to "16:00").
     pub slot_start: String,
     pub slot_end: String,
-    /// "off", "half" (halfway to the feedback email) or a whole number of days after publishing.
+    /// "off", "half" (halfway to the feedback email) or a whole number of days after publishing
+    /// (JSON clients may send the number as a number).
+    #[serde(deserialize_with = "text_or_number")]
     pub nudge: String,
+}
+
+fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+    #[derive(serde::Deserialize)]
+    #[serde(untagged)]
+    enum Value {
+        Text(String),
+        Number(i64),
+    }
+    Ok(match <Value as serde::Deserialize>::deserialize(d)? {
+        Value::Text(s) => s,
+        Value::Number(n) => n.to_string(),
+    })
 }
 
 impl Default for RoundSettingsInput {
