@@ -384,8 +384,16 @@ async fn send_nudges(
             {
                 continue;
             }
-            if queue_nudge(&mut tx, store, info, due.group_id, due.membership_id, base_url, now)
-                .await?
+            if queue_nudge(
+                &mut tx,
+                store,
+                info,
+                due.group_id,
+                due.membership_id,
+                base_url,
+                now,
+            )
+            .await?
             {
                 tx.commit().await?;
                 sent += 1;
@@ -417,7 +425,11 @@ async fn queue_nudge(
     };
     let settings = store.round_settings(info.trial.id).await?;
     let how = crate::app::rounds::how_members_meet(&group, settings.same_site_only);
-    let first_mover = store.first_movers(info.round.id).await?.get(&group_id).copied();
+    let first_mover = store
+        .first_movers(info.round.id)
+        .await?
+        .get(&group_id)
+        .copied();
     let first_mover_name = first_mover
         .and_then(|id| group.iter().find(|m| m.membership_id == id))
         .map(|m| m.name.clone())
@@ -445,8 +457,7 @@ async fn queue_nudge(
         manage_link: links.manage.clone(),
         unsubscribe_link: links.unsubscribe.clone(),
     };
-    let mut email =
-        crate::links::with_list_unsubscribe(mail::render(&context, &address)?, &links);
+    let mut email = crate::links::with_list_unsubscribe(mail::render(&context, &address)?, &links);
     email.participant_id = Some(me.participant_id);
     email.round_id = Some(info.round.id);
     outbox::enqueue(tx, &email, &mail::message_domain(base_url), now).await?;

@@ -160,7 +160,12 @@ pub fn describe_how(how: &HowToMeet, group_size: usize) -> String {
     }
 }
 
-fn group_view(position: i64, reason: String, table_label: Option<String>, members: Vec<GroupMember>) -> GroupView {
+fn group_view(
+    position: i64,
+    reason: String,
+    table_label: Option<String>,
+    members: Vec<GroupMember>,
+) -> GroupView {
     GroupView {
         position,
         reason,
@@ -272,9 +277,7 @@ pub(crate) async fn engine_inputs_for(
             ways: details
                 .get(&c.membership_id)
                 .map_or(Ways::ANY, |d| ways_of(&d.meeting_modes)),
-            site: details
-                .get(&c.membership_id)
-                .and_then(|d| site_of(&d.site)),
+            site: details.get(&c.membership_id).and_then(|d| site_of(&d.site)),
         })
         .collect();
     let mut history: Vec<PastRound> = Vec::new();
@@ -649,7 +652,10 @@ async fn met_pairs(store: &Store, trial: &Trial) -> Result<HashSet<(String, Stri
     let mut by_group: HashMap<i64, Vec<String>> = HashMap::new();
     for row in store.round_history(trial.id).await? {
         if row.did_not_meet == 0 {
-            by_group.entry(row.group_id).or_default().push(row.public_id);
+            by_group
+                .entry(row.group_id)
+                .or_default()
+                .push(row.public_id);
         }
     }
     let mut pairs = HashSet::new();
@@ -836,7 +842,13 @@ pub fn choose_first_mover(
     pool.into_iter()
         .min_by_key(|m| {
             let mixed = (m.membership_id as u64 ^ seed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
-            (last_moves.get(&m.membership_id).copied().unwrap_or(i64::MIN), mixed)
+            (
+                last_moves
+                    .get(&m.membership_id)
+                    .copied()
+                    .unwrap_or(i64::MIN),
+                mixed,
+            )
         })
         .map(|m| m.membership_id)
 }
@@ -878,7 +890,17 @@ pub async fn queue_pairing_emails(
         organiser: &organiser,
         offset: round.seed.parse().unwrap_or_default(),
     };
-    queue_pairing_emails_with(tx, trial, round, groups, base_url, now, options, &invitations).await
+    queue_pairing_emails_with(
+        tx,
+        trial,
+        round,
+        groups,
+        base_url,
+        now,
+        options,
+        &invitations,
+    )
+    .await
 }
 
 #[allow(clippy::too_many_arguments)]
@@ -913,7 +935,8 @@ pub async fn queue_pairing_emails_with(
             first_mover: group.first_mover,
             slot_label: slot.map(|s| s.local_label.clone()).unwrap_or_default(),
         };
-        let ics = slot.map(|slot| group_invitation(trial, round, group, slot, invitations, &domain, now));
+        let ics =
+            slot.map(|slot| group_invitation(trial, round, group, slot, invitations, &domain, now));
         for me in &group.members {
             // No confirmed address (an event sign-up, or erased): no email.
             let Some(address) = me.email.clone() else {

@@ -15,8 +15,8 @@ use tokio::task::JoinHandle;
 
 use crate::app::rounds::{self, RoundError};
 use crate::domain::{local_label, Schedule};
-use crate::mail::{self, round_notice};
 use crate::mail::pairing::Organiser;
+use crate::mail::{self, round_notice};
 use crate::store::round_mail::{claim_notice_for, late_notice_recipients, OpenNotice};
 use crate::store::schedule::{
     claim_notice, notice_recipients, record_notice_recipients, NoticeRecipient,
@@ -224,9 +224,8 @@ async fn queue_notice(
     now: DateTime<Utc>,
 ) -> Result<(), ScheduleError> {
     // The skip link works until the round starts; after that it would skip the next one.
-    let skip =
-        crate::links::new_link_token(tx, LinkPurpose::Skip, person.membership_id, now, slot)
-            .await?;
+    let skip = crate::links::new_link_token(tx, LinkPurpose::Skip, person.membership_id, now, slot)
+        .await?;
     let links = crate::links::issue_links(tx, person.membership_id, base_url, now).await?;
     let context = round_notice::Context {
         name: person.name.clone(),
@@ -255,7 +254,8 @@ async fn send_late_notices(
 ) -> Result<usize, ScheduleError> {
     let slot_label = local_label(trial.tz(), slot);
     let mut tx = store.pool().begin().await?;
-    let people = late_notice_recipients(&mut tx, trial.id, &notice.slot, &notice.created_at).await?;
+    let people =
+        late_notice_recipients(&mut tx, trial.id, &notice.slot, &notice.created_at).await?;
     let mut sent = 0;
     for person in &people {
         if claim_notice_for(&mut tx, trial.id, &notice.slot, person.membership_id, now).await? {

@@ -275,7 +275,9 @@ impl TryFrom<&RoundSettingsInput> for RoundSettings {
         };
         let start = time("slot_start", &input.slot_start, d.start);
         let end = time("slot_end", &input.slot_end, d.end);
-        if errors.iter().all(|e| e.field != "slot_start" && e.field != "slot_end")
+        if errors
+            .iter()
+            .all(|e| e.field != "slot_start" && e.field != "slot_end")
             && end - start < chrono::Duration::minutes(30)
         {
             errors.push(FieldError::new(

@@ -285,7 +285,10 @@ impl Organiser {
 
     /// The sender when none is configured, as the settings derive it from the public address.
     pub fn default_for(base_url: &url::Url) -> Self {
-        let host = base_url.host_str().filter(|h| !h.contains(':')).unwrap_or("localhost");
+        let host = base_url
+            .host_str()
+            .filter(|h| !h.contains(':'))
+            .unwrap_or("localhost");
         Organiser {
             name: "coffee-trials".into(),
             email: format!("coffee-trials@{host}"),

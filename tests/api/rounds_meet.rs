@@ -117,8 +117,14 @@ async fn a_swap_onto_a_do_not_pair_partner_is_refused_in_the_api_and_the_console
 
     // Ben for Cat would put Cat with Ann, whom Cat asked not to be paired with.
     let body = json!({"a": ben.public_id, "b": cat.public_id});
-    let (status, answer) = post(&app, &client, &token, "/api/v1/trials/apart/rounds/1/swap", body)
-        .await;
+    let (status, answer) = post(
+        &app,
+        &client,
+        &token,
+        "/api/v1/trials/apart/rounds/1/swap",
+        body,
+    )
+    .await;
     assert_eq!(status, 422, "{answer}");
     assert_eq!(answer["field"], "b");
     assert!(answer["error"]
@@ -127,8 +133,14 @@ async fn a_swap_onto_a_do_not_pair_partner_is_refused_in_the_api_and_the_console
         .contains("asked not to be paired"));
     // Confirming does not override a do-not-pair list.
     let body = json!({"a": ben.public_id, "b": cat.public_id, "confirm": true});
-    let (status, _) = post(&app, &client, &token, "/api/v1/trials/apart/rounds/1/swap", body)
-        .await;
+    let (status, _) = post(
+        &app,
+        &client,
+        &token,
+        "/api/v1/trials/apart/rounds/1/swap",
+        body,
+    )
+    .await;
     assert_eq!(status, 422);
 
     let page = app
@@ -146,12 +158,22 @@ async fn a_swap_onto_a_do_not_pair_partner_is_refused_in_the_api_and_the_console
     let html = page.text().await.unwrap();
     assert!(html.contains("id=\"swap-error\""), "{html}");
     assert!(html.contains("asked not to be paired"));
-    assert_eq!(groups_of(&app.store, &round).await, before, "nothing changed");
+    assert_eq!(
+        groups_of(&app.store, &round).await,
+        before,
+        "nothing changed"
+    );
 
     // A swap that keeps them apart goes through.
     let body = json!({"a": ben.public_id, "b": dan.public_id});
-    let (status, view) = post(&app, &client, &token, "/api/v1/trials/apart/rounds/1/swap", body)
-        .await;
+    let (status, view) = post(
+        &app,
+        &client,
+        &token,
+        "/api/v1/trials/apart/rounds/1/swap",
+        body,
+    )
+    .await;
     assert_eq!(status, 200, "{view}");
 
     // A list written after the draft was drawn up shows as a conflict in the draft.
@@ -178,8 +200,14 @@ async fn a_swap_to_a_group_that_cannot_meet_or_a_repeat_waits_for_the_organiser_
     let north = |n: &str| person(n).modes(&["in_person"]).site("Royal Infirmary");
     let ann = north("Ann").add_to(&app.store, &trial).await;
     let ben = north("Ben").add_to(&app.store, &trial).await;
-    let cat = person("Cat").modes(&["video"]).add_to(&app.store, &trial).await;
-    let dan = person("Dan").modes(&["video"]).add_to(&app.store, &trial).await;
+    let cat = person("Cat")
+        .modes(&["video"])
+        .add_to(&app.store, &trial)
+        .await;
+    let dan = person("Dan")
+        .modes(&["video"])
+        .add_to(&app.store, &trial)
+        .await;
     let round = RoundBuilder::new()
         .group(&[ann.membership_id, ben.membership_id])
         .group(&[cat.membership_id, dan.membership_id])
@@ -218,7 +246,11 @@ async fn a_swap_to_a_group_that_cannot_meet_or_a_repeat_waits_for_the_organiser_
         .as_str()
         .unwrap()
         .contains("in person only at Royal Infirmary, and video only"));
-    assert_eq!(groups_of(&app.store, &round).await, before, "not without confirming");
+    assert_eq!(
+        groups_of(&app.store, &round).await,
+        before,
+        "not without confirming"
+    );
 
     // The console shows the warning with a button that sends the swap again, confirmed.
     let page = app
@@ -429,7 +461,10 @@ fn unquote(text: &str) -> String {
 fn ics_of(data: &str) -> String {
     let part = data
         .split("\r\n--")
-        .find(|p| p.to_ascii_lowercase().contains("content-type: text/calendar"))
+        .find(|p| {
+            p.to_ascii_lowercase()
+                .contains("content-type: text/calendar")
+        })
         .expect("a calendar part");
     let (headers, body) = part.split_once("\r\n\r\n").expect("headers, then the body");
     let body = if headers
@@ -457,7 +492,10 @@ fn parse_ics(ics: &str) -> Parsed {
     if let Some(long) = ics.split("\r\n").find(|l| l.len() > 75) {
         panic!("lines are folded at 75 octets: {long:?} in\n{ics}");
     }
-    assert!(!ics.replace("\r\n", "").contains('\n'), "every line ends in CRLF");
+    assert!(
+        !ics.replace("\r\n", "").contains('\n'),
+        "every line ends in CRLF"
+    );
     let mut calendars = ical::IcalParser::new(BufReader::new(ics.as_bytes()));
     let calendar = calendars.next().expect("one calendar").expect("it parses");
     assert!(calendars.next().is_none());
@@ -471,10 +509,21 @@ fn parse_ics(ics: &str) -> Parsed {
     assert_eq!(prop(&calendar.properties, "VERSION"), ["2.0"]);
     assert_eq!(calendar.events.len(), 1, "one event");
     let event = &calendar.events[0].properties;
-    for required in ["UID", "DTSTAMP", "DTSTART", "DTEND", "SEQUENCE", "ORGANIZER"] {
+    for required in [
+        "UID",
+        "DTSTAMP",
+        "DTSTART",
+        "DTEND",
+        "SEQUENCE",
+        "ORGANIZER",
+    ] {
         assert_eq!(prop(event, required).len(), 1, "{required} once");
     }
-    let address = |v: &str| v.strip_prefix("mailto:").expect("a mailto address").to_string();
+    let address = |v: &str| {
+        v.strip_prefix("mailto:")
+            .expect("a mailto address")
+            .to_string()
+    };
     Parsed {
         method: prop(&calendar.properties, "METHOD").concat(),
         uid: prop(event, "UID").concat(),
@@ -503,15 +552,15 @@ async fn each_group_shares_one_invitation_and_its_emails_say_how_to_meet_and_who
         .add_to(&app.store, &trial)
         .await;
     let cat = person("Cat").add_to(&app.store, &trial).await;
-    let dan = person("Dan").modes(&["phone"]).add_to(&app.store, &trial).await;
+    let dan = person("Dan")
+        .modes(&["phone"])
+        .add_to(&app.store, &trial)
+        .await;
     let eve = person("Eve")
         .modes(&["video", "phone"])
         .add_to(&app.store, &trial)
         .await;
-    let groups = [
-        vec![&ann, &ben, &cat],
-        vec![&dan, &eve],
-    ];
+    let groups = [vec![&ann, &ben, &cat], vec![&dan, &eve]];
     let mut builder = RoundBuilder::new();
     for g in &groups {
         builder = builder.group(&g.iter().map(|p| p.membership_id).collect::<Vec<_>>());
@@ -625,8 +674,16 @@ async fn each_group_shares_one_invitation_and_its_emails_say_how_to_meet_and_who
     assert!(first.is_disjoint(&second), "{first:?} then {second:?}");
 }
 
-async fn member(store: &Store, trial: &Trial, p: &AddedPerson) -> coffee_trials::store::participants::Member {
-    store.find_member(trial.id, &p.public_id).await.unwrap().unwrap()
+async fn member(
+    store: &Store,
+    trial: &Trial,
+    p: &AddedPerson,
+) -> coffee_trials::store::participants::Member {
+    store
+        .find_member(trial.id, &p.public_id)
+        .await
+        .unwrap()
+        .unwrap()
 }
 
 #[tokio::test]
@@ -678,13 +735,24 @@ async fn the_midway_nudge_goes_once_to_groups_that_have_not_met_and_never_to_tho
         .upsert_feedback_answer(group_of(&p[2]), p[2].membership_id, "not_yet", published)
         .await
         .unwrap();
-    let until = (published + Duration::days(60)).format("%Y-%m-%d").to_string();
-    participants::pause(&app.store, &member(&app.store, &trial, &p[4]).await, &until, published)
-        .await
-        .unwrap();
-    participants::leave(&app.store, &member(&app.store, &trial, &p[7]).await, published)
-        .await
-        .unwrap();
+    let until = (published + Duration::days(60))
+        .format("%Y-%m-%d")
+        .to_string();
+    participants::pause(
+        &app.store,
+        &member(&app.store, &trial, &p[4]).await,
+        &until,
+        published,
+    )
+    .await
+    .unwrap();
+    participants::leave(
+        &app.store,
+        &member(&app.store, &trial, &p[7]).await,
+        published,
+    )
+    .await
+    .unwrap();
 
     // Halfway to the feedback email (seven days) is 84 hours.
     let (_, early) = app.tick_scheduler(published + Duration::hours(83)).await;
@@ -713,9 +781,19 @@ async fn the_midway_nudge_goes_once_to_groups_that_have_not_met_and_never_to_tho
         .iter()
         .find(|e| e.to_address == "dan@example.org")
         .unwrap();
-    assert!(to_dan.subject.contains("have you met Cat"), "{}", to_dan.subject);
-    assert!(to_dan.body_text.contains("cat@example.org"), "the partner's details again");
-    assert!(to_dan.body_text.contains("/f/"), "the one-click feedback link");
+    assert!(
+        to_dan.subject.contains("have you met Cat"),
+        "{}",
+        to_dan.subject
+    );
+    assert!(
+        to_dan.body_text.contains("cat@example.org"),
+        "the partner's details again"
+    );
+    assert!(
+        to_dan.body_text.contains("/f/"),
+        "the one-click feedback link"
+    );
 }
 
 /// A weekly programme on Mondays 09:00 UTC, saved in 2030 so that no real clock reaches it.
@@ -801,6 +879,9 @@ async fn people_who_confirm_after_the_notice_went_out_get_it_before_the_round_st
         .map(|e| e.to_address)
         .collect();
     assert_eq!(notified.len(), 3, "{notified:?}");
-    assert_eq!(notified.iter().filter(|t| *t == "lee@example.org").count(), 1);
+    assert_eq!(
+        notified.iter().filter(|t| *t == "lee@example.org").count(),
+        1
+    );
     assert!(!notified.contains(&"tim@example.org".to_string()));
 }

@@ -250,8 +250,18 @@ pub mod rounds_api {
         body: Json<SwapBody>,
     ) -> Result<HttpResponse, ApiError> {
         let id = round_id(&store, &trial, path.1).await?;
-        Ok(HttpResponse::Ok()
-            .json(rounds::swap(&store, &trial, id, &body.a, &body.b, body.confirm, Utc::now()).await?))
+        Ok(HttpResponse::Ok().json(
+            rounds::swap(
+                &store,
+                &trial,
+                id,
+                &body.a,
+                &body.b,
+                body.confirm,
+                Utc::now(),
+            )
+            .await?,
+        ))
     }
 
     async fn publish(
