@@ -78,10 +78,10 @@ impl Application {
         ));
         let trusted_proxies = Data::new(settings.trusted_proxies.clone());
         let data = Data::new(store.clone());
-        let web_settings = Data::new(WebSettings::new(
-            settings.base_url.clone(),
-            settings.smtp_url.is_some(),
-        ));
+        let web_settings = Data::new(
+            WebSettings::new(settings.base_url.clone(), settings.smtp_url.is_some())
+                .with_mail_from(settings.mail_from.clone()),
+        );
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::web::input_guard::middleware))
@@ -114,6 +114,7 @@ impl Application {
             let scheduler = crate::app::schedule::Scheduler::start(
                 store.clone(),
                 settings.base_url.clone(),
+                crate::mail::pairing::Organiser::from_mailbox(&settings.mail_from),
                 settings.scheduler_interval,
             );
             (Some(worker), Some(scheduler))

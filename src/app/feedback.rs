@@ -286,6 +286,8 @@ pub struct FeedbackReport {
     pub asked_again: usize,
     pub still_in_emails: usize,
     pub paused: usize,
+    /// Midway nudges queued (one per person).
+    pub nudges: usize,
 }
 
 /// Sends what is due at `now`: feedback emails, the one reminder for "not yet", "still in?"
@@ -300,7 +302,122 @@ pub async fn tick(
         feedback_emails: send_feedback_emails(store, base_url, now).await?,
         asked_again: ask_again(store, base_url, now).await?,
         still_in_emails: ask_still_in(store, base_url, now).await?,
+        nudges: send_nudges(store, base_url, now).await?,
     })
+}
+
+/// Nudges that fell due longer ago than this are not sent (after an outage, or when the nudge
+/// is switched on over old rounds): "halfway through" would no longer be true.
+pub const NUDGE_CATCH_UP_HOURS: i64 = 48;
+
+/// The midway nudge: for trials that have it on, one short email to each member of a group
+/// that has not said it met, once the nudge time after publication has come. Never to someone
+/// paused, gone or unsubscribed, or who has answered; each email is written in the same
+/// transaction as the row that records it, so it goes once.
+async fn send_nudges(
+    store: &Store,
+    base_url: &url::Url,
+    now: DateTime<Utc>,
+) -> Result<usize, FeedbackError> {
+    let mut sent = 0;
+    let mut rounds = HashMap::new();
+    for t in store.nudge_trials().await? {
+        let Ok(nudge) = crate::domain::Nudge::parse(&t.nudge) else {
+            continue;
+        };
+        let Some(hours) = nudge.after_hours(t.feedback_delay_days) else {
+            continue;
+        };
+        let before = now - Duration::hours(hours);
+        let after = before - Duration::hours(NUDGE_CATCH_UP_HOURS);
+        for due in store.due_nudges(t.trial_id, after, before).await? {
+            let Some(info) = round_info(store, &mut rounds, due.round_id).await? else {
+                continue;
+            };
+            let mut tx = store.pool().begin().await?;
+            if !crate::store::round_mail::claim_nudge(&mut tx, due.group_id, due.membership_id, now)
+                .await?
+            {
+                continue;
+            }
+            if queue_nudge(
+                &mut tx,
+                store,
+                info,
+                due.group_id,
+                due.membership_id,
+                base_url,
+                now,
+            )
+            .await?
+            {
+                tx.commit().await?;
+                sent += 1;
+            }
+        }
+    }
+    Ok(sent)
+}
+
+async fn queue_nudge(
+    tx: &mut Transaction<'_, Any>,
+    store: &Store,
+    info: &RoundInfo,
+    group_id: i64,
+    membership_id: i64,
+    base_url: &url::Url,
+    now: DateTime<Utc>,
+) -> Result<bool, FeedbackError> {
+    let group: Vec<&GroupMember> = info
+        .members
+        .iter()
+        .filter(|m| m.group_id == group_id)
+        .collect();
+    let Some(me) = group.iter().find(|m| m.membership_id == membership_id) else {
+        return Ok(false);
+    };
+    let Some(address) = me.email.clone() else {
+        return Ok(false);
+    };
+    let settings = store.round_settings(info.trial.id).await?;
+    let how = crate::app::rounds::how_members_meet(&group, settings.same_site_only);
+    let first_mover = store
+        .first_movers(info.round.id)
+        .await?
+        .get(&group_id)
+        .copied();
+    let first_mover_name = first_mover
+        .and_then(|id| group.iter().find(|m| m.membership_id == id))
+        .map(|m| m.name.clone())
+        .unwrap_or_default();
+    let feedback_link =
+        crate::links::issue_feedback_link(tx, membership_id, group_id, base_url, now).await?;
+    let links = crate::links::issue_links(tx, membership_id, base_url, now).await?;
+    let context = crate::mail::pairing::nudge::Context {
+        name: me.name.clone(),
+        trial_name: info.trial.name.clone(),
+        round_number: info.round.number,
+        partners: group
+            .iter()
+            .filter(|m| m.membership_id != membership_id)
+            .map(|m| crate::mail::pairing::partner(m))
+            .collect(),
+        how_to_meet: if how.can_meet() {
+            crate::app::rounds::describe_how(&how, group.len())
+        } else {
+            String::new()
+        },
+        first_mover: first_mover_name,
+        first_mover_is_me: first_mover == Some(membership_id),
+        feedback_link,
+        manage_link: links.manage.clone(),
+        unsubscribe_link: links.unsubscribe.clone(),
+    };
+    let mut email = crate::links::with_list_unsubscribe(mail::render(&context, &address)?, &links);
+    email.participant_id = Some(me.participant_id);
+    email.round_id = Some(info.round.id);
+    outbox::enqueue(tx, &email, &mail::message_domain(base_url), now).await?;
+    Ok(true)
 }
 
 /// A round with its trial and groups, read once per tick.

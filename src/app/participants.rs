@@ -637,6 +637,11 @@ pub async fn trial_of(store: &Store, member: &Member) -> Result<Option<Trial>, S
     store.trial_by_id(member.trial_id).await
 }
 
+/// The member as stored now (after a change made through one of their links).
+pub async fn member_now(store: &Store, member: &Member) -> Result<Option<Member>, StoreError> {
+    store.find_member_by_id(member.membership_id).await
+}
+
 /// One person of a trial, by the id the console and the API show.
 pub async fn find_member(
     store: &Store,

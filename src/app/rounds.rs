@@ -6,12 +6,14 @@ use std::collections::{HashMap, HashSet};
 use chrono::{DateTime, Utc};
 use sqlx::{Any, Transaction};
 
+use crate::domain::{MeetingMode, RoundSettings};
 use crate::mail::{self, pairing};
+use crate::matching::meet::{self, HowToMeet, Reach, Way, Ways};
 use crate::matching::{self, Instance, PastGroup, PastRound, Person};
 use crate::store::participants::MemberQuery;
 use crate::store::rounds::{mark_published, Candidate, GroupMember, NewGroup, Round};
 use crate::store::trials::Trial;
-use crate::store::{outbox, Store, StoreError};
+use crate::store::{outbox, round_mail, Store, StoreError};
 
 #[derive(Debug, thiserror::Error)]
 pub enum RoundError {
@@ -21,6 +23,15 @@ pub enum RoundError {
     NotFound,
     #[error("{0}")]
     Invalid(String),
+    /// A swap onto someone's do-not-pair list: never done. `field` names the form field.
+    #[error("{message}")]
+    Refused {
+        field: &'static str,
+        message: String,
+    },
+    /// A swap that makes a group that cannot meet, or a repeat: done only when confirmed.
+    #[error("{}", .0.join("; "))]
+    NeedsConfirmation(Vec<String>),
     #[error(transparent)]
     Store(#[from] StoreError),
     #[error(transparent)]
@@ -49,6 +60,19 @@ impl RoundView {
             .filter(|m| m.skip_next_round != 0)
             .count()
     }
+
+    /// Groups whose members share no way to meet.
+    pub fn cannot_meet(&self) -> usize {
+        self.groups.iter().filter(|g| !g.can_meet()).count()
+    }
+
+    /// Groups holding a pair on someone's do-not-pair list.
+    pub fn do_not_pair_conflicts(&self) -> usize {
+        self.groups
+            .iter()
+            .filter(|g| !g.do_not_pair_conflicts.is_empty())
+            .count()
+    }
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -57,6 +81,147 @@ pub struct GroupView {
     pub reason: String,
     pub table_label: Option<String>,
     pub members: Vec<GroupMember>,
+    /// How the group can meet (the ways all members share, and the site when in person),
+    /// or why it cannot, from the members' own answers and the trial's same-site rule.
+    pub how_to_meet: HowToMeet,
+    /// The same for people: "both on site at Royal Infirmary or video", or the reason.
+    pub how_to_meet_label: String,
+    /// Pairs in the group that one of them asked never to be paired with, by name.
+    pub do_not_pair_conflicts: Vec<String>,
+    /// The membership of who makes the first move (chosen when the round is published).
+    pub first_mover: Option<i64>,
+}
+
+impl GroupView {
+    pub fn can_meet(&self) -> bool {
+        self.how_to_meet.can_meet()
+    }
+
+    pub fn is_first_mover(&self, membership_id: &i64) -> bool {
+        self.first_mover == Some(*membership_id)
+    }
+
+    pub fn first_mover_name(&self) -> Option<&str> {
+        let id = self.first_mover?;
+        self.members
+            .iter()
+            .find(|m| m.membership_id == id)
+            .map(|m| m.name.as_str())
+    }
+}
+
+/// The ways someone can meet, from the stored form (no answer: any way).
+pub(crate) fn ways_of(stored_modes: &str) -> Ways {
+    let modes = MeetingMode::parse_list(&[stored_modes.to_string()]).unwrap_or_default();
+    Ways::from_list(modes.into_iter().map(|m| match m {
+        MeetingMode::InPerson => Way::InPerson,
+        MeetingMode::Video => Way::Video,
+        MeetingMode::Phone => Way::Phone,
+    }))
+}
+
+fn site_of(site: &str) -> Option<String> {
+    Some(site.trim().to_string()).filter(|s| !s.is_empty())
+}
+
+/// How these members can meet.
+pub fn how_members_meet(members: &[&GroupMember], same_site_only: bool) -> HowToMeet {
+    let reaches: Vec<Reach> = members
+        .iter()
+        .map(|m| Reach {
+            ways: ways_of(&m.meeting_modes),
+            site: Some(m.site.as_str()),
+        })
+        .collect();
+    meet::how_group_meets(&reaches, same_site_only)
+}
+
+/// "both on site at Royal Infirmary or video", "phone", or "cannot meet: ...".
+pub fn describe_how(how: &HowToMeet, group_size: usize) -> String {
+    match how {
+        HowToMeet::Yes { ways, site } => {
+            let who = if group_size > 2 { "all" } else { "both" };
+            let parts: Vec<String> = ways
+                .iter()
+                .map(|w| match (w, site) {
+                    (Way::InPerson, Some(site)) => format!("in person ({who} on site at {site})"),
+                    (Way::InPerson, None) => "in person".to_string(),
+                    (Way::Video, _) => "video".to_string(),
+                    (Way::Phone, _) => "phone".to_string(),
+                })
+                .collect();
+            match parts.as_slice() {
+                [] => String::new(),
+                [one] => one.clone(),
+                [init @ .., last] => format!("{} or {last}", init.join(", ")),
+            }
+        }
+        HowToMeet::No { reason } => format!("cannot meet: {reason}"),
+    }
+}
+
+fn group_view(
+    position: i64,
+    reason: String,
+    table_label: Option<String>,
+    members: Vec<GroupMember>,
+) -> GroupView {
+    GroupView {
+        position,
+        reason,
+        table_label,
+        members,
+        how_to_meet: HowToMeet::No {
+            reason: String::new(),
+        },
+        how_to_meet_label: String::new(),
+        do_not_pair_conflicts: Vec::new(),
+        first_mover: None,
+    }
+}
+
+fn set_how(g: &mut GroupView, same_site_only: bool) {
+    let members: Vec<&GroupMember> = g.members.iter().collect();
+    g.how_to_meet = how_members_meet(&members, same_site_only);
+    g.how_to_meet_label = describe_how(&g.how_to_meet, g.members.len());
+}
+
+/// Fills in what depends on the trial: its same-site rule, the do-not-pair conflicts, and
+/// the first movers of a published round.
+async fn annotate(
+    store: &Store,
+    trial: &Trial,
+    round: &Round,
+    groups: &mut [GroupView],
+) -> Result<(), StoreError> {
+    let settings = store.round_settings(trial.id).await?;
+    let exclusions: HashSet<(i64, i64)> = store
+        .do_not_pair_lists(trial.id)
+        .await?
+        .into_iter()
+        .collect();
+    let movers = store.first_movers(round.id).await?;
+    for g in groups.iter_mut() {
+        set_how(g, settings.same_site_only);
+        g.do_not_pair_conflicts = conflicts(&g.members, &exclusions);
+        g.first_mover = movers.get(&g.members[0].group_id).copied();
+    }
+    Ok(())
+}
+
+/// The pairs of `members` on either one's do-not-pair list, as "A and B".
+fn conflicts(members: &[GroupMember], exclusions: &HashSet<(i64, i64)>) -> Vec<String> {
+    let mut out = Vec::new();
+    for (i, a) in members.iter().enumerate() {
+        for b in &members[i + 1..] {
+            if exclusions.contains(&(a.membership_id, b.membership_id))
+                || exclusions.contains(&(b.membership_id, a.membership_id))
+            {
+                out.push(format!("{} and {}", a.name, b.name));
+            }
+        }
+    }
+    out
 }
 
 #[derive(Debug, Clone, serde::Serialize)]
@@ -87,6 +252,8 @@ pub(crate) async fn engine_inputs_for(
     candidates: Vec<crate::store::rounds::Candidate>,
 ) -> Result<Inputs, StoreError> {
     let exclusions = store.do_not_pair_lists(trial.id).await?;
+    let details = store.meeting_details(trial.id).await?;
+    let settings = store.round_settings(trial.id).await?;
     let public_by_membership: HashMap<i64, String> = candidates
         .iter()
         .map(|c| (c.membership_id, c.public_id.clone()))
@@ -107,7 +274,10 @@ pub(crate) async fn engine_inputs_for(
             group: Some(c.attribute_value.clone()).filter(|v| !v.is_empty()),
             never_together: Some(c.team.clone()).filter(|t| !t.is_empty()),
             do_not_pair: do_not_pair.remove(&c.membership_id).unwrap_or_default(),
-            ..Default::default()
+            ways: details
+                .get(&c.membership_id)
+                .map_or(Ways::ANY, |d| ways_of(&d.meeting_modes)),
+            site: details.get(&c.membership_id).and_then(|d| site_of(&d.site)),
         })
         .collect();
     let mut history: Vec<PastRound> = Vec::new();
@@ -137,6 +307,7 @@ pub(crate) async fn engine_inputs_for(
             history,
             rules: matching::Rules {
                 group_size: usize::try_from(trial.group_size).unwrap_or(2),
+                same_site_only: settings.same_site_only,
                 ..Default::default()
             },
         },
@@ -340,13 +511,17 @@ pub async fn reshuffle(
     view(store, trial, round, now).await
 }
 
-/// Exchanges two people between their groups in a draft.
+/// Exchanges two people between their groups in a draft. A swap that would put someone with a
+/// person on either one's do-not-pair list is refused; one that makes a group that cannot meet,
+/// or a pair that has met before, is done only with `confirm` (otherwise the warnings come back
+/// as [`RoundError::NeedsConfirmation`] and nothing changes).
 pub async fn swap(
     store: &Store,
     trial: &Trial,
     round_id: i64,
     a: &str,
     b: &str,
+    confirm: bool,
     now: DateTime<Utc>,
 ) -> Result<RoundView, RoundError> {
     let round = draft(store, trial, round_id).await?;
@@ -362,6 +537,21 @@ pub async fn swap(
             "these two are already in the same group".into(),
         ));
     }
+    // The two groups as they would be after the swap.
+    let after = |group_id: i64, leaving: &GroupMember, joining: &GroupMember| -> Vec<GroupMember> {
+        members
+            .iter()
+            .filter(|m| m.group_id == group_id && m.membership_id != leaving.membership_id)
+            .cloned()
+            .chain(std::iter::once(joining.clone()))
+            .collect()
+    };
+    let new_groups = [
+        after(first.group_id, &first, &second),
+        after(second.group_id, &second, &first),
+    ];
+    check_swap(store, trial, &new_groups, confirm).await?;
+
     let mut groups: Vec<(i64, NewGroup)> = Vec::new();
     for m in &members {
         let membership_id = if m.membership_id == first.membership_id {
@@ -396,6 +586,98 @@ pub async fn swap(
     view(store, trial, round, now).await
 }
 
+/// Refuses groups that break a do-not-pair list, and without `confirm` asks about groups that
+/// cannot meet or repeat a pair.
+async fn check_swap(
+    store: &Store,
+    trial: &Trial,
+    new_groups: &[Vec<GroupMember>],
+    confirm: bool,
+) -> Result<(), RoundError> {
+    let exclusions: HashSet<(i64, i64)> = store
+        .do_not_pair_lists(trial.id)
+        .await?
+        .into_iter()
+        .collect();
+    for g in new_groups {
+        if let Some(pair) = conflicts(g, &exclusions).into_iter().next() {
+            return Err(RoundError::Refused {
+                field: "b",
+                message: format!(
+                    "this swap would pair {pair}, and one of them asked not to be paired with the other; choose someone else"
+                ),
+            });
+        }
+    }
+    if confirm {
+        return Ok(());
+    }
+    let settings = store.round_settings(trial.id).await?;
+    let met: HashSet<(String, String)> = met_pairs(store, trial).await?;
+    let mut warnings = Vec::new();
+    for g in new_groups {
+        let members: Vec<&GroupMember> = g.iter().collect();
+        if let HowToMeet::No { reason } = how_members_meet(&members, settings.same_site_only) {
+            let names: Vec<&str> = g.iter().map(|m| m.name.as_str()).collect();
+            warnings.push(format!(
+                "{} would have no way to meet ({reason})",
+                names.join(" and ")
+            ));
+        }
+        for (i, a) in g.iter().enumerate() {
+            for b in &g[i + 1..] {
+                if met.contains(&ordered(&a.public_id, &b.public_id)) {
+                    warnings.push(format!("{} and {} have been paired before", a.name, b.name));
+                }
+            }
+        }
+    }
+    if warnings.is_empty() {
+        Ok(())
+    } else {
+        Err(RoundError::NeedsConfirmation(warnings))
+    }
+}
+
+fn ordered(a: &str, b: &str) -> (String, String) {
+    if a <= b {
+        (a.to_string(), b.to_string())
+    } else {
+        (b.to_string(), a.to_string())
+    }
+}
+
+/// The trial's round with this number, if there is one.
+pub async fn find_by_number(
+    store: &Store,
+    trial: &Trial,
+    number: i64,
+) -> Result<Option<Round>, StoreError> {
+    store.find_round_by_number(trial.id, number).await
+}
+
+/// Every pair that has met in the trial's published rounds (by public id, in order).
+async fn met_pairs(store: &Store, trial: &Trial) -> Result<HashSet<(String, String)>, StoreError> {
+    let mut by_group: HashMap<i64, Vec<String>> = HashMap::new();
+    for row in store.round_history(trial.id).await? {
+        if row.met {
+            by_group
+                .entry(row.group_id)
+                .or_default()
+                .push(row.public_id);
+        }
+    }
+    let mut pairs = HashSet::new();
+    for ids in by_group.values() {
+        for (i, a) in ids.iter().enumerate() {
+            for b in &ids[i + 1..] {
+                pairs.insert(ordered(a, b));
+            }
+        }
+    }
+    Ok(pairs)
+}
+
 async fn draft(store: &Store, trial: &Trial, round_id: i64) -> Result<Round, RoundError> {
     let round = store
         .find_round(round_id)
@@ -414,13 +696,16 @@ pub(crate) fn group_views(members: Vec<GroupMember>) -> Vec<GroupView> {
     for m in members {
         match groups.last_mut() {
             Some(g) if g.position == m.position => g.members.push(m),
-            _ => groups.push(GroupView {
-                position: m.position,
-                reason: m.reason.clone(),
-                table_label: m.table_label.clone(),
-                members: vec![m],
-            }),
+            _ => groups.push(group_view(
+                m.position,
+                m.reason.clone(),
+                m.table_label.clone(),
+                vec![m],
+            )),
         }
+    }
+    for g in &mut groups {
+        set_how(g, false);
     }
     groups
 }
@@ -447,7 +732,8 @@ pub async fn view(
     round: Round,
     now: DateTime<Utc>,
 ) -> Result<RoundView, RoundError> {
-    let groups = group_views(store.round_members(round.id).await?);
+    let mut groups = group_views(store.round_members(round.id).await?);
+    annotate(store, trial, &round, &mut groups).await?;
     let mut unplaced = Vec::new();
     if round.is_draft() {
         let placed: HashSet<&str> = groups
@@ -472,12 +758,26 @@ pub struct Published {
     pub emails_queued: usize,
 }
 
-/// Publishes a draft: one transaction records it and queues one email per person.
+/// Publishes a draft: one transaction records it and queues one email per person. The
+/// invitations name the sender derived from `base_url`; [`publish_from`] names another.
 pub async fn publish(
     store: &Store,
     trial: &Trial,
     round_id: i64,
     base_url: &url::Url,
+    now: DateTime<Utc>,
+) -> Result<Published, RoundError> {
+    let organiser = pairing::Organiser::default_for(base_url);
+    publish_from(store, trial, round_id, base_url, &organiser, now).await
+}
+
+/// [`publish`], with the emails' sender as the organiser of the calendar invitations.
+pub async fn publish_from(
+    store: &Store,
+    trial: &Trial,
+    round_id: i64,
+    base_url: &url::Url,
+    organiser: &pairing::Organiser,
     now: DateTime<Utc>,
 ) -> Result<Published, RoundError> {
     let round = store
@@ -491,7 +791,13 @@ pub async fn publish(
             emails_queued: 0,
         });
     }
-    let round_view = view(store, trial, round.clone(), now).await?;
+    let mut round_view = view(store, trial, round.clone(), now).await?;
+    let settings = store.round_settings(trial.id).await?;
+    let last_moves = store.last_first_moves(trial.id).await?;
+    let seed: u64 = round.seed.parse().unwrap_or_default();
+    for g in &mut round_view.groups {
+        g.first_mover = choose_first_mover(&g.members, &last_moves, seed);
+    }
     let mut tx = store.pool().begin().await.map_err(StoreError::from)?;
     if !mark_published(&mut tx, round.id, now).await? {
         return Ok(Published {
@@ -499,7 +805,12 @@ pub async fn publish(
             emails_queued: 0,
         });
     }
-    let emails_queued = queue_pairing_emails(
+    for g in &round_view.groups {
+        if let (Some(mover), Some(first)) = (g.first_mover, g.members.first()) {
+            round_mail::record_first_mover(&mut tx, first.group_id, mover).await?;
+        }
+    }
+    let emails_queued = queue_pairing_emails_with(
         &mut tx,
         trial,
         &round,
@@ -510,6 +821,11 @@ pub async fn publish(
             feedback_links: round.kind.asks_for_feedback(),
             calendar: true,
         },
+        &Invitations {
+            settings: &settings,
+            organiser,
+            offset: seed,
+        },
     )
     .await?;
     tx.commit().await.map_err(StoreError::from)?;
@@ -517,6 +833,33 @@ pub async fn publish(
         newly_published: true,
         emails_queued,
     })
+}
+
+/// Who makes the first move: among members with an address, the one whose last first move is
+/// oldest (never counts as oldest), so nobody is named twice in a row when the group allows;
+/// ties are broken by the round's seed.
+pub fn choose_first_mover(
+    members: &[GroupMember],
+    last_moves: &HashMap<i64, i64>,
+    seed: u64,
+) -> Option<i64> {
+    let pool: Vec<&GroupMember> = if members.iter().any(|m| m.email.is_some()) {
+        members.iter().filter(|m| m.email.is_some()).collect()
+    } else {
+        members.iter().collect()
+    };
+    pool.into_iter()
+        .min_by_key(|m| {
+            let mixed = (m.membership_id as u64 ^ seed).wrapping_mul(0x9E37_79B9_7F4A_7C15);
+            (
+                last_moves
+                    .get(&m.membership_id)
+                    .copied()
+                    .unwrap_or(i64::MIN),
+                mixed,
+            )
+        })
+        .map(|m| m.membership_id)
 }
 
 /// What goes into the pairing emails besides who and where.
@@ -529,8 +872,17 @@ pub struct PairingEmails {
     pub calendar: bool,
 }
 
+/// How calendar invitations are made: when (the trial's working days and hours), from whom.
+pub struct Invitations<'a> {
+    pub settings: &'a RoundSettings,
+    pub organiser: &'a pairing::Organiser,
+    /// Shifts the spread of suggested times (the round's seed).
+    pub offset: u64,
+}
+
 /// Queues one pairing email per member of `groups` whose address is confirmed, inside the
-/// caller's transaction, and returns how many were queued.
+/// caller's transaction, and returns how many were queued. Calendar files, when asked for,
+/// follow the default settings; [`queue_pairing_emails_with`] takes the trial's.
 pub async fn queue_pairing_emails(
     tx: &mut Transaction<'_, Any>,
     trial: &Trial,
@@ -540,9 +892,60 @@ pub async fn queue_pairing_emails(
     now: DateTime<Utc>,
     options: PairingEmails,
 ) -> Result<usize, RoundError> {
+    let settings = RoundSettings::default();
+    let organiser = pairing::Organiser::default_for(base_url);
+    let invitations = Invitations {
+        settings: &settings,
+        organiser: &organiser,
+        offset: round.seed.parse().unwrap_or_default(),
+    };
+    queue_pairing_emails_with(
+        tx,
+        trial,
+        round,
+        groups,
+        base_url,
+        now,
+        options,
+        &invitations,
+    )
+    .await
+}
+
+#[allow(clippy::too_many_arguments)]
+pub async fn queue_pairing_emails_with(
+    tx: &mut Transaction<'_, Any>,
+    trial: &Trial,
+    round: &Round,
+    groups: &[GroupView],
+    base_url: &url::Url,
+    now: DateTime<Utc>,
+    options: PairingEmails,
+    invitations: &Invitations<'_>,
+) -> Result<usize, RoundError> {
     let domain = mail::message_domain(base_url);
+    let slots = if options.calendar {
+        pairing::spread_slots(
+            &trial.time_zone,
+            invitations.settings,
+            now,
+            groups.len(),
+            invitations.offset,
+        )
+    } else {
+        Vec::new()
+    };
     let mut emails_queued = 0;
-    for group in groups {
+    for (index, group) in groups.iter().enumerate() {
+        let slot = slots.get(index);
+        let facts = pairing::GroupFacts {
+            how_to_meet: group.how_to_meet_label.clone(),
+            can_meet: group.can_meet(),
+            first_mover: group.first_mover,
+            slot_label: slot.map(|s| s.local_label.clone()).unwrap_or_default(),
+        };
+        let ics =
+            slot.map(|slot| group_invitation(trial, round, group, slot, invitations, &domain, now));
         for me in &group.members {
             // No confirmed address (an event sign-up, or erased): no email.
             let Some(address) = me.email.clone() else {
@@ -554,7 +957,7 @@ pub async fn queue_pairing_emails(
                 .filter(|m| m.membership_id != me.membership_id)
                 .collect();
             let links = crate::links::issue_links(tx, me.membership_id, base_url, now).await?;
-            let mut context = pairing::context(trial, round, me, &partners, base_url, now);
+            let mut context = pairing::context(trial, round, me, &partners, &facts, base_url);
             context.manage_link = links.manage.clone();
             context.unsubscribe_link = links.unsubscribe.clone();
             if options.feedback_links {
@@ -571,12 +974,59 @@ pub async fn queue_pairing_emails(
                 crate::links::with_list_unsubscribe(mail::render(&context, &address)?, &links);
             email.participant_id = Some(me.participant_id);
             email.round_id = Some(round.id);
-            if options.calendar {
-                email.attachments_json = pairing::ics_attachment(trial, round, me, &partners, now);
+            if let Some(ics) = &ics {
+                email.attachments_json = pairing::ics_attachment(ics);
             }
             outbox::enqueue(tx, &email, &domain, now).await?;
             emails_queued += 1;
         }
     }
     Ok(emails_queued)
+}
+
+/// The one invitation every member of the group receives.
+fn group_invitation(
+    trial: &Trial,
+    round: &Round,
+    group: &GroupView,
+    slot: &pairing::Slot,
+    invitations: &Invitations<'_>,
+    domain: &str,
+    now: DateTime<Utc>,
+) -> String {
+    let names: Vec<&str> = group.members.iter().map(|m| m.name.as_str()).collect();
+    let group_id = group.members.first().map_or(0, |m| m.group_id);
+    let location = match &group.how_to_meet {
+        HowToMeet::Yes {
+            ways,
+            site: Some(site),
+        } if ways.first() == Some(&Way::InPerson) => Some(site.clone()),
+        _ => None,
+    };
+    let mut description = format!(
+        "{}, round {}: a suggested half-hour for {}. Move it to whatever suits you all.",
+        trial.name,
+        round.number,
+        names.join(", ")
+    );
+    if group.can_meet() {
+        description.push_str(&format!("\nHow you can meet: {}.", group.how_to_meet_label));
+    }
+    if let Some(mover) = group.first_mover_name() {
+        description.push_str(&format!("\nFirst move this round: {mover}."));
+    }
+    pairing::ics_invitation(&pairing::Invitation {
+        uid: format!("coffee-round-{}-group-{group_id}@{domain}", round.id),
+        slot,
+        organiser: invitations.organiser,
+        attendees: group
+            .members
+            .iter()
+            .filter_map(|m| m.email.as_deref().map(|e| (m.name.as_str(), e)))
+            .collect(),
+        summary: format!("Coffee: {}", names.join(", ")),
+        description,
+        location,
+        now,
+    })
 }

@@ -15,9 +15,14 @@ use tokio::task::JoinHandle;
 
 use crate::app::rounds::{self, RoundError};
 use crate::domain::{local_label, Schedule};
+use crate::mail::pairing::Organiser;
 use crate::mail::{self, round_notice};
-use crate::store::schedule::{claim_notice, notice_recipients, record_notice_recipients};
+use crate::store::round_mail::{claim_notice_for, late_notice_recipients, OpenNotice};
+use crate::store::schedule::{
+    claim_notice, notice_recipients, record_notice_recipients, NoticeRecipient,
+};
 use crate::store::signup::LinkPurpose;
+use crate::store::time::{from_db, to_db};
 use crate::store::trials::Trial;
 use crate::store::{outbox, Store, StoreError};
 
@@ -31,6 +36,8 @@ pub struct TickReport {
     /// Slots whose notice was queued by this tick, and the emails that made.
     pub notices: usize,
     pub notice_emails: usize,
+    /// Notices sent to people who confirmed after their slot's notice went out.
+    pub late_notice_emails: usize,
     /// Trials that failed this time (logged; the next tick tries again).
     pub failures: usize,
 }
@@ -54,16 +61,27 @@ impl From<sqlx::Error> for ScheduleError {
 }
 
 /// Looks at every scheduled programme once, as of `now`. A failure in one trial is logged and
-/// counted, and does not stop the others.
+/// counted, and does not stop the others. Invitations name the sender derived from
+/// `base_url`; [`tick_from`] names the configured one.
 pub async fn tick(
     store: &Store,
     base_url: &url::Url,
     now: DateTime<Utc>,
 ) -> Result<TickReport, StoreError> {
+    tick_from(store, base_url, &Organiser::default_for(base_url), now).await
+}
+
+/// [`tick`], with the emails' sender as the organiser of calendar invitations.
+pub async fn tick_from(
+    store: &Store,
+    base_url: &url::Url,
+    organiser: &Organiser,
+    now: DateTime<Utc>,
+) -> Result<TickReport, StoreError> {
     let mut report = TickReport::default();
     for trial in store.scheduled_trials().await? {
         report.trials += 1;
-        if let Err(e) = tick_trial(store, base_url, &trial, now, &mut report).await {
+        if let Err(e) = tick_trial(store, base_url, organiser, &trial, now, &mut report).await {
             report.failures += 1;
             // Ids and causes only: no names or addresses in the log.
             tracing::error!(
@@ -79,6 +97,7 @@ pub async fn tick(
 async fn tick_trial(
     store: &Store,
     base_url: &url::Url,
+    organiser: &Organiser,
     trial: &Trial,
     now: DateTime<Utc>,
     report: &mut TickReport,
@@ -93,7 +112,7 @@ async fn tick_trial(
     let since = trial.schedule_since.unwrap_or(trial.updated_at);
 
     if let Some(slot) = schedule.latest_run(tz, since, now) {
-        run_slot(store, base_url, trial, slot, now, report).await?;
+        run_slot(store, base_url, organiser, trial, slot, now, report).await?;
     }
 
     if trial.notice_hours > 0 {
@@ -109,6 +128,14 @@ async fn tick_trial(
             }
         }
     }
+    // People who confirmed after a notice went out, before its round starts, get it too.
+    for notice in store.open_notices(trial.id, now).await? {
+        let Some(slot) = from_db(&notice.slot) else {
+            continue;
+        };
+        report.late_notice_emails +=
+            send_late_notices(store, base_url, trial, slot, &notice, now).await?;
+    }
     Ok(())
 }
 
@@ -116,6 +143,7 @@ async fn tick_trial(
 async fn run_slot(
     store: &Store,
     base_url: &url::Url,
+    organiser: &Organiser,
     trial: &Trial,
     slot: DateTime<Utc>,
     now: DateTime<Utc>,
@@ -156,7 +184,8 @@ async fn run_slot(
         }
     };
     if auto_publish {
-        let published = rounds::publish(store, trial, round_id, base_url, now).await?;
+        let published =
+            rounds::publish_from(store, trial, round_id, base_url, organiser, now).await?;
         if published.newly_published {
             report.rounds_published += 1;
         }
@@ -173,7 +202,6 @@ async fn send_notice(
     slot: DateTime<Utc>,
     now: DateTime<Utc>,
 ) -> Result<Option<usize>, ScheduleError> {
-    let domain = mail::message_domain(base_url);
     let slot_label = local_label(trial.tz(), slot);
     let mut tx = store.pool().begin().await?;
     if !claim_notice(&mut tx, trial.id, slot, now).await? {
@@ -181,32 +209,66 @@ async fn send_notice(
     }
     let people = notice_recipients(&mut tx, trial.id, slot).await?;
     for person in &people {
-        // The skip link works until the round starts; after that it would skip the next one.
-        let skip = crate::links::new_link_token(
-            &mut tx,
-            LinkPurpose::Skip,
-            person.membership_id,
-            now,
-            slot,
-        )
-        .await?;
-        let links = crate::links::issue_links(&mut tx, person.membership_id, base_url, now).await?;
-        let context = round_notice::Context {
-            name: person.name.clone(),
-            trial_name: trial.name.clone(),
-            slot_label: slot_label.clone(),
-            skip_link: crate::links::link(base_url, &format!("/s/{skip}")),
-            manage_link: links.manage.clone(),
-            unsubscribe_link: links.unsubscribe.clone(),
-        };
-        let mut email =
-            crate::links::with_list_unsubscribe(mail::render(&context, &person.email)?, &links);
-        email.participant_id = Some(person.participant_id);
-        outbox::enqueue(&mut tx, &email, &domain, now).await?;
+        claim_notice_for(&mut tx, trial.id, &to_db(slot), person.membership_id, now).await?;
+        queue_notice(&mut tx, base_url, trial, slot, &slot_label, person, now).await?;
     }
     record_notice_recipients(&mut tx, trial.id, slot, people.len() as i64).await?;
     tx.commit().await?;
     Ok(Some(people.len()))
+}
+
+/// One person's notice for `slot`, inside the caller's transaction.
+async fn queue_notice(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    base_url: &url::Url,
+    trial: &Trial,
+    slot: DateTime<Utc>,
+    slot_label: &str,
+    person: &NoticeRecipient,
+    now: DateTime<Utc>,
+) -> Result<(), ScheduleError> {
+    // The skip link works until the round starts; after that it would skip the next one.
+    let skip = crate::links::new_link_token(tx, LinkPurpose::Skip, person.membership_id, now, slot)
+        .await?;
+    let links = crate::links::issue_links(tx, person.membership_id, base_url, now).await?;
+    let context = round_notice::Context {
+        name: person.name.clone(),
+        trial_name: trial.name.clone(),
+        slot_label: slot_label.to_string(),
+        skip_link: crate::links::link(base_url, &format!("/s/{skip}")),
+        manage_link: links.manage.clone(),
+        unsubscribe_link: links.unsubscribe.clone(),
+    };
+    let mut email =
+        crate::links::with_list_unsubscribe(mail::render(&context, &person.email)?, &links);
+    email.participant_id = Some(person.participant_id);
+    outbox::enqueue(tx, &email, &mail::message_domain(base_url), now).await?;
+    Ok(())
+}
+
+/// Queues the notice of `slot` to people who confirmed after it went out, each once (the row
+/// that records them is written in the same transaction as their email).
+async fn send_late_notices(
+    store: &Store,
+    base_url: &url::Url,
+    trial: &Trial,
+    slot: DateTime<Utc>,
+    notice: &OpenNotice,
+    now: DateTime<Utc>,
+) -> Result<usize, ScheduleError> {
+    let slot_label = local_label(trial.tz(), slot);
+    let mut tx = store.pool().begin().await?;
+    let people =
+        late_notice_recipients(&mut tx, trial.id, &notice.slot, &notice.created_at).await?;
+    let mut sent = 0;
+    for person in &people {
+        if claim_notice_for(&mut tx, trial.id, &notice.slot, person.membership_id, now).await? {
+            queue_notice(&mut tx, base_url, trial, slot, &slot_label, person, now).await?;
+            sent += 1;
+        }
+    }
+    tx.commit().await?;
+    Ok(sent)
 }
 
 /// The background loop inside `serve` (schedules, then feedback); [`Scheduler::stop`] ends it
@@ -217,19 +279,29 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn start(store: Store, base_url: url::Url, interval: StdDuration) -> Self {
+    pub fn start(
+        store: Store,
+        base_url: url::Url,
+        organiser: Organiser,
+        interval: StdDuration,
+    ) -> Self {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             loop {
-                match tick(&store, &base_url, Utc::now()).await {
+                match tick_from(&store, &base_url, &organiser, Utc::now()).await {
                     Ok(report)
-                        if report.rounds_created + report.notices + report.rounds_published > 0 =>
+                        if report.rounds_created
+                            + report.notices
+                            + report.rounds_published
+                            + report.late_notice_emails
+                            > 0 =>
                     {
                         tracing::info!(
                             rounds_created = report.rounds_created,
                             rounds_published = report.rounds_published,
                             notices = report.notices,
                             notice_emails = report.notice_emails,
+                            late_notice_emails = report.late_notice_emails,
                             "schedule: tick"
                         );
                     }

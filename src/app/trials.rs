@@ -25,6 +25,23 @@ pub async fn rounds(
     store.list_rounds(trial_id).await
 }
 
+/// The trial's settings for rounds (ways of meeting, suggested times, the midway nudge).
+pub async fn round_settings(
+    store: &Store,
+    trial_id: i64,
+) -> Result<crate::domain::RoundSettings, StoreError> {
+    store.round_settings(trial_id).await
+}
+
+/// Saves the trial's settings for rounds.
+pub async fn save_round_settings(
+    store: &Store,
+    trial_id: i64,
+    settings: &crate::domain::RoundSettings,
+) -> Result<(), StoreError> {
+    store.save_round_settings(trial_id, settings).await
+}
+
 /// Every trial, for the command line (which acts as an admin).
 pub async fn list(store: &Store) -> Result<Vec<TrialSummary>, StoreError> {
     store.list_trials().await

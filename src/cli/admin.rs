@@ -217,10 +217,17 @@ pub async fn round(settings: Settings, command: RoundCommand) -> Result<(), Stri
         .ok_or("a round already exists for this slot")?;
         let round_id = view.round.id;
         print_round(&trial.name, &view.into());
-        let published =
-            crate::app::rounds::publish(&store, &trial, round_id, &settings.base_url, now)
-                .await
-                .map_err(|e| error_chain(&e))?;
+        let organiser = crate::mail::pairing::Organiser::from_mailbox(&settings.mail_from);
+        let published = crate::app::rounds::publish_from(
+            &store,
+            &trial,
+            round_id,
+            &settings.base_url,
+            &organiser,
+            now,
+        )
+        .await
+        .map_err(|e| error_chain(&e))?;
         println!(
             "Published; {} pairing emails queued in the outbox.",
             published.emails_queued

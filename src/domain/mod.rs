@@ -7,6 +7,7 @@ mod email;
 mod feedback;
 mod participant;
 mod round;
+mod round_settings;
 mod schedule;
 mod slug;
 mod text;
@@ -18,6 +19,7 @@ pub use participant::{
     MeetingMode, MembershipState, ParticipantDetails, ParticipantInput, MAX_INTRODUCTION_CHARS,
 };
 pub use round::{RoundKind, RoundState};
+pub use round_settings::{Nudge, RoundSettings, RoundSettingsInput};
 pub use schedule::{local_label, Schedule};
 pub use slug::{Slug, RESERVED_SLUGS};
 pub use text::{is_invisible_formatting, unprintable, PersonName, ShortText};

@@ -26,6 +26,7 @@ pub mod organisers;
 pub mod outbox;
 pub mod participants;
 pub mod roster;
+pub mod round_mail;
 pub mod rounds;
 pub mod schedule;
 pub mod search;

@@ -41,6 +41,9 @@ pub struct WebSettings {
     pub secure_cookies: bool,
     /// Whether emails really leave (otherwise they are written as files).
     pub smtp_configured: bool,
+    /// The sender of every email (MAIL_FROM), the organiser of calendar invitations; None
+    /// means the default derived from `base_url`.
+    pub mail_from: Option<lettre::message::Mailbox>,
 }
 
 impl WebSettings {
@@ -50,6 +53,20 @@ impl WebSettings {
             base_url,
             secure_cookies,
             smtp_configured,
+            mail_from: None,
+        }
+    }
+
+    pub fn with_mail_from(mut self, mail_from: lettre::message::Mailbox) -> Self {
+        self.mail_from = Some(mail_from);
+        self
+    }
+
+    /// The organiser named in calendar invitations: the sender of the emails.
+    pub fn organiser(&self) -> crate::mail::pairing::Organiser {
+        match &self.mail_from {
+            Some(m) => crate::mail::pairing::Organiser::from_mailbox(m),
+            None => crate::mail::pairing::Organiser::default_for(&self.base_url),
         }
     }
 }

@@ -91,6 +91,18 @@ impl PersonBuilder {
         self
     }
 
+    /// Where they can meet in person.
+    pub fn site(mut self, site: &str) -> Self {
+        self.input.site = site.into();
+        self
+    }
+
+    /// How they can meet: "in_person", "video", "phone" (none given means any way).
+    pub fn modes(mut self, modes: &[&str]) -> Self {
+        self.input.meeting_modes = modes.iter().map(|m| m.to_string()).collect();
+        self
+    }
+
     pub fn state(mut self, state: MembershipState) -> Self {
         self.state = state;
         self

@@ -148,7 +148,8 @@ async fn round(f: &Fixture, number: i64, pairs: [(&str, &str); 3]) {
         let (status, body) = f
             .post_json(
                 &format!("/api/v1/trials/{SLUG}/rounds/{number}/swap"),
-                json!({"a": partner, "b": y}),
+                // The history repeats pairs on purpose: confirm the warning.
+                json!({"a": partner, "b": y, "confirm": true}),
             )
             .await;
         assert_eq!(status, 200, "{body}");

@@ -26,6 +26,7 @@ mod organisers;
 mod participants;
 mod participants_store;
 mod rounds;
+mod rounds_meet;
 mod route_table;
 mod schedule;
 mod search;

@@ -4,7 +4,7 @@ use actix_web::web::{self, Data, Json, Path};
 use actix_web::HttpResponse;
 use chrono::Utc;
 
-use crate::domain::{TrialInput, TrialSettings};
+use crate::domain::{RoundSettings, RoundSettingsInput, TrialInput, TrialSettings};
 use crate::store::time::to_db;
 use crate::store::trials::{SaveTrialError, Trial, TrialSummary};
 use crate::store::Store;
@@ -128,8 +128,35 @@ impl From<&TrialSummary> for TrialSummaryResponse {
     }
 }
 
-fn trial_json(trial: Trial) -> TrialResponse {
-    TrialResponse::from(&trial)
+/// The trial and its round settings side by side, as one JSON object.
+#[derive(serde::Serialize)]
+struct TrialJson {
+    #[serde(flatten)]
+    trial: TrialResponse,
+    #[serde(flatten)]
+    rounds: RoundSettingsInput,
+}
+
+fn trial_json(trial: Trial, rounds: &RoundSettings) -> TrialJson {
+    TrialJson {
+        trial: TrialResponse::from(&trial),
+        rounds: rounds.to_input(),
+    }
+}
+
+/// The body of a create or update: the trial's settings and its round settings side by side.
+#[derive(serde::Deserialize)]
+struct TrialBody {
+    #[serde(flatten)]
+    trial: TrialInput,
+    #[serde(flatten)]
+    rounds: RoundSettingsInput,
+}
+
+fn check_body(body: &TrialBody) -> Result<(TrialSettings, RoundSettings), ApiError> {
+    let settings = TrialSettings::try_from(&body.trial).map_err(invalid)?;
+    let rounds = RoundSettings::try_from(&body.rounds).map_err(invalid)?;
+    Ok((settings, rounds))
 }
 
 async fn list(store: Data<Store>, me: CurrentOrganiser) -> Result<HttpResponse, ApiError> {
@@ -141,30 +168,36 @@ async fn list(store: Data<Store>, me: CurrentOrganiser) -> Result<HttpResponse, 
 async fn create(
     store: Data<Store>,
     me: CurrentOrganiser,
-    body: Json<TrialInput>,
+    body: Json<TrialBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = TrialSettings::try_from(&*body).map_err(invalid)?;
+    let (settings, rounds) = check_body(&body)?;
     let trial = crate::app::trials::save(&store, &me.0, None, &settings, Utc::now())
         .await
         .map_err(save_error)?;
-    Ok(HttpResponse::Created().json(trial_json(trial)))
+    crate::app::trials::save_round_settings(&store, trial.id, &rounds).await?;
+    Ok(HttpResponse::Created().json(trial_json(trial, &rounds)))
 }
 
-async fn show(ApiTrialInPath(trial): ApiTrialInPath) -> HttpResponse {
-    HttpResponse::Ok().json(trial_json(trial))
+async fn show(
+    store: Data<Store>,
+    ApiTrialInPath(trial): ApiTrialInPath,
+) -> Result<HttpResponse, ApiError> {
+    let rounds = crate::app::trials::round_settings(&store, trial.id).await?;
+    Ok(HttpResponse::Ok().json(trial_json(trial, &rounds)))
 }
 
 async fn update(
     store: Data<Store>,
     me: CurrentOrganiser,
     slug: Path<String>,
-    body: Json<TrialInput>,
+    body: Json<TrialBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let settings = TrialSettings::try_from(&*body).map_err(invalid)?;
+    let (settings, rounds) = check_body(&body)?;
     let trial = crate::app::trials::save(&store, &me.0, Some(&slug), &settings, Utc::now())
         .await
         .map_err(save_error)?;
-    Ok(HttpResponse::Ok().json(trial_json(trial)))
+    crate::app::trials::save_round_settings(&store, trial.id, &rounds).await?;
+    Ok(HttpResponse::Ok().json(trial_json(trial, &rounds)))
 }
 
 /// Rounds through the API: propose, look, reshuffle, swap, publish.
@@ -243,6 +276,10 @@ pub mod rounds_api {
         pub reason: &'a str,
         pub table_label: Option<&'a str>,
         pub members: Vec<GroupMemberResponse<'a>>,
+        pub how_to_meet: &'a crate::matching::meet::HowToMeet,
+        pub how_to_meet_label: &'a str,
+        pub do_not_pair_conflicts: &'a [String],
+        pub first_mover: Option<i64>,
     }
 
     /// One member of a group, as organisers see them.
@@ -299,6 +336,10 @@ pub mod rounds_api {
                         reason: &g.reason,
                         table_label: g.table_label.as_deref(),
                         members: g.members.iter().map(Into::into).collect(),
+                        how_to_meet: &g.how_to_meet,
+                        how_to_meet_label: &g.how_to_meet_label,
+                        do_not_pair_conflicts: &g.do_not_pair_conflicts,
+                        first_mover: g.first_mover,
                     })
                     .collect(),
                 unplaced: &v.unplaced,
@@ -314,14 +355,20 @@ pub mod rounds_api {
                 }
                 RoundError::Published => ApiError::status(StatusCode::CONFLICT, e.to_string()),
                 RoundError::Invalid(m) => ApiError::status(StatusCode::UNPROCESSABLE_ENTITY, m),
+                RoundError::Refused { field, message } => {
+                    ApiError::field(StatusCode::UNPROCESSABLE_ENTITY, field, message)
+                }
+                // Send the swap again with "confirm": true to go ahead.
+                RoundError::NeedsConfirmation(warnings) => {
+                    ApiError::field(StatusCode::CONFLICT, "confirm", warnings.join("; "))
+                }
                 other => ApiError::Unexpected(other.into()),
             }
         }
     }
 
     async fn round_id(store: &Store, trial: &Trial, number: i64) -> Result<i64, ApiError> {
-        Ok(store
-            .find_round_by_number(trial.id, number)
+        Ok(rounds::find_by_number(store, trial, number)
             .await?
             .ok_or(RoundError::NotFound)?
             .id)
@@ -365,8 +412,7 @@ pub mod rounds_api {
         ApiTrialInPath(trial): ApiTrialInPath,
         path: RoundPath,
     ) -> Result<HttpResponse, ApiError> {
-        let round = store
-            .find_round_by_number(trial.id, path.1)
+        let round = rounds::find_by_number(&store, &trial, path.1)
             .await?
             .ok_or(RoundError::NotFound)?;
         let view = rounds::view(&store, &trial, round, Utc::now()).await?;
@@ -389,6 +435,9 @@ pub mod rounds_api {
     pub struct SwapBody {
         a: String,
         b: String,
+        /// Go ahead despite the warnings (a group that cannot meet, or a repeat).
+        #[serde(default)]
+        confirm: bool,
     }
 
     async fn swap(
@@ -398,7 +447,16 @@ pub mod rounds_api {
         body: Json<SwapBody>,
     ) -> Result<HttpResponse, ApiError> {
         let id = round_id(&store, &trial, path.1).await?;
-        let view = rounds::swap(&store, &trial, id, &body.a, &body.b, Utc::now()).await?;
+        let view = rounds::swap(
+            &store,
+            &trial,
+            id,
+            &body.a,
+            &body.b,
+            body.confirm,
+            Utc::now(),
+        )
+        .await?;
         Ok(HttpResponse::Ok().json(RoundViewResponse::from(&view)))
     }
 
@@ -409,7 +467,10 @@ pub mod rounds_api {
         path: RoundPath,
     ) -> Result<HttpResponse, ApiError> {
         let id = round_id(&store, &trial, path.1).await?;
-        Ok(HttpResponse::Ok()
-            .json(rounds::publish(&store, &trial, id, &web_settings.base_url, Utc::now()).await?))
+        let organiser = web_settings.organiser();
+        let base_url = &web_settings.base_url;
+        Ok(HttpResponse::Ok().json(
+            rounds::publish_from(&store, &trial, id, base_url, &organiser, Utc::now()).await?,
+        ))
     }
 }

@@ -34,6 +34,16 @@ struct RoundPage {
     delivery: Option<crate::store::outbox::OutboxProgress>,
     error: Option<String>,
     notice: Option<String>,
+    /// A swap waiting for the organiser to confirm it, with what it would cause.
+    pending_swap: Option<PendingSwap>,
+}
+
+/// A swap that makes a group that cannot meet, or a repeat: shown with its warnings and a
+/// button that sends it again with `confirm`.
+struct PendingSwap {
+    a: String,
+    b: String,
+    warnings: Vec<String>,
 }
 
 impl From<RoundError> for PageError {
@@ -48,10 +58,17 @@ impl From<RoundError> for PageError {
                 title: "Already published",
                 message: "This round has been published; published rounds never change.".into(),
             },
-            RoundError::Invalid(message) => PageError::Refused {
-                status: StatusCode::UNPROCESSABLE_ENTITY,
-                title: "That did not work",
-                message,
+            RoundError::Invalid(message) | RoundError::Refused { message, .. } => {
+                PageError::Refused {
+                    status: StatusCode::UNPROCESSABLE_ENTITY,
+                    title: "That did not work",
+                    message,
+                }
+            }
+            RoundError::NeedsConfirmation(warnings) => PageError::Refused {
+                status: StatusCode::CONFLICT,
+                title: "Please confirm",
+                message: warnings.join("; "),
             },
             other => PageError::unexpected(other),
         }
@@ -124,6 +141,20 @@ async fn page(
     notice: Option<String>,
     status: StatusCode,
 ) -> Result<HttpResponse, PageError> {
+    page_with(store, csrf, trial, number, error, notice, None, status).await
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn page_with(
+    store: &Store,
+    csrf: CsrfToken,
+    trial: Trial,
+    number: i64,
+    error: Option<String>,
+    notice: Option<String>,
+    pending_swap: Option<PendingSwap>,
+    status: StatusCode,
+) -> Result<HttpResponse, PageError> {
     let round = round(store, &trial, number).await?;
     let delivery = if round.is_draft() {
         None
@@ -140,6 +171,7 @@ async fn page(
             delivery,
             error,
             notice,
+            pending_swap,
         },
     ))
 }
@@ -164,6 +196,8 @@ pub struct SwapForm {
     a: String,
     #[serde(default)]
     b: String,
+    /// Present when the organiser confirmed the warnings of this swap.
+    confirm: Option<String>,
 }
 
 #[post("/trials/{slug}/rounds/{number}/swap")]
@@ -176,13 +210,32 @@ pub async fn swap(
 ) -> Result<HttpResponse, PageError> {
     let number = path.1;
     let r = round(&store, &trial, number).await?;
-    match rounds::swap(&store, &trial, r.id, &form.a, &form.b, Utc::now()).await {
+    let confirm = form.confirm.is_some();
+    match rounds::swap(&store, &trial, r.id, &form.a, &form.b, confirm, Utc::now()).await {
         Ok(_) => Ok(see_other(&format!(
             "/admin/trials/{}/rounds/{number}",
             trial.slug
         ))),
+        // The page again, with the warnings and a button to go ahead anyway.
+        Err(RoundError::NeedsConfirmation(warnings)) => {
+            page_with(
+                &store,
+                csrf,
+                trial,
+                number,
+                None,
+                None,
+                Some(PendingSwap {
+                    a: form.a.clone(),
+                    b: form.b.clone(),
+                    warnings,
+                }),
+                StatusCode::CONFLICT,
+            )
+            .await
+        }
         // The page again, with the message next to the swap form.
-        Err(RoundError::Invalid(m)) => {
+        Err(RoundError::Invalid(m) | RoundError::Refused { message: m, .. }) => {
             page(
                 &store,
                 csrf,
@@ -208,7 +261,16 @@ pub async fn publish(
 ) -> Result<HttpResponse, PageError> {
     let number = path.1;
     let r = round(&store, &trial, number).await?;
-    let p = rounds::publish(&store, &trial, r.id, &web_settings.base_url, Utc::now()).await?;
+    let organiser = web_settings.organiser();
+    let p = rounds::publish_from(
+        &store,
+        &trial,
+        r.id,
+        &web_settings.base_url,
+        &organiser,
+        Utc::now(),
+    )
+    .await?;
     let notice = if p.newly_published {
         format!(
             "Published. {} pairing emails are on their way.",

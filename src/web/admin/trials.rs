@@ -7,7 +7,7 @@ use chrono::Utc;
 
 use super::{see_other, Errors};
 use crate::app;
-use crate::domain::{TrialInput, TrialSettings};
+use crate::domain::{RoundSettings, RoundSettingsInput, TrialInput, TrialSettings};
 use crate::store::trials::{SaveTrialError, Trial, TrialSummary};
 use crate::store::Store;
 use crate::web::auth::CurrentOrganiser;
@@ -45,6 +45,8 @@ struct TrialFormPage {
     /// None when creating.
     existing_slug: Option<String>,
     input: TrialInput,
+    /// How rounds are run and emailed (a table of their own).
+    rounds: RoundSettingsInput,
     errors: Errors,
     saved: bool,
     /// The saved schedule in words, and its next three runs in the trial's zone.
@@ -117,6 +119,7 @@ pub async fn new_form(csrf: CsrfToken) -> HttpResponse {
             feedback_delay_days: crate::domain::DEFAULT_FEEDBACK_DELAY_DAYS.to_string(),
             ..Default::default()
         },
+        rounds: RoundSettingsInput::default(),
         errors: Errors::default(),
         saved: false,
         schedule_words: None,
@@ -159,6 +162,27 @@ pub struct TrialForm {
     event_planned_rounds: String,
     #[serde(default)]
     event_round_minutes: String,
+    same_site_only: Option<String>,
+    #[serde(default)]
+    slot_days: String,
+    #[serde(default)]
+    slot_start: String,
+    #[serde(default)]
+    slot_end: String,
+    #[serde(default)]
+    nudge: String,
+}
+
+impl TrialForm {
+    fn round_settings_input(&self) -> RoundSettingsInput {
+        RoundSettingsInput {
+            same_site_only: self.same_site_only.is_some(),
+            slot_days: self.slot_days.clone(),
+            slot_start: self.slot_start.clone(),
+            slot_end: self.slot_end.clone(),
+            nudge: self.nudge.clone(),
+        }
+    }
 }
 
 impl From<TrialForm> for TrialInput {
@@ -191,23 +215,30 @@ async fn save(
     me: &CurrentOrganiser,
     existing_slug: Option<String>,
     input: TrialInput,
+    rounds: RoundSettingsInput,
 ) -> Result<HttpResponse, PageError> {
     let page = |errors: Errors| TrialFormPage {
         csrf: csrf.clone(),
         existing_slug: existing_slug.clone(),
         input: input.clone(),
+        rounds: rounds.clone(),
         errors,
         saved: false,
         schedule_words: None,
         next_runs: Vec::new(),
     };
-    let settings = match TrialSettings::try_from(&input) {
-        Ok(s) => s,
-        Err(errors) => {
+    let (settings, round_settings) = match (
+        TrialSettings::try_from(&input),
+        RoundSettings::try_from(&rounds),
+    ) {
+        (Ok(s), Ok(r)) => (s, r),
+        (a, b) => {
+            let mut errors = a.err().unwrap_or_default();
+            errors.extend(b.err().unwrap_or_default());
             return Ok(render_status(
                 StatusCode::UNPROCESSABLE_ENTITY,
                 &page(Errors(errors)),
-            ))
+            ));
         }
     };
     match app::trials::save(
@@ -219,7 +250,10 @@ async fn save(
     )
     .await
     {
-        Ok(trial) => Ok(see_other(&format!("/admin/trials/{}?saved=1", trial.slug))),
+        Ok(trial) => {
+            app::trials::save_round_settings(store, trial.id, &round_settings).await?;
+            Ok(see_other(&format!("/admin/trials/{}?saved=1", trial.slug)))
+        }
         Err(SaveTrialError::SlugTaken) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,
             &page(Errors::one(
@@ -239,7 +273,9 @@ pub async fn create(
     me: CurrentOrganiser,
     form: Form<TrialForm>,
 ) -> Result<HttpResponse, PageError> {
-    save(&store, csrf, &me, None, form.into_inner().into()).await
+    let form = form.into_inner();
+    let rounds = form.round_settings_input();
+    save(&store, csrf, &me, None, form.into(), rounds).await
 }
 
 #[derive(serde::Deserialize)]
@@ -249,20 +285,25 @@ pub struct SavedQuery {
 
 #[get("/trials/{slug}")]
 pub async fn show(
+    store: Data<Store>,
     TrialInPath(trial): TrialInPath,
     csrf: CsrfToken,
     q: actix_web::web::Query<SavedQuery>,
-) -> HttpResponse {
+) -> Result<HttpResponse, PageError> {
     let (schedule_words, next_runs) = schedule_summary(&trial, Utc::now());
-    render(&TrialFormPage {
+    let rounds = app::trials::round_settings(&store, trial.id)
+        .await?
+        .to_input();
+    Ok(render(&TrialFormPage {
         csrf,
         existing_slug: Some(trial.slug.clone()),
         input: input_from(&trial),
+        rounds,
         errors: Errors::default(),
         saved: q.saved.is_some(),
         schedule_words,
         next_runs,
-    })
+    }))
 }
 
 #[post("/trials/{slug}")]
@@ -273,12 +314,15 @@ pub async fn update(
     slug: Path<String>,
     form: Form<TrialForm>,
 ) -> Result<HttpResponse, PageError> {
+    let form = form.into_inner();
+    let rounds = form.round_settings_input();
     save(
         &store,
         csrf,
         &me,
         Some(slug.into_inner()),
-        form.into_inner().into(),
+        form.into(),
+        rounds,
     )
     .await
 }

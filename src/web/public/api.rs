@@ -209,8 +209,7 @@ async fn managed(store: &Store, token: &str) -> Result<(Member, Trial), ApiError
 
 /// The member as they are now, after a change.
 async fn current(store: &Store, member: &Member, trial: &Trial) -> Result<HttpResponse, ApiError> {
-    let fresh = store
-        .find_member_by_id(member.membership_id)
+    let fresh = participants::member_now(store, member)
         .await?
         .ok_or_else(gone)?;
     Ok(HttpResponse::Ok().json(view(&fresh, trial)))
