@@ -20,6 +20,7 @@ pub mod health;
 pub mod input_guard;
 pub mod library;
 pub mod limits;
+pub mod metrics;
 pub mod not_found;
 pub mod pages;
 pub mod public;
@@ -52,6 +53,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(errors::json_config())
         .service(health::healthz)
         .service(health::readyz)
+        .service(metrics::metrics)
         .service(assets::stylesheet)
         .service(assets::display_script)
         .configure(library::routes)
