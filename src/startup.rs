@@ -162,7 +162,7 @@ impl Application {
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
         let metrics = self.metrics_server.map(|(server, _)| {
             let handle = server.handle();
-            (handle, actix_web::rt::spawn(server))
+            (handle, tokio::spawn(server))
         });
         let served = self.server.await;
         if let Some((handle, task)) = metrics {
