@@ -426,8 +426,14 @@ async fn add_chunk(
         }
     }
     if let Some(batch_id) = batch_id {
-        roster::record_import_progress(&mut tx, batch_id, people.len(), done.counts.added, Utc::now())
-            .await?;
+        roster::record_import_progress(
+            &mut tx,
+            batch_id,
+            people.len(),
+            done.counts.added,
+            Utc::now(),
+        )
+        .await?;
     }
     tx.commit().await?;
     Ok(done)

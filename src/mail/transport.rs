@@ -54,8 +54,7 @@ impl Transport {
         let _ = shown.set_password(None);
         let _ = shown.set_username("");
         let shown = shown.to_string();
-        if let Some(pool) =
-            super::smtp_pool::SmtpPool::from_url(url, pool_size as usize, timeouts)
+        if let Some(pool) = super::smtp_pool::SmtpPool::from_url(url, pool_size as usize, timeouts)
         {
             return Ok(Self::Direct { pool, shown });
         }
@@ -135,13 +134,18 @@ mod tests {
         let dir = tempfile::tempdir().unwrap();
         // A folder where the message should go makes the rename fail after the write.
         std::fs::create_dir_all(dir.path().join("000001-x.eml").join("inside")).unwrap();
-        let result = super::write_eml(dir.path(), "000001-x.eml", b"Subject: hi\r\n\r\nhi\r\n").await;
+        let result =
+            super::write_eml(dir.path(), "000001-x.eml", b"Subject: hi\r\n\r\nhi\r\n").await;
         assert!(result.is_err());
         let left: Vec<_> = std::fs::read_dir(dir.path())
             .unwrap()
             .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
             .collect();
-        assert_eq!(left, vec!["000001-x.eml".to_string()], "no .partial file is left");
+        assert_eq!(
+            left,
+            vec!["000001-x.eml".to_string()],
+            "no .partial file is left"
+        );
     }
 
     // The pool starts its housekeeping task on the runtime, hence tokio::test.

@@ -313,10 +313,16 @@ async fn deliver_claimed(
     health: &Health,
     mut email: ClaimedEmail,
 ) -> Outcome {
-    match store.renew_email_lease(&mut email, lease_from_now(config)).await {
+    match store
+        .renew_email_lease(&mut email, lease_from_now(config))
+        .await
+    {
         Ok(true) => {}
         Ok(false) => {
-            tracing::debug!(outbox_id = email.id, "outbox: another sender took this message over");
+            tracing::debug!(
+                outbox_id = email.id,
+                "outbox: another sender took this message over"
+            );
             return Outcome::LeaseLost;
         }
         Err(e) => {
@@ -360,12 +366,18 @@ async fn deliver_claimed(
     };
     if trouble {
         health.unrecorded.fetch_sub(1, Ordering::SeqCst);
-        tracing::info!(outbox_id = email.id, "outbox: the database is back; the outcome is recorded and sending resumes");
+        tracing::info!(
+            outbox_id = email.id,
+            "outbox: the database is back; the outcome is recorded and sending resumes"
+        );
     }
     match recorded {
         (true, outcome) => outcome,
         (false, _) => {
-            tracing::info!(outbox_id = email.id, "outbox: lease ran out during the send");
+            tracing::info!(
+                outbox_id = email.id,
+                "outbox: lease ran out during the send"
+            );
             Outcome::LeaseLost
         }
     }

@@ -140,7 +140,8 @@ impl Store {
     /// People of the trial whose email needs attention (a refused address), for the list's
     /// filter link.
     pub async fn count_needing_attention(&self, trial_id: i64) -> Result<i64, StoreError> {
-        self.count_members_matching(trial_id, None, None, true).await
+        self.count_members_matching(trial_id, None, None, true)
+            .await
     }
 
     /// Email addresses of everyone in the trial (in any state), to spot rows already there.

@@ -147,10 +147,12 @@ pub async fn metrics(
     store: Data<Store>,
     access: Option<Data<MetricsAccess>>,
 ) -> HttpResponse {
-    let access = access.map(|a| a.get_ref().clone()).unwrap_or(MetricsAccess {
-        token: None,
-        served: false,
-    });
+    let access = access
+        .map(|a| a.get_ref().clone())
+        .unwrap_or(MetricsAccess {
+            token: None,
+            served: false,
+        });
     if !access.served {
         return crate::web::not_found::not_found(req).await;
     }

@@ -125,7 +125,10 @@ async fn a_late_final_reply_is_an_unknown_outcome_and_is_not_sent_again_at_once(
         .claim_due_emails(now, now + chrono::Duration::seconds(60), 10)
         .await
         .unwrap();
-    assert_eq!(deliver_one(&db, &transport, &config, &claimed[0]).await, Outcome::Sent);
+    assert_eq!(
+        deliver_one(&db, &transport, &config, &claimed[0]).await,
+        Outcome::Sent
+    );
     // The second goes over the same, reused, connection; the server keeps it but answers
     // only after the client stopped waiting.
     sink.set_reply_delay(Duration::from_secs(3));
@@ -133,7 +136,11 @@ async fn a_late_final_reply_is_an_unknown_outcome_and_is_not_sent_again_at_once(
         deliver_one(&db, &transport, &config, &claimed[1]).await,
         Outcome::Unknown
     );
-    assert_eq!(sink.copies_of(&ids[1]), 1, "not sent again on a fresh connection");
+    assert_eq!(
+        sink.copies_of(&ids[1]),
+        1,
+        "not sent again on a fresh connection"
+    );
     let (state, error, next): (String, Option<String>, String) = sqlx::query_as(
         "SELECT state, last_error, next_attempt_at FROM outbox WHERE message_id = $1",
     )
@@ -215,16 +222,25 @@ async fn an_outage_logs_one_warning_and_retry_now_sends_everything_waiting() {
         .stderr(log)
         .spawn()
         .unwrap();
-    wait_for("every message to fail once", Duration::from_secs(30), || async {
-        let (n,): (i64,) =
-            sqlx::query_as("SELECT COUNT(*) FROM outbox WHERE attempts >= 1 AND state = 'queued'")
-                .fetch_one(db.pool())
-                .await
-                .unwrap();
-        n == 20
-    })
+    wait_for(
+        "every message to fail once",
+        Duration::from_secs(30),
+        || async {
+            let (n,): (i64,) = sqlx::query_as(
+                "SELECT COUNT(*) FROM outbox WHERE attempts >= 1 AND state = 'queued'",
+            )
+            .fetch_one(db.pool())
+            .await
+            .unwrap();
+            n == 20
+        },
+    )
     .await;
-    let failing = db.delivery_failing().await.unwrap().expect("recorded as failing");
+    let failing = db
+        .delivery_failing()
+        .await
+        .unwrap()
+        .expect("recorded as failing");
     assert!(failing.last_error.is_some());
 
     // The server is back; the messages would wait out their back-off (a minute or more).
@@ -234,15 +250,21 @@ async fn an_outage_logs_one_warning_and_retry_now_sends_everything_waiting() {
         .env("DATABASE_URL", db._db.url())
         .output()
         .unwrap();
-    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(
+        out.status.success(),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert!(String::from_utf8_lossy(&out.stdout).contains("20 waiting emails are due now"));
     wait_for("every message", Duration::from_secs(30), || async {
         db.outbox_progress().await.unwrap().sent == 20
     })
     .await;
-    wait_for("the recovery to be recorded", Duration::from_secs(10), || async {
-        db.delivery_failing().await.unwrap().is_none()
-    })
+    wait_for(
+        "the recovery to be recorded",
+        Duration::from_secs(10),
+        || async { db.delivery_failing().await.unwrap().is_none() },
+    )
     .await;
     let _ = service.kill();
     service.wait().unwrap();
@@ -252,13 +274,19 @@ async fn an_outage_logs_one_warning_and_retry_now_sends_everything_waiting() {
         .lines()
         .filter(|l| l.contains("WARN") && l.contains("delivery is failing"))
         .count();
-    assert_eq!(warnings, 1, "one WARN for the outage, not one per message:\n{log}");
+    assert_eq!(
+        warnings, 1,
+        "one WARN for the outage, not one per message:\n{log}"
+    );
     let recovered = log
         .lines()
         .filter(|l| l.contains("INFO") && l.contains("delivery works again"))
         .count();
     assert_eq!(recovered, 1, "{log}");
-    assert!(!log.contains("person1@example.org"), "no address in the log");
+    assert!(
+        !log.contains("person1@example.org"),
+        "no address in the log"
+    );
 }
 
 #[tokio::test]
@@ -275,7 +303,11 @@ async fn the_outbox_page_shows_waiting_messages_and_retry_now_makes_them_due() {
     let later = now + chrono::Duration::hours(1);
     assert!(app
         .store
-        .schedule_email_retry(&claimed[0], "cannot connect to the mail server: refused", later)
+        .schedule_email_retry(
+            &claimed[0],
+            "cannot connect to the mail server: refused",
+            later
+        )
         .await
         .unwrap());
     let since = now - chrono::Duration::minutes(3);
@@ -346,7 +378,13 @@ async fn mail_that_goes_through_clears_needs_attention() {
         .await
         .unwrap();
     assert_eq!(
-        deliver_one(&db, &smtp(&sink), &config(Duration::from_secs(60)), &claimed[0]).await,
+        deliver_one(
+            &db,
+            &smtp(&sink),
+            &config(Duration::from_secs(60)),
+            &claimed[0]
+        )
+        .await,
         Outcome::Sent
     );
     let (attention,): (Option<String>,) =
@@ -405,12 +443,18 @@ async fn needs_attention_shows_in_the_console_api_and_csv_until_send_again_goes_
     let list = app
         .get_html("/admin/trials/attention/participants?attention=1")
         .await;
-    assert!(list.contains("Refused Person") && !list.contains("Fine Person"), "{list}");
+    assert!(
+        list.contains("Refused Person") && !list.contains("Fine Person"),
+        "{list}"
+    );
     assert!(list.contains("id=\"matching\">1 matching"), "{list}");
     let csv = app
         .get_html("/admin/trials/attention/participants.csv")
         .await;
-    assert!(csv.lines().next().unwrap().ends_with("needs_attention"), "{csv}");
+    assert!(
+        csv.lines().next().unwrap().ends_with("needs_attention"),
+        "{csv}"
+    );
     assert!(csv.contains("was refused on 2026-11-29"), "{csv}");
     let token = app.api_token().await;
     let api: serde_json::Value = app
@@ -424,7 +468,10 @@ async fn needs_attention_shows_in_the_console_api_and_csv_until_send_again_goes_
         .await
         .unwrap();
     let text = api.to_string();
-    assert!(text.contains("was refused on 2026-11-29") && !text.contains("Fine Person"), "{text}");
+    assert!(
+        text.contains("was refused on 2026-11-29") && !text.contains("Fine Person"),
+        "{text}"
+    );
 
     // The address is fixed at the other end; "Send again" goes through and clears the flag.
     let retried = app

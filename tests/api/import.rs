@@ -265,7 +265,11 @@ async fn an_import_that_stops_partway_keeps_each_person_with_their_email_and_can
     // The refused row is the 1,201st: two chunks of people go in before it.
     let mut csv = many_rows(1_200);
     csv.push_str("Refused Person,refused@example.org,Refused\n");
-    csv.push_str(&many_rows(300).replacen("name,email,department\n", "", 1).replace("person", "later"));
+    csv.push_str(
+        &many_rows(300)
+            .replacen("name,email,department\n", "", 1)
+            .replace("person", "later"),
+    );
     refuse_membership_for(&app, "Refused").await;
 
     let page = preview_of(&app, "fragile", csv.as_bytes()).await;
@@ -273,8 +277,15 @@ async fn an_import_that_stops_partway_keeps_each_person_with_their_email_and_can
     assert!(stopped.contains("The import stopped"), "{stopped}");
     assert!(stopped.contains("Added 1000 people"), "{stopped}");
     // Nobody was saved without their confirmation email.
-    assert_eq!(pending_and_confirmations(&app, trial.id).await, (1000, 1000));
-    assert!(stopped.contains("Import the other 501 people") || stopped.contains("add the other 501 people"), "{stopped}");
+    assert_eq!(
+        pending_and_confirmations(&app, trial.id).await,
+        (1000, 1000)
+    );
+    assert!(
+        stopped.contains("Import the other 501 people")
+            || stopped.contains("add the other 501 people"),
+        "{stopped}"
+    );
 
     // With the cause gone, the same upload finishes the import.
     let drop_trigger = if on_postgres() {
@@ -288,7 +299,10 @@ async fn an_import_that_stops_partway_keeps_each_person_with_their_email_and_can
         .unwrap();
     let done = import_from(&app, &page, false).await;
     assert!(done.contains("Added 501 people"), "{done}");
-    assert_eq!(pending_and_confirmations(&app, trial.id).await, (1501, 1501));
+    assert_eq!(
+        pending_and_confirmations(&app, trial.id).await,
+        (1501, 1501)
+    );
 }
 
 #[tokio::test]
@@ -300,16 +314,13 @@ async fn an_interrupted_console_import_is_shown_as_such_and_can_be_continued() {
     // The service stopped partway through an earlier import of this upload: its batch is
     // still `importing`, with a progress written long ago (as a chunk writes it).
     let batch_id = page.rsplit('/').next().unwrap();
-    let first_chunk: Vec<_> = coffee_trials::app::import::parse(
-        many_rows(500).as_bytes(),
-        "Department",
-        &[],
-    )
-    .unwrap()
-    .accepted
-    .into_iter()
-    .map(|r| r.details)
-    .collect();
+    let first_chunk: Vec<_> =
+        coffee_trials::app::import::parse(many_rows(500).as_bytes(), "Department", &[])
+            .unwrap()
+            .accepted
+            .into_iter()
+            .map(|r| r.details)
+            .collect();
     coffee_trials::app::import::commit(
         &app.store,
         &app.settings.base_url,
@@ -334,7 +345,10 @@ async fn an_interrupted_console_import_is_shown_as_such_and_can_be_continued() {
     .unwrap();
 
     let html = app.get_html(&page).await;
-    assert!(html.contains("interrupted after 500 of 700 people"), "{html}");
+    assert!(
+        html.contains("interrupted after 500 of 700 people"),
+        "{html}"
+    );
     assert!(html.contains("add the other 200 people"), "{html}");
     let done = import_from(&app, &page, false).await;
     assert!(done.contains("Added 200 people"), "{done}");
@@ -375,10 +389,18 @@ async fn a_killed_command_line_import_is_finished_by_running_it_again() {
     child.wait().unwrap();
     let (pending, confirmations) = pending_and_confirmations(&app, trial.id).await;
     assert!(pending < 10_000, "the kill came after the whole import");
-    assert_eq!(confirmations, pending, "everyone saved has their confirmation email");
+    assert_eq!(
+        confirmations, pending,
+        "everyone saved has their confirmation email"
+    );
 
     let out = cli(&app, &["participants", "import", "--trial", "killed", file]);
-    assert_eq!(out.status.code(), Some(0), "{}", String::from_utf8_lossy(&out.stderr));
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
     assert_eq!(
         pending_and_confirmations(&app, trial.id).await,
         (10_000, 10_000)
