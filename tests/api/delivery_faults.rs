@@ -86,8 +86,8 @@ fn duplicates(sink: &SmtpSink) -> Vec<(String, usize)> {
 async fn a_slow_mail_server_gets_each_message_once_from_two_workers() {
     let db = TestStore::new().await;
     let sink = SmtpSink::start().await;
-    // Each message takes longer than half the lease; a batch of them takes several leases.
-    sink.set_delay(Duration::from_millis(600));
+    // Each message takes longer than the lease itself; a batch of them takes many leases.
+    sink.set_delay(Duration::from_millis(1200));
     let ids = enqueue_all(&db, &(0..8).map(email).collect::<Vec<_>>()).await;
     let lease = Duration::from_secs(1);
     let first = Worker::start(db.store.clone(), smtp(&sink), config(lease));
