@@ -48,6 +48,10 @@ pub struct Settings {
     /// Whether `serve` runs the outbox worker and the scheduler. Not a setting of its own:
     /// tests turn it off and drive both by hand.
     pub background_loops: bool,
+    /// `METRICS_TOKEN`: `/metrics` is served to a bearer of this token.
+    pub metrics_token: Option<String>,
+    /// `METRICS_BIND`: an address of its own that serves `/metrics` (and nothing else).
+    pub metrics_bind: Option<SocketAddr>,
 }
 
 /// The raw values as they arrive from flags, the environment or the configuration file.
@@ -65,6 +69,8 @@ pub struct RawSettings {
     pub signup_limit_per_ip: Option<String>,
     pub signup_limit_per_email: Option<String>,
     pub trusted_proxies: Option<String>,
+    pub metrics_token: Option<String>,
+    pub metrics_bind: Option<String>,
 }
 
 pub const DEFAULT_SIGNUP_LIMIT_PER_IP: u32 = 100;
@@ -136,6 +142,28 @@ impl Settings {
                 }
             },
         };
+        let metrics_token = non_empty(raw.metrics_token)
+            .map(|t| {
+                if t.len() < 16 || t.chars().any(|c| c.is_whitespace() || c.is_control()) {
+                    Err(ConfigError::new(
+                        "METRICS_TOKEN",
+                        "must be at least 16 characters, without spaces",
+                    ))
+                } else {
+                    Ok(t)
+                }
+            })
+            .transpose()?;
+        let metrics_bind = non_empty(raw.metrics_bind)
+            .map(|b| {
+                b.parse::<SocketAddr>().map_err(|_| {
+                    ConfigError::new(
+                        "METRICS_BIND",
+                        format!("'{b}' is not an address and port such as 127.0.0.1:9090"),
+                    )
+                })
+            })
+            .transpose()?;
         let trusted_proxies = crate::web::client_address::TrustedProxies::parse(
             raw.trusted_proxies.as_deref().unwrap_or_default(),
         )
@@ -154,6 +182,8 @@ impl Settings {
             trusted_proxies,
             sign_in_ceiling_per_hour: crate::web::limits::DEFAULT_SIGN_IN_CEILING_PER_HOUR,
             background_loops: true,
+            metrics_token,
+            metrics_bind,
             signup_limit_per_ip: parse_limit(
                 "SIGNUP_LIMIT_PER_IP",
                 raw.signup_limit_per_ip,
@@ -402,6 +432,39 @@ mod tests {
                 .unwrap()
                 .base_url_given
         );
+    }
+
+    #[test]
+    fn metrics_are_off_by_default_and_their_settings_are_checked() {
+        let s = Settings::from_raw(RawSettings::default()).unwrap();
+        assert_eq!((s.metrics_token, s.metrics_bind), (None, None));
+        let s = Settings::from_raw(RawSettings {
+            metrics_token: Some("0123456789abcdef-token".into()),
+            metrics_bind: Some("127.0.0.1:9090".into()),
+            ..Default::default()
+        })
+        .unwrap();
+        assert_eq!(s.metrics_token.as_deref(), Some("0123456789abcdef-token"));
+        assert_eq!(s.metrics_bind, Some("127.0.0.1:9090".parse().unwrap()));
+        for (raw, name) in [
+            (
+                RawSettings {
+                    metrics_token: Some("short".into()),
+                    ..Default::default()
+                },
+                "METRICS_TOKEN",
+            ),
+            (
+                RawSettings {
+                    metrics_bind: Some("everywhere".into()),
+                    ..Default::default()
+                },
+                "METRICS_BIND",
+            ),
+        ] {
+            let e = Settings::from_raw(raw).unwrap_err();
+            assert!(e.to_string().contains(name), "{e}");
+        }
     }
 
     #[test]

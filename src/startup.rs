@@ -21,6 +21,8 @@ pub struct Application {
     // None when `Settings::background_loops` is off.
     worker: Option<Worker>,
     scheduler: Option<crate::app::schedule::Scheduler>,
+    /// `/metrics` on `METRICS_BIND`, with its port.
+    metrics_server: Option<(Server, u16)>,
 }
 
 #[derive(Debug, thiserror::Error)]
@@ -82,6 +84,15 @@ impl Application {
             WebSettings::new(settings.base_url.clone(), settings.smtp_url.is_some())
                 .with_mail_from(settings.mail_from.clone()),
         );
+        crate::web::metrics::install();
+        let metrics_access = Data::new(crate::web::metrics::MetricsAccess {
+            token: settings.metrics_token.clone(),
+            served: settings.metrics_token.is_some(),
+        });
+        let metrics_server = match settings.metrics_bind {
+            Some(addr) => Some(metrics_server(addr, &data, settings.metrics_token.clone())?),
+            None => None,
+        };
         let server = HttpServer::new(move || {
             App::new()
                 .wrap(from_fn(crate::web::input_guard::middleware))
@@ -89,7 +100,9 @@ impl Application {
                 .wrap(from_fn(canonical::middleware))
                 .wrap(TracingLogger::<RequestSpan>::new())
                 .wrap(from_fn(crate::web::headers::middleware))
+                .wrap(from_fn(crate::web::metrics::middleware))
                 .app_data(data.clone())
+                .app_data(metrics_access.clone())
                 .app_data(web_settings.clone())
                 .app_data(session_key.clone())
                 .app_data(limiter.clone())
@@ -127,7 +140,13 @@ impl Application {
             store,
             worker,
             scheduler,
+            metrics_server,
         })
+    }
+
+    /// The port of `METRICS_BIND`'s listener, when it is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_server.as_ref().map(|(_, port)| *port)
     }
 
     pub fn port(&self) -> u16 {
@@ -142,7 +161,15 @@ impl Application {
     /// requests in flight finish, and the outbox worker finishes the messages in hand, before
     /// this returns.
     pub async fn run_until_stopped(self) -> std::io::Result<()> {
+        let metrics = self.metrics_server.map(|(server, _)| {
+            let handle = server.handle();
+            (handle, tokio::spawn(server))
+        });
         let served = self.server.await;
+        if let Some((handle, task)) = metrics {
+            handle.stop(true).await;
+            let _ = task.await;
+        }
         if let Some(scheduler) = self.scheduler {
             scheduler.stop().await;
         }
@@ -151,4 +178,32 @@ impl Application {
         }
         served
     }
+}
+
+/// A server of its own for `/metrics` on `METRICS_BIND`: one worker, nothing else served.
+fn metrics_server(
+    addr: std::net::SocketAddr,
+    store: &Data<Store>,
+    token: Option<String>,
+) -> Result<(Server, u16), StartupError> {
+    let bind_err = |source| StartupError::Bind { addr, source };
+    let listener = TcpListener::bind(addr).map_err(bind_err)?;
+    let port = listener.local_addr().map_err(bind_err)?.port();
+    let access = Data::new(crate::web::metrics::MetricsAccess {
+        token,
+        served: true,
+    });
+    let store = store.clone();
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(store.clone())
+            .app_data(access.clone())
+            .service(crate::web::metrics::metrics)
+    })
+    .workers(1)
+    .disable_signals()
+    .listen(listener)
+    .map_err(bind_err)?
+    .run();
+    Ok((server, port))
 }

@@ -6,9 +6,13 @@ use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
 
-use crate::app::participants::{queue_missing_confirmations, ParticipantError};
+use crate::app::participants::{confirmation_email, ParticipantError};
 use crate::domain::{MembershipState, ParticipantDetails, ParticipantInput};
-use crate::store::roster::ImportCounts;
+use crate::links::issue_links;
+use crate::mail;
+use crate::store::outbox;
+use crate::store::participants::{add_member, AddOutcome};
+use crate::store::roster::{self, ImportCounts};
 use crate::store::trials::Trial;
 use crate::store::{Store, StoreError};
 
@@ -317,45 +321,186 @@ pub async fn preview(store: &Store, trial: &Trial, bytes: &[u8]) -> Result<Previ
     })
 }
 
+/// People added (and their confirmation emails queued) in one transaction each. Small
+/// enough that SQLite's write lock is never held for long (sign-ups and the outbox go on
+/// meanwhile), large enough that a 50,000-row file takes a hundred transactions.
+pub const CHUNK: usize = 500;
+
 /// What [`commit`] did.
-#[derive(Debug)]
+#[derive(Debug, Default)]
 pub struct Imported {
     pub counts: ImportCounts,
-    /// Without stated consent, people confirm their address before being paired: how many
-    /// confirmation emails were queued, or why that failed (the people are added either way).
-    /// `None` when consent was stated.
-    pub confirmations: Option<Result<usize, ParticipantError>>,
+    /// Confirmation emails queued: one per person added as pending, and one for every
+    /// pending person of the trial who had none (e.g. left without by an interrupted import).
+    pub confirmations: usize,
 }
 
-/// Adds the people in one transaction (all or nobody), calling `progress` with the number of
-/// rows done. With `consent` they are active at once; otherwise pending, and each is sent a
-/// confirmation email.
+/// An import that stopped partway: what it had saved by then (which stays), and why.
+#[derive(Debug, thiserror::Error)]
+#[error("the import stopped after adding {} people: {source}", done.counts.added)]
+pub struct ImportError {
+    pub done: Imported,
+    #[source]
+    pub source: ParticipantError,
+}
+
+/// Imports people: the console and the command line both run this. The people are added in
+/// chunks of [`CHUNK`], each in one transaction together with their confirmation emails
+/// (without `consent`) and, for a console import, the batch's progress; `progress` hears the
+/// number of people done after each chunk. Someone is therefore never saved without their
+/// email. Interrupted (killed, restarted, a database error), the chunks committed so far
+/// stay and running the same import again adds the rest: people already in the trial are
+/// left as they are, and every pending person of the trial without a live confirmation
+/// link is sent one (also when nobody is left to add).
+#[allow(clippy::too_many_arguments)]
 pub async fn commit(
     store: &Store,
     base_url: &url::Url,
     trial: &Trial,
     people: &[ParticipantDetails],
     consent: bool,
+    batch_id: Option<i64>,
     now: DateTime<Utc>,
     progress: &mut (dyn FnMut(usize) + Send),
-) -> Result<Imported, StoreError> {
+) -> Result<Imported, ImportError> {
+    let mut done = Imported::default();
+    let mut through = 0;
+    for chunk in people.chunks(CHUNK) {
+        match add_chunk(store, base_url, trial, chunk, consent, batch_id, now).await {
+            Ok(chunk_done) => {
+                done.counts.added += chunk_done.counts.added;
+                done.counts.already_members += chunk_done.counts.already_members;
+                done.confirmations += chunk_done.confirmations;
+            }
+            Err(source) => return Err(ImportError { done, source }),
+        }
+        through += chunk.len();
+        progress(through);
+    }
+    match queue_missing_confirmations(store, base_url, trial, batch_id, Utc::now()).await {
+        Ok(n) => done.confirmations += n,
+        Err(source) => return Err(ImportError { done, source }),
+    }
+    Ok(done)
+}
+
+async fn add_chunk(
+    store: &Store,
+    base_url: &url::Url,
+    trial: &Trial,
+    people: &[ParticipantDetails],
+    consent: bool,
+    batch_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<Imported, ParticipantError> {
     let (state, consent_at) = if consent {
         (MembershipState::Active, Some(now))
     } else {
         (MembershipState::Pending, None)
     };
-    let counts = store
-        .import_members(trial.id, people, state, consent_at, now, progress)
+    let domain = mail::message_domain(base_url);
+    let mut done = Imported::default();
+    let mut tx = store.pool().begin().await?;
+    for person in people {
+        match add_member(&mut tx, trial.id, person, state, consent_at, now).await? {
+            AddOutcome::Added { membership_id, .. } => {
+                done.counts.added += 1;
+                if !consent {
+                    let participant_id =
+                        roster::participant_of_membership(&mut tx, membership_id).await?;
+                    queue_confirmation(
+                        &mut tx,
+                        base_url,
+                        &domain,
+                        trial,
+                        (membership_id, participant_id),
+                        person.name.as_str(),
+                        person.email.as_str(),
+                        now,
+                    )
+                    .await?;
+                    done.confirmations += 1;
+                }
+            }
+            AddOutcome::AlreadyMember { .. } => done.counts.already_members += 1,
+        }
+    }
+    if let Some(batch_id) = batch_id {
+        roster::record_import_progress(
+            &mut tx,
+            batch_id,
+            people.len(),
+            done.counts.added,
+            Utc::now(),
+        )
         .await?;
-    let confirmations = if consent {
-        None
-    } else {
-        Some(queue_missing_confirmations(store, base_url, trial, Utc::now()).await)
-    };
-    Ok(Imported {
-        counts,
-        confirmations,
-    })
+    }
+    tx.commit().await?;
+    Ok(done)
+}
+
+#[allow(clippy::too_many_arguments)]
+async fn queue_confirmation(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    base_url: &url::Url,
+    domain: &str,
+    trial: &Trial,
+    (membership_id, participant_id): (i64, i64),
+    name: &str,
+    address: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ParticipantError> {
+    let links = issue_links(tx, membership_id, base_url, now).await?;
+    let mut email = confirmation_email(
+        tx,
+        base_url,
+        trial,
+        membership_id,
+        name.to_string(),
+        address,
+        links.manage,
+        false,
+        now,
+    )
+    .await?;
+    email.participant_id = Some(participant_id);
+    outbox::enqueue(tx, &email, domain, now).await?;
+    Ok(())
+}
+
+/// Sends a confirmation email to every pending person of the trial who has no usable
+/// confirmation link, [`CHUNK`] people per transaction: what an interrupted import (or one
+/// from before imports queued emails with their people) left without one.
+pub async fn queue_missing_confirmations(
+    store: &Store,
+    base_url: &url::Url,
+    trial: &Trial,
+    batch_id: Option<i64>,
+    now: DateTime<Utc>,
+) -> Result<usize, ParticipantError> {
+    let waiting = store.pending_without_confirmation(trial.id, now).await?;
+    let domain = mail::message_domain(base_url);
+    for chunk in waiting.chunks(CHUNK) {
+        let mut tx = store.pool().begin().await?;
+        for (membership_id, participant_id, name, address) in chunk {
+            queue_confirmation(
+                &mut tx,
+                base_url,
+                &domain,
+                trial,
+                (*membership_id, *participant_id),
+                name,
+                address,
+                now,
+            )
+            .await?;
+        }
+        if let Some(batch_id) = batch_id {
+            roster::record_import_progress(&mut tx, batch_id, 0, 0, Utc::now()).await?;
+        }
+        tx.commit().await?;
+    }
+    Ok(waiting.len())
 }
 
 #[cfg(test)]
@@ -480,4 +625,54 @@ mod tests {
         assert!(reasons[1].starts_with("email:"), "{reasons:?}");
         assert!(reasons[2].starts_with("name:"), "{reasons:?}");
     }
+}
+
+/// Keeps an uploaded file for the console's preview; returns the upload's public id. Uploads
+/// never imported are forgotten after a day.
+pub async fn keep_upload(
+    store: &Store,
+    trial: &Trial,
+    file_name: &str,
+    content: &str,
+    now: DateTime<Utc>,
+) -> Result<String, StoreError> {
+    store
+        .create_import_batch(trial.id, file_name, content, now)
+        .await
+}
+
+/// The trial's upload with this public id.
+pub async fn upload(
+    store: &Store,
+    trial: &Trial,
+    public_id: &str,
+) -> Result<Option<roster::ImportBatch>, StoreError> {
+    store.find_import_batch(trial.id, public_id).await
+}
+
+/// Marks the upload as being imported by this process; `false` when another is importing it
+/// (and is still making progress) or it is done.
+pub async fn claim_upload(
+    store: &Store,
+    batch_id: i64,
+    remaining: usize,
+    consent: bool,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    store
+        .claim_import_batch(batch_id, remaining, consent, now)
+        .await
+}
+
+/// Records how the import of an upload ended, in words for the console.
+pub async fn finish_upload(
+    store: &Store,
+    batch_id: i64,
+    imported: bool,
+    outcome: &str,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    store
+        .finish_import_batch(batch_id, imported, outcome, now)
+        .await
 }

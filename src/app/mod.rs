@@ -11,6 +11,7 @@ pub mod feedback;
 pub mod home;
 pub mod import;
 pub mod organisers;
+pub mod outbox;
 pub mod participants;
 pub mod recovery;
 pub mod rounds;

@@ -160,6 +160,7 @@ pub async fn sign_up(
     email.participant_id = Some(participant_id);
     outbox::enqueue(&mut tx, &email, &mail::message_domain(base_url), now).await?;
     tx.commit().await?;
+    metrics::counter!("signups_total", "kind" => "programme").increment(1);
     Ok(None)
 }
 
@@ -191,12 +192,13 @@ async fn sign_up_at_event(
     email.participant_id = Some(signed.participant_id);
     outbox::enqueue(&mut tx, &email, &mail::message_domain(base_url), now).await?;
     tx.commit().await?;
+    metrics::counter!("signups_total", "kind" => "event").increment(1);
     Ok(signed.page_token)
 }
 
 /// A fresh confirmation link and the email that carries it, inside the caller's transaction.
 #[allow(clippy::too_many_arguments)]
-async fn confirmation_email(
+pub(crate) async fn confirmation_email(
     tx: &mut Transaction<'_, Any>,
     base_url: &url::Url,
     trial: &Trial,
@@ -667,7 +669,12 @@ pub async fn count_members(
     query: &crate::store::participants::MemberQuery,
 ) -> Result<i64, StoreError> {
     store
-        .count_members(trial.id, query.search.as_deref(), query.state)
+        .count_members_matching(
+            trial.id,
+            query.search.as_deref(),
+            query.state,
+            query.needs_attention,
+        )
         .await
 }
 

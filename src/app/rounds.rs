@@ -647,6 +647,15 @@ fn ordered(a: &str, b: &str) -> (String, String) {
     }
 }
 
+/// Throws a draft away; `false` when the round is no longer a draft.
+pub async fn discard_draft(
+    store: &Store,
+    round_id: i64,
+    now: chrono::DateTime<chrono::Utc>,
+) -> Result<bool, StoreError> {
+    store.delete_draft_round(round_id, now).await
+}
+
 /// The trial's round with this number, if there is one.
 pub async fn find_by_number(
     store: &Store,

@@ -287,8 +287,18 @@ impl Scheduler {
     ) -> Self {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
+            let mut planned = std::time::Instant::now();
             loop {
-                match tick_from(&store, &base_url, &organiser, Utc::now()).await {
+                let started = std::time::Instant::now();
+                metrics::gauge!("scheduler_lag_seconds")
+                    .set(started.saturating_duration_since(planned).as_secs_f64());
+                let ticked = tick_from(&store, &base_url, &organiser, Utc::now()).await;
+                metrics::counter!(
+                    "scheduler_ticks_total",
+                    "result" => if ticked.is_ok() { "ok" } else { "error" }
+                )
+                .increment(1);
+                match ticked {
                     Ok(report)
                         if report.rounds_created
                             + report.notices
@@ -330,6 +340,9 @@ impl Scheduler {
                         "feedback: tick failed"
                     ),
                 }
+                metrics::histogram!("scheduler_tick_duration_seconds")
+                    .record(started.elapsed().as_secs_f64());
+                planned = std::time::Instant::now() + interval;
                 tokio::select! {
                     _ = tokio::time::sleep(interval) => {}
                     _ = stopped.changed() => break,

@@ -15,6 +15,7 @@ use crate::startup::Application;
 
 mod admin;
 pub mod match_cmd;
+mod outbox;
 mod participants;
 
 #[derive(Debug, Parser)]
@@ -70,6 +71,12 @@ pub struct SettingsArgs {
     /// Reverse proxies whose X-Forwarded-For/Forwarded headers are believed: addresses or CIDR ranges, comma-separated [default: none]
     #[arg(long, env = "TRUSTED_PROXIES", global = true)]
     pub trusted_proxies: Option<String>,
+    /// Serve /metrics (Prometheus) on the main address to a bearer of this token [default: off]
+    #[arg(long, env = "METRICS_TOKEN", global = true, hide_env_values = true)]
+    pub metrics_token: Option<String>,
+    /// Serve /metrics (Prometheus) on an address of its own, e.g. 127.0.0.1:9090 [default: off]
+    #[arg(long, env = "METRICS_BIND", global = true)]
+    pub metrics_bind: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -90,6 +97,9 @@ pub enum Command {
     /// Import participants into a trial.
     #[command(subcommand)]
     Participants(ParticipantsCommand),
+    /// Look after the outbox of emails.
+    #[command(subcommand)]
+    Outbox(OutboxCommand),
     /// Pair the participants of one instance file and print the groups as JSON.
     Match {
         /// Instance JSON: {"participants": [...], "history": [...]}
@@ -163,7 +173,9 @@ pub enum ParticipantsCommand {
     /// Prints a summary first. If any row has a problem (a bad address, a missing name, the
     /// same address twice, ...) nothing is imported and the exit status is non-zero, unless
     /// --skip-problems is given. People already in the trial are left as they are. The other
-    /// rows are imported in one transaction: all of them or, on failure, none.
+    /// rows are imported in chunks, each person saved together with their confirmation email;
+    /// if the import is interrupted, running the same command again adds the rest and queues
+    /// any confirmation email still missing.
     Import {
         /// The trial's short address.
         #[arg(long)]
@@ -181,6 +193,15 @@ pub enum ParticipantsCommand {
         #[arg(long)]
         dry_run: bool,
     },
+}
+
+#[derive(Debug, Subcommand)]
+pub enum OutboxCommand {
+    /// Make every email waiting for another attempt due now (after the mail server is back
+    /// from an outage), rather than at its next scheduled attempt.
+    Retry,
+    /// Print how many emails are waiting, being sent, sent and failed.
+    Status,
 }
 
 #[derive(Debug, Subcommand)]
@@ -247,6 +268,7 @@ pub fn main() -> ExitCode {
                 participants::run(s, c).await
             })
         }
+        Some(Command::Outbox(c)) => with_runtime(cli.settings, |s| outbox::run(s, c)),
         Some(Command::Serve) | None => with_runtime(cli.settings, serve),
     }
 }
@@ -353,6 +375,8 @@ impl From<SettingsArgs> for RawSettings {
             signup_limit_per_ip: a.signup_limit_per_ip,
             signup_limit_per_email: a.signup_limit_per_email,
             trusted_proxies: a.trusted_proxies,
+            metrics_token: a.metrics_token,
+            metrics_bind: a.metrics_bind,
         }
     }
 }

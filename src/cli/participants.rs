@@ -30,11 +30,7 @@ async fn import(
     dry_run: bool,
 ) -> Result<(), String> {
     let bytes = std::fs::read(file).map_err(|e| format!("{}: {e}", file.display()))?;
-    let store = Store::connect(&settings.database_url)
-        .await
-        .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
-    store
-        .migrate()
+    let store = crate::app::system::open_for_bulk_work(&settings.database_url)
         .await
         .map_err(|e| format!("DATABASE_URL: {}", error_chain(&e)))?;
     let result = import_into(
@@ -63,8 +59,7 @@ async fn import_into(
     skip_problems: bool,
     dry_run: bool,
 ) -> Result<(), String> {
-    let trial = store
-        .find_trial(slug)
+    let trial = crate::app::trials::find(store, slug)
         .await
         .map_err(|e| error_chain(&e))?
         .ok_or_else(|| format!("--trial: there is no trial with the short address '{slug}'"))?;
@@ -103,9 +98,10 @@ async fn import_into(
     }
     if preview.to_add.is_empty() {
         println!("Nobody to add.");
-        return Ok(());
     }
 
+    // Whatever is left to add, the import runs: it also queues the confirmation emails that
+    // an interrupted run left unqueued.
     let people: Vec<_> = preview.to_add.into_iter().map(|r| r.details).collect();
     let total = people.len();
     let commit = async |report: &mut (dyn FnMut(usize) + Send)| {
@@ -115,15 +111,16 @@ async fn import_into(
             &trial,
             &people,
             consent,
+            None,
             Utc::now(),
             report,
         )
         .await
     };
-    let imported = if std::io::stderr().is_terminal() {
+    let imported = if std::io::stderr().is_terminal() && total > 0 {
         let bar = indicatif::ProgressBar::new(total as u64);
         bar.set_style(
-            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} rows ({eta} left)")
+            indicatif::ProgressStyle::with_template("{bar:40} {pos}/{len} people ({eta} left)")
                 .unwrap_or_else(|_| indicatif::ProgressStyle::default_bar()),
         );
         let progress_bar = bar.clone();
@@ -133,34 +130,39 @@ async fn import_into(
     } else {
         // Plain lines for logs: about every tenth of the file.
         let step = (total / 10).max(1000);
+        let mut next = step;
         commit(&mut move |done: usize| {
-            if done % step == 0 && done < total {
-                eprintln!("imported {done} of {total} rows");
+            if done >= next && done < total {
+                eprintln!("imported {done} of {total} rows, with their confirmation emails");
+                next = (done / step + 1) * step;
             }
         })
         .await
     }
     .map_err(|e| {
         format!(
-            "the import failed and nothing was saved: {}",
-            error_chain(&e)
+            "the import stopped: {} people were added (with their confirmation emails) before {}; run the same command again to add the rest",
+            e.done.counts.added,
+            error_chain(&e.source)
         )
     })?;
-    if let Some(confirmations) = imported.confirmations {
-        let sent = confirmations.map_err(|e| {
-            format!("the people were added, but queueing their confirmation emails failed: {e}")
-        })?;
-        println!("{sent} confirmation emails queued in the outbox.");
+    if imported.confirmations > 0 {
+        println!(
+            "{} confirmation emails queued in the outbox.",
+            imported.confirmations
+        );
     }
-    println!(
-        "Added {} people to '{}' as {}.",
-        imported.counts.added,
-        trial.slug,
-        if consent {
-            "active (consent stated)"
-        } else {
-            "pending: they confirm by email before they are paired"
-        }
-    );
+    if imported.counts.added > 0 {
+        println!(
+            "Added {} people to '{}' as {}.",
+            imported.counts.added,
+            trial.slug,
+            if consent {
+                "active (consent stated)"
+            } else {
+                "pending: they confirm by email before they are paired"
+            }
+        );
+    }
     Ok(())
 }

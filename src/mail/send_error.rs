@@ -9,6 +9,10 @@ pub enum SendError {
         /// What may go in the log: never the server's answer, which can quote the address.
         loggable: String,
     },
+    /// The message went to the server but no answer came back (a timeout or a broken
+    /// connection after the data was sent): it may have been delivered. Never sent again at
+    /// once; see the worker's `unknown_wait`.
+    Unknown { error: String, loggable: String },
     /// Another try will not help: a 5xx answer, or a message that cannot be built.
     Permanent {
         error: String,
@@ -45,6 +49,9 @@ pub(super) fn classify(e: lettre::transport::smtp::Error) -> SendError {
             loggable,
             recipient_refused,
         }
+    } else if e.is_timeout() {
+        // lettre's own transport (smtps://) cannot say at which step it ran out of time.
+        SendError::Unknown { error, loggable }
     } else {
         SendError::Transient { error, loggable }
     }

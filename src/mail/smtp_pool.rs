@@ -12,7 +12,8 @@ use std::time::{Duration, Instant};
 
 use lettre::transport::smtp::authentication::{Credentials, DEFAULT_MECHANISMS};
 use lettre::transport::smtp::client::{AsyncSmtpConnection, TlsParameters};
-use lettre::transport::smtp::extension::ClientId;
+use lettre::transport::smtp::commands::{Data, Mail, Rcpt};
+use lettre::transport::smtp::extension::{ClientId, Extension, MailBodyParameter, MailParameter};
 use lettre::Message;
 use url::Url;
 
@@ -35,14 +36,14 @@ pub struct SmtpPool {
     start_tls: StartTls,
     credentials: Option<Credentials>,
     hello: ClientId,
-    timeout: Duration,
+    timeouts: SmtpTimeouts,
     max_idle_connections: usize,
     idle: Mutex<Vec<(AsyncSmtpConnection, Instant)>>,
 }
 
 impl SmtpPool {
     /// `None` when the URL is not an `smtp://` URL this pool handles.
-    pub fn from_url(url: &Url, max_connections: usize, timeout: Duration) -> Option<Self> {
+    pub fn from_url(url: &Url, max_connections: usize, timeouts: SmtpTimeouts) -> Option<Self> {
         if url.scheme() != "smtp" {
             return None;
         }
@@ -75,7 +76,7 @@ impl SmtpPool {
             start_tls,
             credentials,
             hello,
-            timeout,
+            timeouts,
             max_idle_connections: max_connections.max(1),
             idle: Mutex::new(Vec::new()),
         })
@@ -84,32 +85,82 @@ impl SmtpPool {
     pub async fn send(&self, message: &Message) -> Result<(), SendError> {
         let envelope = message.envelope().clone();
         let bytes = message.formatted();
-        // A reused connection may have been closed by the server since; one failure on it that
-        // is not an SMTP answer earns a second try on a fresh connection.
+        // A reused connection may have been closed by the server since. A failure on it before
+        // the message itself went out (MAIL, RCPT or DATA) earns a second try on a fresh
+        // connection; once the message is on the wire, never: the server may have it already.
         if let Some(mut conn) = self.take_idle() {
-            match self.within_timeout(conn.send(&envelope, &bytes)).await {
-                Ok(Ok(_)) => {
+            match self.transaction(&mut conn, &envelope, &bytes).await {
+                Ok(()) => {
                     self.give_back(conn);
                     return Ok(());
                 }
-                Ok(Err(e)) if e.status().is_some() => {
-                    if !conn.has_broken() {
-                        self.give_back(conn);
-                    }
-                    return Err(classify(e));
-                }
-                _ => {}
+                Err(Failure::BeforeData {
+                    answered: false, ..
+                }) => {}
+                Err(failure) => return Err(failure.into_send_error()),
             }
         }
         let mut conn = self.connect().await?;
-        let sent = self
-            .within_timeout(conn.send(&envelope, &bytes))
-            .await
-            .map_err(|_| timed_out())?;
-        if !conn.has_broken() {
-            self.give_back(conn);
+        match self.transaction(&mut conn, &envelope, &bytes).await {
+            Ok(()) => {
+                self.give_back(conn);
+                Ok(())
+            }
+            Err(failure) => Err(failure.into_send_error()),
         }
-        sent.map(|_| ()).map_err(classify)
+    }
+
+    /// One mail transaction (MAIL, RCPT, DATA, the message) with the timeouts of RFC 5321
+    /// section 4.5.3.2 for each step. A connection that failed is not given back.
+    async fn transaction(
+        &self,
+        conn: &mut AsyncSmtpConnection,
+        envelope: &lettre::address::Envelope,
+        bytes: &[u8],
+    ) -> Result<(), Failure> {
+        let mut mail_options = vec![];
+        let non_ascii = envelope
+            .from()
+            .into_iter()
+            .chain(envelope.to())
+            .any(|a| !AsRef::<str>::as_ref(a).is_ascii());
+        if non_ascii {
+            if !conn.server_info().supports_feature(Extension::SmtpUtfEight) {
+                return Err(Failure::Refused(unsendable(
+                    "the address needs SMTPUTF8, which the mail server does not offer",
+                )));
+            }
+            mail_options.push(MailParameter::SmtpUtfEight);
+        }
+        if !bytes.is_ascii() {
+            if !conn.server_info().supports_feature(Extension::EightBitMime) {
+                return Err(Failure::Refused(unsendable(
+                    "the message needs 8BITMIME, which the mail server does not offer",
+                )));
+            }
+            mail_options.push(MailParameter::Body(MailBodyParameter::EightBitMime));
+        }
+        let command = self.timeouts.command;
+        step(
+            command,
+            conn.command(Mail::new(envelope.from().cloned(), mail_options)),
+        )
+        .await?;
+        for to in envelope.to() {
+            step(command, conn.command(Rcpt::new(to.clone(), vec![]))).await?;
+        }
+        step(command, conn.command(Data)).await?;
+        match tokio::time::timeout(self.timeouts.final_reply, conn.message(bytes)).await {
+            Ok(Ok(_)) => Ok(()),
+            Ok(Err(e)) if e.status().is_some() => Err(Failure::Refused(classify(e))),
+            Ok(Err(e)) => Err(Failure::Unknown(format!(
+                "the connection failed while the message was being sent: {e}"
+            ))),
+            Err(_) => Err(Failure::Unknown(format!(
+                "the mail server did not confirm the message within {} s",
+                self.timeouts.final_reply.as_secs()
+            ))),
+        }
     }
 
     fn take_idle(&self) -> Option<AsyncSmtpConnection> {
@@ -134,7 +185,7 @@ impl SmtpPool {
         &self,
         f: F,
     ) -> Result<F::Output, tokio::time::error::Elapsed> {
-        tokio::time::timeout(self.timeout, f).await
+        tokio::time::timeout(self.timeouts.command, f).await
     }
 
     async fn connect(&self) -> Result<AsyncSmtpConnection, SendError> {
@@ -179,6 +230,72 @@ impl SmtpPool {
     }
 }
 
+/// How long each step of a conversation with the mail server may take.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct SmtpTimeouts {
+    /// Connecting, the greeting, EHLO, STARTTLS, AUTH, MAIL, RCPT and DATA: five minutes,
+    /// as RFC 5321 section 4.5.3.2 asks for the greeting, MAIL and RCPT.
+    pub command: Duration,
+    /// The reply to the final "." of a message: ten minutes (RFC 5321 section 4.5.3.2.6).
+    /// A server may take that long to accept a message; giving up sooner invites duplicates.
+    pub final_reply: Duration,
+}
+
+impl Default for SmtpTimeouts {
+    fn default() -> Self {
+        Self {
+            command: Duration::from_secs(5 * 60),
+            final_reply: Duration::from_secs(10 * 60),
+        }
+    }
+}
+
+/// Where a mail transaction failed.
+enum Failure {
+    /// Before the message itself was sent: nothing was delivered. `answered`: the server
+    /// replied (with a refusal); otherwise the connection failed or timed out.
+    BeforeData { answered: bool, error: SendError },
+    /// The server answered with a refusal, or the message cannot be sent as it is.
+    Refused(SendError),
+    /// The message was sent but no answer came: it may or may not have been delivered.
+    Unknown(String),
+}
+
+impl Failure {
+    fn into_send_error(self) -> SendError {
+        match self {
+            Failure::BeforeData { error, .. } => error,
+            Failure::Refused(e) => e,
+            Failure::Unknown(error) => SendError::Unknown {
+                loggable: error.clone(),
+                error,
+            },
+        }
+    }
+}
+
+/// One command before the message, within `limit`.
+async fn step<T>(
+    limit: Duration,
+    f: impl std::future::Future<Output = Result<T, lettre::transport::smtp::Error>>,
+) -> Result<T, Failure> {
+    match tokio::time::timeout(limit, f).await {
+        Ok(Ok(answer)) => Ok(answer),
+        Ok(Err(e)) => Err(Failure::BeforeData {
+            answered: e.status().is_some(),
+            error: classify(e),
+        }),
+        Err(_) => Err(Failure::BeforeData {
+            answered: false,
+            error: timed_out(),
+        }),
+    }
+}
+
+fn unsendable(error: &str) -> SendError {
+    SendError::permanent(error, false)
+}
+
 fn transient(error: String) -> SendError {
     SendError::Transient {
         loggable: error.clone(),
@@ -195,7 +312,7 @@ mod tests {
     use super::*;
 
     fn pool(url: &str) -> Option<SmtpPool> {
-        SmtpPool::from_url(&Url::parse(url).unwrap(), 4, Duration::from_secs(1))
+        SmtpPool::from_url(&Url::parse(url).unwrap(), 4, SmtpTimeouts::default())
     }
 
     #[test]

@@ -29,8 +29,7 @@ pub enum Transport {
     },
 }
 
-/// How long one SMTP command may take before the attempt counts as failed.
-const SMTP_TIMEOUT: Duration = Duration::from_secs(30);
+pub use super::smtp_pool::SmtpTimeouts;
 
 impl Transport {
     /// The transport the settings ask for; `pool_size` SMTP connections at most.
@@ -42,18 +41,27 @@ impl Transport {
     }
 
     pub fn smtp(url: &Url, pool_size: u32) -> Result<Self, ConfigError> {
+        Self::smtp_with_timeouts(url, pool_size, SmtpTimeouts::default())
+    }
+
+    /// Like [`Transport::smtp`] with other timeouts (tests shorten them).
+    pub fn smtp_with_timeouts(
+        url: &Url,
+        pool_size: u32,
+        timeouts: SmtpTimeouts,
+    ) -> Result<Self, ConfigError> {
         let mut shown = url.clone();
         let _ = shown.set_password(None);
         let _ = shown.set_username("");
         let shown = shown.to_string();
-        if let Some(pool) =
-            super::smtp_pool::SmtpPool::from_url(url, pool_size as usize, SMTP_TIMEOUT)
+        if let Some(pool) = super::smtp_pool::SmtpPool::from_url(url, pool_size as usize, timeouts)
         {
             return Ok(Self::Direct { pool, shown });
         }
         let transport = AsyncSmtpTransport::<Tokio1Executor>::from_url(url.as_str())
             .map_err(|e| ConfigError::new("SMTP_URL", format!("cannot be used: {e}")))?
-            .timeout(Some(SMTP_TIMEOUT))
+            // lettre has one timeout for every step: the longest, for the final reply.
+            .timeout(Some(timeouts.final_reply))
             .pool_config(
                 PoolConfig::new()
                     .max_size(pool_size.max(1))
@@ -101,17 +109,44 @@ impl Transport {
     }
 }
 
-/// Writes beside the target and renames, so that nobody ever opens half a message.
+/// Writes beside the target and renames, so that nobody ever opens half a message. When
+/// either step fails (a full disk, a folder that cannot be written), the partial file is
+/// removed: the message is tried again later, and nothing is left behind meanwhile.
 async fn write_eml(dir: &Path, file_name: &str, bytes: &[u8]) -> std::io::Result<()> {
     tokio::fs::create_dir_all(dir).await?;
     let target = dir.join(file_name);
     let partial = dir.join(format!(".{file_name}.partial"));
-    tokio::fs::write(&partial, bytes).await?;
-    tokio::fs::rename(&partial, &target).await
+    let written = match tokio::fs::write(&partial, bytes).await {
+        Ok(()) => tokio::fs::rename(&partial, &target).await,
+        Err(e) => Err(e),
+    };
+    if written.is_err() {
+        // Nothing to remove when the file could not even be created.
+        let _ = tokio::fs::remove_file(&partial).await;
+    }
+    written
 }
 
 #[cfg(test)]
 mod tests {
+    #[tokio::test]
+    async fn a_failed_write_leaves_no_partial_file() {
+        let dir = tempfile::tempdir().unwrap();
+        // A folder where the message should go makes the rename fail after the write.
+        std::fs::create_dir_all(dir.path().join("000001-x.eml").join("inside")).unwrap();
+        let result =
+            super::write_eml(dir.path(), "000001-x.eml", b"Subject: hi\r\n\r\nhi\r\n").await;
+        assert!(result.is_err());
+        let left: Vec<_> = std::fs::read_dir(dir.path())
+            .unwrap()
+            .map(|e| e.unwrap().file_name().to_string_lossy().into_owned())
+            .collect();
+        assert_eq!(
+            left,
+            vec!["000001-x.eml".to_string()],
+            "no .partial file is left"
+        );
+    }
 
     // The pool starts its housekeeping task on the runtime, hence tokio::test.
     #[tokio::test]

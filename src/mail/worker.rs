@@ -5,8 +5,16 @@
 //! mid-send, the message stays `sending` until the lease runs out and is then claimed again.
 //! So a SIGKILL loses nothing; at worst a message that was on the wire at that moment goes
 //! out twice, with the same Message-ID so that mail programs can tell.
+//!
+//! The lease covers the work in hand: it is renewed just before each send and while the
+//! send lasts, so a slow mail server cannot make two senders send the same message. A
+//! message the server took but did not confirm (a timeout after the data went out) has an
+//! unknown outcome and is tried again only after `unknown_wait`. When an outcome cannot be
+//! recorded (the database is away), the sender keeps trying to record it and every sender of
+//! the process stops sending until it has.
 use std::collections::BTreeMap;
-use std::sync::Arc;
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use chrono::Utc;
@@ -38,6 +46,9 @@ pub struct WorkerConfig {
     /// The wait after the first failure; it doubles with each further one, up to `backoff_max`.
     pub backoff_base: Duration,
     pub backoff_max: Duration,
+    /// The least wait after a send whose outcome is unknown (the server took the message but
+    /// did not answer): sending it again at once would likely deliver it twice.
+    pub unknown_wait: Duration,
 }
 
 impl WorkerConfig {
@@ -53,6 +64,7 @@ impl WorkerConfig {
             max_attempts: 10,
             backoff_base: Duration::from_secs(60),
             backoff_max: Duration::from_secs(3600),
+            unknown_wait: Duration::from_secs(30 * 60),
         }
     }
 
@@ -90,15 +102,17 @@ impl Worker {
         let (stop, stopped) = watch::channel(false);
         let transport = Arc::new(transport);
         let config = Arc::new(config);
+        let health = Arc::new(Health::default());
         let mut tasks = JoinSet::new();
         for _ in 0..config.senders.max(1) {
-            let (store, transport, config, stopped) = (
+            let (store, transport, config, health, stopped) = (
                 store.clone(),
                 transport.clone(),
                 config.clone(),
+                health.clone(),
                 stopped.clone(),
             );
-            tasks.spawn(sender(store, transport, config, stopped));
+            tasks.spawn(sender(store, transport, config, health, stopped));
         }
         Self { stop, tasks }
     }
@@ -115,19 +129,104 @@ impl Worker {
     }
 }
 
+/// What the senders of one process share: whether delivery is failing (to log it once, not
+/// once per message) and whether an outcome is waiting to be recorded (then nobody sends).
+#[derive(Default)]
+pub struct Health {
+    failing: Mutex<Failing>,
+    /// Sends whose outcome could not be recorded yet because the database is unreachable.
+    unrecorded: AtomicUsize,
+}
+
+#[derive(Default)]
+struct Failing {
+    since: Option<chrono::DateTime<Utc>>,
+    failures: u64,
+    /// Whether the database's record has been brought in line since this process started.
+    synced: bool,
+}
+
+impl Health {
+    fn database_trouble(&self) -> bool {
+        self.unrecorded.load(Ordering::SeqCst) > 0
+    }
+
+    /// A send failed for a reason that is not the message's own (the server is away, busy,
+    /// or did not answer): the first one logs a WARN and is recorded for the outbox page.
+    async fn failed(&self, store: &Store, loggable: &str) {
+        let started = {
+            let mut f = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+            f.failures += 1;
+            match f.since {
+                Some(_) => None,
+                None => {
+                    let now = Utc::now();
+                    f.since = Some(now);
+                    f.synced = true;
+                    Some(now)
+                }
+            }
+        };
+        if let Some(since) = started {
+            metrics::gauge!("outbox_delivery_failing").set(1.0);
+            tracing::warn!(error = %loggable, "outbox: delivery is failing; messages wait and are tried again (this is logged once, until it works again)");
+            if let Err(e) = store
+                .set_delivery_failing(Some((&since, loggable)), Utc::now())
+                .await
+            {
+                tracing::debug!(error = %e, "outbox: cannot record that delivery is failing");
+            }
+        }
+    }
+
+    /// A message went out: if delivery had been failing, one INFO says it recovered.
+    async fn worked(&self, store: &Store) {
+        let (recovered, sync) = {
+            let mut f = self.failing.lock().unwrap_or_else(|e| e.into_inner());
+            let recovered = f.since.take().map(|since| (since, f.failures));
+            f.failures = 0;
+            let sync = !f.synced || recovered.is_some();
+            f.synced = true;
+            (recovered, sync)
+        };
+        if let Some((since, failures)) = recovered {
+            metrics::gauge!("outbox_delivery_failing").set(0.0);
+            tracing::info!(
+                failing_since = %since.format("%Y-%m-%d %H:%M:%S UTC"),
+                failed_attempts = failures,
+                "outbox: delivery works again"
+            );
+        }
+        if sync {
+            if let Err(e) = store.set_delivery_failing(None, Utc::now()).await {
+                tracing::debug!(error = %e, "outbox: cannot record that delivery works");
+                self.failing
+                    .lock()
+                    .unwrap_or_else(|e| e.into_inner())
+                    .synced = false;
+            }
+        }
+    }
+}
+
 async fn sender(
     store: Store,
     transport: Arc<Transport>,
     config: Arc<WorkerConfig>,
+    health: Arc<Health>,
     mut stopped: watch::Receiver<bool>,
 ) {
     while !*stopped.borrow() {
-        let pause = match deliver_batch(&store, &transport, &config, &stopped).await {
-            Ok(0) => true,
-            Ok(_) => false,
-            Err(e) => {
-                tracing::warn!(error = %crate::telemetry::error_chain(&e), "outbox: cannot claim messages");
-                true
+        let pause = if health.database_trouble() {
+            true
+        } else {
+            match deliver_batch(&store, &transport, &config, &health, &stopped).await {
+                Ok(0) => true,
+                Ok(_) => false,
+                Err(e) => {
+                    tracing::warn!(error = %crate::telemetry::error_chain(&e), "outbox: cannot claim messages");
+                    true
+                }
             }
         };
         if pause {
@@ -139,11 +238,15 @@ async fn sender(
     }
 }
 
-/// Claims one batch and works through it; answers how many messages it claimed.
+/// Claims one batch and works through it; answers how many messages it claimed. Each
+/// message's lease is renewed just before it is sent (and while it is being sent), so a
+/// message waiting its turn behind slow ones can be taken over by another sender, and the
+/// one in hand never is.
 async fn deliver_batch(
     store: &Store,
     transport: &Transport,
     config: &WorkerConfig,
+    health: &Health,
     stopped: &watch::Receiver<bool>,
 ) -> Result<usize, StoreError> {
     let now = Utc::now();
@@ -152,14 +255,25 @@ async fn deliver_batch(
         .claim_due_emails(now, lease_until, config.batch_size)
         .await?;
     let count = claimed.len();
+    let mut database_away = false;
     for email in claimed {
+        database_away = database_away || health.database_trouble();
+        if database_away {
+            // Left to its lease: it lapses and the message is claimed again later. Trying to
+            // hand it back now would only wait on the database once per message.
+            continue;
+        }
         if *stopped.borrow() {
+            // Handed back unsent; if even that fails, its lease runs out and it is claimed
+            // again later.
             if let Err(e) = store.release_email(&email).await {
-                tracing::warn!(outbox_id = email.id, error = %e, "outbox: cannot hand a message back");
+                tracing::debug!(outbox_id = email.id, error = %e, "outbox: cannot hand a message back");
             }
             continue;
         }
-        deliver_one(store, transport, config, &email).await;
+        if deliver_claimed(store, transport, config, health, email).await == Outcome::NotSent {
+            database_away = true;
+        }
     }
     Ok(count)
 }
@@ -172,74 +286,205 @@ pub enum Outcome {
     Failed,
     /// Another worker took the message over after this one's lease ran out.
     LeaseLost,
+    /// The server may or may not have it: tried again only after `unknown_wait`.
+    Unknown,
+    /// Not sent: the lease could not be renewed because the database is unreachable.
+    NotSent,
 }
 
-/// Sends one claimed message and records the outcome. Errors recording it are logged: the
-/// lease then runs out and the message is tried again.
+/// Sends one claimed message and records the outcome (for tests and tools that drive the
+/// outbox by hand; the worker's senders share their [`Health`]).
 pub async fn deliver_one(
     store: &Store,
     transport: &Transport,
     config: &WorkerConfig,
     email: &ClaimedEmail,
 ) -> Outcome {
-    let result = match build_message(&config.from, email) {
-        Ok(message) => transport.send(&message, &file_name(email)).await,
+    deliver_claimed(store, transport, config, &Health::default(), email.clone()).await
+}
+
+/// Renews the lease, sends while keeping it renewed, and records the outcome, waiting for the
+/// database to come back if it cannot be recorded: a send whose outcome is not recorded
+/// would be sent again once its lease ran out.
+async fn deliver_claimed(
+    store: &Store,
+    transport: &Transport,
+    config: &WorkerConfig,
+    health: &Health,
+    mut email: ClaimedEmail,
+) -> Outcome {
+    match store
+        .renew_email_lease(&mut email, lease_from_now(config))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::debug!(
+                outbox_id = email.id,
+                "outbox: another sender took this message over"
+            );
+            return Outcome::LeaseLost;
+        }
+        Err(e) => {
+            tracing::warn!(outbox_id = email.id, error = %crate::telemetry::error_chain(&e), "outbox: cannot renew a lease; not sending until the database answers");
+            return Outcome::NotSent;
+        }
+    }
+    let result = match build_message(&config.from, &email) {
+        Ok(message) => send_holding_lease(store, transport, config, &mut email, &message).await,
         Err(e) => Err(e),
     };
-    let now = Utc::now();
-    let recorded = match &result {
-        Ok(()) => store.mark_email_sent(email, now).await.map(|ok| {
-            tracing::debug!(outbox_id = email.id, "outbox: sent");
-            (ok, Outcome::Sent)
-        }),
-        Err(SendError::Permanent {
-            error,
-            loggable,
-            recipient_refused,
-        }) => {
-            tracing::warn!(outbox_id = email.id, error = %loggable, "outbox: message refused; not retrying");
-            let attention = recipient_refused.then(|| {
-                format!(
-                    "Email to this address was refused on {}: {error}",
-                    now.format("%Y-%m-%d %H:%M UTC")
-                )
-            });
-            store
-                .mark_email_failed(email, error, attention.as_deref(), now)
-                .await
-                .map(|ok| (ok, Outcome::Failed))
+    let class = match &result {
+        Ok(()) => "sent",
+        Err(SendError::Transient { .. }) => "transient",
+        Err(SendError::Unknown { .. }) => "unknown",
+        Err(SendError::Permanent { .. }) => "permanent",
+    };
+    metrics::counter!("outbox_send_attempts_total", "result" => class).increment(1);
+    match &result {
+        Ok(()) => health.worked(store).await,
+        Err(SendError::Transient { loggable, .. } | SendError::Unknown { loggable, .. }) => {
+            health.failed(store, loggable).await
         }
-        Err(SendError::Transient { error, loggable }) if email.attempts >= config.max_attempts => {
-            tracing::warn!(outbox_id = email.id, attempts = email.attempts, error = %loggable, "outbox: giving up after the last attempt");
-            store
-                .mark_email_failed(email, error, None, now)
-                .await
-                .map(|ok| (ok, Outcome::Failed))
-        }
-        Err(SendError::Transient { error, loggable }) => {
-            let wait = config.backoff(email.attempts);
-            tracing::info!(outbox_id = email.id, attempts = email.attempts, retry_in_s = wait.as_secs_f64(), error = %loggable, "outbox: will retry");
-            let next = now + chrono::Duration::from_std(wait).unwrap_or_default();
-            store
-                .schedule_email_retry(email, error, next)
-                .await
-                .map(|ok| (ok, Outcome::WillRetry))
+        Err(SendError::Permanent { .. }) => {}
+    }
+    let mut trouble = false;
+    let mut wait = Duration::from_millis(100);
+    let recorded = loop {
+        match record(store, config, &email, &result).await {
+            Ok(recorded) => break recorded,
+            Err(e) => {
+                if !trouble {
+                    trouble = true;
+                    health.unrecorded.fetch_add(1, Ordering::SeqCst);
+                    tracing::warn!(outbox_id = email.id, error = %crate::telemetry::error_chain(&e), "outbox: cannot record the outcome of a send; sending stops until the database is back");
+                }
+                tokio::time::sleep(wait).await;
+                wait = (wait * 2).min(Duration::from_secs(5));
+            }
         }
     };
+    if trouble {
+        health.unrecorded.fetch_sub(1, Ordering::SeqCst);
+        tracing::info!(
+            outbox_id = email.id,
+            "outbox: the database is back; the outcome is recorded and sending resumes"
+        );
+    }
     match recorded {
-        Ok((true, outcome)) => outcome,
-        Ok((false, _)) => {
+        (true, outcome) => outcome,
+        (false, _) => {
             tracing::info!(
                 outbox_id = email.id,
                 "outbox: lease ran out during the send"
             );
             Outcome::LeaseLost
         }
-        Err(e) => {
-            tracing::warn!(outbox_id = email.id, error = %crate::telemetry::error_chain(&e), "outbox: cannot record the outcome");
-            Outcome::LeaseLost
-        }
     }
+}
+
+fn lease_from_now(config: &WorkerConfig) -> chrono::DateTime<Utc> {
+    Utc::now() + chrono::Duration::from_std(config.lease).unwrap_or_default()
+}
+
+/// Sends, renewing the lease every third of its length meanwhile: a slow server (RFC 5321
+/// allows ten minutes for the final reply) cannot make another sender take the message over.
+async fn send_holding_lease(
+    store: &Store,
+    transport: &Transport,
+    config: &WorkerConfig,
+    email: &mut ClaimedEmail,
+    message: &Message,
+) -> Result<(), SendError> {
+    let name = file_name(email);
+    let every = (config.lease / 3).max(Duration::from_millis(50));
+    let id = email.id;
+    let renew = async {
+        loop {
+            tokio::time::sleep(every).await;
+            match store.renew_email_lease(email, lease_from_now(config)).await {
+                Ok(true) => {}
+                Ok(false) => {
+                    tracing::warn!(outbox_id = id, "outbox: lost the lease while sending")
+                }
+                Err(e) => {
+                    tracing::debug!(outbox_id = id, error = %e, "outbox: cannot renew the lease while sending")
+                }
+            }
+        }
+    };
+    tokio::select! {
+        sent = transport.send(message, &name) => sent,
+        () = renew => unreachable!("the renewal loop never ends"),
+    }
+}
+
+/// Records what became of a send: `(whether the lease still held, the outcome)`.
+async fn record(
+    store: &Store,
+    config: &WorkerConfig,
+    email: &ClaimedEmail,
+    result: &Result<(), SendError>,
+) -> Result<(bool, Outcome), StoreError> {
+    let now = Utc::now();
+    Ok(match result {
+        Ok(()) => {
+            tracing::debug!(outbox_id = email.id, "outbox: sent");
+            (store.mark_email_sent(email, now).await?, Outcome::Sent)
+        }
+        Err(SendError::Permanent {
+            error,
+            loggable,
+            recipient_refused,
+        }) => {
+            let attention = recipient_refused.then(|| {
+                format!(
+                    "Email to this address was refused on {}: {error}",
+                    now.format("%Y-%m-%d %H:%M UTC")
+                )
+            });
+            let ok = store
+                .mark_email_failed(email, error, attention.as_deref(), now)
+                .await?;
+            if ok {
+                metrics::counter!("outbox_given_up_total", "class" => "refused").increment(1);
+                tracing::error!(outbox_id = email.id, error = %loggable, "outbox: message refused by the mail server; given up");
+            }
+            (ok, Outcome::Failed)
+        }
+        Err(SendError::Transient { error, loggable } | SendError::Unknown { error, loggable })
+            if email.attempts >= config.max_attempts =>
+        {
+            let ok = store.mark_email_failed(email, error, None, now).await?;
+            if ok {
+                metrics::counter!("outbox_given_up_total", "class" => "attempts").increment(1);
+                tracing::error!(outbox_id = email.id, attempts = email.attempts, error = %loggable, "outbox: giving up on a message after its last attempt");
+            }
+            (ok, Outcome::Failed)
+        }
+        Err(SendError::Transient { error, loggable }) => {
+            let wait = config.backoff(email.attempts);
+            tracing::debug!(outbox_id = email.id, attempts = email.attempts, retry_in_s = wait.as_secs_f64(), error = %loggable, "outbox: will retry");
+            let next = now + chrono::Duration::from_std(wait).unwrap_or_default();
+            (
+                store.schedule_email_retry(email, error, next).await?,
+                Outcome::WillRetry,
+            )
+        }
+        Err(SendError::Unknown { error, loggable }) => {
+            let wait = config.backoff(email.attempts).max(config.unknown_wait);
+            tracing::warn!(outbox_id = email.id, attempts = email.attempts, retry_in_s = wait.as_secs_f64(), error = %loggable, "outbox: the mail server did not confirm a message it was sent; it may have been delivered, and is tried again only later");
+            let next = now + chrono::Duration::from_std(wait).unwrap_or_default();
+            let error = format!(
+                "Outcome unknown: {error}. The message may have been delivered; it is tried again (with the same Message-ID) at the earliest {}",
+                next.format("%Y-%m-%d %H:%M UTC")
+            );
+            (
+                store.schedule_email_retry(email, &error, next).await?,
+                Outcome::Unknown,
+            )
+        }
+    })
 }
 
 /// `000042-<message id>.eml`: sorted in the order they were queued.

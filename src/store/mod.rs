@@ -12,7 +12,7 @@ use std::time::Duration;
 
 use sqlx::any::{AnyConnectOptions, AnyPoolOptions};
 use sqlx::migrate::Migrator;
-use sqlx::{AnyPool, Executor};
+use sqlx::{AnyPool, ConnectOptions, Executor};
 
 pub use database_url::{Backend, DatabaseUrl};
 
@@ -22,6 +22,7 @@ pub mod events;
 pub mod feedback;
 pub mod insight;
 pub mod limits;
+pub mod metrics;
 pub mod organisers;
 pub mod outbox;
 pub mod participants;
@@ -36,6 +37,11 @@ pub mod signup;
 pub mod techniques;
 pub mod time;
 pub mod trials;
+
+/// Statements slower than this are logged as warnings (sqlx's own default).
+const SLOW_STATEMENT: Duration = Duration::from_secs(1);
+/// The same for bulk work, see [`Store::connect_for_bulk_work`].
+const SLOW_BULK_STATEMENT: Duration = Duration::from_secs(30);
 
 static SQLITE_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/sqlite");
 static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
@@ -64,13 +70,29 @@ impl Store {
     /// Opens a pool. SQLite gets WAL (readers do not block the writer), enforced foreign keys
     /// and a busy timeout, because several tasks write at once.
     pub async fn connect(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        Self::connect_with_slow_threshold(url, SLOW_STATEMENT).await
+    }
+
+    /// For bulk work (a command-line import of 50,000 people): statements that wait behind
+    /// long-running chunks are expected, so only one slower than `SLOW_BULK_STATEMENT` is
+    /// logged as a warning.
+    pub async fn connect_for_bulk_work(url: &DatabaseUrl) -> Result<Self, StoreError> {
+        Self::connect_with_slow_threshold(url, SLOW_BULK_STATEMENT).await
+    }
+
+    async fn connect_with_slow_threshold(
+        url: &DatabaseUrl,
+        slow: Duration,
+    ) -> Result<Self, StoreError> {
         sqlx::any::install_default_drivers();
         let backend = url.backend().clone();
         let connect_err = |source| StoreError::Connect {
             url: url.to_string(),
             source,
         };
-        let options = AnyConnectOptions::from_str(url.expose()).map_err(connect_err)?;
+        let options = AnyConnectOptions::from_str(url.expose())
+            .map_err(connect_err)?
+            .log_slow_statements(log::LevelFilter::Warn, slow);
         let mut pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
         pool_options = match backend {
             Backend::Sqlite => pool_options

@@ -139,6 +139,25 @@ pub struct FailedEmail {
     pub created_at: String,
 }
 
+/// A message waiting for its next attempt, for the console.
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct WaitingEmail {
+    pub id: i64,
+    pub template: String,
+    pub to_address: String,
+    pub subject: String,
+    pub last_error: Option<String>,
+    pub attempts: i64,
+    pub next_attempt_at: String,
+}
+
+/// Delivery is failing: since when, and the latest error (never an address).
+#[derive(Clone, Debug, sqlx::FromRow)]
+pub struct DeliveryFailing {
+    pub failing_since: String,
+    pub last_error: Option<String>,
+}
+
 const CLAIMED_COLUMNS: &str = "id, message_id, to_address, participant_id, subject, body_text, \
      body_html, headers_json, attachments_json, attempts, lease_until";
 
@@ -160,8 +179,9 @@ impl super::Store {
         let sql = format!(
             "UPDATE outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1 \
              WHERE id IN (SELECT id FROM outbox \
-               WHERE (state = 'queued' AND next_attempt_at <= $2) \
-                  OR (state = 'sending' AND lease_until < $2) \
+               WHERE state IN ('queued', 'sending') \
+                 AND ((state = 'queued' AND next_attempt_at <= $2) \
+                   OR (state = 'sending' AND lease_until < $2)) \
                ORDER BY next_attempt_at, id LIMIT $3{lock}) \
              RETURNING {CLAIMED_COLUMNS}"
         );
@@ -175,12 +195,40 @@ impl super::Store {
         Ok(claimed)
     }
 
-    /// Records a delivery. False when the lease was lost to another worker meanwhile.
+    /// Extends the lease on a message this worker holds, before and while sending it, so that
+    /// no other worker takes it over mid-send. False when the lease was already lost; then
+    /// the message must not be sent. On success `email.lease_until` is the new lease.
+    pub async fn renew_email_lease(
+        &self,
+        email: &mut ClaimedEmail,
+        lease_until: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let new_lease = to_db(lease_until);
+        let done = sqlx::query(
+            "UPDATE outbox SET lease_until = $1 \
+             WHERE id = $2 AND state = 'sending' AND lease_until = $3",
+        )
+        .bind(&new_lease)
+        .bind(email.id)
+        .bind(&email.lease_until)
+        .execute(self.pool())
+        .await?;
+        if done.rows_affected() == 1 {
+            email.lease_until = new_lease;
+            return Ok(true);
+        }
+        Ok(false)
+    }
+
+    /// Records a delivery. False when the lease was lost to another worker meanwhile. Mail
+    /// to the person went through, so a refused address they were flagged for is cleared
+    /// in the same transaction.
     pub async fn mark_email_sent(
         &self,
         email: &ClaimedEmail,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
+        let mut tx = self.pool().begin().await?;
         let done = sqlx::query(
             "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL \
              WHERE id = $2 AND state = 'sending' AND lease_until = $3",
@@ -188,9 +236,24 @@ impl super::Store {
         .bind(to_db(now))
         .bind(email.id)
         .bind(&email.lease_until)
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        if done.rows_affected() != 1 {
+            return Ok(false);
+        }
+        if let Some(participant_id) = email.participant_id {
+            sqlx::query(
+                "UPDATE participants SET needs_attention = NULL, updated_at = $1 \
+                 WHERE id = $2 AND needs_attention IS NOT NULL AND email = $3",
+            )
+            .bind(to_db(now))
+            .bind(participant_id)
+            .bind(&email.to_address)
+            .execute(&mut *tx)
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(true)
     }
 
     /// Puts a message back in the queue after a failed attempt, keeping the error.
@@ -312,6 +375,76 @@ impl super::Store {
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
+    }
+
+    /// Makes every waiting message due now ("Retry now" after an outage); answers how many.
+    pub async fn retry_waiting_emails_now(&self, now: DateTime<Utc>) -> Result<u64, StoreError> {
+        let done = sqlx::query(
+            "UPDATE outbox SET next_attempt_at = $1 \
+             WHERE state IN ('queued', 'sending') AND state = 'queued' AND next_attempt_at > $1",
+        )
+        .bind(to_db(now))
+        .execute(self.pool())
+        .await?;
+        Ok(done.rows_affected())
+    }
+
+    /// Messages waiting for another attempt after a failed one, soonest first.
+    pub async fn list_waiting_emails(&self, limit: i64) -> Result<Vec<WaitingEmail>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT id, template, to_address, subject, last_error, attempts, next_attempt_at \
+             FROM outbox WHERE state IN ('queued', 'sending') AND state = 'queued' \
+               AND attempts > 0 ORDER BY next_attempt_at, id LIMIT $1",
+        )
+        .bind(limit)
+        .fetch_all(self.pool())
+        .await?)
+    }
+
+    /// How long the oldest message still waiting or being sent has been in the outbox.
+    pub async fn oldest_waiting_email(&self) -> Result<Option<String>, StoreError> {
+        let (oldest,): (Option<String>,) = sqlx::query_as(
+            "SELECT MIN(created_at) FROM outbox WHERE state IN ('queued', 'sending')",
+        )
+        .fetch_one(self.pool())
+        .await?;
+        Ok(oldest)
+    }
+
+    /// Since when delivery has been failing, and the latest error; `None` while it works.
+    pub async fn delivery_failing(&self) -> Result<Option<DeliveryFailing>, StoreError> {
+        Ok(sqlx::query_as(
+            "SELECT failing_since, last_error FROM delivery_status \
+             WHERE id = 1 AND failing_since IS NOT NULL",
+        )
+        .fetch_optional(self.pool())
+        .await?)
+    }
+
+    /// Records that delivery started failing (kept if it already was) or, with `None`,
+    /// that it works again.
+    pub async fn set_delivery_failing(
+        &self,
+        failing: Option<(&DateTime<Utc>, &str)>,
+        now: DateTime<Utc>,
+    ) -> Result<(), StoreError> {
+        let (since, error) = match failing {
+            Some((since, error)) => (Some(to_db(*since)), Some(error)),
+            None => (None, None),
+        };
+        sqlx::query(
+            "INSERT INTO delivery_status (id, failing_since, last_error, updated_at) \
+             VALUES (1, $1, $2, $3) ON CONFLICT (id) DO UPDATE SET \
+             failing_since = CASE WHEN $1 IS NULL THEN NULL \
+               ELSE COALESCE(delivery_status.failing_since, $1) END, \
+             last_error = $2, updated_at = $3",
+        )
+        .bind(since)
+        .bind(error)
+        .bind(to_db(now))
+        .execute(self.pool())
+        .await?;
+        Ok(())
     }
 
     /// Queues every failed message again; answers how many.

@@ -30,6 +30,9 @@ pub struct Member {
     pub confirmed_at: Option<String>,
     pub created_at: String,
     pub updated_at: String,
+    /// Why email to this person needs an organiser's look (an address the mail server
+    /// refused); cleared when mail to them goes through.
+    pub needs_attention: Option<String>,
 }
 
 impl Member {
@@ -45,7 +48,7 @@ impl Member {
 pub(crate) const MEMBER_SELECT: &str = "SELECT m.id AS membership_id, m.public_id, m.trial_id, \
      m.participant_id, p.email, p.name, m.state, m.attribute_value, m.role, m.site, m.team, \
      m.meeting_modes, m.introduction, m.paused_until, m.skip_next_round, m.consent_at, \
-     m.confirmed_at, m.created_at, m.updated_at \
+     m.confirmed_at, m.created_at, m.updated_at, p.needs_attention \
      FROM memberships m JOIN participants p ON p.id = m.participant_id";
 
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -146,6 +149,8 @@ pub struct MemberQuery {
     /// Part of a name or email address, any case.
     pub search: Option<String>,
     pub state: Option<MembershipState>,
+    /// Only people whose email needs attention.
+    pub needs_attention: bool,
     pub limit: i64,
     pub offset: i64,
 }
@@ -185,6 +190,7 @@ impl Store {
             "{MEMBER_SELECT} WHERE m.trial_id = $1 \
              AND ($2 IS NULL OR p.search_key LIKE $2 ESCAPE '\\') \
              AND ($3 IS NULL OR m.state = $3) \
+             AND ($6 = 0 OR p.needs_attention IS NOT NULL) \
              ORDER BY LOWER(p.name), m.id LIMIT $4 OFFSET $5"
         );
         Ok(sqlx::query_as(&sql)
@@ -193,6 +199,7 @@ impl Store {
             .bind(q.state.map(|s| s.as_str()))
             .bind(if q.limit > 0 { q.limit } else { i64::MAX })
             .bind(q.offset.max(0))
+            .bind(i64::from(q.needs_attention))
             .fetch_all(self.pool())
             .await?)
     }

@@ -26,6 +26,67 @@ pub struct ImportBatch {
     pub outcome: String,
     pub created_at: String,
     pub finished_at: Option<String>,
+    /// People in the import as it was started (or continued): `done` of them are through.
+    pub total: i64,
+    pub done: i64,
+    /// Whether the organiser stated these people's consent (kept for a continued import).
+    pub consent: i64,
+    /// Written with every chunk of the import; an old one means it was interrupted.
+    pub heartbeat_at: Option<String>,
+}
+
+impl ImportBatch {
+    /// An `importing` batch whose import has shown no sign of life for a while: the process
+    /// running it stopped. What it saved stays; running the import again adds the rest.
+    pub fn interrupted(&self, now: DateTime<Utc>) -> bool {
+        self.state == "importing"
+            && self
+                .heartbeat_at
+                .as_deref()
+                .and_then(super::time::from_db)
+                .is_none_or(|at| at < now - chrono::Duration::seconds(IMPORT_STALE_SECONDS))
+    }
+}
+
+/// An import writes its progress at least this often (one chunk of people takes well under
+/// a second); a batch silent for longer was interrupted.
+pub const IMPORT_STALE_SECONDS: i64 = 60;
+
+const BATCH_COLUMNS: &str = "id, public_id, trial_id, file_name, content, state, added, \
+     outcome, created_at, finished_at, total, done, consent, heartbeat_at";
+
+/// Inside an import's transaction: the participant a new membership belongs to.
+pub async fn participant_of_membership(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    membership_id: i64,
+) -> Result<i64, StoreError> {
+    let (id,): (i64,) = sqlx::query_as("SELECT participant_id FROM memberships WHERE id = $1")
+        .bind(membership_id)
+        .fetch_one(&mut **tx)
+        .await?;
+    Ok(id)
+}
+
+/// Inside a chunk's transaction: records that `done` more people are through (`added` of
+/// them new), together with the people themselves.
+pub async fn record_import_progress(
+    tx: &mut sqlx::Transaction<'_, sqlx::Any>,
+    batch_id: i64,
+    done: usize,
+    added: usize,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    sqlx::query(
+        "UPDATE import_batches SET done = done + $1, added = added + $2, heartbeat_at = $3 \
+         WHERE id = $4",
+    )
+    .bind(done as i64)
+    .bind(added as i64)
+    .bind(to_db(now))
+    .bind(batch_id)
+    .execute(&mut **tx)
+    .await?;
+    Ok(())
 }
 
 /// What an import did.
@@ -47,19 +108,40 @@ impl Store {
         search: Option<&str>,
         state: Option<MembershipState>,
     ) -> Result<i64, StoreError> {
+        self.count_members_matching(trial_id, search, state, false)
+            .await
+    }
+
+    /// Like [`Store::count_members`], optionally only people whose email needs attention.
+    pub async fn count_members_matching(
+        &self,
+        trial_id: i64,
+        search: Option<&str>,
+        state: Option<MembershipState>,
+        needs_attention: bool,
+    ) -> Result<i64, StoreError> {
         let pattern = search.map(super::search::like_pattern);
         let (n,): (i64,) = sqlx::query_as(
             "SELECT COUNT(*) FROM memberships m JOIN participants p ON p.id = m.participant_id \
              WHERE m.trial_id = $1 \
              AND ($2 IS NULL OR p.search_key LIKE $2 ESCAPE '\\') \
-             AND ($3 IS NULL OR m.state = $3)",
+             AND ($3 IS NULL OR m.state = $3) \
+             AND ($4 = 0 OR p.needs_attention IS NOT NULL)",
         )
         .bind(trial_id)
         .bind(pattern)
         .bind(state.map(|s| s.as_str()))
+        .bind(i64::from(needs_attention))
         .fetch_one(self.pool())
         .await?;
         Ok(n)
+    }
+
+    /// People of the trial whose email needs attention (a refused address), for the list's
+    /// filter link.
+    pub async fn count_needing_attention(&self, trial_id: i64) -> Result<i64, StoreError> {
+        self.count_members_matching(trial_id, None, None, true)
+            .await
     }
 
     /// Email addresses of everyone in the trial (in any state), to spot rows already there.
@@ -106,55 +188,55 @@ impl Store {
         trial_id: i64,
         public_id: &str,
     ) -> Result<Option<ImportBatch>, StoreError> {
-        Ok(sqlx::query_as(
-            "SELECT id, public_id, trial_id, file_name, content, state, added, outcome, \
-             created_at, finished_at FROM import_batches WHERE trial_id = $1 AND public_id = $2",
-        )
+        Ok(sqlx::query_as(&format!(
+            "SELECT {BATCH_COLUMNS} FROM import_batches WHERE trial_id = $1 AND public_id = $2"
+        ))
         .bind(trial_id)
         .bind(public_id)
         .fetch_optional(self.pool())
         .await?)
     }
 
-    /// Marks a batch as being imported. False when it already is, or is done: a second click
-    /// on the import button must not import twice.
-    pub async fn claim_import_batch(&self, batch_id: i64) -> Result<bool, StoreError> {
+    /// Marks a batch as being imported, with `remaining` people still to add. False when it
+    /// already is (and still running) or is done: a second click on the import button must
+    /// not import twice. An interrupted import (see [`ImportBatch::interrupted`]) can be
+    /// claimed again to finish it.
+    pub async fn claim_import_batch(
+        &self,
+        batch_id: i64,
+        remaining: usize,
+        consent: bool,
+        now: DateTime<Utc>,
+    ) -> Result<bool, StoreError> {
+        let stale = now - chrono::Duration::seconds(IMPORT_STALE_SECONDS);
         let done = sqlx::query(
-            "UPDATE import_batches SET state = 'importing' \
-             WHERE id = $1 AND state IN ('previewed', 'failed')",
+            "UPDATE import_batches SET state = 'importing', total = done + $1, consent = $2, \
+             heartbeat_at = $3, outcome = '' \
+             WHERE id = $4 AND (state IN ('previewed', 'failed') \
+               OR (state = 'importing' AND (heartbeat_at IS NULL OR heartbeat_at < $5)))",
         )
+        .bind(remaining as i64)
+        .bind(i64::from(consent))
+        .bind(to_db(now))
         .bind(batch_id)
+        .bind(to_db(stale))
         .execute(self.pool())
         .await?;
         Ok(done.rows_affected() == 1)
     }
 
-    /// Puts a batch whose import was cut short (e.g. by a restart) back to its preview; its
-    /// transaction never committed, so nothing of it was saved.
-    pub async fn reopen_import_batch(&self, batch_id: i64) -> Result<(), StoreError> {
-        sqlx::query(
-            "UPDATE import_batches SET state = 'previewed' WHERE id = $1 AND state = 'importing'",
-        )
-        .bind(batch_id)
-        .execute(self.pool())
-        .await?;
-        Ok(())
-    }
-
+    /// Records how an import ended (`added` is counted chunk by chunk as it goes).
     pub async fn finish_import_batch(
         &self,
         batch_id: i64,
         imported: bool,
-        added: usize,
         outcome: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
         sqlx::query(
-            "UPDATE import_batches SET state = $1, added = $2, outcome = $3, finished_at = $4 \
-             WHERE id = $5",
+            "UPDATE import_batches SET state = $1, outcome = $2, finished_at = $3 WHERE id = $4",
         )
         .bind(if imported { "imported" } else { "failed" })
-        .bind(added as i64)
         .bind(outcome)
         .bind(to_db(now))
         .bind(batch_id)
@@ -176,30 +258,5 @@ impl Store {
         let outcome = add_member(&mut tx, trial_id, person, state, consent_at, now).await?;
         tx.commit().await?;
         Ok(outcome)
-    }
-
-    /// Adds people to a trial in one transaction: either every row is saved or, on any
-    /// error, none is. People already in the trial are left as they are. `progress` hears
-    /// the number of rows done so far.
-    pub async fn import_members(
-        &self,
-        trial_id: i64,
-        people: &[ParticipantDetails],
-        state: MembershipState,
-        consent_at: Option<DateTime<Utc>>,
-        now: DateTime<Utc>,
-        progress: &mut (dyn FnMut(usize) + Send),
-    ) -> Result<ImportCounts, StoreError> {
-        let mut tx = self.pool().begin().await?;
-        let mut counts = ImportCounts::default();
-        for (i, person) in people.iter().enumerate() {
-            match add_member(&mut tx, trial_id, person, state, consent_at, now).await? {
-                AddOutcome::Added { .. } => counts.added += 1,
-                AddOutcome::AlreadyMember { .. } => counts.already_members += 1,
-            }
-            progress(i + 1);
-        }
-        tx.commit().await?;
-        Ok(counts)
     }
 }

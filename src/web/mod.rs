@@ -27,6 +27,7 @@ pub mod home;
 pub mod input_guard;
 pub mod library;
 pub mod limits;
+pub mod metrics;
 pub mod not_found;
 pub mod pages;
 pub mod public;
@@ -77,6 +78,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(health::healthz)
         .service(health::readyz)
         .service(home::home)
+        .service(metrics::metrics)
         .service(assets::stylesheet)
         .service(assets::display_script)
         .configure(library::routes)

@@ -117,7 +117,8 @@ async fn organisers_search_pause_remove_and_export() {
             "meeting_modes",
             "paused_until",
             "joined_at",
-            "confirmed_at"
+            "confirmed_at",
+            "needs_attention"
         ]
     );
     let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();

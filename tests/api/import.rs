@@ -240,21 +240,178 @@ async fn refuse_membership_for(app: &TestApp, attribute_value: &str) {
     }
 }
 
+/// Pending members of the trial, and confirmation emails in the outbox.
+pub async fn pending_and_confirmations(app: &TestApp, trial_id: i64) -> (i64, i64) {
+    let (pending,): (i64,) = sqlx::query_as(
+        "SELECT COUNT(*) FROM memberships WHERE trial_id = $1 AND state = 'pending'",
+    )
+    .bind(trial_id)
+    .fetch_one(app.store.pool())
+    .await
+    .unwrap();
+    let confirmations = count(
+        app,
+        "SELECT COUNT(*) FROM outbox WHERE template = 'participant_confirm'",
+    )
+    .await;
+    (pending, confirmations)
+}
+
 #[tokio::test]
-async fn an_import_that_fails_partway_saves_nobody() {
+async fn an_import_that_stops_partway_keeps_each_person_with_their_email_and_can_be_finished() {
     let app = spawn_app().await;
     app.sign_up_first_organiser().await;
     let trial = trial(&app, "fragile", "").await;
-    let mut csv = many_rows(3_000);
-    csv.push_str("Last Person,last@example.org,Refused\n");
+    // The refused row is the 1,201st: two chunks of people go in before it.
+    let mut csv = many_rows(1_200);
+    csv.push_str("Refused Person,refused@example.org,Refused\n");
+    csv.push_str(
+        &many_rows(300)
+            .replacen("name,email,department\n", "", 1)
+            .replace("person", "later"),
+    );
     refuse_membership_for(&app, "Refused").await;
 
     let page = preview_of(&app, "fragile", csv.as_bytes()).await;
-    let done = import_from(&app, &page, true).await;
-    assert!(done.contains("nobody from this file was added"), "{done}");
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM memberships").await, 0);
-    assert_eq!(count(&app, "SELECT COUNT(*) FROM participants").await, 0);
-    assert!(states(&app, trial.id).await.is_empty());
+    let stopped = import_from(&app, &page, false).await;
+    assert!(stopped.contains("The import stopped"), "{stopped}");
+    assert!(stopped.contains("Added 1000 people"), "{stopped}");
+    // Nobody was saved without their confirmation email.
+    assert_eq!(
+        pending_and_confirmations(&app, trial.id).await,
+        (1000, 1000)
+    );
+    assert!(
+        stopped.contains("Import the other 501 people")
+            || stopped.contains("add the other 501 people"),
+        "{stopped}"
+    );
+
+    // With the cause gone, the same upload finishes the import.
+    let drop_trigger = if on_postgres() {
+        "DROP TRIGGER refuse_one ON memberships"
+    } else {
+        "DROP TRIGGER refuse_one"
+    };
+    sqlx::query(drop_trigger)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let done = import_from(&app, &page, false).await;
+    assert!(done.contains("Added 501 people"), "{done}");
+    assert_eq!(
+        pending_and_confirmations(&app, trial.id).await,
+        (1501, 1501)
+    );
+}
+
+#[tokio::test]
+async fn an_interrupted_console_import_is_shown_as_such_and_can_be_continued() {
+    let app = spawn_app().await;
+    app.sign_up_first_organiser().await;
+    let trial = trial(&app, "cut", "").await;
+    let page = preview_of(&app, "cut", many_rows(700).as_bytes()).await;
+    // The service stopped partway through an earlier import of this upload: its batch is
+    // still `importing`, with a progress written long ago (as a chunk writes it).
+    let batch_id = page.rsplit('/').next().unwrap();
+    let first_chunk: Vec<_> =
+        coffee_trials::app::import::parse(many_rows(500).as_bytes(), "Department", &[])
+            .unwrap()
+            .accepted
+            .into_iter()
+            .map(|r| r.details)
+            .collect();
+    coffee_trials::app::import::commit(
+        &app.store,
+        &app.settings.base_url,
+        &trial,
+        &first_chunk,
+        false,
+        None,
+        Utc::now(),
+        &mut |_| {},
+    )
+    .await
+    .unwrap();
+    let long_ago = coffee_trials::store::time::to_db(Utc::now() - chrono::Duration::minutes(10));
+    sqlx::query(
+        "UPDATE import_batches SET state = 'importing', total = 700, done = 500, \
+         heartbeat_at = $1 WHERE public_id = $2",
+    )
+    .bind(&long_ago)
+    .bind(batch_id)
+    .execute(app.store.pool())
+    .await
+    .unwrap();
+
+    let html = app.get_html(&page).await;
+    assert!(
+        html.contains("interrupted after 500 of 700 people"),
+        "{html}"
+    );
+    assert!(html.contains("add the other 200 people"), "{html}");
+    let done = import_from(&app, &page, false).await;
+    assert!(done.contains("Added 200 people"), "{done}");
+    assert_eq!(pending_and_confirmations(&app, trial.id).await, (700, 700));
+}
+
+#[tokio::test]
+async fn a_killed_command_line_import_is_finished_by_running_it_again() {
+    let app = spawn_app().await;
+    let trial = trial(&app, "killed", "").await;
+    let dir = tempfile::tempdir().unwrap();
+    let file = dir.path().join("people.csv");
+    std::fs::write(&file, many_rows(10_000)).unwrap();
+    let file = file.to_str().unwrap();
+    let mut child = std::process::Command::new(BIN)
+        .args(["participants", "import", "--trial", "killed", file])
+        .env("DATABASE_URL", app._db.url())
+        .env_remove("BIND")
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::null())
+        .spawn()
+        .unwrap();
+    let deadline = Instant::now() + Duration::from_secs(120);
+    loop {
+        let (members,): (i64,) =
+            sqlx::query_as("SELECT COUNT(*) FROM memberships WHERE trial_id = $1")
+                .bind(trial.id)
+                .fetch_one(app.store.pool())
+                .await
+                .unwrap();
+        if members > 0 {
+            break;
+        }
+        assert!(Instant::now() < deadline, "the import never started");
+        tokio::time::sleep(Duration::from_millis(5)).await;
+    }
+    child.kill().unwrap();
+    child.wait().unwrap();
+    let (pending, confirmations) = pending_and_confirmations(&app, trial.id).await;
+    assert!(pending < 10_000, "the kill came after the whole import");
+    assert_eq!(
+        confirmations, pending,
+        "everyone saved has their confirmation email"
+    );
+
+    let out = cli(&app, &["participants", "import", "--trial", "killed", file]);
+    assert_eq!(
+        out.status.code(),
+        Some(0),
+        "{}",
+        String::from_utf8_lossy(&out.stderr)
+    );
+    assert_eq!(
+        pending_and_confirmations(&app, trial.id).await,
+        (10_000, 10_000)
+    );
+    // Once more: nobody to add, nothing missing, nothing sent twice.
+    let out = cli(&app, &["participants", "import", "--trial", "killed", file]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("Nobody to add."));
+    assert_eq!(
+        pending_and_confirmations(&app, trial.id).await,
+        (10_000, 10_000)
+    );
 }
 
 const BIN: &str = env!("CARGO_BIN_EXE_coffee-trials");

@@ -69,6 +69,7 @@ pub const CONSOLE: &[(&str, &str)] = &[
     ("GET", "/admin/outbox"),
     ("POST", "/admin/outbox/{id}/retry"),
     ("POST", "/admin/outbox/retry-failed"),
+    ("POST", "/admin/outbox/retry-now"),
     ("GET", "/admin/trials/{slug}/dashboard"),
     ("GET", "/admin/trials/{slug}/pairings.csv"),
     ("GET", "/admin/trials/{slug}/feedback.csv"),

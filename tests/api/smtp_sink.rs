@@ -1,6 +1,7 @@
 //! A small real SMTP server on 127.0.0.1 for delivery tests and the delivery benchmark. It
 //! speaks just enough of the protocol for lettre (EHLO, MAIL FROM, RCPT TO, DATA, RSET, NOOP,
-//! QUIT), keeps what it receives, and can be told to refuse an address with 550 or to go away.
+//! QUIT), keeps what it receives, and can be told to refuse an address with 550, to be slow,
+//! to answer the final "." late (after keeping the message), or to go away.
 use std::collections::HashSet;
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -23,6 +24,7 @@ struct State {
     received: Mutex<Vec<Received>>,
     refused: Mutex<HashSet<String>>,
     delay: Mutex<Duration>,
+    reply_delay: Mutex<Duration>,
 }
 
 pub struct SmtpSink {
@@ -68,6 +70,24 @@ impl SmtpSink {
     /// Waits this long before accepting each message, to stretch a delivery out.
     pub fn set_delay(&self, delay: Duration) {
         *self.state.delay.lock().unwrap() = delay;
+    }
+
+    /// Keeps each message as soon as its final "." arrives, then waits this long before
+    /// answering it: a server that has the message but confirms it late (or never, for a
+    /// client that gives up first).
+    pub fn set_reply_delay(&self, delay: Duration) {
+        *self.state.reply_delay.lock().unwrap() = delay;
+    }
+
+    /// How many copies of the message with this Message-ID arrived.
+    pub fn copies_of(&self, message_id: &str) -> usize {
+        self.state
+            .received
+            .lock()
+            .unwrap()
+            .iter()
+            .filter(|m| m.message_id.as_deref() == Some(message_id))
+            .count()
     }
 
     pub fn received(&self) -> Vec<Received> {
@@ -160,6 +180,10 @@ async fn session(stream: TcpStream, state: Arc<State>) -> std::io::Result<()> {
                     message_id: header(&data, "message-id"),
                     data,
                 });
+                let reply_delay = *state.reply_delay.lock().unwrap();
+                if !reply_delay.is_zero() {
+                    tokio::time::sleep(reply_delay).await;
+                }
                 "250 2.0.0 queued\r\n".into()
             }
             "RSET" => {

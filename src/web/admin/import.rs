@@ -1,8 +1,8 @@
 //! Importing participants from a CSV file: upload, a preview that saves nobody, then the
-//! import of the accepted rows in one transaction, with its progress on a page that refreshes
-//! itself (no JavaScript needed).
-use std::collections::HashMap;
-use std::sync::{LazyLock, Mutex};
+//! import of the accepted rows (see `app::import::commit`), with its progress on a page that
+//! refreshes itself (no JavaScript needed). The progress is kept in the batch's row, written
+//! with each chunk of people, so any instance can show it, and an import cut short by a
+//! restart is seen as interrupted and can be continued.
 
 use actix_multipart::Multipart;
 use actix_web::http::StatusCode;
@@ -31,16 +31,6 @@ pub fn routes(cfg: &mut actix_web::web::ServiceConfig) {
 
 /// Rows listed on the preview page; the counts always cover the whole file.
 const SHOWN_ROWS: usize = 200;
-
-/// Imports running in this process: batch public id -> (rows done, rows in total). Kept in
-/// memory because the import's own transaction holds SQLite's write lock until it commits,
-/// so progress written to the database could not be read (or even written) meanwhile.
-static RUNNING: LazyLock<Mutex<HashMap<String, (usize, usize)>>> =
-    LazyLock::new(|| Mutex::new(HashMap::new()));
-
-fn running(public_id: &str) -> Option<(usize, usize)> {
-    RUNNING.lock().ok()?.get(public_id).copied()
-}
 
 fn no_trial() -> HttpResponse {
     message(
@@ -78,7 +68,7 @@ fn upload_page(
 
 #[get("/trials/{slug}/import")]
 pub async fn upload_form(store: Data<Store>, csrf: CsrfToken, slug: Path<String>) -> HttpResponse {
-    match store.find_trial(&slug).await {
+    match crate::app::trials::find(&store, &slug).await {
         Ok(Some(trial)) => upload_page(csrf, trial, StatusCode::OK, None),
         Ok(None) => no_trial(),
         Err(e) => internal(e),
@@ -131,7 +121,7 @@ pub async fn upload(
     slug: Path<String>,
     form: Multipart,
 ) -> HttpResponse {
-    let trial = match store.find_trial(&slug).await {
+    let trial = match crate::app::trials::find(&store, &slug).await {
         Ok(Some(t)) => t,
         Ok(None) => return no_trial(),
         Err(e) => return internal(e),
@@ -184,10 +174,7 @@ pub async fn upload(
     }
     // parse() succeeded, so the file is UTF-8 (after an optional BOM, which is dropped).
     let text = String::from_utf8_lossy(bytes.strip_prefix(b"\xEF\xBB\xBF").unwrap_or(&bytes));
-    match store
-        .create_import_batch(trial.id, &file_name, &text, Utc::now())
-        .await
-    {
+    match crate::app::import::keep_upload(&store, &trial, &file_name, &text, Utc::now()).await {
         Ok(id) => see_other(&format!("/admin/trials/{}/import/{id}", trial.slug)),
         Err(e) => internal(e),
     }
@@ -224,11 +211,10 @@ async fn batch_and_trial(
     slug: &str,
     batch_id: &str,
 ) -> Result<Option<(Trial, ImportBatch)>, StoreError> {
-    let Some(trial) = store.find_trial(slug).await? else {
+    let Some(trial) = crate::app::trials::find(&store, slug).await? else {
         return Ok(None);
     };
-    Ok(store
-        .find_import_batch(trial.id, batch_id)
+    Ok(crate::app::import::upload(store, &trial, batch_id)
         .await?
         .map(|b| (trial, b)))
 }
@@ -251,15 +237,19 @@ pub async fn show(
         }
         Err(e) => return internal(e),
     };
-    let progress = running(&batch.public_id);
-    let mut notice = None;
-    if batch.state == "importing" && progress.is_none() {
-        // The import was cut short (the service restarted); its transaction never committed.
-        if let Err(e) = store.reopen_import_batch(batch.id).await {
-            return internal(e);
-        }
+    let now = Utc::now();
+    let interrupted = batch.interrupted(now);
+    let progress = (batch.state == "importing" && !interrupted)
+        .then(|| (batch.done.max(0) as usize, batch.total.max(0) as usize));
+    let notice = interrupted.then(|| {
+        format!(
+            "The import was interrupted after {} of {} people. Those are in the trial with their confirmation emails queued; continue the import to add the rest.",
+            batch.done, batch.total
+        )
+    });
+    if interrupted {
+        // Shown as its preview again: the rows still to add, and the button to add them.
         batch.state = "previewed".into();
-        notice = Some("The import was interrupted before it finished, so nobody from this file was added. You can start it again.".to_string());
     }
     let mut page = BatchPage {
         csrf,
@@ -319,27 +309,28 @@ pub async fn confirm(
         Err(PreviewError::File(_)) => return see_other(&page),
         Err(PreviewError::Store(e)) => return internal(e),
     };
-    match store.claim_import_batch(batch.id).await {
+    let consent = form.consent.is_some();
+    let people: Vec<_> = preview.to_add.into_iter().map(|r| r.details).collect();
+    match crate::app::import::claim_upload(&store, batch.id, people.len(), consent, Utc::now())
+        .await
+    {
         Ok(true) => {}
         // Already running or done: the page shows which.
         Ok(false) => return see_other(&page),
         Err(e) => return internal(e),
     }
-    let consent = form.consent.is_some();
-    let people: Vec<_> = preview.to_add.into_iter().map(|r| r.details).collect();
-    if let Ok(mut map) = RUNNING.lock() {
-        map.insert(batch.public_id.clone(), (0, people.len()));
-    }
     let store = store.into_inner();
     let base_url = web_settings.base_url.clone();
+    // The import goes on after this answer; its progress and outcome are in the batch's row.
+    // If the process stops meanwhile, the chunks saved so far stay and the page offers to
+    // continue.
     actix_web::rt::spawn(async move {
         run_import(&store, &trial, &base_url, &batch, people, consent).await;
     });
     see_other(&page)
 }
 
-/// Runs the import in the background, keeping its progress in `RUNNING` for the page, and
-/// records the outcome on the batch.
+/// Runs the import and records its outcome on the batch.
 async fn run_import(
     store: &Store,
     trial: &Trial,
@@ -348,69 +339,49 @@ async fn run_import(
     people: Vec<crate::domain::ParticipantDetails>,
     consent: bool,
 ) {
-    let total = people.len();
-    let key = batch.public_id.clone();
-    let mut report = move |done: usize| {
-        // Every row would be a lot of locking for nothing; the page refreshes once a second.
-        if done % 100 == 0 || done == total {
-            if let Ok(mut map) = RUNNING.lock() {
-                map.insert(key.clone(), (done, total));
-            }
-        }
-    };
     let result = import::commit(
         store,
         base_url,
         trial,
         &people,
         consent,
+        Some(batch.id),
         Utc::now(),
-        &mut report,
+        &mut |_| {},
     )
     .await;
+    let describe = |imported: &import::Imported| {
+        let counts = imported.counts;
+        let mut outcome = format!("Added {} people", counts.added);
+        if imported.confirmations > 0 {
+            outcome.push_str(&format!(
+                "; {} confirmation emails are on their way",
+                imported.confirmations
+            ));
+        }
+        if counts.already_members > 0 {
+            outcome.push_str(&format!(
+                "; {} were already in the trial and were left as they were",
+                counts.already_members
+            ));
+        }
+        outcome
+    };
     let finished = match &result {
         Ok(imported) => {
-            let counts = imported.counts;
-            let mut outcome = format!("Added {} people", counts.added);
-            match &imported.confirmations {
-                None => {}
-                Some(Ok(sent)) => {
-                    outcome.push_str(&format!("; {sent} confirmation emails are on their way"))
-                }
-                Some(Err(e)) => {
-                    let reference = log_unexpected(&anyhow::anyhow!(
-                        "queueing confirmations after an import: {e}"
-                    ));
-                    outcome.push_str(&format!(
-                        "; the confirmation emails could not be queued (reference {reference})"
-                    ));
-                }
-            }
-            if counts.already_members > 0 {
-                outcome.push_str(&format!(
-                    "; {} were already in the trial and were left as they were",
-                    counts.already_members
-                ));
-            }
-            outcome.push('.');
-            store
-                .finish_import_batch(batch.id, true, counts.added, &outcome, Utc::now())
-                .await
+            let outcome = format!("{}.", describe(imported));
+            crate::app::import::finish_upload(&store, batch.id, true, &outcome, Utc::now()).await
         }
         Err(e) => {
             let reference = log_unexpected(&anyhow::anyhow!("import failed: {e}"));
             let outcome = format!(
-                "The import failed, so nobody from this file was added (reference {reference}). You can try again."
+                "The import stopped (reference {reference}). {}, each with their confirmation email; the rest of the file was not added. Import it again to add the rest.",
+                describe(&e.done)
             );
-            store
-                .finish_import_batch(batch.id, false, 0, &outcome, Utc::now())
-                .await
+            crate::app::import::finish_upload(&store, batch.id, false, &outcome, Utc::now()).await
         }
     };
     if let Err(e) = finished {
         log_unexpected(&e.into());
-    }
-    if let Ok(mut map) = RUNNING.lock() {
-        map.remove(&batch.public_id);
     }
 }

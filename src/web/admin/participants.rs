@@ -50,6 +50,7 @@ pub fn export_csv(trial: &Trial, members: &[Member]) -> Vec<u8> {
         "paused_until",
         "joined_at",
         "confirmed_at",
+        "needs_attention",
     ];
     // Writing to a Vec cannot fail.
     let _ = out.write_record(header.map(spreadsheet_safe));
@@ -67,6 +68,7 @@ pub fn export_csv(trial: &Trial, members: &[Member]) -> Vec<u8> {
             spreadsheet_safe(m.paused_until.as_deref().unwrap_or("")),
             spreadsheet_safe(&m.created_at),
             spreadsheet_safe(m.confirmed_at.as_deref().unwrap_or("")),
+            spreadsheet_safe(m.needs_attention.as_deref().unwrap_or("")),
         ]);
     }
     out.into_inner().unwrap_or_default()
@@ -110,6 +112,8 @@ async fn trial(store: &Store, slug: &str) -> Result<Trial, PageError> {
 pub struct ListQuery {
     search: String,
     state: String,
+    /// "1": only people whose email needs attention.
+    attention: String,
     page: Option<i64>,
 }
 
@@ -118,14 +122,18 @@ impl ListQuery {
         MemberQuery {
             search: Some(self.search.trim().to_string()).filter(|s| !s.is_empty()),
             state: MembershipState::parse(self.state.trim()),
+            needs_attention: self.attention.trim() == "1",
             ..Default::default()
         }
     }
 
     /// The filters as a query string, for links that keep them.
     fn filters(&self) -> String {
-        serde_urlencoded::to_string([("search", self.search.trim()), ("state", self.state.trim())])
-            .unwrap_or_default()
+        let mut filters = vec![("search", self.search.trim()), ("state", self.state.trim())];
+        if self.attention.trim() == "1" {
+            filters.push(("attention", "1"));
+        }
+        serde_urlencoded::to_string(filters).unwrap_or_default()
     }
 }
 
@@ -138,6 +146,7 @@ struct ListPage {
     counts: Vec<(String, i64)>,
     search: String,
     state: String,
+    attention: bool,
     filters: String,
     matching: i64,
     page: i64,
@@ -169,7 +178,9 @@ pub async fn list(
     q: Query<ListQuery>,
 ) -> Result<HttpResponse, PageError> {
     let trial = trial(&store, &slug).await?;
-    let found = rules::roster_page(&store, &trial, q.member_query(), q.page, PAGE_SIZE).await?;
+    let query = q.member_query();
+    let attention = query.needs_attention;
+    let found = rules::roster_page(&store, &trial, query, q.page, PAGE_SIZE).await?;
     Ok(render(&ListPage {
         csrf,
         trial,
@@ -177,6 +188,7 @@ pub async fn list(
         counts: found.counts,
         search: q.search.trim().to_string(),
         state: q.state.trim().to_string(),
+        attention,
         filters: q.filters(),
         matching: found.matching,
         page: found.page,
@@ -421,6 +433,7 @@ pub mod api {
         paused_until: Option<&'a str>,
         joined_at: &'a str,
         confirmed_at: Option<&'a str>,
+        needs_attention: Option<&'a str>,
     }
 
     fn view(m: &Member) -> MemberView<'_> {
@@ -437,6 +450,7 @@ pub mod api {
             paused_until: m.paused_until.as_deref(),
             joined_at: &m.created_at,
             confirmed_at: m.confirmed_at.as_deref(),
+            needs_attention: m.needs_attention.as_deref(),
         }
     }
 

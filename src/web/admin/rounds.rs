@@ -76,8 +76,7 @@ impl From<RoundError> for PageError {
 }
 
 async fn round(store: &Store, trial: &Trial, number: i64) -> Result<Round, RoundError> {
-    store
-        .find_round_by_number(trial.id, number)
+    crate::app::rounds::find_by_number(store, trial, number)
         .await?
         .ok_or(RoundError::NotFound)
 }
@@ -91,7 +90,7 @@ pub async fn list(
     csrf: CsrfToken,
     TrialInPath(trial): TrialInPath,
 ) -> Result<HttpResponse, PageError> {
-    let rounds = store.list_rounds(trial.id).await?;
+    let rounds = crate::app::trials::rounds(&store, trial.id).await?;
     Ok(render(&RoundsPage {
         csrf,
         trial,
@@ -159,7 +158,7 @@ async fn page_with(
     let delivery = if round.is_draft() {
         None
     } else {
-        Some(store.outbox_progress_for_round(round.id).await?)
+        Some(crate::app::outbox::progress_for_round(&store, round.id).await?)
     };
     let view = rounds::view(store, &trial, round, Utc::now()).await?;
     Ok(render_status(
@@ -298,7 +297,7 @@ pub async fn discard(
     path: RoundPath,
 ) -> Result<HttpResponse, PageError> {
     let r = round(&store, &trial, path.1).await?;
-    if !store.delete_draft_round(r.id, Utc::now()).await? {
+    if !crate::app::rounds::discard_draft(&store, r.id, Utc::now()).await? {
         return Err(RoundError::Published.into());
     }
     Ok(see_other(&format!("/admin/trials/{}/rounds", trial.slug)))
