@@ -8,6 +8,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::blossom::{Graph, Matcher, Mode};
 use super::index::{Cost, Csr, Ctx, NONE};
+use super::meet::{how_group_meets, HowToMeet, Reach};
 use super::{roundrobin, Group, Instance, Outcome, Stats, Unplaced};
 
 /// Up to this size the never-met graph is stored as explicit lists (at most
@@ -431,9 +432,9 @@ struct TrioChoice {
     third: u32,
     host: usize,
     swap: Swap,
-    /// Change in (repeats, recency, same-group pairs) against the current
-    /// pairs; signed because the optional rewrite can remove a repeat.
-    delta: (i64, f64, i64),
+    /// Change in (pairs that cannot meet, repeats, recency, same-group pairs)
+    /// against the current pairs; signed because the optional rewrite can remove a repeat.
+    delta: Delta,
     rotation: f64,
     tiebreak: u32,
 }
@@ -444,11 +445,14 @@ impl TrioChoice {
         if a.0 != b.0 {
             return a.0 < b.0;
         }
-        if (a.1 - b.1).abs() > 1e-9 {
+        if a.1 != b.1 {
             return a.1 < b.1;
         }
-        if a.2 != b.2 {
+        if (a.2 - b.2).abs() > 1e-9 {
             return a.2 < b.2;
+        }
+        if a.3 != b.3 {
+            return a.3 < b.3;
         }
         if (self.rotation - o.rotation).abs() > 1e-9 {
             return self.rotation < o.rotation;
@@ -457,8 +461,15 @@ impl TrioChoice {
     }
 }
 
-fn signed(c: Cost) -> (i64, f64, i64) {
-    (i64::from(c.repeats), c.recency, i64::from(c.same))
+type Delta = (i64, i64, f64, i64);
+
+fn signed(c: Cost) -> Delta {
+    (
+        i64::from(c.cant),
+        i64::from(c.repeats),
+        c.recency,
+        i64::from(c.same),
+    )
 }
 
 /// Who could be the third person: the one left over, or (for a fairer
@@ -498,10 +509,10 @@ fn best_host(
     c: u32,
     swap: Swap,
 ) -> Option<TrioChoice> {
-    let swap_delta = swap.map_or((0, 0.0, 0), |(k, [p, q])| {
+    let swap_delta = swap.map_or((0, 0, 0.0, 0), |(k, [p, q])| {
         let [a, b] = pairs[k];
         let (d, o) = (signed(ctx.cost(p, q)), signed(ctx.cost(a, b)));
-        (d.0 - o.0, d.1 - o.1, d.2 - o.2)
+        (d.0 - o.0, d.1 - o.1, d.2 - o.2, d.3 - o.3)
     });
     let mut best: Option<TrioChoice> = None;
     for (h, &orig) in pairs.iter().enumerate() {
@@ -521,6 +532,7 @@ fn best_host(
                 add.0 + swap_delta.0,
                 add.1 + swap_delta.1,
                 add.2 + swap_delta.2,
+                add.3 + swap_delta.3,
             ),
             rotation: ctx.trio_penalty(c) + ctx.trio_penalty(a) + ctx.trio_penalty(b),
             tiebreak: rng.random(),
@@ -838,7 +850,7 @@ pub(crate) struct Placement<'a> {
 
 pub(crate) fn outcome(ctx: &Ctx, sol: &Placement, seed: u64) -> Outcome {
     let mut groups = Vec::with_capacity(sol.groups.len());
-    let (mut pairs_n, mut repeats, mut cross) = (0u32, 0u32, 0u32);
+    let (mut pairs_n, mut repeats, mut cross, mut cant) = (0u32, 0u32, 0u32, 0u32);
     let qualifier = if sol.proven {
         "fewest repeats possible"
     } else {
@@ -853,6 +865,7 @@ pub(crate) fn outcome(ctx: &Ctx, sol: &Placement, seed: u64) -> Outcome {
                 let (a, b) = (members[i], members[j]);
                 pairs_n += 1;
                 cross += ctx.cross(a, b) as u32;
+                cant += !ctx.can_meet(a, b) as u32;
                 if let Some(age) = ctx.met_age(a, b) {
                     rep += 1;
                     let when = if age == 1 {
@@ -909,6 +922,11 @@ pub(crate) fn outcome(ctx: &Ctx, sol: &Placement, seed: u64) -> Outcome {
                 parts.push(format!("{} and {last}", init.join(", ")));
             }
         }
+        let reach: Vec<Reach> = members.iter().map(|&m| ctx.reach[m as usize]).collect();
+        let how = how_group_meets(&reach, ctx.same_site_only);
+        if let HowToMeet::No { reason } = &how {
+            parts.insert(0, format!("cannot meet: {reason}"));
+        }
         groups.push(Group {
             members: members
                 .iter()
@@ -916,6 +934,7 @@ pub(crate) fn outcome(ctx: &Ctx, sol: &Placement, seed: u64) -> Outcome {
                 .collect(),
             repeats: rep,
             reason: parts.join("; "),
+            how,
         });
     };
     for g in &sol.groups {
@@ -937,6 +956,7 @@ pub(crate) fn outcome(ctx: &Ctx, sol: &Placement, seed: u64) -> Outcome {
             pairs: pairs_n,
             repeats,
             cross_group_pairs: cross,
+            cant_meet_pairs: cant,
             lower_bound: sol.lower_bound,
             proven_optimal: sol.proven,
             method: sol.method,

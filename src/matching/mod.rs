@@ -149,6 +149,9 @@ pub struct Group {
     pub repeats: u32,
     /// A short explanation for organisers, e.g. "never met; Nursing and Estates".
     pub reason: String,
+    /// How the group can meet (shared ways, and the site for in person), or
+    /// why it cannot, from the members' [`Person::ways`] and [`Person::site`].
+    pub how: meet::HowToMeet,
 }
 
 /// Someone who could not be placed this round.
@@ -167,6 +170,8 @@ pub struct Stats {
     pub repeats: u32,
     /// Pairs whose `group` attributes differ.
     pub cross_group_pairs: u32,
+    /// Pairs whose two people cannot meet (no shared way; see [`meet`]).
+    pub cant_meet_pairs: u32,
     /// No valid grouping of everyone placed has fewer repeats than this.
     pub lower_bound: u32,
     /// `repeats` is known to be the minimum possible.

@@ -59,9 +59,9 @@ impl Score {
         self.cost.better(&o.cost)
     }
 
-    /// Nothing left to gain: no exclusion, no repeat, no same-group pair.
+    /// Nothing left to gain: no exclusion, no pair that cannot meet, no repeat, no same-group pair.
     fn perfect(&self) -> bool {
-        self.excluded == 0 && self.cost.repeats == 0 && self.cost.same == 0
+        self.excluded == 0 && self.cost.cant == 0 && self.cost.repeats == 0 && self.cost.same == 0
     }
 }
 
