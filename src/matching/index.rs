@@ -348,9 +348,11 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Lexicographic quality of a set of groups: pairs that cannot meet, then repeats, then how recent those
-/// repeats are (sum of 1/age), then same-group pairs, then how recently the
-/// group of three's members were last in one. Lower is better.
+/// Lexicographic quality of a set of groups: pairs that cannot meet, then
+/// repeats, then how recent those repeats are (sum of 1/age), then how recently
+/// the group of three's members were last in one (so nobody is in it twice
+/// before everyone has been, where the history allows), then same-group pairs.
+/// Lower is better.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Cost {
     pub cant: u32,
@@ -385,9 +387,9 @@ impl Cost {
         if (self.recency - o.recency).abs() > 1e-9 {
             return self.recency < o.recency;
         }
-        if self.same != o.same {
-            return self.same < o.same;
+        if (self.rotation - o.rotation).abs() > 1e-9 {
+            return self.rotation < o.rotation;
         }
-        self.rotation < o.rotation - 1e-9
+        self.same < o.same
     }
 }
