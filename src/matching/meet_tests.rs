@@ -413,3 +413,41 @@ proptest! {
         prop_assert!(out.stats.lower_bound <= out.stats.repeats);
     }
 }
+
+#[test]
+fn instance_files_carry_modes_and_site() {
+    use super::format::{parse_instance, write_outcome};
+    let doc = r#"{"participants": [
+        {"id": "a", "group": "IT", "site": "Royal Infirmary", "modes": ["in_person"]},
+        {"id": "b", "group": "HR", "modes": ["video", "phone"]},
+        {"id": "c", "group": "HR", "site": "Royal Infirmary"},
+        {"id": "d", "group": "IT", "modes": []}
+    ], "rules": {"same_site_only": false}}"#;
+    let inst = parse_instance(doc).unwrap();
+    assert_eq!(inst.participants[0].ways, Ways::from_list([Way::InPerson]));
+    assert_eq!(
+        inst.participants[0].site.as_deref(),
+        Some("Royal Infirmary")
+    );
+    assert_eq!(
+        inst.participants[1].ways,
+        Ways::from_list([Way::Video, Way::Phone])
+    );
+    assert_eq!(inst.participants[2].ways, Ways::ANY);
+    assert_eq!(inst.participants[3].ways, Ways::ANY);
+    let out = pair(&inst, 5);
+    assert_eq!(out.stats.cant_meet_pairs, 0);
+    let json: serde_json::Value = serde_json::from_str(&write_outcome(&out)).unwrap();
+    assert_eq!(json["stats"]["cant_meet_pairs"], 0);
+    assert_eq!(json["how"].as_array().unwrap().len(), 2);
+    assert_eq!(json["how"][0]["can_meet"], "yes");
+
+    let err = parse_instance(r#"{"participants": [{"id": "a", "modes": ["carrier pigeon"]}]}"#)
+        .unwrap_err();
+    assert_eq!(err.location, "participants[0].modes[0]");
+    let err = parse_instance(r#"{"participants": [{"id": "a", "modes": "video"}]}"#).unwrap_err();
+    assert_eq!(err.location, "participants[0].modes");
+    let err =
+        parse_instance(r#"{"participants": [], "rules": {"same_site_only": 1}}"#).unwrap_err();
+    assert_eq!(err.location, "rules.same_site_only");
+}
