@@ -762,7 +762,7 @@ fn most_cross(ctx: &Ctx, rng: &mut ChaCha8Rng, pairs: &mut [[u32; 2]], explicit:
         edges.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
     }
     let mate = super::weighted::max_weight_matching(people.len(), &edges, true);
-    if mate.iter().any(|&x| x == NONE) {
+    if mate.contains(&NONE) {
         return;
     }
     let mut new_pairs = Vec::with_capacity(good.len());

@@ -70,6 +70,10 @@ fn instance(rng: &mut ChaCha8Rng, n: usize, rounds: usize, exclusions: usize) ->
     inst
 }
 
+/// (pairs that cannot meet, repeats, same-department pairs)
+type Score3 = (u32, u32, u32);
+type Memo3 = Vec<Option<Option<Score3>>>;
+
 struct Tables {
     allowed: Vec<Vec<bool>>,
     cant: Vec<Vec<bool>>,
@@ -93,10 +97,10 @@ fn tables(inst: &Instance) -> Tables {
     let index = |id: &str| p.iter().position(|x| x.id == id);
     for i in 0..n {
         for j in 0..n {
-            t.allowed[i][j] = i != j
-                && !p[i].do_not_pair.contains(&p[j].id)
-                && !p[j].do_not_pair.contains(&p[i].id)
-                && !(p[i].never_together.is_some() && p[i].never_together == p[j].never_together);
+            let excluded = p[i].do_not_pair.contains(&p[j].id)
+                || p[j].do_not_pair.contains(&p[i].id)
+                || (p[i].never_together.is_some() && p[i].never_together == p[j].never_together);
+            t.allowed[i][j] = i != j && !excluded;
             t.cant[i][j] = !pair_can_meet(&reach(i), &reach(j), inst.rules.same_site_only);
             t.same[i][j] = p[i].group == p[j].group;
         }
@@ -126,15 +130,15 @@ fn brute(inst: &Instance) -> Option<(u32, u32, u32)> {
     };
     let add = |a: (u32, u32, u32), b: (u32, u32, u32)| (a.0 + b.0, a.1 + b.1, a.2 + b.2);
     let full = (1usize << n) - 1;
-    let mut memo: Vec<Option<Option<(u32, u32, u32)>>> = vec![None; (full + 1) * 2];
+    let mut memo: Memo3 = vec![None; (full + 1) * 2];
     fn go(
         rem: usize,
         trio: bool,
         n: usize,
         t: &Tables,
         cost: &dyn Fn(usize, usize) -> (u32, u32, u32),
-        add: &dyn Fn((u32, u32, u32), (u32, u32, u32)) -> (u32, u32, u32),
-        memo: &mut Vec<Option<Option<(u32, u32, u32)>>>,
+        add: &dyn Fn(Score3, Score3) -> Score3,
+        memo: &mut Memo3,
     ) -> Option<(u32, u32, u32)> {
         if rem == 0 {
             return (!trio).then_some((0, 0, 0));
