@@ -6,6 +6,7 @@ use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
 use rand_chacha::ChaCha8Rng;
 
+use coffee_trials::matching::meet::{Way, Ways};
 use coffee_trials::matching::{pair, Instance, PastGroup, PastRound, Person, Rules};
 
 /// `n` people in `groups` skewed groups with `rounds` past random groupings
@@ -92,6 +93,22 @@ fn tight_instance(m: usize, rounds: usize, seed: u64) -> Instance {
     }
 }
 
+/// The same instance with a hospital trust's ways to meet: a quarter in person
+/// only on one of `sites` sites, some video only, the rest any way.
+fn with_ways(mut inst: Instance, sites: usize, seed: u64) -> Instance {
+    let mut rng = ChaCha8Rng::seed_from_u64(seed);
+    for p in &mut inst.participants {
+        p.site = Some(format!("site{}", rng.random_range(0..sites)));
+        p.ways = match rng.random_range(0..8) {
+            0 | 1 => Ways::from_list([Way::InPerson]),
+            2 => Ways::from_list([Way::Video]),
+            3 => Ways::from_list([Way::InPerson, Way::Video]),
+            _ => Ways::ANY,
+        };
+    }
+    inst
+}
+
 fn bench(c: &mut Criterion) {
     let mut g = c.benchmark_group("pair");
     g.sample_size(10);
@@ -101,6 +118,14 @@ fn bench(c: &mut Criterion) {
         ("churn_n20000_r5", churn_instance(20_000, 5, 50, 3, 2)),
         ("churn_n50000_r5", churn_instance(50_000, 5, 50, 4, 2)),
         ("tight_n300_r295", tight_instance(300, 295, 5)),
+        (
+            "meet_n2000_r12",
+            with_ways(churn_instance(2000, 12, 15, 5, 2), 6, 5),
+        ),
+        (
+            "meet_n20000_r5",
+            with_ways(churn_instance(20_000, 5, 30, 6, 2), 8, 6),
+        ),
     ] {
         g.bench_with_input(BenchmarkId::from_parameter(name), &inst, |b, inst| {
             let mut seed = 0u64;

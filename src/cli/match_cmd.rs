@@ -1,5 +1,6 @@
 //! `coffee-trials match --input FILE [--seed N]`: pair one instance file (the
-//! yardstick's format) and print the output JSON on stdout. Bad input exits
+//! yardstick's format, with each participant's `modes` and `site`) and print
+//! the output JSON on stdout. Bad input exits
 //! with status 2 and a message saying what is wrong and where.
 use std::io::Write;
 use std::path::Path;
@@ -60,6 +61,7 @@ pub fn run(input: &Path, seed: Option<u64>) -> ExitCode {
         "n": instance.participants.len(),
         "seed": seed,
         "method": s.method,
+        "cant_meet_pairs": s.cant_meet_pairs,
         "repeats": s.repeats,
         "lower_bound": s.lower_bound,
         "proven_optimal": s.proven_optimal,

@@ -9,11 +9,13 @@ use super::index::{Csr, Ctx, NONE};
 
 #[derive(Clone, Copy, PartialEq, Eq)]
 pub(crate) enum Mode {
-    /// Allowed and never met.
+    /// Allowed, never met, and the two can meet.
     Fresh,
-    /// Allowed (repeats permitted).
+    /// Allowed (repeats and pairs that cannot meet permitted).
     Allowed,
-    /// Allowed, never met and from different groups; explicit lists only.
+    /// Allowed and the two can meet (repeats permitted).
+    Meet,
+    /// Allowed, never met, can meet and from different groups; explicit lists only.
     FreshCross,
 }
 
@@ -28,9 +30,12 @@ impl Graph<'_, '_> {
     #[inline]
     pub fn adjacent(&self, u: u32, v: u32) -> bool {
         match self.mode {
-            Mode::Fresh => self.ctx.fresh(u, v),
+            Mode::Fresh => self.ctx.fresh(u, v) && self.ctx.can_meet(u, v),
             Mode::Allowed => self.ctx.allowed(u, v),
-            Mode::FreshCross => self.ctx.fresh(u, v) && self.ctx.cross(u, v),
+            Mode::Meet => self.ctx.allowed(u, v) && self.ctx.can_meet(u, v),
+            Mode::FreshCross => {
+                self.ctx.fresh(u, v) && self.ctx.can_meet(u, v) && self.ctx.cross(u, v)
+            }
         }
     }
 
@@ -40,8 +45,9 @@ impl Graph<'_, '_> {
         }
         let blocked = match self.mode {
             Mode::Fresh | Mode::FreshCross => self.ctx.blocked.row(u),
-            Mode::Allowed => self.ctx.excl.row(u),
+            Mode::Allowed | Mode::Meet => self.ctx.excl.row(u),
         };
+        let meet = (self.mode != Mode::Allowed && !self.ctx.meet_all).then_some(self.ctx);
         Nbrs::Complement {
             next: 0,
             n: self.ctx.n as u32,
@@ -49,13 +55,15 @@ impl Graph<'_, '_> {
             team: self.ctx.team[u as usize],
             teams: &self.ctx.team,
             blocked,
+            meet,
         }
     }
 }
 
 enum Nbrs<'g> {
     List(std::slice::Iter<'g, u32>),
-    /// Every vertex except `u`, its team-mates and the sorted `blocked` list.
+    /// Every vertex except `u`, its team-mates and the sorted `blocked` list
+    /// (and, with `meet`, those `u` cannot meet).
     Complement {
         next: u32,
         n: u32,
@@ -63,6 +71,7 @@ enum Nbrs<'g> {
         team: u32,
         teams: &'g [u32],
         blocked: &'g [u32],
+        meet: Option<&'g Ctx<'g>>,
     },
 }
 
@@ -79,6 +88,7 @@ impl Iterator for Nbrs<'_> {
                 team,
                 teams,
                 blocked,
+                meet,
             } => loop {
                 if *next >= *n {
                     return None;
@@ -96,6 +106,9 @@ impl Iterator for Nbrs<'_> {
                     continue;
                 }
                 if *team != NONE && teams[v as usize] == *team {
+                    continue;
+                }
+                if meet.is_some_and(|c| !c.can_meet(*u, v)) {
                     continue;
                 }
                 return Some(v);

@@ -8,6 +8,7 @@ use rand_chacha::ChaCha8Rng;
 
 use super::blossom::{Graph, Matcher, Mode};
 use super::index::{Cost, Csr, Ctx, NONE};
+use super::meet::{how_group_meets, HowToMeet, Reach};
 use super::{roundrobin, Group, Instance, Outcome, Stats, Unplaced};
 
 /// Up to this size the never-met graph is stored as explicit lists (at most
@@ -106,26 +107,53 @@ fn solve(ctx: &Ctx, rng: &mut ChaCha8Rng) -> Solution {
     }
     let fresh_mate = m.mate.clone();
     let nu = (fresh_mate.iter().filter(|&&x| x != NONE).count() / 2) as u32;
-    let lower_bound = (n as u32 - n as u32 % 2) / 2 - nu;
+    let half = (n as u32 - n as u32 % 2) / 2;
+    // Meeting at all comes before avoiding repeats: grow the matching over every
+    // allowed pair that can meet. Whoever is still free then cannot be paired
+    // with anyone they can meet without leaving someone else without.
+    let mut forced_cant = 0;
+    if !ctx.meet_all {
+        let gm = Graph {
+            ctx,
+            mode: Mode::Meet,
+            explicit: None,
+        };
+        if let Some(x) = reserved {
+            if !maximise(&gm, &mut m, 1, Some(x)) {
+                maximise(&gm, &mut m, 1, None);
+            }
+        } else {
+            maximise(&gm, &mut m, 0, None);
+        }
+        let matched = (m.mate.iter().filter(|&&x| x != NONE).count() / 2) as u32;
+        forced_cant = half.saturating_sub(matched);
+    }
+    // Each pair is fresh and can meet (at most ν of them), a repeat, or cannot meet.
+    let lower_bound = half.saturating_sub(nu + forced_cant);
 
     let mut sol = complete(ctx, rng, &mut m, lower_bound);
-    let mut repeats = total_cost(ctx, &sol).repeats;
+    let cost = total_cost(ctx, &sol);
+    let mut repeats = cost.repeats;
     sol.proven = sol.unplaced.is_empty() && repeats == lower_bound;
 
-    if !sol.proven && n % 2 == 1 && sol.unplaced.is_empty() {
+    if !sol.proven && n % 2 == 1 && sol.unplaced.is_empty() && cost.cant == 0 {
         if let Some(adj) = &explicit {
             let (better, complete_search) =
                 exact_trio(ctx, &g, adj, &fresh_mate, lower_bound, repeats);
             if let Some(mut s) = better {
                 improve(ctx, rng, &mut s.pairs);
-                repeats = total_cost(ctx, &s).repeats;
-                sol = s;
+                let c = total_cost(ctx, &s);
+                if c.better(&cost) {
+                    repeats = c.repeats;
+                    sol = s;
+                }
             }
             // Trios with fewer than two never-met pairs cost at least the lower
             // bound plus two, so a complete search settles anything up to that.
             sol.proven = repeats == lower_bound || (complete_search && repeats <= lower_bound + 2);
         }
     }
+    most_cross(ctx, rng, &mut sol.pairs, explicit.as_ref());
     // Tiny rounds are cheap to solve outright, which also settles recency,
     // cross-group pairs and the rotation of the group of three exactly.
     if (!sol.proven || n <= ALWAYS_EXHAUSTIVE_MAX) && n <= EXHAUSTIVE_MAX {
@@ -153,14 +181,15 @@ fn filtered(adj: &Csr, mut out: Csr, keep: impl Fn(u32, u32) -> bool) -> Csr {
     out
 }
 
-/// Explicit never-met lists (ascending), for rounds small enough to afford them.
+/// Explicit lists (ascending) of the allowed never-met pairs that can meet, for
+/// rounds small enough to afford them.
 fn fresh_lists(ctx: &Ctx) -> Csr {
     let n = ctx.n as u32;
     let mut off = Vec::with_capacity(ctx.n + 1);
     let mut nbr = Vec::new();
     off.push(0);
     for u in 0..n {
-        nbr.extend((0..n).filter(|&v| ctx.fresh(u, v)));
+        nbr.extend((0..n).filter(|&v| ctx.fresh(u, v) && ctx.can_meet(u, v)));
         off.push(nbr.len() as u32);
     }
     Csr {
@@ -196,9 +225,10 @@ fn greedy(ctx: &Ctx, rng: &mut ChaCha8Rng, m: &mut Matcher, reserved: Option<u32
             counts[g as usize] -= 1;
         }
     };
-    // 0: never met, other group; 1: never met, same group; 2: not acceptable here.
+    // 0: never met, other group; 1: never met, same group; 2: not acceptable
+    // here (met before, excluded, or they cannot meet).
     let tier = |u: u32, v: u32| -> u8 {
-        if !ctx.fresh(u, v) {
+        if !ctx.fresh(u, v) || !ctx.can_meet(u, v) {
             2
         } else if !ctx.prefer_cross || ctx.cross(u, v) {
             0
@@ -431,9 +461,9 @@ struct TrioChoice {
     third: u32,
     host: usize,
     swap: Swap,
-    /// Change in (repeats, recency, same-group pairs) against the current
-    /// pairs; signed because the optional rewrite can remove a repeat.
-    delta: (i64, f64, i64),
+    /// Change in (pairs that cannot meet, repeats, recency, same-group pairs)
+    /// against the current pairs; signed because the optional rewrite can remove a repeat.
+    delta: Delta,
     rotation: f64,
     tiebreak: u32,
 }
@@ -444,21 +474,31 @@ impl TrioChoice {
         if a.0 != b.0 {
             return a.0 < b.0;
         }
-        if (a.1 - b.1).abs() > 1e-9 {
+        if a.1 != b.1 {
             return a.1 < b.1;
         }
-        if a.2 != b.2 {
+        if (a.2 - b.2).abs() > 1e-9 {
             return a.2 < b.2;
         }
         if (self.rotation - o.rotation).abs() > 1e-9 {
             return self.rotation < o.rotation;
         }
+        if a.3 != b.3 {
+            return a.3 < b.3;
+        }
         self.tiebreak < o.tiebreak
     }
 }
 
-fn signed(c: Cost) -> (i64, f64, i64) {
-    (i64::from(c.repeats), c.recency, i64::from(c.same))
+type Delta = (i64, i64, f64, i64);
+
+fn signed(c: Cost) -> Delta {
+    (
+        i64::from(c.cant),
+        i64::from(c.repeats),
+        c.recency,
+        i64::from(c.same),
+    )
 }
 
 /// Who could be the third person: the one left over, or (for a fairer
@@ -498,10 +538,10 @@ fn best_host(
     c: u32,
     swap: Swap,
 ) -> Option<TrioChoice> {
-    let swap_delta = swap.map_or((0, 0.0, 0), |(k, [p, q])| {
+    let swap_delta = swap.map_or((0, 0, 0.0, 0), |(k, [p, q])| {
         let [a, b] = pairs[k];
         let (d, o) = (signed(ctx.cost(p, q)), signed(ctx.cost(a, b)));
-        (d.0 - o.0, d.1 - o.1, d.2 - o.2)
+        (d.0 - o.0, d.1 - o.1, d.2 - o.2, d.3 - o.3)
     });
     let mut best: Option<TrioChoice> = None;
     for (h, &orig) in pairs.iter().enumerate() {
@@ -521,6 +561,7 @@ fn best_host(
                 add.0 + swap_delta.0,
                 add.1 + swap_delta.1,
                 add.2 + swap_delta.2,
+                add.3 + swap_delta.3,
             ),
             rotation: ctx.trio_penalty(c) + ctx.trio_penalty(a) + ctx.trio_penalty(b),
             tiebreak: rng.random(),
@@ -533,7 +574,8 @@ fn best_host(
 }
 
 /// Swaps members between the group of three and the pairs while that strictly
-/// improves (cost, then how recently the three were last in a group of three).
+/// improves the cost (which ranks how recently the three were last in a group
+/// of three above same-group pairs).
 fn polish_trio(ctx: &Ctx, rng: &mut ChaCha8Rng, pairs: &mut [[u32; 2]], t: &mut [u32; 3]) {
     let p = pairs.len();
     if p == 0 {
@@ -557,8 +599,8 @@ fn polish_trio(ctx: &Ctx, rng: &mut ChaCha8Rng, pairs: &mut [[u32; 2]], t: &mut 
                 } else {
                     rng.random_range(0..p)
                 };
-                let now_cost = trio_cost(t) + ctx.cost(pairs[j][0], pairs[j][1]);
-                let now_rot = rot(t);
+                let mut now_cost = trio_cost(t) + ctx.cost(pairs[j][0], pairs[j][1]);
+                now_cost.rotation = rot(t);
                 let mut done = false;
                 for side in 0..2 {
                     let (c, d) = (pairs[j][side], pairs[j][1 - side]);
@@ -568,9 +610,9 @@ fn polish_trio(ctx: &Ctx, rng: &mut ChaCha8Rng, pairs: &mut [[u32; 2]], t: &mut 
                     if !allowed3(&nt) || !ctx.allowed(out, d) {
                         continue;
                     }
-                    let alt = trio_cost(&nt) + ctx.cost(out, d);
-                    let tie = !alt.better(&now_cost) && !now_cost.better(&alt);
-                    if alt.better(&now_cost) || (tie && rot(&nt) < now_rot - 1e-9) {
+                    let mut alt = trio_cost(&nt) + ctx.cost(out, d);
+                    alt.rotation = rot(&nt);
+                    if alt.better(&now_cost) {
                         *t = nt;
                         pairs[j] = [out, d];
                         done = true;
@@ -601,7 +643,7 @@ fn improve(ctx: &Ctx, rng: &mut ChaCha8Rng, pairs: &mut [[u32; 2]]) {
         for i in 0..p {
             let [u, v] = pairs[i];
             let ci = ctx.cost(u, v);
-            if ci.repeats == 0 && ci.same == 0 {
+            if ci.cant == 0 && ci.repeats == 0 && ci.same == 0 {
                 continue;
             }
             let full = p <= 2048;
@@ -643,6 +685,102 @@ fn improve(ctx: &Ctx, rng: &mut ChaCha8Rng, pairs: &mut [[u32; 2]]) {
     }
 }
 
+/// Above this many candidate edges the weighted matching keeps, per person,
+/// only a sample of partners from other groups (plus the current partner).
+const WEIGHTED_EDGES_MAX: usize = 120_000;
+const WEIGHTED_SAMPLE: usize = 24;
+
+/// The most cross-group pairs among the people whose pairs are never-met and
+/// can meet: a maximum-weight perfect matching of them over those pairs (weight
+/// 2 across groups, 1 within), so the exchange never costs a repeat or a pair
+/// that cannot meet. Exact when every candidate edge fits the budget; otherwise
+/// over the current pairs plus sampled cross-group edges, never worse than now.
+fn most_cross(ctx: &Ctx, rng: &mut ChaCha8Rng, pairs: &mut [[u32; 2]], explicit: Option<&Csr>) {
+    let Some(adj) = explicit else { return };
+    if !ctx.prefer_cross {
+        return;
+    }
+    let good: Vec<usize> = (0..pairs.len())
+        .filter(|&k| {
+            let [a, b] = pairs[k];
+            ctx.fresh(a, b) && ctx.can_meet(a, b)
+        })
+        .collect();
+    let same_now = good
+        .iter()
+        .filter(|&&k| !ctx.cross(pairs[k][0], pairs[k][1]))
+        .count();
+    if same_now == 0 {
+        return;
+    }
+    let mut local = vec![NONE; ctx.n];
+    let mut people = Vec::with_capacity(good.len() * 2);
+    for &k in &good {
+        for v in pairs[k] {
+            local[v as usize] = people.len() as u32;
+            people.push(v);
+        }
+    }
+    let weight = |u: u32, v: u32| if ctx.cross(u, v) { 2 } else { 1 };
+    let mut edges: Vec<super::weighted::Edge> = Vec::new();
+    let mut total = 0usize;
+    for &u in &people {
+        total += adj
+            .row(u)
+            .iter()
+            .filter(|&&v| local[v as usize] != NONE)
+            .count();
+    }
+    if total / 2 <= WEIGHTED_EDGES_MAX {
+        for &u in &people {
+            for &v in adj.row(u) {
+                if u < v && local[v as usize] != NONE {
+                    edges.push((local[u as usize], local[v as usize], weight(u, v)));
+                }
+            }
+        }
+    } else {
+        for &k in &good {
+            let [a, b] = pairs[k];
+            let (x, y) = (local[a as usize], local[b as usize]);
+            edges.push((x.min(y), x.max(y), weight(a, b)));
+        }
+        for &u in &people {
+            let row: Vec<u32> = adj
+                .row(u)
+                .iter()
+                .copied()
+                .filter(|&v| local[v as usize] != NONE && ctx.cross(u, v))
+                .collect();
+            for _ in 0..WEIGHTED_SAMPLE.min(row.len()) {
+                let v = row[rng.random_range(0..row.len())];
+                let (x, y) = (local[u as usize], local[v as usize]);
+                edges.push((x.min(y), x.max(y), 2));
+            }
+        }
+        edges.sort_unstable();
+        edges.dedup_by(|a, b| a.0 == b.0 && a.1 == b.1);
+    }
+    let mate = super::weighted::max_weight_matching(people.len(), &edges, true);
+    if mate.contains(&NONE) {
+        return;
+    }
+    let mut new_pairs = Vec::with_capacity(good.len());
+    let mut same = 0;
+    for (i, &m) in mate.iter().enumerate() {
+        if (i as u32) < m {
+            let (a, b) = (people[i], people[m as usize]);
+            same += !ctx.cross(a, b) as usize;
+            new_pairs.push([a, b]);
+        }
+    }
+    if same < same_now {
+        for (&k, p) in good.iter().zip(new_pairs) {
+            pairs[k] = p;
+        }
+    }
+}
+
 fn total_cost(ctx: &Ctx, sol: &Solution) -> Cost {
     let mut c = Cost::default();
     for &[a, b] in &sol.pairs {
@@ -680,7 +818,7 @@ fn exact_trio(
         for i in 0..nb.len() {
             for j in i + 1..nb.len() {
                 let (a, b) = (nb[i], nb[j]);
-                if !ctx.allowed(a, b) {
+                if !ctx.allowed(a, b) || !ctx.can_meet(a, b) {
                     continue;
                 }
                 let inner = ctx.met_age(a, b).is_some() as u32;
@@ -838,11 +976,14 @@ pub(crate) struct Placement<'a> {
 
 pub(crate) fn outcome(ctx: &Ctx, sol: &Placement, seed: u64) -> Outcome {
     let mut groups = Vec::with_capacity(sol.groups.len());
-    let (mut pairs_n, mut repeats, mut cross) = (0u32, 0u32, 0u32);
+    let (mut pairs_n, mut repeats, mut cross, mut cant) = (0u32, 0u32, 0u32, 0u32);
+    // "No repeat-free option" is only said when the lower bound proves it.
     let qualifier = if sol.proven {
         "fewest repeats possible"
-    } else {
+    } else if sol.lower_bound > 0 {
         "no repeat-free option found"
+    } else {
+        "fewest repeats found"
     };
     let mut add = |members: &[u32]| {
         let mut parts: Vec<String> = Vec::new();
@@ -853,6 +994,7 @@ pub(crate) fn outcome(ctx: &Ctx, sol: &Placement, seed: u64) -> Outcome {
                 let (a, b) = (members[i], members[j]);
                 pairs_n += 1;
                 cross += ctx.cross(a, b) as u32;
+                cant += !ctx.can_meet(a, b) as u32;
                 if let Some(age) = ctx.met_age(a, b) {
                     rep += 1;
                     let when = if age == 1 {
@@ -909,6 +1051,11 @@ pub(crate) fn outcome(ctx: &Ctx, sol: &Placement, seed: u64) -> Outcome {
                 parts.push(format!("{} and {last}", init.join(", ")));
             }
         }
+        let reach: Vec<Reach> = members.iter().map(|&m| ctx.reach[m as usize]).collect();
+        let how = how_group_meets(&reach, ctx.same_site_only);
+        if let HowToMeet::No { reason } = &how {
+            parts.insert(0, format!("cannot meet: {reason}"));
+        }
         groups.push(Group {
             members: members
                 .iter()
@@ -916,6 +1063,7 @@ pub(crate) fn outcome(ctx: &Ctx, sol: &Placement, seed: u64) -> Outcome {
                 .collect(),
             repeats: rep,
             reason: parts.join("; "),
+            how,
         });
     };
     for g in &sol.groups {
@@ -937,6 +1085,7 @@ pub(crate) fn outcome(ctx: &Ctx, sol: &Placement, seed: u64) -> Outcome {
             pairs: pairs_n,
             repeats,
             cross_group_pairs: cross,
+            cant_meet_pairs: cant,
             lower_bound: sol.lower_bound,
             proven_optimal: sol.proven,
             method: sol.method,

@@ -2,11 +2,15 @@
 //! output JSON out. Pure functions on strings; errors name the exact place,
 //! e.g. `participants[3].id` or `history[2][5]`.
 //!
+//! A participant's `modes` (a list of `in_person`, `video`, `phone`; missing or
+//! empty = any way) and `site` (missing = anywhere) say how they can meet.
+//!
 //! Beyond the yardstick's fields, a participant may carry `never_together`
 //! (a string) and `do_not_pair` (a list of ids); a history group may be written
 //! as `{"members": [...], "met": false}` for a meeting that did not happen; and
-//! a top-level `rules` object may set `prefer_cross_group` (true or false) and
-//! `group_size` (2, the default, for pairs; 3 for groups of three). Unknown
+//! a top-level `rules` object may set `prefer_cross_group` (true or false),
+//! `same_site_only` (true or false: in person only for two people who named the
+//! same site) and `group_size` (2, the default, for pairs; 3 for groups of three). Unknown
 //! fields are ignored.
 
 use std::collections::HashMap;
@@ -15,6 +19,7 @@ use serde::Serialize;
 use serde_json::{Map, Value};
 use sha2::{Digest, Sha256};
 
+use super::meet::{HowToMeet, Way, Ways};
 use super::{Instance, Outcome, PastGroup, PastRound, Person, Rules, Stats, Unplaced};
 
 /// A problem in an instance document, and where it is.
@@ -126,12 +131,39 @@ pub fn parse_instance(text: &str) -> Result<Instance, FormatError> {
                 )
             }
         };
+        let ways = match obj.get("modes") {
+            None | Some(Value::Null) => Ways::ANY,
+            Some(Value::Array(a)) => Ways::from_list(
+                a.iter()
+                    .enumerate()
+                    .map(|(k, v)| match v {
+                        Value::String(s) => Way::parse(s).ok_or_else(|| FormatError {
+                            location: format!("{at}.modes[{k}]"),
+                            problem: format!(
+                                "unknown way {s:?} (expected \"in_person\", \"video\" or \"phone\")"
+                            ),
+                        }),
+                        v => fail(
+                            format!("{at}.modes[{k}]"),
+                            format!("expected a string, found {}", kind(v)),
+                        ),
+                    })
+                    .collect::<Result<Vec<Way>, _>>()?,
+            ),
+            Some(v) => {
+                return fail(
+                    format!("{at}.modes"),
+                    format!("expected a list, found {}", kind(v)),
+                )
+            }
+        };
         people.push(Person {
             id: id.clone(),
             group: optional_string(obj, "group", &at)?,
             never_together: optional_string(obj, "never_together", &at)?,
             do_not_pair,
-            ..Default::default()
+            ways,
+            site: optional_string(obj, "site", &at)?,
         });
     }
 
@@ -170,6 +202,16 @@ pub fn parse_instance(text: &str) -> Result<Instance, FormatError> {
                 Some(v) => {
                     return fail(
                         "rules.prefer_cross_group",
+                        format!("expected true or false, found {}", kind(v)),
+                    )
+                }
+            }
+            match obj.get("same_site_only") {
+                None | Some(Value::Null) => {}
+                Some(Value::Bool(b)) => rules.same_site_only = *b,
+                Some(v) => {
+                    return fail(
+                        "rules.same_site_only",
                         format!("expected true or false, found {}", kind(v)),
                     )
                 }
@@ -266,12 +308,13 @@ struct Document<'a> {
     groups: Vec<&'a [String]>,
     seed: u64,
     reasons: Vec<&'a str>,
+    how: Vec<&'a HowToMeet>,
     unplaced: &'a [Unplaced],
     stats: &'a Stats,
 }
 
 /// The output document: `{"groups": [[ids]...]}` as the yardstick expects, plus
-/// `seed`, `reasons` (parallel to `groups`), `unplaced` and `stats`.
+/// `seed`, `reasons` and `how` (parallel to `groups`), `unplaced` and `stats`.
 pub fn write_outcome(outcome: &Outcome) -> String {
     let doc = Document {
         groups: outcome
@@ -281,6 +324,7 @@ pub fn write_outcome(outcome: &Outcome) -> String {
             .collect(),
         seed: outcome.seed,
         reasons: outcome.groups.iter().map(|g| g.reason.as_str()).collect(),
+        how: outcome.groups.iter().map(|g| &g.how).collect(),
         unplaced: &outcome.unplaced,
         stats: &outcome.stats,
     };

@@ -7,6 +7,7 @@ use std::hash::{BuildHasherDefault, Hasher};
 use rand::seq::SliceRandom;
 use rand_chacha::ChaCha8Rng;
 
+use super::meet::{Reach, Way, Ways};
 use super::Instance;
 
 pub(crate) const NONE: u32 = u32::MAX;
@@ -99,6 +100,15 @@ pub(crate) struct Ctx<'a> {
     /// Per past round: the round as pairs of indices, when it was a perfect
     /// pairing of exactly today's participants.
     pub perfect_rounds: Vec<Option<Vec<[u32; 2]>>>,
+    /// What each person told us about meeting, for describing a group.
+    pub reach: Vec<Reach<'a>>,
+    /// Ways of meeting as bits (see [`Ways::bits`]).
+    pub ways: Vec<u8>,
+    /// Site class (trimmed, ASCII case folded) per person, `NONE` when blank.
+    pub site: Vec<u32>,
+    pub same_site_only: bool,
+    /// Everyone can meet everyone: the can-meet tests are skipped.
+    pub meet_all: bool,
 }
 
 impl<'a> Ctx<'a> {
@@ -212,6 +222,39 @@ impl<'a> Ctx<'a> {
             Csr::build(n, e)
         };
 
+        let reach: Vec<Reach<'a>> = orig
+            .iter()
+            .map(|&o| Reach {
+                ways: p[o as usize].ways,
+                site: p[o as usize].site.as_deref(),
+            })
+            .collect();
+        let ways: Vec<u8> = reach.iter().map(|r| r.ways.bits()).collect();
+        let mut site_names: FastMap<String, u32> = FastMap::default();
+        let site: Vec<u32> = reach
+            .iter()
+            .map(|r| match r.site.map(str::trim).filter(|s| !s.is_empty()) {
+                None => NONE,
+                Some(s) => {
+                    let k = site_names.len() as u32;
+                    *site_names.entry(s.to_ascii_lowercase()).or_insert(k)
+                }
+            })
+            .collect();
+        let same_site_only = inst.rules.same_site_only;
+        let all_have = |w: Way| {
+            let b = Ways::from_list([w]).bits();
+            ways.iter().all(|&x| x & b != 0)
+        };
+        let meet_all = all_have(Way::Video)
+            || all_have(Way::Phone)
+            || (all_have(Way::InPerson)
+                && if same_site_only {
+                    site.iter().all(|&s| s != NONE) && site_names.len() <= 1
+                } else {
+                    site_names.len() <= 1
+                });
+
         Ctx {
             n,
             ids,
@@ -225,6 +268,11 @@ impl<'a> Ctx<'a> {
             trio_last,
             prefer_cross: inst.rules.prefer_cross_group,
             perfect_rounds,
+            reach,
+            ways,
+            site,
+            same_site_only,
+            meet_all,
         }
     }
 
@@ -250,6 +298,27 @@ impl<'a> Ctx<'a> {
             && self.blocked.find(u, v).is_none()
     }
 
+    /// Can `u` and `v` meet (the rule of [`super::meet::pair_can_meet`], on dense tables)?
+    #[inline]
+    pub fn can_meet(&self, u: u32, v: u32) -> bool {
+        if self.meet_all {
+            return true;
+        }
+        let shared = self.ways[u as usize] & self.ways[v as usize];
+        if shared & !1 != 0 {
+            return true;
+        }
+        if shared & 1 == 0 {
+            return false;
+        }
+        let (a, b) = (self.site[u as usize], self.site[v as usize]);
+        if self.same_site_only {
+            a != NONE && a == b
+        } else {
+            a == NONE || b == NONE || a == b
+        }
+    }
+
     #[inline]
     pub fn cross(&self, u: u32, v: u32) -> bool {
         let (a, b) = (self.group[u as usize], self.group[v as usize]);
@@ -261,6 +330,7 @@ impl<'a> Ctx<'a> {
     pub fn cost(&self, u: u32, v: u32) -> Cost {
         let age = self.met_age(u, v);
         Cost {
+            cant: !self.can_meet(u, v) as u32,
             repeats: age.is_some() as u32,
             recency: age.map_or(0.0, |a| 1.0 / f64::from(a.max(1))),
             same: (self.prefer_cross && !self.cross(u, v)) as u32,
@@ -278,11 +348,14 @@ impl<'a> Ctx<'a> {
     }
 }
 
-/// Lexicographic quality of a set of groups: repeats, then how recent those
-/// repeats are (sum of 1/age), then same-group pairs, then how recently the
-/// group of three's members were last in one. Lower is better.
+/// Lexicographic quality of a set of groups: pairs that cannot meet, then
+/// repeats, then how recent those repeats are (sum of 1/age), then how recently
+/// the group of three's members were last in one (so nobody is in it twice
+/// before everyone has been, where the history allows), then same-group pairs.
+/// Lower is better.
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
 pub(crate) struct Cost {
+    pub cant: u32,
     pub repeats: u32,
     pub recency: f64,
     pub same: u32,
@@ -293,6 +366,7 @@ impl std::ops::Add for Cost {
     type Output = Cost;
     fn add(self, o: Cost) -> Cost {
         Cost {
+            cant: self.cant + o.cant,
             repeats: self.repeats + o.repeats,
             recency: self.recency + o.recency,
             same: self.same + o.same,
@@ -304,15 +378,18 @@ impl std::ops::Add for Cost {
 impl Cost {
     /// Strictly better, treating recency sums within rounding noise as equal.
     pub fn better(&self, o: &Cost) -> bool {
+        if self.cant != o.cant {
+            return self.cant < o.cant;
+        }
         if self.repeats != o.repeats {
             return self.repeats < o.repeats;
         }
         if (self.recency - o.recency).abs() > 1e-9 {
             return self.recency < o.recency;
         }
-        if self.same != o.same {
-            return self.same < o.same;
+        if (self.rotation - o.rotation).abs() > 1e-9 {
+            return self.rotation < o.rotation;
         }
-        self.rotation < o.rotation - 1e-9
+        self.same < o.same
     }
 }

@@ -22,6 +22,16 @@ pub enum Way {
 impl Way {
     pub const ALL: [Way; 3] = [Way::InPerson, Way::Video, Way::Phone];
 
+    /// Parses a way as written in instance files: `in_person`, `video`, `phone`.
+    pub fn parse(name: &str) -> Option<Way> {
+        match name {
+            "in_person" => Some(Way::InPerson),
+            "video" => Some(Way::Video),
+            "phone" => Some(Way::Phone),
+            _ => None,
+        }
+    }
+
     fn bit(self) -> u8 {
         match self {
             Way::InPerson => 1,
@@ -74,6 +84,11 @@ impl Ways {
 
     pub fn is_empty(self) -> bool {
         self.0 == 0
+    }
+
+    /// The set as bits (in person 1, video 2, phone 4), for the engine's dense tables.
+    pub(crate) fn bits(self) -> u8 {
+        self.0
     }
 
     pub fn iter(self) -> impl Iterator<Item = Way> {

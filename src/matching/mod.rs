@@ -15,19 +15,27 @@
 //! 2. Hard exclusions (a person's `do_not_pair` list, either direction, and the
 //!    shared `never_together` attribute) are never broken. People who cannot be
 //!    placed because of them are listed in [`Outcome::unplaced`] with a reason.
-//! 3. Fewest repeated pairs (a pair inside a group of three counts as a pair);
+//! 3. Everyone can meet: no pair that cannot meet (see [`meet`]: no shared way
+//!    other than in person, and not on one site) while a grouping exists in
+//!    which everyone can; otherwise as few such pairs as possible. Each
+//!    [`Group::how`] says how the group can meet, or why it cannot.
+//! 4. Fewest repeated pairs (a pair inside a group of three counts as a pair);
 //!    among repeats, those that met longest ago. Meetings recorded with
 //!    `met: false` do not count.
-//! 4. Most pairs whose `group` attribute differs.
-//! 5. Ties are broken at random (by the seed).
-//! 6. The group of three goes to people who have not been in one recently
-//!    (derived from groups of three or more in the history).
+//! 5. The group of three goes to people who have not been in one recently
+//!    (derived from groups of three or more in the history), so nobody is in it
+//!    twice before everyone has been once, where the history allows.
+//! 6. Most pairs whose `group` attribute differs.
+//! 7. Ties are broken at random (by the seed).
 //!
 //! # Exactness
 //!
 //! The core is Edmonds' blossom algorithm on the graph of allowed, never-met
-//! pairs, held implicitly (only the sparse "met" and "excluded" lists are
-//! stored), so memory stays linear in N plus the history size.
+//! pairs who can meet, held implicitly (only the sparse "met" and "excluded"
+//! lists are stored), so memory stays linear in N plus the history size. It is
+//! then grown over all allowed pairs who can meet (repeats permitted), so the
+//! number of pairs that cannot meet is the true minimum (N/2 minus the maximum
+//! matching of that graph), barring hard exclusions that force a re-arrangement.
 //!
 //! * Even N: the number of repeats equals the true minimum, N/2 − ν where ν is
 //!   the maximum number of disjoint never-met allowed pairs; in particular a
@@ -41,9 +49,14 @@
 //!   `proven_optimal` tells whether the result is known to be minimal.
 //! * For N ≤ 16 any result not already proven is replaced by an exhaustive
 //!   search, so small rounds are always exact.
-//! * Recency among forced repeats and the cross-group preference are optimised
-//!   heuristically (greedy choice plus pair-swap improvement), never at the cost
-//!   of an extra repeat.
+//! * Recency among forced repeats is optimised heuristically (greedy choice plus
+//!   pair-swap improvement), never at the cost of an extra repeat.
+//! * Cross-group pairs: among the people whose pairs are never-met and can
+//!   meet, a maximum-weight matching (weight 2 across groups, 1 within, maximum
+//!   cardinality) re-pairs them for the most cross-group pairs. For rounds of up
+//!   to 2,048 people whose candidate pairs fit its budget (tight histories, and
+//!   everything small) this is the exact optimum; above the budget it works on
+//!   the current pairs plus a sample of cross-group pairs, never worse.
 //! * Stable cohorts: when the history is a run of perfect pairings of exactly
 //!   today's (even-sized) cohort, the engine extends a round-robin schedule that
 //!   contains those rounds, so the cohort gets N−1 repeat-free rounds.
@@ -56,17 +69,23 @@
 //! apply as above, counting each pair inside a group. There is no exact core
 //! here (grouping into threes is NP-hard): a seeded randomised greedy start, then
 //! member swaps between groups while the total strictly improves, with restarts
-//! on small rounds. [`Stats::proven_optimal`] is only claimed when nobody repeats.
+//! on small rounds, and an exhaustive search up to 15 people.
+//! [`Stats::lower_bound`] is a proven bound (from how many never-met companions
+//! each person has left), so "no repeat-free option found" is only said when no
+//! repeat-free grouping exists; [`Stats::proven_optimal`] when the result meets it.
 
 mod blossom;
 mod engine;
 pub mod format;
 mod index;
 pub mod meet;
+#[cfg(test)]
+mod meet_tests;
 mod roundrobin;
 #[cfg(test)]
 mod tests;
 mod triads;
+mod weighted;
 
 use serde::Serialize;
 
@@ -152,6 +171,9 @@ pub struct Group {
     pub repeats: u32,
     /// A short explanation for organisers, e.g. "never met; Nursing and Estates".
     pub reason: String,
+    /// How the group can meet (shared ways, and the site for in person), or
+    /// why it cannot, from the members' [`Person::ways`] and [`Person::site`].
+    pub how: meet::HowToMeet,
 }
 
 /// Someone who could not be placed this round.
@@ -170,7 +192,10 @@ pub struct Stats {
     pub repeats: u32,
     /// Pairs whose `group` attributes differ.
     pub cross_group_pairs: u32,
-    /// No valid grouping of everyone placed has fewer repeats than this.
+    /// Pairs whose two people cannot meet (no shared way; see [`meet`]).
+    pub cant_meet_pairs: u32,
+    /// No valid grouping of everyone placed with as few pairs that cannot meet
+    /// has fewer repeats than this.
     pub lower_bound: u32,
     /// `repeats` is known to be the minimum possible.
     pub proven_optimal: bool,

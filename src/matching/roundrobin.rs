@@ -90,10 +90,11 @@ pub(crate) fn extend(ctx: &Ctx, rng: &mut ChaCha8Rng) -> Option<Vec<[u32; 2]>> {
     let mut ties = 0u32;
     for r in (0..m).filter(|&r| !used[r]) {
         let pairs = factor(r);
-        // Older history (before the run) or exclusions may rule a factor out.
+        // Older history (before the run), exclusions or people who cannot meet
+        // may rule a factor out.
         if pairs
             .iter()
-            .any(|&[a, b]| !ctx.allowed(a, b) || ctx.met_age(a, b).is_some())
+            .any(|&[a, b]| !ctx.allowed(a, b) || ctx.met_age(a, b).is_some() || !ctx.can_meet(a, b))
         {
             continue;
         }

@@ -2,7 +2,8 @@
 //! construction, then swaps of members between groups while the summed cost
 //! strictly improves. Splitting people into threes with fewest repeats is
 //! NP-hard, so unlike the pair path there is no exact core; small rounds get
-//! several restarts instead, which in practice reaches the optimum.
+//! several restarts, and up to 15 people an exhaustive search settles it. A
+//! lower bound on the repeats says when no repeat-free grouping can exist.
 
 use rand::seq::SliceRandom;
 use rand::{Rng, SeedableRng};
@@ -59,9 +60,9 @@ impl Score {
         self.cost.better(&o.cost)
     }
 
-    /// Nothing left to gain: no exclusion, no repeat, no same-group pair.
+    /// Nothing left to gain: no exclusion, no pair that cannot meet, no repeat, no same-group pair.
     fn perfect(&self) -> bool {
-        self.excluded == 0 && self.cost.repeats == 0 && self.cost.same == 0
+        self.excluded == 0 && self.cost.cant == 0 && self.cost.repeats == 0 && self.cost.same == 0
     }
 }
 
@@ -110,21 +111,162 @@ pub(crate) fn shape(m: usize) -> (usize, usize) {
 pub(crate) fn run(inst: &Instance, seed: u64) -> Outcome {
     let mut rng = ChaCha8Rng::seed_from_u64(seed);
     let ctx = Ctx::new(inst, &mut rng);
-    let (groups, unplaced) = solve(&ctx, &mut rng);
+    let (mut groups, unplaced) = solve(&ctx, &mut rng);
+    let mut exact = false;
+    if unplaced.is_empty() && ctx.n <= EXHAUSTIVE_MAX {
+        let everyone: Vec<u32> = (0..ctx.n as u32).collect();
+        if let Some(best) = exhaustive(&ctx, &everyone) {
+            groups = best;
+            exact = true;
+        }
+    }
     let repeats: u32 = groups
         .iter()
         .map(|g| group_score(&ctx, g.members()).cost.repeats)
         .sum();
+    let placed: Vec<u32> = groups
+        .iter()
+        .flat_map(|g| g.members().iter().copied())
+        .collect();
+    let lower_bound = if exact {
+        repeats
+    } else {
+        lower_bound(&ctx, &placed).min(repeats)
+    };
     let placement = Placement {
         groups: groups.iter().map(Grp::members).collect(),
         unplaced: &unplaced,
-        // No cheap bound for threes: only a repeat-free result is known to be best.
-        lower_bound: 0,
-        proven: repeats == 0 && unplaced.is_empty(),
-        method: "groups-of-three",
+        lower_bound,
+        proven: unplaced.is_empty() && (exact || repeats == lower_bound),
+        method: if exact {
+            "groups-of-three-exhaustive"
+        } else {
+            "groups-of-three"
+        },
         group_size: 3,
     };
     outcome(&ctx, &placement, seed)
+}
+
+/// Rounds up to this size are solved exactly (a dynamic programme over who is
+/// still ungrouped), so small trials always get the fewest repeats possible.
+const EXHAUSTIVE_MAX: usize = 15;
+
+/// The fewest repeats any grouping of `people` (in the sizes [`shape`] gives)
+/// can have: each pair is a repeat unless it has never met, and a person has at
+/// most two never-met companions in a group of three and one in a pair, nor more
+/// than they have never met at all; the never-met pairs are at most half the sum
+/// of those limits.
+fn lower_bound(ctx: &Ctx, people: &[u32]) -> u32 {
+    let (trios, pairs) = shape(people.len());
+    let total = 3 * trios + pairs;
+    let mut member = vec![false; ctx.n];
+    for &u in people {
+        member[u as usize] = true;
+    }
+    let mut team_size = vec![0usize; ctx.n];
+    for &u in people {
+        let t = ctx.team[u as usize];
+        if t != NONE {
+            team_size[t as usize] += 1;
+        }
+    }
+    let (mut ends, mut two) = (0usize, 0usize);
+    for &u in people {
+        // Cheap estimate first; count exactly only when it says fewer than two.
+        let team = match ctx.team[u as usize] {
+            NONE => 0,
+            t => team_size[t as usize] - 1,
+        };
+        let estimate = (people.len() - 1).saturating_sub(team + ctx.blocked.row(u).len());
+        let fresh = if estimate >= 2 {
+            2
+        } else {
+            people.iter().filter(|&&v| ctx.fresh(u, v)).take(2).count()
+        };
+        ends += fresh.min(1);
+        two += (fresh >= 2) as usize;
+    }
+    // Trio seats go to people with two never-met companions first (each adds one
+    // more possible end).
+    let ends = ends + two.min(3 * trios);
+    (total - (ends / 2).min(total)) as u32
+}
+
+type Pick = (u32, u32, u32);
+type ThreesMemo = Vec<Option<Option<(Cost, Pick)>>>;
+
+/// The best grouping of `people` (at most [`EXHAUSTIVE_MAX`]) by the engine's
+/// full order; `None` when exclusions leave no grouping of them all.
+fn exhaustive(ctx: &Ctx, people: &[u32]) -> Option<Vec<Grp>> {
+    let m = people.len();
+    if m < 2 {
+        return None;
+    }
+    let (_, pairs) = shape(m);
+    let full = (1usize << m) - 1;
+    let mut memo: ThreesMemo = vec![None; (full + 1) * 3];
+    fn go(ctx: &Ctx, p: &[u32], rem: usize, pairs: usize, memo: &mut ThreesMemo) -> Option<Cost> {
+        if rem == 0 {
+            return (pairs == 0).then(Cost::default);
+        }
+        let key = rem * 3 + pairs;
+        if let Some(r) = memo[key] {
+            return r.map(|x| x.0);
+        }
+        let i = rem.trailing_zeros() as usize;
+        let mut best: Option<(Cost, Pick)> = None;
+        for j in i + 1..p.len() {
+            if rem & (1 << j) == 0 || !ctx.allowed(p[i], p[j]) {
+                continue;
+            }
+            let cij = ctx.cost(p[i], p[j]);
+            if pairs > 0 {
+                if let Some(r) = go(ctx, p, rem & !(1 << i) & !(1 << j), pairs - 1, memo) {
+                    let c = cij + r;
+                    if best.as_ref().is_none_or(|(b, _)| c.better(b)) {
+                        best = Some((c, (i as u32, j as u32, u32::MAX)));
+                    }
+                }
+            }
+            for k in j + 1..p.len() {
+                if rem & (1 << k) == 0 || !ctx.allowed(p[i], p[k]) || !ctx.allowed(p[j], p[k]) {
+                    continue;
+                }
+                let c3 = cij + ctx.cost(p[i], p[k]) + ctx.cost(p[j], p[k]);
+                let rest = rem & !(1 << i) & !(1 << j) & !(1 << k);
+                if let Some(r) = go(ctx, p, rest, pairs, memo) {
+                    let c = c3 + r;
+                    if best.as_ref().is_none_or(|(b, _)| c.better(b)) {
+                        best = Some((c, (i as u32, j as u32, k as u32)));
+                    }
+                }
+            }
+        }
+        memo[key] = Some(best);
+        best.map(|x| x.0)
+    }
+    go(ctx, people, full, pairs, &mut memo)?;
+    let (mut rem, mut pairs_left) = (full, pairs);
+    let mut out = Vec::new();
+    while rem != 0 {
+        let (_, (i, j, k)) = memo[rem * 3 + pairs_left]??;
+        rem &= !(1 << i) & !(1 << j);
+        if k == u32::MAX {
+            pairs_left -= 1;
+            out.push(Grp {
+                m: [people[i as usize], people[j as usize], NONE],
+                len: 2,
+            });
+        } else {
+            rem &= !(1 << k);
+            out.push(Grp {
+                m: [people[i as usize], people[j as usize], people[k as usize]],
+                len: 3,
+            });
+        }
+    }
+    Some(out)
 }
 
 /// Groups everyone who can be grouped; returns the groups and the people left out.
