@@ -42,6 +42,9 @@ pub struct Settings {
     /// Failed sign-ins an account takes per hour before only known addresses may try. Not a
     /// setting of its own: tests lower it.
     pub sign_in_ceiling_per_hour: u32,
+    /// Days a sent email keeps its body; after that only the row (Message-ID, recipient,
+    /// subject, times) stays.
+    pub outbox_retention_days: u32,
     /// Whether `serve` runs the outbox worker and the scheduler. Not a setting of its own:
     /// tests turn it off and drive both by hand.
     pub background_loops: bool,
@@ -61,10 +64,14 @@ pub struct RawSettings {
     pub signup_limit_per_ip: Option<String>,
     pub signup_limit_per_email: Option<String>,
     pub trusted_proxies: Option<String>,
+    pub outbox_retention_days: Option<String>,
 }
 
 pub const DEFAULT_SIGNUP_LIMIT_PER_IP: u32 = 100;
 pub const DEFAULT_SIGNUP_LIMIT_PER_EMAIL: u32 = 5;
+
+/// Days a sent email keeps its body (`OUTBOX_RETENTION_DAYS`).
+pub const DEFAULT_OUTBOX_RETENTION_DAYS: u32 = 30;
 
 pub const DEFAULT_OUTBOX_DIR: &str = "outbox";
 pub const DEFAULT_OUTBOX_LEASE_SECONDS: u64 = 120;
@@ -158,7 +165,24 @@ impl Settings {
                 raw.signup_limit_per_email,
                 DEFAULT_SIGNUP_LIMIT_PER_EMAIL,
             )?,
+            outbox_retention_days: parse_retention_days(raw.outbox_retention_days)?,
         })
+    }
+}
+
+fn parse_retention_days(raw: Option<String>) -> Result<u32, ConfigError> {
+    match non_empty(raw) {
+        None => Ok(DEFAULT_OUTBOX_RETENTION_DAYS),
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=36_500).contains(n))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "OUTBOX_RETENTION_DAYS",
+                    format!("'{s}' is not a whole number of days from 1 to 36500"),
+                )
+            }),
     }
 }
 

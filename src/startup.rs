@@ -115,6 +115,9 @@ impl Application {
                 store.clone(),
                 settings.base_url.clone(),
                 settings.scheduler_interval,
+                crate::app::retention::Retention::new(crate::app::retention::Policy {
+                    outbox_retention_days: settings.outbox_retention_days,
+                }),
             );
             (Some(worker), Some(scheduler))
         } else {

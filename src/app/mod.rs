@@ -9,5 +9,6 @@ pub mod events;
 pub mod feedback;
 pub mod import;
 pub mod participants;
+pub mod retention;
 pub mod rounds;
 pub mod schedule;

@@ -214,10 +214,16 @@ pub struct Scheduler {
 }
 
 impl Scheduler {
-    pub fn start(store: Store, base_url: url::Url, interval: StdDuration) -> Self {
+    pub fn start(
+        store: Store,
+        base_url: url::Url,
+        interval: StdDuration,
+        mut retention: crate::app::retention::Retention,
+    ) -> Self {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             loop {
+                retention.tick(&store, Utc::now()).await;
                 match tick(&store, &base_url, Utc::now()).await {
                     Ok(report)
                         if report.rounds_created + report.notices + report.rounds_published > 0 =>

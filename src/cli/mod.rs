@@ -61,6 +61,9 @@ pub struct SettingsArgs {
     /// Reverse proxies whose X-Forwarded-For/Forwarded headers are believed: addresses or CIDR ranges, comma-separated [default: none]
     #[arg(long, env = "TRUSTED_PROXIES", global = true)]
     pub trusted_proxies: Option<String>,
+    /// Days a sent email keeps its body; the row and its Message-ID stay [default: 30]
+    #[arg(long, env = "OUTBOX_RETENTION_DAYS", global = true)]
+    pub outbox_retention_days: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -289,6 +292,7 @@ impl From<SettingsArgs> for RawSettings {
             signup_limit_per_ip: a.signup_limit_per_ip,
             signup_limit_per_email: a.signup_limit_per_email,
             trusted_proxies: a.trusted_proxies,
+            outbox_retention_days: a.outbox_retention_days,
         }
     }
 }

@@ -20,6 +20,7 @@ pub mod limits;
 pub mod organisers;
 pub mod outbox;
 pub mod participants;
+pub mod retention;
 pub mod roster;
 pub mod rounds;
 pub mod schedule;
