@@ -107,13 +107,13 @@ async fn api_token_use_is_written_at_most_once_a_minute() {
 async fn the_library_served_from_memory_shows_an_edit_at_once() {
     let app = spawn_app_without_loops().await;
     let before = app.get_html("/techniques").await;
-    assert!(before.contains("Peer Assist"), "the seeded list");
+    assert!(before.contains("Peer assist"), "the seeded list");
     let page_before = app.get_html("/techniques/peer-assist").await;
     let (_, list_before) = app.get_json("/api/v1/techniques").await;
     assert!(list_before["techniques"][0].get("body_md").is_none());
     let input = TechniqueInput {
         slug: "peer-assist",
-        name: "Peer Assist, renamed",
+        name: "Peer assist, renamed",
         phase: "before",
         summary: "A new summary for the list.",
         duration_min_minutes: 60,
@@ -127,7 +127,7 @@ async fn the_library_served_from_memory_shows_an_edit_at_once() {
         .await
         .expect("updated");
     let after = app.get_html("/techniques").await;
-    assert!(after.contains("Peer Assist, renamed") && after.contains("A new summary"));
+    assert!(after.contains("Peer assist, renamed") && after.contains("A new summary"));
     let page_after = app.get_html("/techniques/peer-assist").await;
     assert_ne!(page_before, page_after);
     assert!(page_after.contains("<strong>new</strong>"));
@@ -138,7 +138,7 @@ async fn the_library_served_from_memory_shows_an_edit_at_once() {
         .iter()
         .map(|t| t["name"].as_str().unwrap())
         .collect();
-    assert!(names.contains(&"Peer Assist, renamed"));
+    assert!(names.contains(&"Peer assist, renamed"));
     let missing = app.get("/techniques/no-such-technique").await;
     assert_eq!(missing.status().as_u16(), 404);
 }
