@@ -45,6 +45,9 @@ pub struct Settings {
     /// Failed sign-ins an account takes per hour before only known addresses may try. Not a
     /// setting of its own: tests lower it.
     pub sign_in_ceiling_per_hour: u32,
+    /// Days a sent email keeps its body; after that only the row (Message-ID, recipient,
+    /// subject, times) stays.
+    pub outbox_retention_days: u32,
     /// Whether `serve` runs the outbox worker and the scheduler. Not a setting of its own:
     /// tests turn it off and drive both by hand.
     pub background_loops: bool,
@@ -71,10 +74,17 @@ pub struct RawSettings {
     pub trusted_proxies: Option<String>,
     pub metrics_token: Option<String>,
     pub metrics_bind: Option<String>,
+    pub outbox_retention_days: Option<String>,
 }
 
 pub const DEFAULT_SIGNUP_LIMIT_PER_IP: u32 = 100;
+/// Failed sign-ins an account takes per hour (from anywhere) before only addresses it has
+/// signed in from may try.
+pub const DEFAULT_SIGN_IN_CEILING_PER_HOUR: u32 = 100;
 pub const DEFAULT_SIGNUP_LIMIT_PER_EMAIL: u32 = 5;
+
+/// Days a sent email keeps its body (`OUTBOX_RETENTION_DAYS`).
+pub const DEFAULT_OUTBOX_RETENTION_DAYS: u32 = 30;
 
 pub const DEFAULT_OUTBOX_DIR: &str = "outbox";
 pub const DEFAULT_OUTBOX_LEASE_SECONDS: u64 = 120;
@@ -180,7 +190,7 @@ impl Settings {
             outbox_lease,
             scheduler_interval: SCHEDULER_TICK,
             trusted_proxies,
-            sign_in_ceiling_per_hour: crate::web::limits::DEFAULT_SIGN_IN_CEILING_PER_HOUR,
+            sign_in_ceiling_per_hour: DEFAULT_SIGN_IN_CEILING_PER_HOUR,
             background_loops: true,
             metrics_token,
             metrics_bind,
@@ -194,6 +204,7 @@ impl Settings {
                 raw.signup_limit_per_email,
                 DEFAULT_SIGNUP_LIMIT_PER_EMAIL,
             )?,
+            outbox_retention_days: parse_retention_days(raw.outbox_retention_days)?,
         })
     }
 }
@@ -274,6 +285,22 @@ impl RawSettings {
             }
         }
         serde_json::from_value(serde_json::Value::Object(given)).map_err(|e| e.to_string())
+    }
+}
+
+fn parse_retention_days(raw: Option<String>) -> Result<u32, ConfigError> {
+    match non_empty(raw) {
+        None => Ok(DEFAULT_OUTBOX_RETENTION_DAYS),
+        Some(s) => s
+            .parse::<u32>()
+            .ok()
+            .filter(|n| (1..=36_500).contains(n))
+            .ok_or_else(|| {
+                ConfigError::new(
+                    "OUTBOX_RETENTION_DAYS",
+                    format!("'{s}' is not a whole number of days from 1 to 36500"),
+                )
+            }),
     }
 }
 

@@ -54,11 +54,17 @@ pub async fn issue_links(
     let manage = new_link_token(tx, LinkPurpose::Manage, membership_id, now, expires).await?;
     let unsubscribe =
         new_link_token(tx, LinkPurpose::Unsubscribe, membership_id, now, expires).await?;
-    Ok(ParticipantLinks {
+    Ok(participant_links(base_url, &manage, &unsubscribe))
+}
+
+/// The links made of a manage and an unsubscribe token (whose hashes the caller stores, with
+/// [`MANAGE_LINK_DAYS`]): for work done before a transaction opens.
+pub fn participant_links(base_url: &url::Url, manage: &str, unsubscribe: &str) -> ParticipantLinks {
+    ParticipantLinks {
         manage: link(base_url, &format!("/m/{manage}")),
         unsubscribe: link(base_url, &format!("/u/{unsubscribe}")),
         one_click: link(base_url, &format!("/u/{unsubscribe}/one-click")),
-    })
+    }
 }
 
 /// A fresh token for a personal link (the caller builds the address).

@@ -6,12 +6,12 @@ use actix_web::middleware::from_fn;
 use actix_web::{web::Data, App, HttpServer};
 use tracing_actix_web::TracingLogger;
 
+use crate::app::limits::{RateLimits, SignInLimiter};
 use crate::config::{ConfigError, Settings};
 use crate::mail::transport::Transport;
 use crate::mail::worker::{Worker, WorkerConfig};
 use crate::store::{Store, StoreError};
 use crate::web::auth::SessionKey;
-use crate::web::limits::{RateLimits, SignInLimiter};
 use crate::web::{canonical, csrf, routes, RequestSpan, WebSettings};
 
 pub struct Application {
@@ -129,6 +129,9 @@ impl Application {
                 settings.base_url.clone(),
                 crate::mail::pairing::Organiser::from_mailbox(&settings.mail_from),
                 settings.scheduler_interval,
+                crate::app::retention::Retention::new(crate::app::retention::Policy {
+                    outbox_retention_days: settings.outbox_retention_days,
+                }),
             );
             (Some(worker), Some(scheduler))
         } else {

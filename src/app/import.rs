@@ -676,3 +676,104 @@ pub async fn finish_upload(
         .finish_import_batch(batch_id, imported, outcome, now)
         .await
 }
+
+/// What became of a request to import a console upload.
+pub enum UploadImport {
+    /// The import runs in the background; its progress and outcome are in the upload's row.
+    Started,
+    /// Another request is importing it (and still making progress), or it is done.
+    AlreadyClaimed,
+    /// The file no longer reads (for example, the trial's settings changed since the upload).
+    FileProblem,
+}
+
+/// Starts importing a console upload: checks it again, claims it, and imports in a task of
+/// its own, so the organiser's request returns at once. If the process stops meanwhile, the
+/// chunks saved so far stay and the upload's page offers to continue.
+pub async fn start_upload_import(
+    store: &Store,
+    base_url: &url::Url,
+    trial: &Trial,
+    batch: roster::ImportBatch,
+    consent: bool,
+    now: DateTime<Utc>,
+) -> Result<UploadImport, StoreError> {
+    let preview = match preview(store, trial, batch.content.as_bytes()).await {
+        Ok(p) => p,
+        Err(PreviewError::File(_)) => return Ok(UploadImport::FileProblem),
+        Err(PreviewError::Store(e)) => return Err(e),
+    };
+    let people: Vec<ParticipantDetails> = preview.to_add.into_iter().map(|r| r.details).collect();
+    if !claim_upload(store, batch.id, people.len(), consent, now).await? {
+        return Ok(UploadImport::AlreadyClaimed);
+    }
+    let (store, base_url, trial) = (store.clone(), base_url.clone(), trial.clone());
+    tokio::spawn(async move {
+        import_upload(&store, &base_url, &trial, &batch, &people, consent).await;
+    });
+    Ok(UploadImport::Started)
+}
+
+/// Runs the import of an upload and records its outcome, in words, on the upload.
+async fn import_upload(
+    store: &Store,
+    base_url: &url::Url,
+    trial: &Trial,
+    batch: &roster::ImportBatch,
+    people: &[ParticipantDetails],
+    consent: bool,
+) {
+    let result = commit(
+        store,
+        base_url,
+        trial,
+        people,
+        consent,
+        Some(batch.id),
+        Utc::now(),
+        &mut |_| {},
+    )
+    .await;
+    let describe = |imported: &Imported| {
+        let counts = imported.counts;
+        let mut outcome = format!("Added {} people", counts.added);
+        if imported.confirmations > 0 {
+            outcome.push_str(&format!(
+                "; {} confirmation emails are on their way",
+                imported.confirmations
+            ));
+        }
+        if counts.already_members > 0 {
+            outcome.push_str(&format!(
+                "; {} were already in the trial and were left as they were",
+                counts.already_members
+            ));
+        }
+        outcome
+    };
+    let finished = match &result {
+        Ok(imported) => {
+            let outcome = format!("{}.", describe(imported));
+            finish_upload(store, batch.id, true, &outcome, Utc::now()).await
+        }
+        Err(e) => {
+            // The same kind of short reference the error pages show, so an organiser can
+            // quote it and the operator find the cause in the log.
+            let reference = format!("{:08x}", rand::random::<u32>());
+            tracing::error!(
+                reference = %reference,
+                error = %crate::telemetry::error_chain(e),
+                "import failed"
+            );
+            let outcome = format!(
+                "The import stopped (reference {reference}). {}, each with their confirmation \
+                 email; the rest of the file was not added. Import it again to add the rest.",
+                describe(&e.done)
+            );
+            finish_upload(store, batch.id, false, &outcome, Utc::now()).await
+        }
+    };
+    if let Err(e) = finished {
+        tracing::error!(error = %crate::telemetry::error_chain(&e), "import outcome not recorded");
+    }
+}

@@ -5,15 +5,18 @@
 //! May import: `store`, `mail`, `links`, `matching`, `domain`, `config`, `tokens`, `insight`,
 //! `library`, and each other without forming a cycle. Never `web` or `cli`.
 pub mod accounts;
+pub mod dashboard;
 pub mod events;
 pub mod exports;
 pub mod feedback;
 pub mod home;
 pub mod import;
+pub mod limits;
 pub mod organisers;
 pub mod outbox;
 pub mod participants;
 pub mod recovery;
+pub mod retention;
 pub mod rounds;
 pub mod schedule;
 pub mod service;

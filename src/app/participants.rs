@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::{Any, Transaction};
 
 use crate::domain::{FieldError, MembershipState, ParticipantDetails, ParticipantInput};
-use crate::links::{issue_links, link, new_link_token};
+use crate::links::{issue_links, link, new_link_token, participant_links};
 use crate::mail::{self, participant_already, participant_confirm, RenderError};
 use crate::store::outbox::{self, NewEmail};
 use crate::store::participants::{add_member, AddOutcome, Member};
@@ -105,6 +105,32 @@ pub async fn sign_up(
             .await
             .map(Some);
     }
+    // Everything that needs no database happens before the transaction, so that SQLite's
+    // single writer is held only for the inserts: the tokens, their links and the confirmation
+    // email as a new person gets it (the usual case; the others are written inside).
+    let expires = now + Duration::days(crate::links::MANAGE_LINK_DAYS);
+    let (manage, unsubscribe, confirm) = (
+        tokens::new_token(),
+        tokens::new_token(),
+        tokens::new_token(),
+    );
+    let links = participant_links(base_url, &manage, &unsubscribe);
+    let (manage_hash, unsubscribe_hash, confirm_hash) = (
+        tokens::hash_token(&manage),
+        tokens::hash_token(&unsubscribe),
+        tokens::hash_token(&confirm),
+    );
+    let prepared = confirmation_message(
+        base_url,
+        trial,
+        details.name.as_str().to_string(),
+        details.email.as_str(),
+        links.manage.clone(),
+        &confirm,
+        false,
+    )?;
+    let domain = mail::message_domain(base_url);
+
     let mut tx = store.pool().begin().await?;
     let outcome = add_member(
         &mut tx,
@@ -132,22 +158,30 @@ pub async fn sign_up(
     .bind(membership_id)
     .fetch_one(&mut *tx)
     .await?;
-    let links = issue_links(&mut tx, membership_id, base_url, now).await?;
+    let confirms = matches!(state, MembershipState::Pending | MembershipState::Left);
+    let mut new_links = vec![
+        (LinkPurpose::Manage, manage_hash.as_str(), expires),
+        (LinkPurpose::Unsubscribe, unsubscribe_hash.as_str(), expires),
+    ];
+    if confirms {
+        new_links.push((
+            LinkPurpose::Confirm,
+            confirm_hash.as_str(),
+            now + Duration::days(CONFIRM_DAYS),
+        ));
+    }
+    signup::insert_link_tokens(&mut tx, membership_id, now, &new_links).await?;
     let mut email = match state {
-        MembershipState::Pending | MembershipState::Left => {
-            confirmation_email(
-                &mut tx,
-                base_url,
-                trial,
-                membership_id,
-                name,
-                details.email.as_str(),
-                links.manage,
-                state == MembershipState::Left,
-                now,
-            )
-            .await?
-        }
+        MembershipState::Pending if name == details.name.as_str() => prepared,
+        MembershipState::Pending | MembershipState::Left => confirmation_message(
+            base_url,
+            trial,
+            name,
+            details.email.as_str(),
+            links.manage,
+            &confirm,
+            state == MembershipState::Left,
+        )?,
         _ => mail::render(
             &participant_already::Context {
                 name,
@@ -158,10 +192,33 @@ pub async fn sign_up(
         )?,
     };
     email.participant_id = Some(participant_id);
-    outbox::enqueue(&mut tx, &email, &mail::message_domain(base_url), now).await?;
+    outbox::enqueue(&mut tx, &email, &domain, now).await?;
     tx.commit().await?;
     metrics::counter!("signups_total", "kind" => "programme").increment(1);
     Ok(None)
+}
+
+/// The confirmation email for a `confirm` token whose hash the caller stores.
+fn confirmation_message(
+    base_url: &url::Url,
+    trial: &Trial,
+    name: String,
+    address: &str,
+    manage_link: String,
+    confirm: &str,
+    rejoining: bool,
+) -> Result<NewEmail, ParticipantError> {
+    Ok(mail::render(
+        &participant_confirm::Context {
+            name,
+            trial_name: trial.name.clone(),
+            confirm_link: link(base_url, &format!("/c/{confirm}")),
+            manage_link,
+            expires_in_days: CONFIRM_DAYS,
+            rejoining,
+        },
+        address,
+    )?)
 }
 
 /// An event sign-up, always a person of its own with the name typed (see
@@ -217,17 +274,15 @@ pub(crate) async fn confirmation_email(
         now + Duration::days(CONFIRM_DAYS),
     )
     .await?;
-    Ok(mail::render(
-        &participant_confirm::Context {
-            name,
-            trial_name: trial.name.clone(),
-            confirm_link: link(base_url, &format!("/c/{token}")),
-            manage_link,
-            expires_in_days: CONFIRM_DAYS,
-            rejoining,
-        },
+    confirmation_message(
+        base_url,
+        trial,
+        name,
         address,
-    )?)
+        manage_link,
+        &token,
+        rejoining,
+    )
 }
 
 /// Sends a confirmation email to every pending person of the trial who has no usable

@@ -284,11 +284,13 @@ impl Scheduler {
         base_url: url::Url,
         organiser: Organiser,
         interval: StdDuration,
+        mut retention: crate::app::retention::Retention,
     ) -> Self {
         let (stop, mut stopped) = watch::channel(false);
         let task = tokio::spawn(async move {
             let mut planned = std::time::Instant::now();
             loop {
+                retention.tick(&store, Utc::now()).await;
                 let started = std::time::Instant::now();
                 metrics::gauge!("scheduler_lag_seconds")
                     .set(started.saturating_duration_since(planned).as_secs_f64());

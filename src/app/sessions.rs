@@ -109,3 +109,33 @@ fn token_expiry(raw: &str, now: DateTime<Utc>) -> Result<Option<DateTime<Utc>>, 
     let end = day.succ_opt().unwrap_or(day).and_time(NaiveTime::MIN);
     Ok(Some(end.and_utc()))
 }
+
+/// The organiser behind an API token's secret, noting its use; `None` when the token is
+/// unknown, revoked, expired or its account disabled.
+pub async fn organiser_by_api_token(
+    store: &Store,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<crate::store::organisers::Organiser>, StoreError> {
+    store.use_api_token(&tokens::hash_token(secret), now).await
+}
+
+/// The organiser behind a session cookie's secret, while the session lasts.
+pub async fn organiser_by_session(
+    store: &Store,
+    secret: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<crate::store::organisers::Organiser>, StoreError> {
+    store
+        .find_session_organiser(&tokens::hash_token(secret), now)
+        .await
+}
+
+/// The key that signs session cookies, made once and shared by every instance.
+pub async fn cookie_key(store: &Store) -> Result<String, StoreError> {
+    store
+        .instance_secret("session_cookie_key", || {
+            format!("{}{}", tokens::new_token(), tokens::new_token())
+        })
+        .await
+}

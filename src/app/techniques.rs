@@ -22,3 +22,14 @@ pub async fn save(
         Some(slug) => store.update_technique(slug, input).await,
     }
 }
+
+/// Every technique without its Markdown body, in list order (for lists and the chooser).
+pub async fn list_summaries(store: &Store) -> Result<Vec<Technique>, StoreError> {
+    store.list_techniques_without_bodies().await
+}
+
+/// Changes whenever a technique is added or edited, by any instance: the library's pages
+/// kept in memory are built again when it differs.
+pub async fn fingerprint(store: &Store) -> Result<String, StoreError> {
+    store.techniques_fingerprint().await
+}

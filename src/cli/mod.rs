@@ -77,6 +77,9 @@ pub struct SettingsArgs {
     /// Serve /metrics (Prometheus) on an address of its own, e.g. 127.0.0.1:9090 [default: off]
     #[arg(long, env = "METRICS_BIND", global = true)]
     pub metrics_bind: Option<String>,
+    /// Days a sent email keeps its body; the row and its Message-ID stay [default: 30]
+    #[arg(long, env = "OUTBOX_RETENTION_DAYS", global = true)]
+    pub outbox_retention_days: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -377,6 +380,7 @@ impl From<SettingsArgs> for RawSettings {
             trusted_proxies: a.trusted_proxies,
             metrics_token: a.metrics_token,
             metrics_bind: a.metrics_bind,
+            outbox_retention_days: a.outbox_retention_days,
         }
     }
 }

@@ -26,6 +26,7 @@ pub mod metrics;
 pub mod organisers;
 pub mod outbox;
 pub mod participants;
+pub mod retention;
 pub mod roster;
 pub mod round_mail;
 pub mod rounds;

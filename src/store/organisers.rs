@@ -287,24 +287,39 @@ impl Store {
         Ok(done.rows_affected() == 1)
     }
 
-    /// The organiser behind a bearer token, noting when it was last used.
+    /// The organiser behind a bearer token, noting when it was last used. The note is written
+    /// at most once a minute per token ([`API_TOKEN_USE_RESOLUTION_SECONDS`]), so a busy API
+    /// client does not turn every read into a write.
     pub async fn use_api_token(
         &self,
         token_hash: &str,
         now: DateTime<Utc>,
     ) -> Result<Option<Organiser>, StoreError> {
-        let found: Option<(i64,)> = sqlx::query_as(
-            "UPDATE api_tokens SET last_used_at = $1 \
-             WHERE token_hash = $2 AND revoked_at IS NULL \
-               AND (expires_at IS NULL OR expires_at > $1) RETURNING organiser_id",
+        let found: Option<(i64, i64, Option<String>)> = sqlx::query_as(
+            "SELECT id, organiser_id, last_used_at FROM api_tokens \
+             WHERE token_hash = $1 AND revoked_at IS NULL \
+               AND (expires_at IS NULL OR expires_at > $2)",
         )
-        .bind(to_db(now))
         .bind(token_hash)
+        .bind(to_db(now))
         .fetch_optional(self.pool())
         .await?;
-        let Some((organiser_id,)) = found else {
+        let Some((token_id, organiser_id, last_used_at)) = found else {
             return Ok(None);
         };
+        let stale_before = to_db(now - chrono::Duration::seconds(API_TOKEN_USE_RESOLUTION_SECONDS));
+        if last_used_at.is_none_or(|at| at < stale_before) {
+            // Another request may have written it meanwhile: then this one writes nothing.
+            sqlx::query(
+                "UPDATE api_tokens SET last_used_at = $1 \
+                 WHERE id = $2 AND (last_used_at IS NULL OR last_used_at < $3)",
+            )
+            .bind(to_db(now))
+            .bind(token_id)
+            .bind(&stale_before)
+            .execute(self.pool())
+            .await?;
+        }
         Ok(sqlx::query_as(&format!(
             "SELECT {ORGANISER_COLUMNS} FROM organisers WHERE id = $1 AND disabled_at IS NULL"
         ))
@@ -313,6 +328,9 @@ impl Store {
         .await?)
     }
 }
+
+/// How stale `api_tokens.last_used_at` may be: it is written at most once per this many seconds.
+pub const API_TOKEN_USE_RESOLUTION_SECONDS: i64 = 60;
 
 pub(crate) async fn insert_token(
     tx: &mut Transaction<'_, Any>,

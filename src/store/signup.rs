@@ -63,6 +63,39 @@ pub async fn insert_link_token(
     Ok(())
 }
 
+/// Stores the hashes of several links of one membership in one statement (the sign-up's
+/// manage, unsubscribe and confirmation links), each as (purpose, hash, expiry).
+pub async fn insert_link_tokens(
+    tx: &mut Transaction<'_, Any>,
+    membership_id: i64,
+    now: DateTime<Utc>,
+    links: &[(LinkPurpose, &str, DateTime<Utc>)],
+) -> Result<(), StoreError> {
+    if links.is_empty() {
+        return Ok(());
+    }
+    let rows: Vec<String> = (0..links.len())
+        .map(|i| {
+            let b = 3 + i * 3;
+            format!("(${}, ${}, $1, $2, ${})", b, b + 1, b + 2)
+        })
+        .collect();
+    let sql = format!(
+        "INSERT INTO one_time_tokens (token_hash, purpose, membership_id, created_at, expires_at) \
+         VALUES {}",
+        rows.join(", ")
+    );
+    let mut query = sqlx::query(&sql).bind(membership_id).bind(to_db(now));
+    for (purpose, hash, expires_at) in links {
+        query = query
+            .bind(hash.to_string())
+            .bind(purpose.as_str())
+            .bind(to_db(*expires_at));
+    }
+    query.execute(&mut **tx).await?;
+    Ok(())
+}
+
 /// Someone else in the same trial, as a participant may see them: a name and nothing more.
 #[derive(Clone, Debug, FromRow, serde::Serialize)]
 pub struct OtherMember {

@@ -1,5 +1,7 @@
 //! The technique library: reading, adding and editing techniques, and the open trials the
 //! Randomised Coffee Trials page points to.
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use sqlx::FromRow;
 
 use super::time::to_db;
@@ -83,6 +85,20 @@ impl From<sqlx::Error> for TechniqueWriteError {
     }
 }
 
+/// Bumped by every technique written through this process, so pages kept in memory know at
+/// once that they are out of date (other instances' edits are noticed through
+/// [`Store::techniques_fingerprint`]).
+static EDITS: AtomicU64 = AtomicU64::new(0);
+
+/// How many techniques this process has written since it started.
+pub fn edits_in_this_process() -> u64 {
+    EDITS.load(Ordering::Acquire)
+}
+
+fn note_edit() {
+    EDITS.fetch_add(1, Ordering::AcqRel);
+}
+
 const COLUMNS: &str = "id, slug, name, phase, position, summary, duration_min_minutes, \
     duration_max_minutes, people_min, people_max, body_md, is_builtin, created_at, updated_at";
 
@@ -94,6 +110,27 @@ impl Store {
              CASE phase WHEN 'before' THEN 0 WHEN 'during' THEN 1 ELSE 2 END, position, slug"
         );
         Ok(sqlx::query_as(&sql).fetch_all(self.pool()).await?)
+    }
+
+    /// Every technique as [`Store::list_techniques`] orders them, without the Markdown bodies
+    /// (`body_md` is empty): what lists and the chooser need.
+    pub async fn list_techniques_without_bodies(&self) -> Result<Vec<Technique>, StoreError> {
+        let columns = COLUMNS.replace("body_md", "'' AS body_md");
+        let sql = format!(
+            "SELECT {columns} FROM techniques ORDER BY \
+             CASE phase WHEN 'before' THEN 0 WHEN 'during' THEN 1 ELSE 2 END, position, slug"
+        );
+        Ok(sqlx::query_as(&sql).fetch_all(self.pool()).await?)
+    }
+
+    /// Changes whenever a technique is added or edited, by any instance: their number and the
+    /// latest edit time. Cheap to read, for caches to check that they are current.
+    pub async fn techniques_fingerprint(&self) -> Result<String, StoreError> {
+        let (count, latest): (i64, Option<String>) =
+            sqlx::query_as("SELECT COUNT(*), MAX(updated_at) FROM techniques")
+                .fetch_one(self.pool())
+                .await?;
+        Ok(format!("{count}/{}", latest.unwrap_or_default()))
     }
 
     pub async fn find_technique_by_slug(
@@ -122,7 +159,7 @@ impl Store {
              (SELECT COALESCE(MAX(position), 0) + 1 FROM techniques WHERE phase = $3), \
              $4, $5, $6, $7, $8, $9, 0, $10, $10) RETURNING {COLUMNS}"
         );
-        Ok(sqlx::query_as(&sql)
+        let created = sqlx::query_as(&sql)
             .bind(input.slug)
             .bind(input.name)
             .bind(input.phase)
@@ -134,7 +171,9 @@ impl Store {
             .bind(input.body_md)
             .bind(now)
             .fetch_one(self.pool())
-            .await?)
+            .await?;
+        note_edit();
+        Ok(created)
     }
 
     /// Replaces every editable field of the technique now called `slug` (the input may rename
@@ -155,7 +194,7 @@ impl Store {
              people_min = $7, people_max = $8, body_md = $9, updated_at = $10 \
              WHERE slug = $11 RETURNING {COLUMNS}"
         );
-        sqlx::query_as(&sql)
+        let updated = sqlx::query_as(&sql)
             .bind(input.slug)
             .bind(input.name)
             .bind(input.phase)
@@ -168,8 +207,9 @@ impl Store {
             .bind(now)
             .bind(slug)
             .fetch_optional(self.pool())
-            .await?
-            .ok_or(TechniqueWriteError::NotFound)
+            .await?;
+        note_edit();
+        updated.ok_or(TechniqueWriteError::NotFound)
     }
 
     /// Trials taking sign-ups, by name.

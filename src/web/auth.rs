@@ -29,11 +29,7 @@ pub struct SessionKey(pub Key);
 
 impl SessionKey {
     pub async fn load(store: &Store) -> Result<Self, crate::store::StoreError> {
-        let hex = store
-            .instance_secret("session_cookie_key", || {
-                format!("{}{}", tokens::new_token(), tokens::new_token())
-            })
-            .await?;
+        let hex = crate::app::sessions::cookie_key(store).await?;
         let bytes: Vec<u8> = (0..hex.len())
             .step_by(2)
             .filter_map(|i| u8::from_str_radix(hex.get(i..i + 2)?, 16).ok())
@@ -152,9 +148,7 @@ async fn organiser_from_bearer(
     else {
         return Ok(None);
     };
-    store
-        .use_api_token(&tokens::hash_token(token), Utc::now())
-        .await
+    crate::app::sessions::organiser_by_api_token(store, token, Utc::now()).await
 }
 
 async fn organiser_from_cookie(
@@ -164,9 +158,7 @@ async fn organiser_from_cookie(
     let Some(token) = session_token(req.request()) else {
         return Ok(None);
     };
-    store
-        .find_session_organiser(&tokens::hash_token(&token), Utc::now())
-        .await
+    crate::app::sessions::organiser_by_session(store, &token, Utc::now()).await
 }
 
 /// The session token from the signed cookie, if the signature holds.

@@ -5,6 +5,13 @@
 //! whose token does not match the cookie is refused before any handler runs, so a form added
 //! later cannot forget the check. The JSON API is exempt: it authenticates with bearer tokens
 //! or not at all, never with cookies.
+//!
+//! The cookie is set only on responses whose handler asked for the token (a page with a
+//! form): `/healthz`, the JSON API, assets and pages without forms neither make a token nor
+//! send a cookie.
+use std::cell::RefCell;
+use std::rc::Rc;
+
 use actix_web::body::{EitherBody, MessageBody};
 use actix_web::cookie::{Cookie, SameSite};
 use actix_web::dev::{Payload, ServiceRequest, ServiceResponse};
@@ -27,7 +34,7 @@ impl FromRequest for CsrfToken {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let token = req.extensions().get::<CsrfToken>().cloned();
+        let token = req.extensions().get::<CsrfSlot>().map(CsrfSlot::token);
         std::future::ready(token.ok_or_else(|| {
             actix_web::error::ErrorInternalServerError("CSRF middleware is not installed")
         }))
@@ -37,6 +44,24 @@ impl FromRequest for CsrfToken {
 impl std::fmt::Display for CsrfToken {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.write_str(&self.0)
+    }
+}
+
+/// The request's token: the browser's own when its cookie holds one, otherwise one made the
+/// first time a handler asks for it (and then sent back in a cookie).
+#[derive(Clone)]
+struct CsrfSlot {
+    existing: Option<String>,
+    issued: Rc<RefCell<Option<String>>>,
+}
+
+impl CsrfSlot {
+    fn token(&self) -> CsrfToken {
+        if let Some(existing) = &self.existing {
+            return CsrfToken(existing.clone());
+        }
+        let mut issued = self.issued.borrow_mut();
+        CsrfToken(issued.get_or_insert_with(tokens::new_token).clone())
     }
 }
 
@@ -61,8 +86,11 @@ pub async fn middleware(
         .cookie(COOKIE)
         .map(|c| c.value().to_string())
         .filter(|v| tokens::looks_like_token(v));
-    let token = existing.clone().unwrap_or_else(tokens::new_token);
-    req.extensions_mut().insert(CsrfToken(token.clone()));
+    let issued = Rc::new(RefCell::new(None));
+    req.extensions_mut().insert(CsrfSlot {
+        existing: existing.clone(),
+        issued: issued.clone(),
+    });
 
     if req.method() == Method::POST && !is_exempt(req.match_info().as_str()) {
         let submitted = submitted_token(&mut req).await?;
@@ -80,7 +108,9 @@ pub async fn middleware(
 
     let secure = secure_cookies(req.request());
     let mut res = next.call(req).await?;
-    if existing.is_none() {
+    // A token made for this response's forms; none when no handler asked for one.
+    let made = issued.borrow_mut().take();
+    if let Some(token) = made.filter(|_| existing.is_none()) {
         res.response_mut().add_cookie(&cookie(token, secure))?;
     }
     Ok(res.map_into_left_body())

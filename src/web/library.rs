@@ -1,14 +1,22 @@
 //! The technique library: the list of techniques, one technique's page, the chooser, and the
 //! same three as JSON under `/api/v1/techniques`.
+use std::collections::HashMap;
+use std::future::Future;
+use std::hash::Hash;
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
 use actix_web::http::StatusCode;
+use actix_web::web::Bytes;
 use actix_web::{get, web, HttpRequest, HttpResponse};
+use askama::Template;
 use serde::Serialize;
 
 use crate::library::{
     self, render_markdown, suggest, ChooserQuery, FieldError, Phase, MAX_DURATION_MINUTES,
     MAX_PEOPLE,
 };
-use crate::store::techniques::{OpenTrial, Technique};
+use crate::store::techniques::{edits_in_this_process, OpenTrial, Technique};
 use crate::store::{Store, StoreError};
 use crate::web::errors::{log_unexpected, ApiError};
 use crate::web::pages::{message, render, render_status};
@@ -17,6 +25,8 @@ use crate::web::pages::{message, render, render_status};
 pub const RCT_SLUG: &str = "randomised-coffee-trials";
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
+    // One cache per worker (this runs once per worker): no lock is shared between them.
+    cfg.app_data(web::Data::new(LibraryCache::default()));
     // actix tries routes in the order they are registered, so `choose` must come before
     // `{slug}` or it would be looked up as a technique.
     cfg.service(list_page)
@@ -25,6 +35,117 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(api_list)
         .service(api_choose)
         .service(api_technique);
+}
+
+// ---------------------------------------------------------------------------------------------
+// Memory
+
+/// How long a cached page is served before the database is asked whether any technique changed
+/// (an edit through another instance); edits through this process are seen at once.
+const RECHECK_AFTER: Duration = Duration::from_secs(5);
+
+/// What the library pages are made of, kept in memory until a technique is added or edited:
+/// the list without bodies, the rendered list page and each technique's rendered page (except
+/// the Randomised Coffee Trials page, which also lists the open trials).
+#[derive(Default)]
+pub struct LibraryCache {
+    techniques: Memo<(), Arc<Vec<Technique>>>,
+    list_page: Memo<(), Bytes>,
+    technique_pages: Memo<String, Option<Bytes>>,
+}
+
+struct Entry<T> {
+    edits: u64,
+    fingerprint: String,
+    checked: Instant,
+    value: T,
+}
+
+struct Memo<K, T> {
+    entries: Mutex<HashMap<K, Entry<T>>>,
+}
+
+impl<K, T> Default for Memo<K, T> {
+    fn default() -> Self {
+        Self {
+            entries: Mutex::new(HashMap::new()),
+        }
+    }
+}
+
+impl<K: Eq + Hash + Clone, T: Clone> Memo<K, T> {
+    /// The value for `key`, built by `build` when there is none yet or techniques changed.
+    async fn get<E, F, Fut>(&self, store: &Store, key: K, build: F) -> Result<T, E>
+    where
+        E: From<StoreError>,
+        F: FnOnce() -> Fut,
+        Fut: Future<Output = Result<T, E>>,
+    {
+        let edits = edits_in_this_process();
+        let known = {
+            let entries = self.lock();
+            match entries.get(&key) {
+                Some(e) if e.edits == edits && e.checked.elapsed() < RECHECK_AFTER => {
+                    return Ok(e.value.clone())
+                }
+                Some(e) if e.edits == edits => Some(e.fingerprint.clone()),
+                _ => None,
+            }
+        };
+        // Read before building: an edit in between leaves an old fingerprint with the entry,
+        // so the next check builds again rather than keeping stale content.
+        let fingerprint = crate::app::techniques::fingerprint(store).await?;
+        if known.as_ref() == Some(&fingerprint) {
+            let mut entries = self.lock();
+            if let Some(e) = entries
+                .get_mut(&key)
+                .filter(|e| e.fingerprint == fingerprint)
+            {
+                e.checked = Instant::now();
+                return Ok(e.value.clone());
+            }
+        }
+        let value = build().await?;
+        self.lock().insert(
+            key,
+            Entry {
+                edits,
+                fingerprint,
+                checked: Instant::now(),
+                value: value.clone(),
+            },
+        );
+        Ok(value)
+    }
+
+    fn lock(&self) -> std::sync::MutexGuard<'_, HashMap<K, Entry<T>>> {
+        // A panic while holding the lock leaves nothing half-written worth refusing.
+        self.entries.lock().unwrap_or_else(|e| e.into_inner())
+    }
+}
+
+impl LibraryCache {
+    /// Every technique without its body, in list order.
+    async fn techniques(&self, store: &Store) -> Result<Arc<Vec<Technique>>, StoreError> {
+        self.techniques
+            .get(store, (), || async {
+                Ok(Arc::new(
+                    crate::app::techniques::list_summaries(store).await?,
+                ))
+            })
+            .await
+    }
+}
+
+fn html(body: Bytes) -> HttpResponse {
+    HttpResponse::Ok()
+        .content_type("text/html; charset=utf-8")
+        .body(body)
+}
+
+/// A page rendered for keeping.
+fn rendered<T: Template>(page: &T) -> Result<Bytes, anyhow::Error> {
+    Ok(Bytes::from(page.render()?))
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -144,11 +265,21 @@ fn stage_label(phase: Phase) -> &'static str {
 }
 
 #[get("/techniques")]
-async fn list_page(store: web::Data<Store>) -> HttpResponse {
-    let techniques = match store.list_techniques().await {
-        Ok(t) => t,
-        Err(e) => return unexpected_page(e),
-    };
+async fn list_page(store: web::Data<Store>, cache: web::Data<LibraryCache>) -> HttpResponse {
+    let page = cache
+        .list_page
+        .get(&store, (), || async {
+            let techniques = cache.techniques(&store).await?;
+            rendered(&list_page_of(&techniques))
+        })
+        .await;
+    match page {
+        Ok(body) => html(body),
+        Err(e) => unexpected_page(e),
+    }
+}
+
+fn list_page_of(techniques: &[Technique]) -> ListPage {
     let sections = Phase::ALL
         .into_iter()
         .map(|phase| PhaseSection {
@@ -167,15 +298,19 @@ async fn list_page(store: web::Data<Store>) -> HttpResponse {
                 .collect(),
         })
         .collect();
-    render(&ListPage {
+    ListPage {
         cycle: library::LEARNING_CYCLE,
         form: ChooserFormView::new(&ChooserForm::default(), &[]),
         sections,
-    })
+    }
 }
 
 #[get("/techniques/choose")]
-async fn choose_page(req: HttpRequest, store: web::Data<Store>) -> HttpResponse {
+async fn choose_page(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    cache: web::Data<LibraryCache>,
+) -> HttpResponse {
     let form = ChooserForm::from_query(req.query_string());
     let query = match form.parse() {
         Ok(query) => query,
@@ -189,7 +324,7 @@ async fn choose_page(req: HttpRequest, store: web::Data<Store>) -> HttpResponse 
     };
     // A first visit shows the empty form rather than the whole library as "suggestions".
     let results = if form.submitted {
-        let techniques = match store.list_techniques().await {
+        let techniques = match cache.techniques(&store).await {
             Ok(t) => t,
             Err(e) => return unexpected_page(e),
         };
@@ -215,29 +350,47 @@ async fn choose_page(req: HttpRequest, store: web::Data<Store>) -> HttpResponse 
 }
 
 #[get("/techniques/{slug}")]
-async fn technique_page(slug: web::Path<String>, store: web::Data<Store>) -> HttpResponse {
-    let technique = match store.find_technique_by_slug(&slug).await {
-        Ok(Some(t)) => t,
-        Ok(None) => {
-            return message(
-                StatusCode::NOT_FOUND,
-                "Technique not found",
-                "There is no technique at this address. It may have been renamed; \
-                 the full list is on the techniques page.",
-            )
-        }
-        Err(e) => return unexpected_page(e),
+async fn technique_page(
+    slug: web::Path<String>,
+    store: web::Data<Store>,
+    cache: web::Data<LibraryCache>,
+) -> HttpResponse {
+    // The Randomised Coffee Trials page lists the open trials, which change without any
+    // technique changing: it is rendered every time.
+    let page = if slug.as_str() == RCT_SLUG {
+        technique_page_body(&store, &slug).await
+    } else {
+        cache
+            .technique_pages
+            .get(&store, slug.to_string(), || {
+                technique_page_body(&store, &slug)
+            })
+            .await
+    };
+    match page {
+        Ok(Some(body)) => html(body),
+        Ok(None) => message(
+            StatusCode::NOT_FOUND,
+            "Technique not found",
+            "There is no technique at this address. It may have been renamed; \
+             the full list is on the techniques page.",
+        ),
+        Err(e) => unexpected_page(e),
+    }
+}
+
+/// A technique's page, or None when no technique has this slug.
+async fn technique_page_body(store: &Store, slug: &str) -> Result<Option<Bytes>, anyhow::Error> {
+    let Some(technique) = crate::app::techniques::find(store, slug).await? else {
+        return Ok(None);
     };
     let open_trials = if technique.slug == RCT_SLUG {
-        match store.list_open_trials().await {
-            Ok(trials) => Some(trials),
-            Err(e) => return unexpected_page(e),
-        }
+        Some(crate::app::home::open_trials(store).await?)
     } else {
         None
     };
     let phase = technique.phase();
-    render(&TechniquePage {
+    rendered(&TechniquePage {
         phase_label: phase.label(),
         phase_id: phase.as_str(),
         duration: duration_words(&technique),
@@ -247,9 +400,10 @@ async fn technique_page(slug: web::Path<String>, store: web::Data<Store>) -> Htt
         name: technique.name,
         summary: technique.summary,
     })
+    .map(Some)
 }
 
-fn unexpected_page(e: StoreError) -> HttpResponse {
+fn unexpected_page(e: impl Into<anyhow::Error>) -> HttpResponse {
     let reference = log_unexpected(&e.into());
     message(
         StatusCode::INTERNAL_SERVER_ERROR,
@@ -319,25 +473,34 @@ struct SuggestionList {
 }
 
 #[get("/api/v1/techniques")]
-async fn api_list(req: HttpRequest, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+async fn api_list(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    cache: web::Data<LibraryCache>,
+) -> Result<HttpResponse, ApiError> {
     let form = ChooserForm::from_query(req.query_string());
     let phase = parse_phase(&form.phase).map_err(invalid)?;
-    let techniques = store
-        .list_techniques()
+    let techniques = cache
+        .techniques(&store)
         .await?
-        .into_iter()
+        .iter()
         .filter(|t| phase.is_none_or(|p| t.phase() == p))
+        .cloned()
         .map(TechniqueSummaryJson::from)
         .collect();
     Ok(HttpResponse::Ok().json(TechniqueList { techniques }))
 }
 
 #[get("/api/v1/techniques/choose")]
-async fn api_choose(req: HttpRequest, store: web::Data<Store>) -> Result<HttpResponse, ApiError> {
+async fn api_choose(
+    req: HttpRequest,
+    store: web::Data<Store>,
+    cache: web::Data<LibraryCache>,
+) -> Result<HttpResponse, ApiError> {
     let query = ChooserForm::from_query(req.query_string())
         .parse()
         .map_err(|mut errors| invalid(errors.remove(0)))?;
-    let techniques = store.list_techniques().await?;
+    let techniques = cache.techniques(&store).await?;
     Ok(HttpResponse::Ok().json(SuggestionList {
         suggestions: choose(&query, &techniques),
     }))
@@ -348,8 +511,7 @@ async fn api_technique(
     slug: web::Path<String>,
     store: web::Data<Store>,
 ) -> Result<HttpResponse, ApiError> {
-    let technique = store
-        .find_technique_by_slug(&slug)
+    let technique = crate::app::techniques::find(&store, &slug)
         .await?
         .ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, "no technique has this slug"))?;
     let body_html = render_markdown(&technique.body_md);

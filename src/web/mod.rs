@@ -26,7 +26,6 @@ pub mod health;
 pub mod home;
 pub mod input_guard;
 pub mod library;
-pub mod limits;
 pub mod metrics;
 pub mod not_found;
 pub mod pages;

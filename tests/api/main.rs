@@ -34,6 +34,7 @@ mod route_table;
 mod schedule;
 mod search;
 mod smtp_sink;
+mod speed;
 mod technique_console;
 mod techniques;
 mod trials;

@@ -8,6 +8,7 @@ use serde::Deserialize;
 
 use super::{see_other, Errors};
 use crate::app::accounts::{self, AccountError};
+use crate::app::limits::{Decision, SignInLimiter};
 use crate::app::sessions::{self, TokenError};
 use crate::store::organisers::{ApiToken, TokenPurpose};
 use crate::store::Store;
@@ -15,7 +16,6 @@ use crate::web::auth::{self, CurrentOrganiser};
 use crate::web::client_address::client_address;
 use crate::web::csrf::CsrfToken;
 use crate::web::errors::PageError;
-use crate::web::limits::{Decision, SignInLimiter};
 use crate::web::pages::{render, render_status};
 use crate::web::WebSettings;
 

@@ -69,7 +69,7 @@ pub async fn show(
     csrf: CsrfToken,
     TrialInPath(trial): TrialInPath,
 ) -> Result<HttpResponse, PageError> {
-    let history = store.insight_history(&trial).await?;
+    let history = crate::app::dashboard::history(&store, &trial).await?;
     let stats = insight::compute(&history);
     Ok(render(&DashboardPage {
         meetings_svg: insight::meetings_chart("chart-meetings", &stats.rounds),

@@ -18,7 +18,6 @@ use crate::store::roster::ImportBatch;
 use crate::store::trials::Trial;
 use crate::store::{Store, StoreError};
 use crate::web::csrf::CsrfToken;
-use crate::web::errors::log_unexpected;
 use crate::web::pages::internal_error as internal;
 use crate::web::pages::{message, render, render_status};
 
@@ -303,85 +302,19 @@ pub async fn confirm(
         Err(e) => return internal(e),
     };
     let page = format!("/admin/trials/{}/import/{}", trial.slug, batch.public_id);
-    let preview = match import::preview(&store, &trial, batch.content.as_bytes()).await {
-        Ok(p) => p,
-        // The page explains what is wrong with the file now.
-        Err(PreviewError::File(_)) => return see_other(&page),
-        Err(PreviewError::Store(e)) => return internal(e),
-    };
-    let consent = form.consent.is_some();
-    let people: Vec<_> = preview.to_add.into_iter().map(|r| r.details).collect();
-    match crate::app::import::claim_upload(&store, batch.id, people.len(), consent, Utc::now())
-        .await
-    {
-        Ok(true) => {}
-        // Already running or done: the page shows which.
-        Ok(false) => return see_other(&page),
-        Err(e) => return internal(e),
-    }
-    let store = store.into_inner();
-    let base_url = web_settings.base_url.clone();
-    // The import goes on after this answer; its progress and outcome are in the batch's row.
-    // If the process stops meanwhile, the chunks saved so far stay and the page offers to
-    // continue.
-    actix_web::rt::spawn(async move {
-        run_import(&store, &trial, &base_url, &batch, people, consent).await;
-    });
-    see_other(&page)
-}
-
-/// Runs the import and records its outcome on the batch.
-async fn run_import(
-    store: &Store,
-    trial: &Trial,
-    base_url: &url::Url,
-    batch: &ImportBatch,
-    people: Vec<crate::domain::ParticipantDetails>,
-    consent: bool,
-) {
-    let result = import::commit(
-        store,
-        base_url,
-        trial,
-        &people,
-        consent,
-        Some(batch.id),
+    // Whatever happened (started, already running or done, a file that no longer reads), the
+    // upload's page says so.
+    match import::start_upload_import(
+        &store,
+        &web_settings.base_url,
+        &trial,
+        batch,
+        form.consent.is_some(),
         Utc::now(),
-        &mut |_| {},
     )
-    .await;
-    let describe = |imported: &import::Imported| {
-        let counts = imported.counts;
-        let mut outcome = format!("Added {} people", counts.added);
-        if imported.confirmations > 0 {
-            outcome.push_str(&format!(
-                "; {} confirmation emails are on their way",
-                imported.confirmations
-            ));
-        }
-        if counts.already_members > 0 {
-            outcome.push_str(&format!(
-                "; {} were already in the trial and were left as they were",
-                counts.already_members
-            ));
-        }
-        outcome
-    };
-    let finished = match &result {
-        Ok(imported) => {
-            let outcome = format!("{}.", describe(imported));
-            crate::app::import::finish_upload(&store, batch.id, true, &outcome, Utc::now()).await
-        }
-        Err(e) => {
-            let reference = log_unexpected(&anyhow::anyhow!("import failed: {e}"));
-            let outcome = format!(
-                "The import stopped (reference {reference}). {}, each with their confirmation email; the rest of the file was not added. Import it again to add the rest.",
-                describe(&e.done)
-            );
-            crate::app::import::finish_upload(&store, batch.id, false, &outcome, Utc::now()).await
-        }
-    };
-    if let Err(e) = finished {
-        log_unexpected(&e.into());
+    .await
+    {
+        Ok(_) => see_other(&page),
+        Err(e) => internal(e),
     }
 }

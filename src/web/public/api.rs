@@ -10,6 +10,7 @@ use serde_json::json;
 
 use super::SignupLimiter;
 use crate::app;
+use crate::app::limits::Decision;
 use crate::app::participants::{self, ParticipantError};
 use crate::domain::ParticipantInput;
 use crate::store::participants::Member;
@@ -18,7 +19,6 @@ use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::client_address::client_address;
 use crate::web::errors::ApiError;
-use crate::web::limits::Decision;
 use crate::web::WebSettings;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {

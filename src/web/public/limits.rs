@@ -5,8 +5,8 @@ use std::net::IpAddr;
 
 use chrono::Utc;
 
+use crate::app::limits::{Decision, RateLimits};
 use crate::store::StoreError;
-use crate::web::limits::{Decision, RateLimits};
 
 const WINDOW_SECONDS: i64 = 3600;
 

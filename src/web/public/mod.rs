@@ -9,6 +9,7 @@ use askama::Template;
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 
+use crate::app::limits::Decision;
 use crate::app::{
     self,
     participants::{self, ParticipantError},
@@ -22,7 +23,6 @@ use crate::web::admin::{see_other, Errors};
 use crate::web::client_address::client_address;
 use crate::web::csrf::CsrfToken;
 use crate::web::errors::PageError;
-use crate::web::limits::Decision;
 use crate::web::pages::{message, render, render_status};
 use crate::web::WebSettings;
 

@@ -185,7 +185,7 @@ const HOUR: i64 = 3600;
 /// How long an address stays known for an account after a successful sign-in from it.
 const KNOWN_ADDRESS_SECONDS: i64 = 30 * 24 * HOUR;
 
-pub const DEFAULT_SIGN_IN_CEILING_PER_HOUR: u32 = 100;
+pub use crate::config::DEFAULT_SIGN_IN_CEILING_PER_HOUR;
 
 /// Seconds to wait after `failures` recent failures: none for the first few, then doubling.
 pub fn backoff_seconds(failures: f64) -> u64 {

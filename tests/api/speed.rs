@@ -1,0 +1,320 @@
+//! What keeps the service fast, checked for correctness (speed itself is measured by
+//! `benches/http`, never timed here): cookies only where a form needs them, API token use
+//! written at most once a minute, the library served from memory yet current after an edit,
+//! and retention of sent bodies, expired links and sessions.
+use chrono::{Duration, Utc};
+use coffee_trials::app::retention::{self, Policy};
+use coffee_trials::library::TechniqueInput;
+use coffee_trials::store::outbox::{enqueue, NewEmail};
+use coffee_trials::store::signup::{insert_link_token, LinkPurpose};
+use coffee_trials::tokens;
+
+use crate::builders::{PersonBuilder, TrialBuilder};
+use crate::helpers::{spawn_app_without_loops, TestStore, ORGANISER_EMAIL};
+
+fn sets_csrf_cookie(response: &reqwest::Response) -> bool {
+    response
+        .headers()
+        .get_all("set-cookie")
+        .iter()
+        .any(|v| v.to_str().unwrap_or("").starts_with("ct_csrf="))
+}
+
+#[tokio::test]
+async fn the_csrf_cookie_is_set_only_by_pages_with_forms() {
+    let app = spawn_app_without_loops().await;
+    TrialBuilder::new("spring").create(&app.store).await;
+    let client = app.anonymous_client();
+    for path in [
+        "/healthz",
+        "/api/v1/techniques",
+        "/techniques",
+        "/static/app.css",
+    ] {
+        let response = client.get(app.url(path)).send().await.unwrap();
+        assert!(!sets_csrf_cookie(&response), "{path} sets no CSRF cookie");
+    }
+    let page = client.get(app.url("/t/spring")).send().await.unwrap();
+    assert_eq!(page.status().as_u16(), 200);
+    assert!(sets_csrf_cookie(&page), "the sign-up form gets its cookie");
+    // The form posted with that cookie and its token is accepted, as before.
+    let html = page.text().await.unwrap();
+    let csrf = crate::helpers::csrf_from(&html);
+    let posted = client
+        .post(app.url("/t/spring"))
+        .form(&[
+            ("csrf_token", csrf.as_str()),
+            ("name", "Ada"),
+            ("email", "ada@example.org"),
+            ("consent", "on"),
+        ])
+        .send()
+        .await
+        .unwrap();
+    assert_ne!(posted.status().as_u16(), 403, "the token still matches");
+    // A browser that already has a token is not sent another one.
+    let again = client.get(app.url("/t/spring")).send().await.unwrap();
+    assert!(!sets_csrf_cookie(&again));
+}
+
+#[tokio::test]
+async fn api_token_use_is_written_at_most_once_a_minute() {
+    let app = spawn_app_without_loops().await;
+    app.sign_up_first_organiser().await;
+    let token = app.api_token().await;
+    let organiser = app
+        .store
+        .find_organiser_by_email(ORGANISER_EMAIL)
+        .await
+        .unwrap()
+        .expect("the organiser");
+    let last_used = || async {
+        app.store.list_api_tokens(organiser.id).await.unwrap()[0]
+            .last_used_at
+            .clone()
+    };
+    let hash = tokens::hash_token(&token);
+    let t0 = Utc::now();
+    let found = app.store.use_api_token(&hash, t0).await.unwrap();
+    assert_eq!(found.map(|o| o.id), Some(organiser.id));
+    let first = last_used().await.expect("noted on first use");
+    // Within the minute: still the organiser, nothing written.
+    let found = app
+        .store
+        .use_api_token(&hash, t0 + Duration::seconds(59))
+        .await
+        .unwrap();
+    assert_eq!(found.map(|o| o.id), Some(organiser.id));
+    assert_eq!(last_used().await.as_ref(), Some(&first));
+    // A minute later it is written again.
+    app.store
+        .use_api_token(&hash, t0 + Duration::seconds(61))
+        .await
+        .unwrap();
+    let later = last_used().await.expect("still noted");
+    assert!(later > first, "{later} after {first}");
+    // Through HTTP the token still works.
+    let response = reqwest::Client::new()
+        .get(app.url("/api/v1/trials"))
+        .bearer_auth(&token)
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(response.status().as_u16(), 200);
+}
+
+#[tokio::test]
+async fn the_library_served_from_memory_shows_an_edit_at_once() {
+    let app = spawn_app_without_loops().await;
+    let before = app.get_html("/techniques").await;
+    assert!(before.contains("Peer assist"), "the seeded list");
+    let page_before = app.get_html("/techniques/peer-assist").await;
+    let (_, list_before) = app.get_json("/api/v1/techniques").await;
+    assert!(list_before["techniques"][0].get("body_md").is_none());
+    let input = TechniqueInput {
+        slug: "peer-assist",
+        name: "Peer assist, renamed",
+        phase: "before",
+        summary: "A new summary for the list.",
+        duration_min_minutes: 60,
+        duration_max_minutes: 120,
+        people_min: 3,
+        people_max: Some(12),
+        body_md: "A **new** body.",
+    };
+    app.store
+        .update_technique("peer-assist", &input)
+        .await
+        .expect("updated");
+    let after = app.get_html("/techniques").await;
+    assert!(after.contains("Peer assist, renamed") && after.contains("A new summary"));
+    let page_after = app.get_html("/techniques/peer-assist").await;
+    assert_ne!(page_before, page_after);
+    assert!(page_after.contains("<strong>new</strong>"));
+    let (_, list_after) = app.get_json("/api/v1/techniques").await;
+    let names: Vec<&str> = list_after["techniques"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|t| t["name"].as_str().unwrap())
+        .collect();
+    assert!(names.contains(&"Peer assist, renamed"));
+    let missing = app.get("/techniques/no-such-technique").await;
+    assert_eq!(missing.status().as_u16(), 404);
+}
+
+fn email(n: usize) -> NewEmail {
+    NewEmail {
+        template: "test",
+        to_address: format!("person{n}@example.org"),
+        participant_id: None,
+        round_id: None,
+        subject: format!("Message {n}"),
+        body_text: format!("The body of message {n}"),
+        body_html: format!("<p>The body of message {n}</p>"),
+        headers_json: "{}".into(),
+        attachments_json: "[]".into(),
+    }
+}
+
+#[tokio::test]
+async fn retention_empties_old_sent_bodies_and_deletes_expired_links_and_sessions() {
+    let store = TestStore::new().await;
+    let now = Utc::now();
+    // 1,200 emails (more than one batch): 1,000 sent 40 days ago, 200 sent yesterday, and
+    // 5 still waiting.
+    let old = 1_000;
+    let recent = 200;
+    let mut tx = store.pool().begin().await.unwrap();
+    for n in 0..old + recent {
+        enqueue(&mut tx, &email(n), "example.org", now - Duration::days(41))
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let claimed = store
+        .claim_due_emails(now, now + Duration::minutes(5), 10_000)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), old + recent);
+    for (i, e) in claimed.iter().enumerate() {
+        let sent_at = if i < old {
+            now - Duration::days(40)
+        } else {
+            now - Duration::days(1)
+        };
+        assert!(store.mark_email_sent(e, sent_at).await.unwrap());
+    }
+    let mut tx = store.pool().begin().await.unwrap();
+    for n in 0..5 {
+        enqueue(&mut tx, &email(10_000 + n), "example.org", now)
+            .await
+            .unwrap();
+    }
+    tx.commit().await.unwrap();
+    let ids_before: Vec<String> = store
+        .list_outbox(10_000)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|e| e.message_id)
+        .collect();
+
+    // Links: one expired long ago, one expired yesterday (kept for a week), one still good.
+    let trial = TrialBuilder::new("spring").create(&store).await;
+    let person = PersonBuilder::new("Ada", "ada@example.org")
+        .add_to(&store, &trial)
+        .await;
+    let mut tx = store.pool().begin().await.unwrap();
+    for (hash, expires) in [
+        ("long-gone", now - Duration::days(30)),
+        ("yesterday", now - Duration::days(1)),
+        ("good", now + Duration::days(1)),
+    ] {
+        insert_link_token(
+            &mut tx,
+            LinkPurpose::Manage,
+            person.membership_id,
+            &tokens::hash_token(hash),
+            now - Duration::days(60),
+            expires,
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+
+    let report = retention::run(
+        &store,
+        Policy {
+            outbox_retention_days: 30,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.bodies_dropped, old as u64);
+    assert_eq!(report.links_deleted, 1);
+    assert_eq!(store.count_sent_with_bodies().await.unwrap(), recent as i64);
+
+    let after = store.list_outbox(10_000).await.unwrap();
+    let ids_after: Vec<String> = after.iter().map(|e| e.message_id.clone()).collect();
+    assert_eq!(ids_after, ids_before, "every row and its Message-ID stays");
+    let emptied = after
+        .iter()
+        .filter(|e| e.body_text.is_empty() && e.body_html.is_empty())
+        .count();
+    assert_eq!(emptied, old);
+    assert!(after
+        .iter()
+        .filter(|e| e.state != "sent")
+        .all(|e| !e.body_text.is_empty()));
+    assert!(after.iter().all(|e| !e.subject.is_empty()));
+
+    let usable = |hash: &'static str| {
+        let store = &store;
+        async move {
+            store
+                .member_by_link(LinkPurpose::Manage, &tokens::hash_token(hash), now)
+                .await
+                .unwrap()
+                .is_some()
+        }
+    };
+    assert!(usable("good").await);
+    let (links,): (i64,) = sqlx::query_as("SELECT COUNT(*) FROM one_time_tokens")
+        .fetch_one(store.pool())
+        .await
+        .unwrap();
+    assert_eq!(
+        links, 2,
+        "the link expired yesterday is kept for its grace week"
+    );
+
+    // Running again finds nothing more.
+    let again = retention::run(
+        &store,
+        Policy {
+            outbox_retention_days: 30,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    assert!(again.is_empty(), "{again:?}");
+}
+
+#[tokio::test]
+async fn retention_deletes_expired_sessions_only() {
+    let app = spawn_app_without_loops().await;
+    app.sign_up_first_organiser().await;
+    let organiser = app
+        .store
+        .find_organiser_by_email(ORGANISER_EMAIL)
+        .await
+        .unwrap()
+        .unwrap();
+    let now = Utc::now();
+    app.store
+        .create_session(
+            organiser.id,
+            &tokens::hash_token("old-session"),
+            now - Duration::days(2),
+            now - Duration::days(1),
+        )
+        .await
+        .unwrap();
+    let report = retention::run(
+        &app.store,
+        Policy {
+            outbox_retention_days: 30,
+        },
+        now,
+    )
+    .await
+    .unwrap();
+    assert_eq!(report.sessions_deleted, 1);
+    // The organiser's own session (from signing up) still works.
+    let console = app.get("/admin/tokens").await;
+    assert_eq!(console.status().as_u16(), 200);
+}
