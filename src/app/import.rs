@@ -503,130 +503,6 @@ pub async fn queue_missing_confirmations(
     Ok(waiting.len())
 }
 
-#[cfg(test)]
-mod tests {
-    use super::*;
-
-    fn parse_str(s: &str) -> Parsed {
-        parse(s.as_bytes(), "Department", &[]).unwrap()
-    }
-
-    #[test]
-    fn flexible_headers_and_a_bom_are_accepted() {
-        // A header without data rows is an empty file.
-        let header_only = "\u{feff}Full Name,E-mail\n".as_bytes();
-        assert_eq!(parse(header_only, "Discipline", &[]), Err(FileError::Empty));
-        let p = parse(
-            "\u{feff}Full Name,E-mail,Discipline,Job title,Notes\nAda Lovelace,ADA@example.org,Maths,Analyst,hello\n"
-                .as_bytes(),
-            "Discipline",
-            &[],
-        )
-        .unwrap();
-        assert_eq!(p.ignored_columns, vec!["Notes"]);
-        let d = &p.accepted[0].details;
-        assert_eq!(p.accepted[0].row, 2);
-        assert_eq!(d.name.as_str(), "Ada Lovelace");
-        assert_eq!(d.email.as_str(), "ada@example.org");
-        assert_eq!(d.attribute_value, "Maths");
-        assert_eq!(d.role, "Analyst");
-    }
-
-    #[test]
-    fn every_broken_row_is_reported_with_its_reason() {
-        let p = parse_str(
-            "name,email,department\n\
-             Ada,ada@example.org,Maths\n\
-             ,nobody@example.org,Maths\n\
-             Bob,not-an-address,Maths\n\
-             \n\
-             Ada Again,Ada@Example.org,Maths\n\
-             \"Quoted, Name\",q@example.org,\"Multi\"\n",
-        );
-        assert_eq!(p.accepted.len(), 2);
-        assert_eq!(p.accepted[1].details.name.as_str(), "Quoted, Name");
-        let rows: Vec<_> = p.problems.iter().map(|x| x.row).collect();
-        assert_eq!(rows, vec![3, 4, 6]);
-        assert!(p.problems[0].reasons[0].starts_with("name:"));
-        assert!(p.problems[1].reasons[0].starts_with("email:"));
-        assert_eq!(
-            p.problems[2].reasons,
-            vec!["the same email address as row 2"]
-        );
-    }
-
-    #[test]
-    fn files_that_cannot_be_read_say_why() {
-        let latin1 = b"name,email\nAda,ada@example.org\nJos\xe9,jose@example.org\n";
-        let e = parse(latin1, "Department", &[]).unwrap_err();
-        assert_eq!(e, FileError::NotUtf8 { row: 3 });
-        assert!(e.to_string().contains("not UTF-8 (row 3)"));
-        assert_eq!(
-            parse(b"name,department\nAda,Maths\n", "Department", &[]).unwrap_err(),
-            FileError::MissingColumn("email")
-        );
-        assert_eq!(
-            parse(b"  \n", "Department", &[]).unwrap_err(),
-            FileError::Empty
-        );
-        let big = vec![b'a'; MAX_BYTES + 1];
-        assert_eq!(
-            parse(&big, "Department", &[]).unwrap_err(),
-            FileError::TooLarge
-        );
-    }
-
-    #[test]
-    fn allowed_values_are_checked() {
-        let p = parse(
-            b"name,email,department\nAda,ada@example.org,maths\nBob,bob@example.org,Catering\n",
-            "Department",
-            &["Maths", "Physics"],
-        )
-        .unwrap();
-        assert_eq!(p.accepted[0].details.attribute_value, "Maths");
-        assert!(p.problems[0].reasons[0].starts_with("group: choose one of"));
-    }
-
-    #[test]
-    fn a_nul_anywhere_refuses_the_file_and_names_the_cell() {
-        let e = parse(
-            b"name,email,notes\nAda,ada@example.org,\nBob,bob@example.org,x\0y\n",
-            "Department",
-            &[],
-        )
-        .unwrap_err();
-        assert_eq!(
-            e,
-            FileError::Nul {
-                row: 3,
-                column: "notes".into()
-            }
-        );
-        assert!(e.to_string().contains("row 3, column \"notes\""), "{e}");
-        assert!(matches!(
-            parse(b"name,em\0ail\nAda,ada@example.org\n", "Department", &[]),
-            Err(FileError::Nul { row: 1, .. })
-        ));
-    }
-
-    #[test]
-    fn hostile_cells_are_row_problems_naming_the_field() {
-        let p = parse_str(
-            "name,email\n\
-             Eve\u{202E}gnp.exe,eve@example.org\n\
-             Mallory,a(b)c@example.org\n\
-             ...,dots@example.org\n\
-             Ada,ada@example.org\n",
-        );
-        assert_eq!(p.accepted.len(), 1);
-        let reasons: Vec<_> = p.problems.iter().map(|x| x.reasons[0].as_str()).collect();
-        assert!(reasons[0].starts_with("name:"), "{reasons:?}");
-        assert!(reasons[1].starts_with("email:"), "{reasons:?}");
-        assert!(reasons[2].starts_with("name:"), "{reasons:?}");
-    }
-}
-
 /// Keeps an uploaded file for the console's preview; returns the upload's public id. Uploads
 /// never imported are forgotten after a day.
 pub async fn keep_upload(
@@ -775,5 +651,129 @@ async fn import_upload(
     };
     if let Err(e) = finished {
         tracing::error!(error = %crate::telemetry::error_chain(&e), "import outcome not recorded");
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn parse_str(s: &str) -> Parsed {
+        parse(s.as_bytes(), "Department", &[]).unwrap()
+    }
+
+    #[test]
+    fn flexible_headers_and_a_bom_are_accepted() {
+        // A header without data rows is an empty file.
+        let header_only = "\u{feff}Full Name,E-mail\n".as_bytes();
+        assert_eq!(parse(header_only, "Discipline", &[]), Err(FileError::Empty));
+        let p = parse(
+            "\u{feff}Full Name,E-mail,Discipline,Job title,Notes\nAda Lovelace,ADA@example.org,Maths,Analyst,hello\n"
+                .as_bytes(),
+            "Discipline",
+            &[],
+        )
+        .unwrap();
+        assert_eq!(p.ignored_columns, vec!["Notes"]);
+        let d = &p.accepted[0].details;
+        assert_eq!(p.accepted[0].row, 2);
+        assert_eq!(d.name.as_str(), "Ada Lovelace");
+        assert_eq!(d.email.as_str(), "ada@example.org");
+        assert_eq!(d.attribute_value, "Maths");
+        assert_eq!(d.role, "Analyst");
+    }
+
+    #[test]
+    fn every_broken_row_is_reported_with_its_reason() {
+        let p = parse_str(
+            "name,email,department\n\
+             Ada,ada@example.org,Maths\n\
+             ,nobody@example.org,Maths\n\
+             Bob,not-an-address,Maths\n\
+             \n\
+             Ada Again,Ada@Example.org,Maths\n\
+             \"Quoted, Name\",q@example.org,\"Multi\"\n",
+        );
+        assert_eq!(p.accepted.len(), 2);
+        assert_eq!(p.accepted[1].details.name.as_str(), "Quoted, Name");
+        let rows: Vec<_> = p.problems.iter().map(|x| x.row).collect();
+        assert_eq!(rows, vec![3, 4, 6]);
+        assert!(p.problems[0].reasons[0].starts_with("name:"));
+        assert!(p.problems[1].reasons[0].starts_with("email:"));
+        assert_eq!(
+            p.problems[2].reasons,
+            vec!["the same email address as row 2"]
+        );
+    }
+
+    #[test]
+    fn files_that_cannot_be_read_say_why() {
+        let latin1 = b"name,email\nAda,ada@example.org\nJos\xe9,jose@example.org\n";
+        let e = parse(latin1, "Department", &[]).unwrap_err();
+        assert_eq!(e, FileError::NotUtf8 { row: 3 });
+        assert!(e.to_string().contains("not UTF-8 (row 3)"));
+        assert_eq!(
+            parse(b"name,department\nAda,Maths\n", "Department", &[]).unwrap_err(),
+            FileError::MissingColumn("email")
+        );
+        assert_eq!(
+            parse(b"  \n", "Department", &[]).unwrap_err(),
+            FileError::Empty
+        );
+        let big = vec![b'a'; MAX_BYTES + 1];
+        assert_eq!(
+            parse(&big, "Department", &[]).unwrap_err(),
+            FileError::TooLarge
+        );
+    }
+
+    #[test]
+    fn allowed_values_are_checked() {
+        let p = parse(
+            b"name,email,department\nAda,ada@example.org,maths\nBob,bob@example.org,Catering\n",
+            "Department",
+            &["Maths", "Physics"],
+        )
+        .unwrap();
+        assert_eq!(p.accepted[0].details.attribute_value, "Maths");
+        assert!(p.problems[0].reasons[0].starts_with("group: choose one of"));
+    }
+
+    #[test]
+    fn a_nul_anywhere_refuses_the_file_and_names_the_cell() {
+        let e = parse(
+            b"name,email,notes\nAda,ada@example.org,\nBob,bob@example.org,x\0y\n",
+            "Department",
+            &[],
+        )
+        .unwrap_err();
+        assert_eq!(
+            e,
+            FileError::Nul {
+                row: 3,
+                column: "notes".into()
+            }
+        );
+        assert!(e.to_string().contains("row 3, column \"notes\""), "{e}");
+        assert!(matches!(
+            parse(b"name,em\0ail\nAda,ada@example.org\n", "Department", &[]),
+            Err(FileError::Nul { row: 1, .. })
+        ));
+    }
+
+    #[test]
+    fn hostile_cells_are_row_problems_naming_the_field() {
+        let p = parse_str(
+            "name,email\n\
+             Eve\u{202E}gnp.exe,eve@example.org\n\
+             Mallory,a(b)c@example.org\n\
+             ...,dots@example.org\n\
+             Ada,ada@example.org\n",
+        );
+        assert_eq!(p.accepted.len(), 1);
+        let reasons: Vec<_> = p.problems.iter().map(|x| x.reasons[0].as_str()).collect();
+        assert!(reasons[0].starts_with("name:"), "{reasons:?}");
+        assert!(reasons[1].starts_with("email:"), "{reasons:?}");
+        assert!(reasons[2].starts_with("name:"), "{reasons:?}");
     }
 }

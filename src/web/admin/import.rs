@@ -210,7 +210,7 @@ async fn batch_and_trial(
     slug: &str,
     batch_id: &str,
 ) -> Result<Option<(Trial, ImportBatch)>, StoreError> {
-    let Some(trial) = crate::app::trials::find(&store, slug).await? else {
+    let Some(trial) = crate::app::trials::find(store, slug).await? else {
         return Ok(None);
     };
     Ok(crate::app::import::upload(store, &trial, batch_id)

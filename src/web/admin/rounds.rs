@@ -158,7 +158,7 @@ async fn page_with(
     let delivery = if round.is_draft() {
         None
     } else {
-        Some(crate::app::outbox::progress_for_round(&store, round.id).await?)
+        Some(crate::app::outbox::progress_for_round(store, round.id).await?)
     };
     let view = rounds::view(store, &trial, round, Utc::now()).await?;
     Ok(render_status(
