@@ -387,7 +387,14 @@ fn arb() -> impl Strategy<Value = (Instance, u64)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(120))]
+    // Failing cases are kept under tests/ (the top level of the repository stays as it is).
+    #![proptest_config(ProptestConfig {
+        cases: 120,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(
+            "tests/proptest-regressions/matching/meet_tests.txt",
+        ))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn never_a_cannot_meet_pair_when_a_grouping_without_one_exists((inst, seed) in arb()) {

@@ -618,7 +618,14 @@ fn arb_instance() -> impl Strategy<Value = (Instance, u64)> {
 }
 
 proptest! {
-    #![proptest_config(ProptestConfig::with_cases(200))]
+    // Failing cases are kept under tests/ (the top level of the repository stays as it is).
+    #![proptest_config(ProptestConfig {
+        cases: 200,
+        failure_persistence: Some(Box::new(proptest::test_runner::FileFailurePersistence::Direct(
+            "tests/proptest-regressions/matching/tests.txt",
+        ))),
+        ..ProptestConfig::default()
+    })]
 
     #[test]
     fn every_output_is_valid((inst, seed) in arb_instance()) {
