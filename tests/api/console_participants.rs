@@ -101,7 +101,11 @@ async fn organisers_search_pause_remove_and_export() {
         .starts_with("text/csv"));
     let body = response.bytes().await.unwrap();
     assert!(body.windows(2).any(|w| w == b"\r\n"), "RFC 4180 line ends");
-    let mut reader = csv::Reader::from_reader(&body[..]);
+    // A byte-order mark first, so that a double-click in Excel reads the file as UTF-8.
+    let body = body
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .expect("the file starts with a UTF-8 byte-order mark");
+    let mut reader = csv::Reader::from_reader(body);
     let header: Vec<String> = reader.headers().unwrap().iter().map(String::from).collect();
     assert_eq!(
         header,

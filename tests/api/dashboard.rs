@@ -437,7 +437,11 @@ async fn csv_rows(f: &Fixture, path: &str) -> (Vec<String>, Vec<Vec<String>>) {
         .starts_with("attachment"));
     let body = response.bytes().await.unwrap();
     assert!(body.windows(2).any(|w| w == b"\r\n"), "CRLF line ends");
-    let mut reader = csv::Reader::from_reader(body.as_ref());
+    // A byte-order mark first, so that Excel reads the file as UTF-8.
+    let body = body
+        .strip_prefix(b"\xEF\xBB\xBF")
+        .expect("the file starts with a UTF-8 byte-order mark");
+    let mut reader = csv::Reader::from_reader(body);
     let header = reader
         .headers()
         .unwrap()
