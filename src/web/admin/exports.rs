@@ -96,18 +96,6 @@ pub fn feedback_csv_bytes(rows: &[FeedbackRow]) -> Vec<u8> {
     )
 }
 
-/// A UTF-8 byte-order mark: without it, a double-click in Excel reads the file in the
-/// machine's legacy code page and shows "Ã…ngstrÃ¶m" for "Ångström".
-pub const UTF8_BOM: &[u8] = b"\xEF\xBB\xBF";
-
-/// The file with the byte-order mark in front.
-pub fn with_bom(body: Vec<u8>) -> Vec<u8> {
-    let mut file = Vec::with_capacity(UTF8_BOM.len() + body.len());
-    file.extend_from_slice(UTF8_BOM);
-    file.extend(body);
-    file
-}
-
 fn download(trial: &Trial, what: &str, body: Vec<u8>) -> HttpResponse {
     HttpResponse::Ok()
         .content_type("text/csv; charset=utf-8")
@@ -117,7 +105,7 @@ fn download(trial: &Trial, what: &str, body: Vec<u8>) -> HttpResponse {
         ))
         // Personal data: not for shared caches.
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(with_bom(body))
+        .body(crate::web::csv_file::with_bom(body))
 }
 
 #[get("/trials/{slug}/pairings.csv")]

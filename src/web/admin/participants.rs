@@ -212,7 +212,7 @@ pub async fn export(
         ))
         // Personal data: not for shared caches.
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .body(super::exports::with_bom(export_csv(&trial, &members))))
+        .body(crate::web::csv_file::with_bom(export_csv(&trial, &members))))
 }
 
 #[derive(Template)]
