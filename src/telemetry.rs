@@ -28,3 +28,9 @@ pub fn error_chain(e: &dyn std::error::Error) -> String {
     }
     line.replace('\n', " ")
 }
+
+/// A short random reference shown to people on unexpected errors (a page, an import's
+/// outcome) and written to the log beside the full cause, so one can be found from the other.
+pub fn short_reference() -> String {
+    format!("{:08x}", rand::random::<u32>())
+}

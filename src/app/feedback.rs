@@ -71,8 +71,6 @@ fn invalid(field: &'static str, message: impl Into<String>) -> FeedbackError {
     FeedbackError::Invalid(vec![FieldError::new(field, message)])
 }
 
-/// Issues a feedback link for one member of one group inside `tx`; answers are added as
-/// `?answer=...`.
 /// The person and group behind a feedback link, or `Gone`.
 pub async fn target(
     store: &Store,

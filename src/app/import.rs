@@ -633,9 +633,7 @@ async fn import_upload(
             finish_upload(store, batch.id, true, &outcome, Utc::now()).await
         }
         Err(e) => {
-            // The same kind of short reference the error pages show, so an organiser can
-            // quote it and the operator find the cause in the log.
-            let reference = format!("{:08x}", rand::random::<u32>());
+            let reference = crate::telemetry::short_reference();
             tracing::error!(
                 reference = %reference,
                 error = %crate::telemetry::error_chain(e),

@@ -9,7 +9,6 @@
 use actix_web::body::MessageBody;
 use actix_web::dev::{ServiceRequest, ServiceResponse};
 use actix_web::{web, HttpMessage};
-use rand::Rng;
 use tracing::Span;
 use tracing_actix_web::{RequestId, RootSpanBuilder};
 
@@ -120,7 +119,4 @@ impl RootSpanBuilder for RequestSpan {
     }
 }
 
-/// A short random reference shown to users on unexpected errors and written to the log.
-pub fn short_reference() -> String {
-    format!("{:08x}", rand::rng().random::<u32>())
-}
+pub use crate::telemetry::short_reference;
