@@ -440,6 +440,46 @@ async fn merge_membership(
     Ok(())
 }
 
+/// Ties quick round `round_id` to the form press `request_key`, in the caller's transaction.
+/// False when that press has started a round already: the caller rolls back and shows that one.
+pub async fn record_round_request(
+    tx: &mut Transaction<'_, Any>,
+    trial_id: i64,
+    request_key: &str,
+    round_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO round_requests (trial_id, request_key, round_id, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(trial_id)
+    .bind(request_key)
+    .bind(round_id)
+    .bind(to_db(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+impl Store {
+    /// The quick round the form press `request_key` started, if it did.
+    pub async fn round_for_request(
+        &self,
+        trial_id: i64,
+        request_key: &str,
+    ) -> Result<Option<Round>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {ROUND_COLUMNS} FROM rounds WHERE id = \
+             (SELECT round_id FROM round_requests WHERE trial_id = $1 AND request_key = $2)"
+        ))
+        .bind(trial_id)
+        .bind(request_key)
+        .fetch_optional(self.pool())
+        .await?)
+    }
+}
+
 /// Records quick round `number`, published at once with its groups, in the caller's
 /// transaction. Returns None when that number is taken: another round was recorded after the
 /// groups were worked out, so they may repeat its pairs and the caller must work them out again.
