@@ -144,6 +144,8 @@ impl Store {
                     share_consent: f.share_consent == 1,
                 })
                 .collect(),
+            // Read by `app::dashboard::history` (store::met_pairs).
+            met_pairs: Vec::new(),
         })
     }
 }

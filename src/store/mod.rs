@@ -22,6 +22,7 @@ pub mod events;
 pub mod feedback;
 pub mod insight;
 pub mod limits;
+pub mod met_pairs;
 pub mod metrics;
 pub mod organisers;
 pub mod outbox;

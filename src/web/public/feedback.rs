@@ -30,6 +30,11 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::post().to(save_details)),
     )
     .service(
+        resource("/f/{token}/who")
+            .route(web::get().to(who_met_page))
+            .route(web::post().to(save_who_met)),
+    )
+    .service(
         resource("/still-in/{token}")
             .route(web::get().to(still_in_page))
             .route(web::post().to(still_in_answer)),
@@ -159,6 +164,8 @@ async fn record_answer(
 ) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
     match feedback::answer(&store, &token, &form.answer, Utc::now()).await {
+        // In a group of three, "some of us met" asks which of them did.
+        Ok((_, Outcome::SomeMet)) => Ok(see_other(&format!("/f/{token}/who"))),
         Ok(_) => Ok(see_other(&format!("/f/{token}/more"))),
         Err(FeedbackError::Invalid(errors)) => {
             let t = feedback::target(&store, &token, Utc::now()).await?;
@@ -174,6 +181,10 @@ struct DetailsPage {
     csrf: CsrfToken,
     token: String,
     outcome: &'static str,
+    /// False after "not yet" or "we couldn't meet": there was no conversation to ask about.
+    met: bool,
+    /// Just saved, after the redirect.
+    saved: bool,
     input: DetailsInput,
     max_takeaway: usize,
     errors: Errors,
@@ -184,6 +195,7 @@ fn details_view(
     token: String,
     t: &FeedbackTarget,
     input: DetailsInput,
+    saved: bool,
     errors: Errors,
 ) -> HttpResponse {
     // The details belong to an answer; without one, the question comes first.
@@ -201,6 +213,8 @@ fn details_view(
             csrf,
             token,
             outcome: outcome.label(),
+            met: outcome.is_meeting(),
+            saved,
             input,
             max_takeaway: feedback::MAX_TAKEAWAY_CHARS,
             errors,
@@ -208,15 +222,29 @@ fn details_view(
     )
 }
 
+#[derive(Deserialize)]
+struct SavedQuery {
+    saved: Option<String>,
+}
+
 async fn details_page(
     store: Data<Store>,
     csrf: CsrfToken,
     token: Path<String>,
+    q: Query<SavedQuery>,
 ) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
     let t = feedback::target(&store, &token, Utc::now()).await?;
     let input = DetailsInput::from_target(&t);
-    Ok(details_view(csrf, token, &t, input, Errors::default()))
+    let saved = q.saved.is_some();
+    Ok(details_view(
+        csrf,
+        token,
+        &t,
+        input,
+        saved,
+        Errors::default(),
+    ))
 }
 
 async fn save_details(
@@ -228,14 +256,80 @@ async fn save_details(
     let token = token.into_inner();
     let input = form.into_inner();
     match feedback::save_details(&store, &token, &input, Utc::now()).await {
-        Ok(()) => Ok(message(
-            StatusCode::OK,
-            "Thank you",
-            "Your notes are saved. If you want to change them, the link in the email still works.",
-        )),
+        Ok(()) => Ok(see_other(&format!("/f/{token}/more?saved=yes"))),
         Err(FeedbackError::Invalid(errors)) => {
             let t = feedback::target(&store, &token, Utc::now()).await?;
-            Ok(details_view(csrf, token, &t, input, Errors(errors)))
+            Ok(details_view(csrf, token, &t, input, false, Errors(errors)))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+#[derive(Template)]
+#[template(path = "public/feedback_who.html")]
+struct WhoPage {
+    csrf: CsrfToken,
+    token: String,
+    choices: Vec<feedback::PairChoice>,
+    errors: Errors,
+}
+
+async fn who_met_view(
+    store: &Store,
+    csrf: CsrfToken,
+    token: String,
+    ticked: Option<&[String]>,
+    errors: Errors,
+) -> Result<HttpResponse, PageError> {
+    let Some(mut choices) = feedback::who_met_question(store, &token, Utc::now()).await? else {
+        // Only "some of us met" asks who; any other answer goes back to the question.
+        return Ok(see_other(&format!("/f/{token}")));
+    };
+    if let Some(ticked) = ticked {
+        for c in &mut choices {
+            c.met = ticked.contains(&c.value);
+        }
+    }
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(render_status(
+        status,
+        &WhoPage {
+            csrf,
+            token,
+            choices,
+            errors,
+        },
+    ))
+}
+
+async fn who_met_page(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> Result<HttpResponse, PageError> {
+    who_met_view(&store, csrf, token.into_inner(), None, Errors::default()).await
+}
+
+async fn save_who_met(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    form: Form<Vec<(String, String)>>,
+) -> Result<HttpResponse, PageError> {
+    let token = token.into_inner();
+    let pairs: Vec<String> = form
+        .iter()
+        .filter(|(k, _)| k == "pair")
+        .map(|(_, v)| v.clone())
+        .collect();
+    match feedback::record_who_met(&store, &token, &pairs, Utc::now()).await {
+        Ok(()) => Ok(see_other(&format!("/f/{token}/more"))),
+        Err(FeedbackError::Invalid(errors)) => {
+            who_met_view(&store, csrf, token, Some(&pairs), Errors(errors)).await
         }
         Err(e) => Err(e.into()),
     }
@@ -244,6 +338,19 @@ async fn save_details(
 #[derive(Deserialize)]
 struct ChoiceQuery {
     choice: Option<String>,
+    /// The answer just recorded, after the redirect.
+    done: Option<String>,
+}
+
+/// What the page says after an answer. Shown only while the membership is in the state the
+/// answer put it in, so an edited address cannot claim a change that did not happen.
+fn still_in_done(t: &StillInTarget, choice: StillIn) -> Option<HttpResponse> {
+    let (state, title, text) = match choice {
+        StillIn::Stay => ("active", "Good to have you", format!("You are still in {}, and we will pair you in the next round.", t.trial_name)),
+        StillIn::Pause => ("paused", "You are paused", format!("We will not pair you in {} until you resume, from your page (the link is in every email from us) or with the first button of this page.", t.trial_name)),
+        StillIn::Leave => ("left", "You have left", format!("You have left {} and will not be paired or emailed about it any more. Your details are kept in case you come back; your page lets you join again or delete them.", t.trial_name)),
+    };
+    (t.state == state).then(|| message(StatusCode::OK, title, &text))
 }
 
 #[derive(Deserialize)]
@@ -308,6 +415,11 @@ async fn still_in_page(
 ) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
     let t = feedback::still_in_target(&store, &token, Utc::now()).await?;
+    if let Some(done) = q.done.as_deref().and_then(StillIn::parse) {
+        if let Some(page) = still_in_done(&t, done) {
+            return Ok(page);
+        }
+    }
     Ok(still_in_view(
         csrf,
         token,
@@ -325,21 +437,7 @@ async fn still_in_answer(
 ) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
     Ok(match feedback::answer_still_in(&store, &token, &form.choice, Utc::now()).await {
-        Ok((t, StillIn::Stay)) => message(
-            StatusCode::OK,
-            "Good to have you",
-            &format!("You are still in {}, and we will pair you in the next round.", t.trial_name),
-        ),
-        Ok((t, StillIn::Pause)) => message(
-            StatusCode::OK,
-            "You are paused",
-            &format!("We will not pair you in {} until you resume, from your page (the link is in every email from us) or with the first button of this page.", t.trial_name),
-        ),
-        Ok((t, StillIn::Leave)) => message(
-            StatusCode::OK,
-            "You have left",
-            &format!("You have left {} and will not be paired or emailed about it any more. Your details are kept in case you come back; your page lets you join again or delete them.", t.trial_name),
-        ),
+        Ok((_, choice)) => see_other(&format!("/still-in/{token}?done={}", choice.as_str())),
         Err(FeedbackError::Invalid(errors)) => {
             let t = feedback::still_in_target(&store, &token, Utc::now()).await?;
             still_in_view(csrf, token, t, Some(&form.choice), Errors(errors))
