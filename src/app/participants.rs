@@ -1,8 +1,12 @@
 //! What participants do for themselves, without a password: sign up, confirm by email, and
 //! through their personal manage link edit, pause, skip, leave, keep a do-not-pair list,
 //! export and erase. The web pages and the JSON API both call these functions.
+use std::net::IpAddr;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::{Any, Transaction};
+
+use crate::app::limits::RateLimits;
 
 use crate::domain::{FieldError, MembershipState, ParticipantDetails, ParticipantInput};
 use crate::links::{issue_links, link, new_link_token, participant_links};
@@ -568,14 +572,157 @@ pub async fn remove_by_organiser(
 }
 
 /// The people a member may put on their private do-not-pair list, and who is on it now.
+/// The people a participant's own pages may name for the do-not-pair list, and the list
+/// itself: the people they have been paired with and the people already on it, never the
+/// whole trial (anyone else is found with [`find_for_do_not_pair`]).
 pub async fn do_not_pair(
     store: &Store,
     member: &Member,
 ) -> Result<(Vec<OtherMember>, Vec<OtherMember>), StoreError> {
-    Ok((
-        store.do_not_pair_candidates(member).await?,
-        store.do_not_pair_list(member.membership_id).await?,
-    ))
+    let choices = do_not_pair_choices(store, member).await?;
+    let mut shown = choices.chosen.clone();
+    shown.extend(choices.partners);
+    shown.sort_by_key(|p| p.name.to_lowercase());
+    Ok((shown, choices.chosen))
+}
+
+/// What the manage page shows of the do-not-pair list.
+#[derive(Clone, Debug, Default)]
+pub struct DoNotPairChoices {
+    /// On the list.
+    pub chosen: Vec<OtherMember>,
+    /// Paired with in a published round and not on the list.
+    pub partners: Vec<OtherMember>,
+}
+
+pub async fn do_not_pair_choices(
+    store: &Store,
+    member: &Member,
+) -> Result<DoNotPairChoices, StoreError> {
+    let chosen = store.do_not_pair_list(member.membership_id).await?;
+    let partners = store
+        .people_paired_with(member.membership_id)
+        .await?
+        .into_iter()
+        .filter(|p| !chosen.iter().any(|c| c.public_id == p.public_id))
+        .collect();
+    Ok(DoNotPairChoices { chosen, partners })
+}
+
+/// Shortest text the do-not-pair search accepts: one letter would match most of a trial.
+pub const MIN_SEARCH_CHARS: usize = 2;
+/// Most people one search shows.
+pub const MAX_SEARCH_RESULTS: usize = 10;
+/// Searches per manage link, and per client address, in [`SEARCH_WINDOW_SECONDS`]: plenty
+/// to find a few people, far too few to read a trial's names out ten at a time.
+pub const SEARCHES_PER_PERSON: u32 = 20;
+pub const SEARCHES_PER_ADDRESS: u32 = 60;
+pub const SEARCH_WINDOW_SECONDS: i64 = 3600;
+
+/// A do-not-pair search's answer: people with whether they are on the list already.
+#[derive(Clone, Debug, Default)]
+pub struct Found {
+    pub people: Vec<(OtherMember, bool)>,
+    /// More people matched than are shown; the person should type more of the name.
+    pub more: bool,
+}
+
+/// People of `member`'s trial whose name contains `query`, for the do-not-pair list: at most
+/// [`MAX_SEARCH_RESULTS`], only for [`MIN_SEARCH_CHARS`] or more, and only so many searches an
+/// hour (the field `limit` says when to come back).
+pub async fn find_for_do_not_pair(
+    limits: &RateLimits,
+    member: &Member,
+    query: &str,
+    client: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<Found, ParticipantError> {
+    let query = query.trim();
+    if query.chars().count() < MIN_SEARCH_CHARS {
+        return Err(invalid(
+            "q",
+            format!("type at least {MIN_SEARCH_CHARS} letters of the name"),
+        ));
+    }
+    for (key, limit) in [
+        (
+            limits.key("do-not-pair-search", &[&member.public_id]),
+            SEARCHES_PER_PERSON,
+        ),
+        (
+            limits.key("do-not-pair-search-address", &[&client.to_string()]),
+            SEARCHES_PER_ADDRESS,
+        ),
+    ] {
+        let usage = limits.hit(&key, SEARCH_WINDOW_SECONDS, now).await?;
+        if usage.recent > f64::from(limit) {
+            let minutes = usage
+                .seconds_until_at_most(f64::from(limit) - 1.0)
+                .div_ceil(60);
+            return Err(invalid(
+                "limit",
+                format!("that is a lot of searches for one hour; try again in {minutes} minutes"),
+            ));
+        }
+    }
+    let store = limits.store();
+    let pattern = crate::store::search::name_like_pattern(query);
+    let mut people = store
+        .find_people_by_name(member, &pattern, MAX_SEARCH_RESULTS as i64 + 1)
+        .await?;
+    let more = people.len() > MAX_SEARCH_RESULTS;
+    people.truncate(MAX_SEARCH_RESULTS);
+    let chosen = store.do_not_pair_list(member.membership_id).await?;
+    Ok(Found {
+        people: people
+            .into_iter()
+            .map(|p| {
+                let on = chosen.iter().any(|c| c.public_id == p.public_id);
+                (p, on)
+            })
+            .collect(),
+        more,
+    })
+}
+
+fn looks_like_public_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Puts one person on `member`'s do-not-pair list.
+pub async fn add_do_not_pair(
+    store: &Store,
+    member: &Member,
+    public_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ParticipantError> {
+    if !looks_like_public_id(public_id) {
+        return Err(invalid("people", "choose someone from the search"));
+    }
+    if store.do_not_pair_count(member.membership_id).await? >= MAX_DO_NOT_PAIR as i64 {
+        return Err(invalid(
+            "people",
+            format!("your list is full: at most {MAX_DO_NOT_PAIR} people"),
+        ));
+    }
+    // Adding someone twice, or someone who has since been erased, changes nothing to report.
+    store.add_do_not_pair(member, public_id, now).await?;
+    Ok(())
+}
+
+/// Takes one person off `member`'s do-not-pair list.
+pub async fn remove_do_not_pair(
+    store: &Store,
+    member: &Member,
+    public_id: &str,
+) -> Result<(), ParticipantError> {
+    if !looks_like_public_id(public_id) {
+        return Err(invalid("people", "choose someone from your list"));
+    }
+    store
+        .remove_do_not_pair(member.membership_id, public_id)
+        .await?;
+    Ok(())
 }
 
 pub const MAX_DO_NOT_PAIR: usize = 200;
@@ -592,10 +739,7 @@ pub async fn set_do_not_pair(
             format!("choose at most {MAX_DO_NOT_PAIR} people"),
         ));
     }
-    if public_ids
-        .iter()
-        .any(|id| id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
+    if public_ids.iter().any(|id| !looks_like_public_id(id)) {
         return Err(invalid("people", "choose people from the list"));
     }
     Ok(store.set_do_not_pair(member, public_ids, now).await?)

@@ -18,6 +18,7 @@ pub use database_url::{Backend, DatabaseUrl};
 
 mod columns;
 mod database_url;
+pub mod do_not_pair;
 pub mod events;
 pub mod feedback;
 pub mod insight;

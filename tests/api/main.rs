@@ -13,6 +13,7 @@ mod db_proxy;
 mod delivery;
 mod delivery_faults;
 mod events;
+mod expa_do_not_pair;
 mod expa_feedback;
 mod expa_quick_round;
 mod feedback;
