@@ -449,9 +449,9 @@ async fn events_sign_up_is_pairable_at_once_but_email_waits_for_confirmation() {
     assert_eq!(started.status().as_u16(), 303);
     let published = app
         .submit(
-            "/admin/trials/meetup/rounds/1",
             "/admin/trials/meetup/rounds/1/publish",
-            &[],
+            "/admin/trials/meetup/rounds/1/publish",
+            &[("confirm", "yes")],
         )
         .await;
     assert!(published.status().is_success() || published.status().is_redirection());
@@ -1154,14 +1154,18 @@ async fn events_a_known_address_is_signed_up_as_typed_and_reveals_nothing() {
         )
         .await
         .unwrap();
-    let (status, _, _) = sign_up_response(
+    let (status, location, _) = sign_up_response(
         &app,
         "reading-group",
         "Grace Hopper",
         "grace.hopper@example.org",
     )
     .await;
-    assert_eq!(status, 200, "a programme sign-up: check your email");
+    assert_eq!(
+        (status, location.as_str()),
+        (303, "/t/reading-group/check-email"),
+        "a programme sign-up: check your email"
+    );
     let ada_before = member_with_email(&app, &trial, "ada.lovelace@example.org").await;
     let grace_before = member_with_email(&app, &programme, "grace.hopper@example.org").await;
 

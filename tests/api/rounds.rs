@@ -367,13 +367,15 @@ async fn organisers_preview_swap_and_publish_in_the_console() {
 
     let published = app
         .submit(
-            "/admin/trials/console/rounds/1",
             "/admin/trials/console/rounds/1/publish",
-            &[],
+            "/admin/trials/console/rounds/1/publish",
+            &[("confirm", "yes")],
         )
         .await;
-    assert_eq!(published.status().as_u16(), 200);
-    let html = published.text().await.unwrap();
+    assert_eq!(published.status().as_u16(), 303);
+    let html = app
+        .get_html(published.headers()["location"].to_str().unwrap())
+        .await;
     assert!(html.contains("4 pairing emails"));
     assert!(
         html.contains("id=\"delivery\""),
