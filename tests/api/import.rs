@@ -131,7 +131,7 @@ async fn the_preview_names_every_problem_and_saves_nobody() {
         ("3", "email:"),
         ("4", "name:"),
         ("5", "the same email address as row 2"),
-        ("6", "group: choose one of: Research, Finance"),
+        ("6", "Department: choose one of: Research, Finance"),
     ] {
         let cell = format!("<tr><td>{row}</td>");
         let at = html

@@ -15,6 +15,7 @@ mod delivery_faults;
 mod events;
 mod expa_browser;
 mod expa_do_not_pair;
+mod expa_emails;
 mod expa_feedback;
 mod expa_publish;
 mod expa_quick_round;
