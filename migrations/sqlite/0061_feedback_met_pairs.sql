@@ -8,3 +8,5 @@ CREATE TABLE feedback_met_pairs (
     PRIMARY KEY (group_id, membership_id, first_membership_id, second_membership_id)
 );
 CREATE INDEX feedback_met_pairs_by_membership ON feedback_met_pairs (membership_id);
+CREATE INDEX feedback_met_pairs_by_first ON feedback_met_pairs (first_membership_id);
+CREATE INDEX feedback_met_pairs_by_second ON feedback_met_pairs (second_membership_id);

@@ -798,7 +798,7 @@ async fn still_in_from_someone_who_has_left_is_refused_at_the_field_and_changes_
     }
     // Leaving again is no error, and is recorded.
     let left = app.submit(&page, &page, &[("choice", "leave")]).await;
-    assert_eq!(left.status().as_u16(), 200);
+    assert_eq!(left.status().as_u16(), 303);
     assert_eq!(
         still_in_answer(&app, membership_id).await.as_deref(),
         Some("leave")
@@ -814,7 +814,7 @@ async fn a_still_in_answer_and_its_change_are_saved_together() {
     let page = format!("/still-in/{token}");
     for (choice, state) in [("pause", "paused"), ("stay", "active"), ("leave", "left")] {
         let response = app.submit(&page, &page, &[("choice", choice)]).await;
-        assert_eq!(response.status().as_u16(), 200, "{choice}");
+        assert_eq!(response.status().as_u16(), 303, "{choice}");
         let (_, now_state) =
             sqlx::query_as::<_, (i64, String)>("SELECT id, state FROM memberships WHERE id = $1")
                 .bind(membership_id)
