@@ -82,7 +82,11 @@ async fn a_participant_finds_someone_by_name_and_feedback_follows_the_answer() {
     let mut people = Vec::new();
     for name in ["Grace Hopper", "Bilal Khan", "Chen Wu", "Alan Turing"] {
         let email = format!("{}@example.org", name.to_lowercase().replace(' ', "."));
-        people.push(PersonBuilder::new(name, &email).add_to(&app.store, &trial).await);
+        people.push(
+            PersonBuilder::new(name, &email)
+                .add_to(&app.store, &trial)
+                .await,
+        );
     }
     let round = RoundBuilder::new()
         .group(&[
@@ -138,7 +142,9 @@ async fn a_participant_finds_someone_by_name_and_feedback_follows_the_answer() {
     assert_eq!(browser.text_of("h1").await, "Who met?");
     browser
         .client
-        .find(Locator::XPath("//label[contains(., 'You and Chen Wu')]/input"))
+        .find(Locator::XPath(
+            "//label[contains(., 'You and Chen Wu')]/input",
+        ))
         .await
         .unwrap()
         .click()

@@ -590,7 +590,11 @@ async fn three_silent_rounds_bring_one_still_in_email_then_silence_pauses_and_st
             &[("choice", "stay")],
         )
         .await;
-    assert_eq!(stayed.status().as_u16(), 303, "then a page of its own to reload");
+    assert_eq!(
+        stayed.status().as_u16(),
+        303,
+        "then a page of its own to reload"
+    );
     let done = stayed.headers()["location"].to_str().unwrap().to_string();
     assert_eq!(done, format!("/still-in/{token}?done=stay"));
     assert!(app.get_html(&done).await.contains("Good to have you"));

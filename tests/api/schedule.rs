@@ -414,10 +414,21 @@ async fn the_notice_goes_once_and_its_skip_link_keeps_a_person_out_of_that_round
         .send()
         .await
         .unwrap();
-    assert_eq!(done.status().as_u16(), 303, "then a page of its own to reload");
+    assert_eq!(
+        done.status().as_u16(),
+        303,
+        "then a page of its own to reload"
+    );
     let next = done.headers()["location"].to_str().unwrap().to_string();
     assert_eq!(next, format!("{path}?done=skipped"));
-    let html = visitor.get(app.url(&next)).send().await.unwrap().text().await.unwrap();
+    let html = visitor
+        .get(app.url(&next))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
     assert!(html.contains("id=\"skipped\""));
     let member = app.store.find_member_by_id(ids[0]).await.unwrap().unwrap();
     assert_eq!(member.skip_next_round, 1);

@@ -436,12 +436,14 @@ async fn still_in_answer(
     form: Form<ChoiceForm>,
 ) -> Result<HttpResponse, PageError> {
     let token = token.into_inner();
-    Ok(match feedback::answer_still_in(&store, &token, &form.choice, Utc::now()).await {
-        Ok((_, choice)) => see_other(&format!("/still-in/{token}?done={}", choice.as_str())),
-        Err(FeedbackError::Invalid(errors)) => {
-            let t = feedback::still_in_target(&store, &token, Utc::now()).await?;
-            still_in_view(csrf, token, t, Some(&form.choice), Errors(errors))
-        }
-        Err(e) => return Err(e.into()),
-    })
+    Ok(
+        match feedback::answer_still_in(&store, &token, &form.choice, Utc::now()).await {
+            Ok((_, choice)) => see_other(&format!("/still-in/{token}?done={}", choice.as_str())),
+            Err(FeedbackError::Invalid(errors)) => {
+                let t = feedback::still_in_target(&store, &token, Utc::now()).await?;
+                still_in_view(csrf, token, t, Some(&form.choice), Errors(errors))
+            }
+            Err(e) => return Err(e.into()),
+        },
+    )
 }
