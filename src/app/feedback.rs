@@ -130,7 +130,7 @@ pub async fn who_met_question(
     now: DateTime<Utc>,
 ) -> Result<Option<Vec<PairChoice>>, FeedbackError> {
     let t = target(store, token, now).await?;
-    if t.outcome.as_deref().and_then(Outcome::parse) != Some(Outcome::SomeMet) {
+    if t.outcome != Some(Outcome::SomeMet) {
         return Ok(None);
     }
     let people = store.group_people(t.group_id).await?;
@@ -173,7 +173,7 @@ pub async fn record_who_met(
     now: DateTime<Utc>,
 ) -> Result<(), FeedbackError> {
     let t = target(store, token, now).await?;
-    if t.outcome.as_deref().and_then(Outcome::parse) != Some(Outcome::SomeMet) {
+    if t.outcome != Some(Outcome::SomeMet) {
         return Err(invalid("answer", "first tell us that some of you met"));
     }
     let people = store.group_people(t.group_id).await?;
@@ -219,7 +219,7 @@ impl DetailsInput {
         Self {
             rating: t.rating.map(|r| r.to_string()).unwrap_or_default(),
             takeaway: t.takeaway.clone().unwrap_or_default(),
-            share: (t.share_consent == Some(1)).then(|| "yes".to_string()),
+            share: (t.share_consent == Some(true)).then(|| "yes".to_string()),
         }
     }
 
@@ -279,7 +279,7 @@ pub async fn save_details(
     let t = target(store, token, now).await?;
     // "How worthwhile was it?" is about a conversation; after "not yet" or "we couldn't meet"
     // there was none, and the page does not ask.
-    if let Some(outcome) = t.outcome.as_deref().and_then(Outcome::parse) {
+    if let Some(outcome) = t.outcome {
         if !outcome.is_meeting() {
             return Err(invalid(
                 "answer",
@@ -430,10 +430,7 @@ async fn send_nudges(
     let mut sent = 0;
     let mut rounds = HashMap::new();
     for t in store.nudge_trials().await? {
-        let Ok(nudge) = crate::domain::Nudge::parse(&t.nudge) else {
-            continue;
-        };
-        let Some(hours) = nudge.after_hours(t.feedback_delay_days) else {
+        let Some(hours) = t.nudge.after_hours(t.feedback_delay_days) else {
             continue;
         };
         let before = now - Duration::hours(hours);
@@ -737,13 +734,10 @@ async fn ask_still_in(
     let rows = store.requests_since_still_in(SILENT_ROUNDS as i64).await?;
     let mut by_member: Vec<(i64, Vec<Sent>)> = Vec::new();
     for r in rows {
-        let Some(sent_at) = crate::store::time::from_db(&r.sent_at) else {
-            continue;
-        };
         let sent = Sent {
             group_id: r.group_id,
-            sent_at,
-            answered: r.answered != 0,
+            sent_at: r.sent_at,
+            answered: r.answered,
         };
         match by_member.last_mut() {
             Some((m, list)) if *m == r.membership_id => list.push(sent),

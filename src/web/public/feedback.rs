@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::{form_config, link_gone};
 use crate::app::feedback::{self, DetailsInput, FeedbackError, Outcome, StillIn};
+use crate::domain::MembershipState;
 use crate::store::feedback::{FeedbackTarget, StillInTarget};
 use crate::store::Store;
 use crate::web::admin::{see_other, Errors};
@@ -118,11 +119,7 @@ async fn question_view(
             partners,
             trial_name: t.trial_name,
             round_number: t.round_number,
-            saved: t
-                .outcome
-                .as_deref()
-                .and_then(Outcome::parse)
-                .map(|o| o.label()),
+            saved: t.outcome.map(|o| o.label()),
             chosen: chosen.map(|o| o.label()),
             choices: offered
                 .into_iter()
@@ -199,7 +196,7 @@ fn details_view(
     errors: Errors,
 ) -> HttpResponse {
     // The details belong to an answer; without one, the question comes first.
-    let Some(outcome) = t.outcome.as_deref().and_then(Outcome::parse) else {
+    let Some(outcome) = t.outcome else {
         return see_other(&format!("/f/{token}"));
     };
     let status = if errors.is_empty() {
@@ -346,9 +343,9 @@ struct ChoiceQuery {
 /// answer put it in, so an edited address cannot claim a change that did not happen.
 fn still_in_done(t: &StillInTarget, choice: StillIn) -> Option<HttpResponse> {
     let (state, title, text) = match choice {
-        StillIn::Stay => ("active", "Good to have you", format!("You are still in {}, and we will pair you in the next round.", t.trial_name)),
-        StillIn::Pause => ("paused", "You are paused", format!("We will not pair you in {} until you resume, from your page (the link is in every email from us) or with the first button of this page.", t.trial_name)),
-        StillIn::Leave => ("left", "You have left", format!("You have left {} and will not be paired or emailed about it any more. Your details are kept in case you come back; your page lets you join again or delete them.", t.trial_name)),
+        StillIn::Stay => (MembershipState::Active, "Good to have you", format!("You are still in {}, and we will pair you in the next round.", t.trial_name)),
+        StillIn::Pause => (MembershipState::Paused, "You are paused", format!("We will not pair you in {} until you resume, from your page (the link is in every email from us) or with the first button of this page.", t.trial_name)),
+        StillIn::Leave => (MembershipState::Left, "You have left", format!("You have left {} and will not be paired or emailed about it any more. Your details are kept in case you come back; your page lets you join again or delete them.", t.trial_name)),
     };
     (t.state == state).then(|| message(StatusCode::OK, title, &text))
 }
@@ -390,7 +387,7 @@ fn still_in_view(
         &StillInPage {
             csrf,
             token,
-            paused: t.state == "paused",
+            paused: t.state == MembershipState::Paused,
             name: t.name,
             trial_name: t.trial_name,
             chosen: chosen.map(|c| c.label()),

@@ -64,7 +64,7 @@ async fn skip_page(
         .await?
         .ok_or_else(link_gone)?;
     // After the button's redirect, and only while the skip stands.
-    if q.done.as_deref() == Some("skipped") && found.member.skip_next_round != 0 {
+    if q.done.as_deref() == Some("skipped") && found.member.skip_next_round {
         return Ok(render(&SkipDone {
             trial_name: found.trial_name,
             round_label: found.round_label,
@@ -74,10 +74,10 @@ async fn skip_page(
         csrf,
         trial_name: found.trial_name,
         round_label: found.round_label,
-        already_skipping: found.member.skip_next_round != 0,
+        already_skipping: found.member.skip_next_round,
         taking_part: matches!(
-            found.member.state(),
-            Some(MembershipState::Active | MembershipState::Paused)
+            found.member.state,
+            MembershipState::Active | MembershipState::Paused
         ),
         token: token.into_inner(),
     }))
