@@ -5,7 +5,7 @@ use fantoccini::Locator;
 
 use crate::browser::{start_browser, Browser};
 use crate::builders::{PersonBuilder, RoundBuilder, TrialBuilder};
-use crate::expa_do_not_pair::manage_path;
+use crate::do_not_pair_search::manage_path;
 use crate::helpers::{spawn_app, TestApp, ORGANISER_EMAIL, ORGANISER_PASSWORD};
 
 async fn sign_in(browser: &Browser, app: &TestApp) {
