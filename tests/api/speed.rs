@@ -61,19 +61,15 @@ async fn the_csrf_cookie_is_set_only_by_pages_with_forms() {
 #[tokio::test]
 async fn api_token_use_is_written_at_most_once_a_minute() {
     let app = spawn_app_without_loops().await;
-    app.sign_up_first_organiser().await;
-    let token = app.api_token().await;
+    let token = app.organiser_token().await;
     let organiser = app
         .store
         .find_organiser_by_email(ORGANISER_EMAIL)
         .await
         .unwrap()
         .expect("the organiser");
-    let last_used = || async {
-        app.store.list_api_tokens(organiser.id).await.unwrap()[0]
-            .last_used_at
-            .clone()
-    };
+    let last_used =
+        || async { app.store.list_api_tokens(organiser.id).await.unwrap()[0].last_used_at };
     let hash = tokens::hash_token(&token);
     let t0 = Utc::now();
     let found = app.store.use_api_token(&hash, t0).await.unwrap();
