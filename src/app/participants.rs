@@ -320,12 +320,13 @@ pub async fn queue_missing_confirmations(
     Ok(waiting.len())
 }
 
-/// Follows a confirmation link (once). Returns the membership and a fresh manage token.
+/// Follows a confirmation link (once). Returns the member with their trial, and a fresh
+/// manage token.
 pub async fn confirm(
     store: &Store,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<Option<(Member, String)>, ParticipantError> {
+) -> Result<Option<(LinkedMember, String)>, ParticipantError> {
     if !tokens::looks_like_token(token) {
         return Ok(None);
     }
@@ -340,19 +341,43 @@ pub async fn confirm(
         crate::store::events::join_claimed_identity(&mut tx, membership_id, now).await?;
     let manage = issue_manage_token(&mut tx, membership_id, now).await?;
     tx.commit().await?;
-    let member = store.find_member_by_id(membership_id).await?;
-    Ok(member.map(|m| (m, manage)))
+    let Some(member) = store.find_member_by_id(membership_id).await? else {
+        return Ok(None);
+    };
+    Ok(with_trial(store, member)
+        .await?
+        .map(|found| (found, manage)))
 }
 
 pub use crate::links::member_by_link;
 
-/// Whether a confirmation link is still usable, for the page that asks before confirming.
-pub async fn confirm_link_usable(
+/// A member found by one of their links, with their trial (what every page behind a
+/// personal link shows).
+#[derive(Debug, Clone)]
+pub struct LinkedMember {
+    pub member: Member,
+    pub trial: Trial,
+}
+
+/// The member behind a usable link of `purpose`, with their trial; `None` when the link no
+/// longer works.
+pub async fn linked_member(
     store: &Store,
+    purpose: LinkPurpose,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Member>, StoreError> {
-    member_by_link(store, LinkPurpose::Confirm, token, now).await
+) -> Result<Option<LinkedMember>, StoreError> {
+    let Some(member) = member_by_link(store, purpose, token, now).await? else {
+        return Ok(None);
+    };
+    with_trial(store, member).await
+}
+
+async fn with_trial(store: &Store, member: Member) -> Result<Option<LinkedMember>, StoreError> {
+    Ok(store
+        .trial_by_id(member.trial_id)
+        .await?
+        .map(|trial| LinkedMember { member, trial }))
 }
 
 /// What a member may edit; the email address is who they are, so it stays.
@@ -821,17 +846,12 @@ pub async fn unsubscribe(
     store: &Store,
     token: &str,
     now: DateTime<Utc>,
-) -> Result<Option<Member>, ParticipantError> {
-    let Some(member) = member_by_link(store, LinkPurpose::Unsubscribe, token, now).await? else {
+) -> Result<Option<LinkedMember>, ParticipantError> {
+    let Some(found) = linked_member(store, LinkPurpose::Unsubscribe, token, now).await? else {
         return Ok(None);
     };
-    leave(store, &member, now).await?;
-    Ok(Some(member))
-}
-
-/// The trial a member belongs to.
-pub async fn trial_of(store: &Store, member: &Member) -> Result<Option<Trial>, StoreError> {
-    store.trial_by_id(member.trial_id).await
+    leave(store, &found.member, now).await?;
+    Ok(Some(found))
 }
 
 /// The member as stored now (after a change made through one of their links).

@@ -1054,3 +1054,67 @@ fn group_invitation(
         now,
     })
 }
+
+/// What `round run` did: the round's groups and, unless it was a dry run, how many pairing
+/// emails its publication queued.
+#[derive(Debug, Clone)]
+pub struct RunNow {
+    pub trial_name: String,
+    pub round: RoundPreview,
+    /// `None` for a dry run: nothing was saved or sent.
+    pub emails_queued: Option<usize>,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum RunNowError {
+    #[error("there is no trial '{0}'")]
+    NoSuchTrial(String),
+    #[error("a round already exists for this slot")]
+    SlotTaken,
+    #[error(transparent)]
+    Round(#[from] RoundError),
+    #[error(transparent)]
+    Store(#[from] StoreError),
+}
+
+/// A manual round for the trial `slug`, proposed and published at once (the pairing emails
+/// name `organiser`); with `dry_run`, only the groups it would have, with nothing saved.
+pub async fn run_now(
+    store: &Store,
+    slug: &str,
+    seed: u64,
+    dry_run: bool,
+    base_url: &url::Url,
+    organiser: &pairing::Organiser,
+    now: DateTime<Utc>,
+) -> Result<RunNow, RunNowError> {
+    let trial = store
+        .find_trial(slug)
+        .await?
+        .ok_or_else(|| RunNowError::NoSuchTrial(slug.to_string()))?;
+    if dry_run {
+        return Ok(RunNow {
+            round: preview(store, &trial, seed, now).await?,
+            trial_name: trial.name,
+            emails_queued: None,
+        });
+    }
+    let view = propose(
+        store,
+        &trial,
+        crate::domain::RoundKind::Manual,
+        None,
+        seed,
+        now,
+    )
+    .await?
+    .ok_or(RunNowError::SlotTaken)?;
+    let round_id = view.round.id;
+    let round = RoundPreview::from(view);
+    let published = publish_from(store, &trial, round_id, base_url, organiser, now).await?;
+    Ok(RunNow {
+        trial_name: trial.name,
+        round,
+        emails_queued: Some(published.emails_queued),
+    })
+}

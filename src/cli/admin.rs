@@ -2,6 +2,7 @@
 use chrono::Utc;
 
 use super::{error_chain, OrganiserCommand, RoundCommand, TrialCommand};
+use crate::app::rounds::{self, RunNowError};
 use crate::app::{organisers, trials};
 use crate::config::Settings;
 use crate::domain::{TrialInput, TrialSettings};
@@ -193,47 +194,25 @@ pub async fn round(settings: Settings, command: RoundCommand) -> Result<(), Stri
         dry_run,
         seed,
     } = command;
-    let trial = trials::find(&store, &trial)
-        .await
-        .map_err(|e| error_chain(&e))?
-        .ok_or_else(|| format!("--trial: there is no trial '{trial}'"))?;
-    let now = Utc::now();
-    let seed = seed.unwrap_or_else(rand::random);
-    if dry_run {
-        let preview = crate::app::rounds::preview(&store, &trial, seed, now)
-            .await
-            .map_err(|e| error_chain(&e))?;
-        print_round(&trial.name, &preview);
-        println!("Dry run: nothing was saved or sent.");
-    } else {
-        let view = crate::app::rounds::propose(
-            &store,
-            &trial,
-            crate::domain::RoundKind::Manual,
-            None,
-            seed,
-            now,
-        )
-        .await
-        .map_err(|e| error_chain(&e))?
-        .ok_or("a round already exists for this slot")?;
-        let round_id = view.round.id;
-        print_round(&trial.name, &view.into());
-        let organiser = crate::mail::pairing::Organiser::from_mailbox(&settings.mail_from);
-        let published = crate::app::rounds::publish_from(
-            &store,
-            &trial,
-            round_id,
-            &settings.base_url,
-            &organiser,
-            now,
-        )
-        .await
-        .map_err(|e| error_chain(&e))?;
-        println!(
-            "Published; {} pairing emails queued in the outbox.",
-            published.emails_queued
-        );
+    let organiser = crate::mail::pairing::Organiser::from_mailbox(&settings.mail_from);
+    let done = rounds::run_now(
+        &store,
+        &trial,
+        seed.unwrap_or_else(rand::random),
+        dry_run,
+        &settings.base_url,
+        &organiser,
+        Utc::now(),
+    )
+    .await
+    .map_err(|e| match e {
+        RunNowError::NoSuchTrial(_) => format!("--trial: {e}"),
+        e => error_chain(&e),
+    })?;
+    print_round(&done.trial_name, &done.round);
+    match done.emails_queued {
+        None => println!("Dry run: nothing was saved or sent."),
+        Some(n) => println!("Published; {n} pairing emails queued in the outbox."),
     }
     store.close().await;
     Ok(())

@@ -44,8 +44,7 @@ async fn no_page_is_wider_than_a_phone() {
         return;
     };
     let app = spawn_app_without_loops().await;
-    app.sign_up_first_organiser().await;
-    let token = app.api_token().await;
+    let token = app.organiser_token().await;
 
     // A programme with long names and addresses, a published round, and an event.
     api(

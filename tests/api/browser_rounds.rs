@@ -17,8 +17,7 @@ struct Api<'a> {
 impl<'a> Api<'a> {
     /// Creates the first organiser (so the browser can sign in as them) and a token.
     async fn new(app: &'a TestApp) -> Api<'a> {
-        app.sign_up_first_organiser().await;
-        let token = app.api_token().await;
+        let token = app.organiser_token().await;
         Api {
             app,
             client: app.anonymous_client(),

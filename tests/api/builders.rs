@@ -63,6 +63,7 @@ impl TrialBuilder {
 pub struct PersonBuilder {
     input: ParticipantInput,
     state: MembershipState,
+    consented: bool,
 }
 
 /// The member a [`PersonBuilder`] added.
@@ -82,7 +83,40 @@ impl PersonBuilder {
                 ..Default::default()
             },
             state: MembershipState::Active,
+            consented: false,
         }
+    }
+
+    /// Adds `n` people to the trial, the i-th as `person(i)` makes them (often from
+    /// [`PersonBuilder::numbered`]).
+    pub async fn add_many(
+        store: &Store,
+        trial: &Trial,
+        n: usize,
+        person: impl Fn(usize) -> PersonBuilder,
+    ) -> Vec<AddedPerson> {
+        let mut added = Vec::with_capacity(n);
+        for i in 0..n {
+            added.push(person(i).add_to(store, trial).await);
+        }
+        added
+    }
+
+    /// "Person 00" at p0@example.org, "Person 01" at p1@example.org, ...: an active member
+    /// who stated their consent when they joined.
+    pub fn numbered(i: usize) -> Self {
+        Self::new(&format!("Person {i:02}"), &format!("p{i}@example.org")).consented()
+    }
+
+    /// They stated their consent as they were added (now).
+    pub fn consented(mut self) -> Self {
+        self.consented = true;
+        self
+    }
+
+    pub fn introduction(mut self, text: &str) -> Self {
+        self.input.introduction = text.into();
+        self
     }
 
     /// The value of the trial's grouping attribute (for example a department).
@@ -119,7 +153,9 @@ impl PersonBuilder {
     pub async fn try_add_to(&self, store: &Store, trial: &Trial) -> AddOutcome {
         let details = self.details(trial);
         let mut tx = store.pool().begin().await.expect("a transaction");
-        let outcome = add_member(&mut tx, trial.id, &details, self.state, None, Utc::now())
+        let now = Utc::now();
+        let consent_at = self.consented.then_some(now);
+        let outcome = add_member(&mut tx, trial.id, &details, self.state, consent_at, now)
             .await
             .expect("the member is saved");
         tx.commit().await.expect("commit");

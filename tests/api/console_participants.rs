@@ -173,8 +173,7 @@ async fn unknown_trials_and_people_are_not_found() {
 #[tokio::test]
 async fn the_api_lists_adds_pauses_and_removes() {
     let app = spawn_app().await;
-    app.sign_up_first_organiser().await;
-    let token = app.api_token().await;
+    let token = app.organiser_token().await;
     trial(&app, "api", "Research\nFinance").await;
     let api = |method: reqwest::Method, path: &str| {
         app.client

@@ -86,8 +86,7 @@ impl Fixture {
 
 async fn organiser_with_trial() -> Fixture {
     let app = spawn_app().await;
-    app.sign_up_first_organiser().await;
-    let token = app.api_token().await;
+    let token = app.organiser_token().await;
     let api = app.anonymous_client();
     let f = Fixture {
         app,

@@ -6,13 +6,10 @@ use chrono::{DateTime, Duration, Utc};
 use coffee_trials::app::feedback::{self, FeedbackError};
 use coffee_trials::app::rounds;
 use coffee_trials::config::DatabaseUrl;
-use coffee_trials::domain::{
-    MembershipState, ParticipantDetails, ParticipantInput, TrialInput, TrialSettings,
-};
-use coffee_trials::store::participants::add_member;
 use coffee_trials::store::trials::Trial;
 use coffee_trials::store::Store;
 
+use crate::builders::{PersonBuilder, TrialBuilder};
 use crate::helpers::{spawn_app, TestApp};
 
 const DEPARTMENTS: [&str; 3] = ["Nursing", "Pharmacy", "Estates"];
@@ -25,45 +22,17 @@ fn email(i: usize) -> String {
 
 /// A trial with `n` active people (p0@... to p{n-1}@...) and a feedback delay of DELAY_DAYS.
 async fn trial_with_people(app: &TestApp, slug: &str, n: usize) -> Trial {
-    let input = TrialInput {
-        name: format!("Trial {slug}"),
-        slug: slug.into(),
-        attribute_values: DEPARTMENTS.join("\n"),
-        ..Default::default()
-    };
-    let trial = app
-        .store
-        .create_trial(&TrialSettings::try_from(&input).unwrap(), Utc::now())
-        .await
-        .unwrap();
-    sqlx::query("UPDATE trials SET feedback_delay_days = $1 WHERE id = $2")
-        .bind(DELAY_DAYS)
-        .bind(trial.id)
-        .execute(app.store.pool())
-        .await
-        .unwrap();
-    let mut tx = app.store.pool().begin().await.unwrap();
-    for i in 0..n {
-        let person = ParticipantInput {
-            name: format!("Person {i:02}"),
-            email: email(i),
-            attribute_value: DEPARTMENTS[i % 3].into(),
-            ..Default::default()
-        };
-        let details = ParticipantDetails::parse(&person, &DEPARTMENTS).unwrap();
-        add_member(
-            &mut tx,
-            trial.id,
-            &details,
-            MembershipState::Active,
-            Some(Utc::now()),
-            Utc::now(),
-        )
-        .await
-        .unwrap();
-    }
-    tx.commit().await.unwrap();
-    app.store.trial_by_id(trial.id).await.unwrap().unwrap()
+    let trial = TrialBuilder::new(slug)
+        .name(&format!("Trial {slug}"))
+        .attribute_values(&DEPARTMENTS.join("\n"))
+        .with(|t| t.feedback_delay_days = DELAY_DAYS.to_string())
+        .create(&app.store)
+        .await;
+    PersonBuilder::add_many(&app.store, &trial, n, |i| {
+        PersonBuilder::numbered(i).attribute(DEPARTMENTS[i % 3])
+    })
+    .await;
+    trial
 }
 
 fn base(app: &TestApp) -> url::Url {

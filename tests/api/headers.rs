@@ -397,8 +397,7 @@ async fn headers_unknown_addresses_get_a_page_or_a_json_error() {
     );
 
     // With an organiser's token, so that the question is only whether the address exists.
-    app.sign_up_first_organiser().await;
-    let token = app.api_token().await;
+    let token = app.organiser_token().await;
     // Another spelling of a path is refused before routing, with the same JSON shape.
     for (path, status) in [
         ("/api/v1/nowhere", 404),

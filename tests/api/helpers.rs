@@ -368,3 +368,34 @@ impl TestApp {
             .unwrap()
     }
 }
+
+impl TestApp {
+    /// Signs up the first organiser and gives them an API token: how tests of the organisers'
+    /// API begin.
+    pub async fn organiser_token(&self) -> String {
+        self.sign_up_first_organiser().await;
+        self.api_token().await
+    }
+
+    /// Calls the organisers' API with `token` (and a JSON body when given); answers the
+    /// status and the JSON answer (`Null` when there is none).
+    pub async fn api_call(
+        &self,
+        token: &str,
+        method: reqwest::Method,
+        path: &str,
+        body: Option<Value>,
+    ) -> (u16, Value) {
+        let mut request = self
+            .anonymous_client()
+            .request(method, self.url(path))
+            .bearer_auth(token);
+        if let Some(body) = body {
+            request = request.json(&body);
+        }
+        let response = request.send().await.unwrap();
+        let status = response.status().as_u16();
+        let text = response.text().await.unwrap();
+        (status, serde_json::from_str(&text).unwrap_or(Value::Null))
+    }
+}

@@ -92,8 +92,7 @@ async fn upload_csv(app: &TestApp, slug: &str, bytes: &[u8]) -> reqwest::Respons
 #[tokio::test]
 async fn hostile_nul_in_a_form_query_json_or_csv_is_a_422_naming_the_field() {
     let app = spawn_app().await;
-    app.sign_up_first_organiser().await;
-    let token = app.api_token().await;
+    let token = app.organiser_token().await;
     open_trial(&app, "ward-7").await;
 
     // A form field (reqwest encodes the NUL as %00).
@@ -426,8 +425,7 @@ async fn hostile_invisible_characters_in_names_are_refused_at_the_field_with_val
 #[tokio::test]
 async fn hostile_trial_settings_out_of_range_are_refused_at_the_field() {
     let app = spawn_app().await;
-    app.sign_up_first_organiser().await;
-    let token = app.api_token().await;
+    let token = app.organiser_token().await;
 
     for (field, value) in [
         ("event_date", "262142-01-01"),

@@ -508,8 +508,7 @@ async fn listed_slugs(app: &TestApp, token: &str) -> Vec<String> {
 #[tokio::test]
 async fn organisers_see_only_the_trials_they_created_or_were_given() {
     let app = spawn_app().await;
-    app.sign_up_first_organiser().await;
-    let admin_token = app.api_token().await;
+    let admin_token = app.organiser_token().await;
     create_trial(&app, &admin_token, "admins-trial").await;
     let bea = add_organiser(&app, "bea@example.org", false).await;
     let bea_token = token_of(&app, &bea).await;

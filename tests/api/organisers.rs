@@ -271,8 +271,7 @@ async fn a_form_post_without_its_csrf_token_is_refused() {
 #[tokio::test]
 async fn api_tokens_work_until_revoked() {
     let app = spawn_app().await;
-    app.sign_up_first_organiser().await;
-    let token = app.api_token().await;
+    let token = app.organiser_token().await;
     let api = app.anonymous_client();
     let call = || {
         api.get(app.url("/api/v1/trials"))

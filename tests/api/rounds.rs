@@ -1,61 +1,35 @@
 use std::collections::HashSet;
 
 use chrono::Utc;
-use coffee_trials::domain::{
-    MembershipState, ParticipantDetails, ParticipantInput, TrialInput, TrialSettings,
-};
-use coffee_trials::store::participants::add_member;
+use coffee_trials::domain::MembershipState;
 use coffee_trials::store::trials::Trial;
 use serde_json::{json, Value};
 
+use crate::builders::{PersonBuilder, TrialBuilder};
 use crate::helpers::{spawn_app, TestApp};
 
 const DEPARTMENTS: [&str; 3] = ["Nursing", "Pharmacy", "Estates"];
 
 async fn trial_with_people(app: &TestApp, slug: &str, n: usize) -> Trial {
-    let input = TrialInput {
-        name: format!("Trial {slug}"),
-        slug: slug.into(),
-        attribute_values: DEPARTMENTS.join("\n"),
-        ..Default::default()
-    };
-    let trial = app
-        .store
-        .create_trial(&TrialSettings::try_from(&input).unwrap(), Utc::now())
-        .await
-        .unwrap();
-    let mut tx = app.store.pool().begin().await.unwrap();
-    for i in 0..n {
-        let person = ParticipantInput {
-            name: format!("Person {i:02}"),
-            email: format!("p{i}@example.org"),
-            attribute_value: DEPARTMENTS[i % 3].into(),
-            introduction: if i == 0 {
-                "<script>alert(1)</script> likes tea".into()
-            } else {
-                String::new()
-            },
-            ..Default::default()
-        };
-        let details = ParticipantDetails::parse(&person, &DEPARTMENTS).unwrap();
-        add_member(
-            &mut tx,
-            trial.id,
-            &details,
-            MembershipState::Active,
-            Some(Utc::now()),
-            Utc::now(),
-        )
-        .await
-        .unwrap();
-    }
-    tx.commit().await.unwrap();
+    let trial = TrialBuilder::new(slug)
+        .name(&format!("Trial {slug}"))
+        .attribute_values(&DEPARTMENTS.join("\n"))
+        .create(&app.store)
+        .await;
+    PersonBuilder::add_many(&app.store, &trial, n, |i| {
+        let person = PersonBuilder::numbered(i).attribute(DEPARTMENTS[i % 3]);
+        if i == 0 {
+            person.introduction("<script>alert(1)</script> likes tea")
+        } else {
+            person
+        }
+    })
+    .await;
     trial
 }
 
 async fn api(app: &TestApp) -> (reqwest::Client, String) {
-    app.sign_up_first_organiser().await;
-    (app.anonymous_client(), app.api_token().await)
+    (app.anonymous_client(), app.organiser_token().await)
 }
 
 /// POSTs to an organiser API route with the bearer token and reads the JSON answer.

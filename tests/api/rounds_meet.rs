@@ -31,8 +31,7 @@ async fn app_with_sink() -> (TestApp, SmtpSink) {
 }
 
 async fn api(app: &TestApp) -> (reqwest::Client, String) {
-    app.sign_up_first_organiser().await;
-    (app.anonymous_client(), app.api_token().await)
+    (app.anonymous_client(), app.organiser_token().await)
 }
 
 async fn post(

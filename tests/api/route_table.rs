@@ -254,8 +254,7 @@ struct Fixture {
 }
 
 async fn fixture(app: &TestApp) -> Fixture {
-    app.sign_up_first_organiser().await;
-    let token = app.api_token().await;
+    let token = app.organiser_token().await;
     let client = app.anonymous_client();
     let slug = "ward-7".to_string();
     let created = client

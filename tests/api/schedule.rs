@@ -101,11 +101,6 @@ async fn emails(app: &TestApp, template: &str, domain: &str) -> Vec<(String, Str
         .collect()
 }
 
-async fn sign_in_with_token(app: &TestApp) -> String {
-    app.sign_up_first_organiser().await;
-    app.api_token().await
-}
-
 #[tokio::test]
 async fn the_console_shows_the_next_three_runs_and_keeps_a_bad_schedule() {
     let app = spawn_app().await;
@@ -176,7 +171,7 @@ async fn the_console_shows_the_next_three_runs_and_keeps_a_bad_schedule() {
 #[tokio::test]
 async fn the_api_gives_next_runs_and_names_a_bad_schedule() {
     let app = spawn_app().await;
-    let token = sign_in_with_token(&app).await;
+    let token = app.organiser_token().await;
     let client = app.anonymous_client();
     let response = client
         .post(app.url("/api/v1/trials"))

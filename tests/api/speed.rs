@@ -61,8 +61,7 @@ async fn the_csrf_cookie_is_set_only_by_pages_with_forms() {
 #[tokio::test]
 async fn api_token_use_is_written_at_most_once_a_minute() {
     let app = spawn_app_without_loops().await;
-    app.sign_up_first_organiser().await;
-    let token = app.api_token().await;
+    let token = app.organiser_token().await;
     let organiser = app
         .store
         .find_organiser_by_email(ORGANISER_EMAIL)

@@ -1,3 +1,4 @@
+use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::helpers::spawn_app;
@@ -99,43 +100,38 @@ async fn a_bad_trial_form_comes_back_with_values_and_messages() {
 #[tokio::test]
 async fn the_trials_api_creates_lists_reads_and_updates() {
     let app = spawn_app().await;
-    app.sign_up_first_organiser().await;
-    let token = app.api_token().await;
-    let api = app.anonymous_client();
+    let token = app.organiser_token().await;
+    let call = |method, path, body| app.api_call(&token, method, path, body);
 
-    let created = api
-        .post(app.url("/api/v1/trials"))
-        .bearer_auth(&token)
-        .json(&json!({ "name": "Pharmacy RCT", "slug": "pharmacy", "attribute_values": "Wards\nDispensary" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(created.status().as_u16(), 201);
-    let body: Value = created.json().await.unwrap();
+    let (status, body) = call(
+        Method::POST,
+        "/api/v1/trials",
+        Some(json!({ "name": "Pharmacy RCT", "slug": "pharmacy", "attribute_values": "Wards\nDispensary" })),
+    )
+    .await;
+    assert_eq!(status, 201);
     assert_eq!(body["slug"], "pharmacy");
     assert_eq!(body["open_for_signup"], true);
 
-    let invalid = api
-        .post(app.url("/api/v1/trials"))
-        .bearer_auth(&token)
-        .json(&json!({ "name": "x", "slug": "NO" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(invalid.status().as_u16(), 422);
-    let body: Value = invalid.json().await.unwrap();
+    let (status, body) = call(
+        Method::POST,
+        "/api/v1/trials",
+        Some(json!({ "name": "x", "slug": "NO" })),
+    )
+    .await;
+    assert_eq!(status, 422);
     assert_eq!(body["field"], "slug");
 
-    let conflict = api
-        .post(app.url("/api/v1/trials"))
-        .bearer_auth(&token)
-        .json(&json!({ "name": "x", "slug": "pharmacy" }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(conflict.status().as_u16(), 409);
+    let (status, _) = call(
+        Method::POST,
+        "/api/v1/trials",
+        Some(json!({ "name": "x", "slug": "pharmacy" })),
+    )
+    .await;
+    assert_eq!(status, 409);
 
-    let malformed = api
+    let malformed = app
+        .anonymous_client()
         .post(app.url("/api/v1/trials"))
         .bearer_auth(&token)
         .header("content-type", "application/json")
@@ -147,42 +143,20 @@ async fn the_trials_api_creates_lists_reads_and_updates() {
     let body: Value = malformed.json().await.unwrap();
     assert!(body["error"].is_string() && body.get("field").is_some());
 
-    let list: Value = api
-        .get(app.url("/api/v1/trials"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (_, list) = call(Method::GET, "/api/v1/trials", None).await;
     assert_eq!(list["trials"].as_array().unwrap().len(), 1);
     assert_eq!(list["trials"][0]["participants"], 0);
 
-    let updated = api
-        .put(app.url("/api/v1/trials/pharmacy"))
-        .bearer_auth(&token)
-        .json(&json!({ "name": "Pharmacy coffee", "slug": "pharmacy", "open_for_signup": false }))
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(updated.status().as_u16(), 200);
-    let got: Value = api
-        .get(app.url("/api/v1/trials/pharmacy"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap()
-        .json()
-        .await
-        .unwrap();
+    let (status, _) = call(
+        Method::PUT,
+        "/api/v1/trials/pharmacy",
+        Some(json!({ "name": "Pharmacy coffee", "slug": "pharmacy", "open_for_signup": false })),
+    )
+    .await;
+    assert_eq!(status, 200);
+    let (_, got) = call(Method::GET, "/api/v1/trials/pharmacy", None).await;
     assert_eq!(got["name"], "Pharmacy coffee");
     assert_eq!(got["open_for_signup"], false);
-    let missing = api
-        .get(app.url("/api/v1/trials/nope"))
-        .bearer_auth(&token)
-        .send()
-        .await
-        .unwrap();
-    assert_eq!(missing.status().as_u16(), 404);
+    let (status, _) = call(Method::GET, "/api/v1/trials/nope", None).await;
+    assert_eq!(status, 404);
 }

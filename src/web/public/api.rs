@@ -185,28 +185,20 @@ fn view<'a>(member: &'a Member, trial: &'a Trial) -> ParticipantResponse<'a> {
 }
 
 async fn confirm(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
-    let (member, manage_token) = participants::confirm(&store, &token, Utc::now())
+    let (found, manage_token) = participants::confirm(&store, &token, Utc::now())
         .await?
         .ok_or_else(gone)?;
-    let trial = trial_of(&store, &member).await?;
     Ok(HttpResponse::Ok().json(json!({
         "manage_token": manage_token,
-        "participant": view(&member, &trial),
+        "participant": view(&found.member, &found.trial),
     })))
 }
 
-async fn trial_of(store: &Store, member: &Member) -> Result<Trial, ApiError> {
-    app::trials::by_id(store, member.trial_id)
-        .await?
-        .ok_or_else(gone)
-}
-
 async fn managed(store: &Store, token: &str) -> Result<(Member, Trial), ApiError> {
-    let member = participants::member_by_link(store, LinkPurpose::Manage, token, Utc::now())
+    let found = participants::linked_member(store, LinkPurpose::Manage, token, Utc::now())
         .await?
         .ok_or_else(gone)?;
-    let trial = trial_of(store, &member).await?;
-    Ok((member, trial))
+    Ok((found.member, found.trial))
 }
 
 /// The member as they are now, after a change.

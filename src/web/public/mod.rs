@@ -304,37 +304,30 @@ struct ConfirmPage {
     trial_name: String,
 }
 
-async fn trial_name(store: &Store, member: &Member) -> String {
-    match participants::trial_of(store, member).await {
-        Ok(Some(t)) => t.name,
-        _ => "the trial".to_string(),
-    }
-}
-
 async fn confirm_page(
     store: Data<Store>,
     csrf: CsrfToken,
     token: Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let member = participants::confirm_link_usable(&store, &token, Utc::now())
+    let found = participants::linked_member(&store, LinkPurpose::Confirm, &token, Utc::now())
         .await
         .map_err(PageError::unexpected)?
         .ok_or_else(link_gone)?;
     Ok(render(&ConfirmPage {
         csrf,
-        trial_name: trial_name(&store, &member).await,
-        name: member.name,
+        trial_name: found.trial.name,
+        name: found.member.name,
         token: token.into_inner(),
     }))
 }
 
 async fn confirm(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, PageError> {
-    let (member, manage) = participants::confirm(&store, &token, Utc::now())
+    let (found, manage) = participants::confirm(&store, &token, Utc::now())
         .await
         .map_err(PageError::unexpected)?
         .ok_or_else(link_gone)?;
     // An old link followed after leaving proves the address but does not bring them back.
-    Ok(if member.state == MembershipState::Left {
+    Ok(if found.member.state == MembershipState::Left {
         see_other(&format!("/m/{manage}?done=confirmed-left"))
     } else {
         see_other(&format!("/m/{manage}?done=confirmed"))
@@ -349,16 +342,13 @@ struct Managed {
 }
 
 async fn managed(store: &Store, token: String) -> Result<Managed, PageError> {
-    let member = participants::member_by_link(store, LinkPurpose::Manage, &token, Utc::now())
-        .await?
-        .ok_or_else(link_gone)?;
-    let trial = participants::trial_of(store, &member)
+    let found = participants::linked_member(store, LinkPurpose::Manage, &token, Utc::now())
         .await?
         .ok_or_else(link_gone)?;
     Ok(Managed {
         token,
-        member,
-        trial,
+        member: found.member,
+        trial: found.trial,
     })
 }
 
@@ -810,13 +800,13 @@ async fn unsubscribe_page(
     token: Path<String>,
     q: Query<DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
-    let member = participants::member_by_link(&store, LinkPurpose::Unsubscribe, &token, Utc::now())
+    let found = participants::linked_member(&store, LinkPurpose::Unsubscribe, &token, Utc::now())
         .await?
         .ok_or_else(link_gone)?;
-    let already_left = member.state == MembershipState::Left;
+    let already_left = found.member.state == MembershipState::Left;
     Ok(render(&UnsubscribePage {
         csrf,
-        trial_name: trial_name(&store, &member).await,
+        trial_name: found.trial.name,
         already_left,
         just_left: already_left && q.done.as_deref() == Some("left"),
         token: token.into_inner(),
