@@ -280,7 +280,7 @@ async fn headers_the_projector_display_may_be_framed_by_the_site_and_runs_its_ow
     let html = response.text().await.unwrap();
     assert_no_inline_style_or_script("the display", &html);
     let src = attribute_after(&html, "<script src=\"");
-    assert!(src.starts_with("/static/display.js?v="), "{src}");
+    assert!(src.starts_with("/static/live.js?v="), "{src}");
     let script = app.get(&src).await;
     assert_eq!(script.status().as_u16(), 200);
     assert!(header(script.headers(), "content-type")

@@ -2,6 +2,7 @@
 //! and on PostgreSQL when TEST_DATABASE_URL is a postgres:// URL.
 mod architecture;
 mod browser;
+mod browser_axe;
 mod browser_participants;
 mod browser_phone;
 mod browser_rounds;
@@ -12,6 +13,7 @@ mod dashboard;
 mod db_proxy;
 mod delivery;
 mod delivery_faults;
+mod event_live;
 mod events;
 mod feedback;
 mod headers;
