@@ -57,14 +57,21 @@ async fn live_display_board_is_the_page_s_changing_part_and_changes_with_the_rou
     assert_eq!(before.status().as_u16(), 200);
     let before = before.text().await.unwrap();
     assert!(before.contains("The first round starts soon"), "{before}");
-    assert!(!before.contains("<html"), "a fragment, not a page: {before}");
+    assert!(
+        !before.contains("<html"),
+        "a fragment, not a page: {before}"
+    );
 
     events::run_quick_round(&app.store, &trial, 7, None, Utc::now())
         .await
         .unwrap();
     let page = app.get_html("/admin/trials/winter/display").await;
     let board = app.get_html("/admin/trials/winter/display/board").await;
-    assert_ne!(version(&before), version(&board), "a new round is a new board");
+    assert_ne!(
+        version(&before),
+        version(&board),
+        "a new round is a new board"
+    );
     // Asked again with nothing changed, the board is the same (the script then leaves the page
     // alone), and it is exactly what the page holds.
     let again = app.get_html("/admin/trials/winter/display/board").await;
@@ -87,7 +94,9 @@ async fn live_display_board_is_the_page_s_changing_part_and_changes_with_the_rou
         "Zoë Quint",
     ] {
         let found = names_section[at..]
-            .find(&format!("<span class=\"name\">{name}</span> <span class=\"at\">Table "))
+            .find(&format!(
+                "<span class=\"name\">{name}</span> <span class=\"at\">Table "
+            ))
             .unwrap_or_else(|| panic!("{name} after position {at} in {names_section}"));
         at += found + 1;
     }
@@ -136,18 +145,29 @@ async fn live_phone_status_follows_the_person_and_a_dead_link_stops_it() {
     let first = app.get(&status).await;
     assert_eq!(first.status().as_u16(), 200);
     let first = first.text().await.unwrap();
-    assert!(first.contains("I'm here") && !first.contains("<html"), "{first}");
+    assert!(
+        first.contains("I'm here") && !first.contains("<html"),
+        "{first}"
+    );
 
     // Checked in and paired: the status shows the table without reloading the page.
     in_the_room(&app, &trial, &["Alan Turing"]).await;
     let token = phone.strip_prefix("/e/").unwrap();
-    events::im_here(&app.store, token, Utc::now()).await.unwrap();
+    events::im_here(&app.store, token, Utc::now())
+        .await
+        .unwrap();
     events::run_quick_round(&app.store, &trial, 1, None, Utc::now())
         .await
         .unwrap();
     let seated = app.get_html(&status).await;
-    assert!(seated.contains("<p class=\"table\">Table 1</p>"), "{seated}");
-    assert!(seated.contains("<p class=\"partner\">Alan Turing</p>"), "{seated}");
+    assert!(
+        seated.contains("<p class=\"table\">Table 1</p>"),
+        "{seated}"
+    );
+    assert!(
+        seated.contains("<p class=\"partner\">Alan Turing</p>"),
+        "{seated}"
+    );
 
     // The page and the status each allow our own script and fetching from the site only.
     let response = app.get(&phone).await;
@@ -209,11 +229,12 @@ async fn live_a_failed_form_opens_with_a_summary_linked_to_fields_tied_to_their_
     // The summary comes before the form, and each field points at its message (and hint).
     assert!(
         html.find("error-summary").unwrap()
-            < html.find("<form method=\"post\" action=\"/admin/trials\"").unwrap()
+            < html
+                .find("<form method=\"post\" action=\"/admin/trials\"")
+                .unwrap()
     );
-    assert!(html.contains(
-        "id=\"slug\" aria-describedby=\"slug-hint slug-error\" aria-invalid=\"true\""
-    ));
+    assert!(html
+        .contains("id=\"slug\" aria-describedby=\"slug-hint slug-error\" aria-invalid=\"true\""));
     assert!(html.contains("id=\"name\" aria-describedby=\"name-error\" aria-invalid=\"true\""));
     assert!(html.contains("<p class=\"error\" id=\"slug-error\">"));
     // A field without an error is left alone; what was typed stays.
@@ -224,9 +245,15 @@ async fn live_a_failed_form_opens_with_a_summary_linked_to_fields_tied_to_their_
     let trial = TrialBuilder::new("open").create(&app.store).await;
     let page = format!("/t/{}", trial.slug);
     let response = app
-        .submit(&page, &page, &[("name", "Ada"), ("email", "not an address")])
+        .submit(
+            &page,
+            &page,
+            &[("name", "Ada"), ("email", "not an address")],
+        )
         .await;
     let html = response.text().await.unwrap();
     assert!(html.contains("<a href=\"#email\">"), "{html}");
-    assert!(html.contains("id=\"email\" aria-describedby=\"email-hint email-error\" aria-invalid=\"true\""));
+    assert!(html.contains(
+        "id=\"email\" aria-describedby=\"email-hint email-error\" aria-invalid=\"true\""
+    ));
 }

@@ -293,7 +293,10 @@ async fn events_display_and_phone_pages_show_partners_and_tables() {
     assert!(phone.contains("Hello, Ada Lovelace"));
     assert!(phone.contains("I'm here") && !phone.contains("http-equiv=\"refresh\""));
     assert!(phone.contains(&format!("data-live-src=\"/e/{}/status\"", tokens[0].1)));
-    assert!(phone.contains(&format!("<a href=\"/e/{}\">Refresh this page</a>", tokens[0].1)));
+    assert!(phone.contains(&format!(
+        "<a href=\"/e/{}\">Refresh this page</a>",
+        tokens[0].1
+    )));
     let display = app.get("/admin/trials/conference/display").await;
     assert_eq!(display.status().as_u16(), 200);
     assert!(display

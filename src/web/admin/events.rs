@@ -118,11 +118,7 @@ impl Board {
             for n in &names {
                 std::hash::Hash::hash(&(&n.name, &n.table), &mut hasher);
             }
-            version = format!(
-                "{}-{}",
-                round.round.id,
-                std::hash::Hasher::finish(&hasher)
-            );
+            version = format!("{}-{}", round.round.id, std::hash::Hasher::finish(&hasher));
         }
         // "ada" and "Ada" together, and "Émile" next to "Emil", as people look for them.
         names.sort_by_cached_key(|n| (fold(&n.name), n.name.clone()));

@@ -152,7 +152,10 @@ mod tests {
             errors.aria("slug", ""),
             r#" aria-describedby="slug-error" aria-invalid="true""#
         );
-        assert_eq!(errors.aria("name", "name-hint"), r#" aria-describedby="name-hint""#);
+        assert_eq!(
+            errors.aria("name", "name-hint"),
+            r#" aria-describedby="name-hint""#
+        );
         assert_eq!(errors.aria("name", ""), "");
     }
 }
