@@ -8,24 +8,25 @@ use actix_web::{get, HttpResponse};
 use sha2::{Digest, Sha256};
 
 pub const STYLESHEET_ROUTE: &str = "/static/app.css";
-pub const DISPLAY_SCRIPT_ROUTE: &str = "/static/display.js";
+pub const LIVE_SCRIPT_ROUTE: &str = "/static/live.js";
 
 const STYLESHEET: &str = include_str!("assets/app.css");
-const DISPLAY_SCRIPT: &str = include_str!("assets/display.js");
+const LIVE_SCRIPT: &str = include_str!("assets/live.js");
 
 static STYLESHEET_HREF: LazyLock<String> =
     LazyLock::new(|| versioned(STYLESHEET_ROUTE, STYLESHEET));
-static DISPLAY_SCRIPT_SRC: LazyLock<String> =
-    LazyLock::new(|| versioned(DISPLAY_SCRIPT_ROUTE, DISPLAY_SCRIPT));
+static LIVE_SCRIPT_SRC: LazyLock<String> =
+    LazyLock::new(|| versioned(LIVE_SCRIPT_ROUTE, LIVE_SCRIPT));
 
 /// The stylesheet's address for `<link href>`, with its version.
 pub fn stylesheet_href() -> &'static str {
     &STYLESHEET_HREF
 }
 
-/// The display script's address for `<script src>`, with its version.
-pub fn display_script_src() -> &'static str {
-    &DISPLAY_SCRIPT_SRC
+/// The address for `<script src>` of the script that keeps the projector display and the
+/// event phone page current, with its version.
+pub fn live_script_src() -> &'static str {
+    &LIVE_SCRIPT_SRC
 }
 
 fn versioned(route: &str, content: &str) -> String {
@@ -46,7 +47,7 @@ pub async fn stylesheet() -> HttpResponse {
     immutable("text/css; charset=utf-8", STYLESHEET)
 }
 
-#[get("/static/display.js")]
-pub async fn display_script() -> HttpResponse {
-    immutable("text/javascript; charset=utf-8", DISPLAY_SCRIPT)
+#[get("/static/live.js")]
+pub async fn live_script() -> HttpResponse {
+    immutable("text/javascript; charset=utf-8", LIVE_SCRIPT)
 }

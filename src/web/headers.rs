@@ -20,13 +20,19 @@ use crate::web::WebSettings;
 const POLICY: &str = "default-src 'none'; style-src 'self'; img-src 'self' data:; \
                       form-action 'self'; base-uri 'none'; frame-ancestors 'none'";
 
-/// The projector display runs its countdown from the site's own script file, and an organiser
-/// may frame it in a page of this site.
-const DISPLAY_POLICY: &str = "default-src 'none'; script-src 'self'; style-src 'self'; \
-                              img-src 'self' data:; form-action 'self'; base-uri 'none'; \
-                              frame-ancestors 'self'";
+/// The projector display runs its countdown, turns its pages and fetches its updates with the
+/// site's own script file, and an organiser may frame it in a page of this site.
+const DISPLAY_POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+                              style-src 'self'; img-src 'self' data:; form-action 'self'; \
+                              base-uri 'none'; frame-ancestors 'self'";
+
+/// A person's event page fetches its updates with the same script; nobody frames it.
+const PHONE_POLICY: &str = "default-src 'none'; script-src 'self'; connect-src 'self'; \
+                            style-src 'self'; img-src 'self' data:; form-action 'self'; \
+                            base-uri 'none'; frame-ancestors 'none'";
 
 pub const DISPLAY_ROUTE: &str = "/admin/trials/{slug}/display";
+pub const PHONE_ROUTE: &str = "/e/{token}";
 
 /// Routes whose answers anyone may keep: no token in the address, no sign-in, no form that
 /// carries a CSRF token. Every other response, including ones no route matched and routes added
@@ -34,7 +40,7 @@ pub const DISPLAY_ROUTE: &str = "/admin/trials/{slug}/display";
 /// shared cache or the browser's history by omission.
 const STORABLE_ROUTES: &[&str] = &[
     crate::web::assets::STYLESHEET_ROUTE,
-    crate::web::assets::DISPLAY_SCRIPT_ROUTE,
+    crate::web::assets::LIVE_SCRIPT_ROUTE,
     "/techniques",
     "/techniques/choose",
     "/techniques/{slug}",
@@ -77,10 +83,10 @@ pub async fn middleware(
 }
 
 fn add_headers(headers: &mut HeaderMap, route: Option<&str>, https: bool, status: StatusCode) {
-    let policy = if route == Some(DISPLAY_ROUTE) {
-        DISPLAY_POLICY
-    } else {
-        POLICY
+    let policy = match route {
+        Some(DISPLAY_ROUTE) => DISPLAY_POLICY,
+        Some(PHONE_ROUTE) => PHONE_POLICY,
+        _ => POLICY,
     };
     set(headers, header::CONTENT_SECURITY_POLICY, policy);
     set(headers, header::X_CONTENT_TYPE_OPTIONS, "nosniff");

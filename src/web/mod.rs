@@ -79,7 +79,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(home::home)
         .service(metrics::metrics)
         .service(assets::stylesheet)
-        .service(assets::display_script)
+        .service(assets::live_script)
         .configure(library::routes)
         // Public routes first: the organiser scopes below refuse whatever reaches them.
         .configure(public::routes)

@@ -287,10 +287,16 @@ async fn events_display_and_phone_pages_show_partners_and_tables() {
         tokens.push((name, sign_up(&app, "conference", name).await));
     }
 
-    // Before checking in, the phone page offers "I'm here" and keeps itself current.
+    // Before checking in, the phone page offers "I'm here". It keeps itself current with its
+    // script, never by reloading itself, and has a refresh link for a browser without it.
     let phone = app.get_html(&format!("/e/{}", tokens[0].1)).await;
     assert!(phone.contains("Hello, Ada Lovelace"));
-    assert!(phone.contains("I'm here") && phone.contains("http-equiv=\"refresh\""));
+    assert!(phone.contains("I'm here") && !phone.contains("http-equiv=\"refresh\""));
+    assert!(phone.contains(&format!("data-live-src=\"/e/{}/status\"", tokens[0].1)));
+    assert!(phone.contains(&format!(
+        "<a href=\"/e/{}\">Refresh this page</a>",
+        tokens[0].1
+    )));
     let display = app.get("/admin/trials/conference/display").await;
     assert_eq!(display.status().as_u16(), 200);
     assert!(display
@@ -307,7 +313,8 @@ async fn events_display_and_phone_pages_show_partners_and_tables() {
     assert_eq!(groups.len(), 2);
 
     let display = app.get_html("/admin/trials/conference/display").await;
-    assert!(display.contains("http-equiv=\"refresh\""));
+    assert!(!display.contains("http-equiv=\"refresh\""));
+    assert!(display.contains("data-live-src=\"/admin/trials/conference/display/board\""));
     // The countdown runs to the round's start plus the event's 7 minutes.
     let round = app
         .store
@@ -323,7 +330,7 @@ async fn events_display_and_phone_pages_show_partners_and_tables() {
     );
     for (table, names) in &groups {
         let shown = format!(
-            "<span class=\"table\">{}</span>\n<span class=\"names\">{} &amp; {}</span>",
+            "<span class=\"table\">{}</span>\n<span class=\"names\"><span class=\"name\">{}</span><span class=\"amp\"> &amp; </span><span class=\"name\">{}</span></span>",
             table.as_deref().unwrap(),
             names[0],
             names[1]

@@ -2,6 +2,7 @@
 //! and on PostgreSQL when TEST_DATABASE_URL is a postgres:// URL.
 mod architecture;
 mod browser;
+mod browser_axe;
 mod browser_participants;
 mod browser_phone;
 mod browser_publish_flow;
@@ -15,6 +16,7 @@ mod delivery;
 mod delivery_faults;
 mod do_not_pair_search;
 mod email_wording;
+mod event_live;
 mod events;
 mod feedback;
 mod feedback_followup;

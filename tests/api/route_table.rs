@@ -63,6 +63,7 @@ pub const CONSOLE: &[(&str, &str)] = &[
     ("POST", "/admin/trials/{slug}/event/rounds"),
     ("POST", "/admin/trials/{slug}/event/summaries"),
     ("GET", "/admin/trials/{slug}/display"),
+    ("GET", "/admin/trials/{slug}/display/board"),
     ("GET", "/admin/trials/{slug}/import"),
     ("POST", "/admin/trials/{slug}/import"),
     ("GET", "/admin/trials/{slug}/import/{batch}"),

@@ -1,5 +1,6 @@
 //! Running an event from the console: the check-in list (made for a phone), "run a quick
-//! round now", and the display page for a projector.
+//! round now", and the display page for a projector (and the part of it that changes, which
+//! the page's script fetches to keep itself current).
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Form, Path, Query};
 use actix_web::HttpResponse;
@@ -32,7 +33,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             "/trials/{slug}/event/summaries",
             web::post().to(send_summaries),
         )
-        .route("/trials/{slug}/display", web::get().to(display));
+        .route("/trials/{slug}/display", web::get().to(display))
+        .route("/trials/{slug}/display/board", web::get().to(display_board));
 }
 
 #[derive(Template)]
@@ -68,17 +70,97 @@ struct Done {
 #[template(path = "admin/event_display.html")]
 struct DisplayPage {
     trial: Trial,
+    /// The board, rendered (and escaped) by [`Board`]'s own template.
+    board: String,
+}
+
+/// Everything on the display that changes while it is open: the heading, the countdown, the
+/// tables and the names A–Z. The page holds it and `display/board` sends it alone.
+#[derive(Template)]
+#[template(path = "admin/event_display_board.html")]
+struct Board {
+    trial: Trial,
     display: Display,
     /// When the round ends, as RFC 3339 text for the countdown script.
     ends_at: String,
-    refresh_seconds: i64,
+    /// The time left when the page was made, for a browser without the script.
+    clock: String,
+    /// Everyone in the round with their table, sorted by name.
+    names: Vec<NameAt>,
+    /// A class that sets the type size from the number of tables.
+    size: &'static str,
+    /// Changes exactly when the tables do; the script swaps the board only then, so that the
+    /// countdown's text alone does not restart the page turning.
+    version: String,
 }
 
-impl DisplayPage {
-    fn clock(&self) -> String {
-        let s = self.display.seconds_left;
-        format!("{}:{:02}", s / 60, s % 60)
+struct NameAt {
+    name: String,
+    table: String,
+}
+
+impl Board {
+    fn new(trial: Trial, display: Display) -> Self {
+        let s = display.seconds_left;
+        let mut names = Vec::new();
+        let mut version = String::from("none");
+        if let Some(round) = &display.round {
+            for g in &round.groups {
+                let table = g
+                    .table_label
+                    .clone()
+                    .unwrap_or_else(|| format!("Group {}", g.position));
+                for m in &g.members {
+                    names.push(NameAt {
+                        name: m.name.clone(),
+                        table: table.clone(),
+                    });
+                }
+            }
+            let mut hasher = std::hash::DefaultHasher::new();
+            for n in &names {
+                std::hash::Hash::hash(&(&n.name, &n.table), &mut hasher);
+            }
+            version = format!("{}-{}", round.round.id, std::hash::Hasher::finish(&hasher));
+        }
+        // "ada" and "Ada" together, and "Émile" next to "Emil", as people look for them.
+        names.sort_by_cached_key(|n| (fold(&n.name), n.name.clone()));
+        let groups = display.round.as_ref().map_or(0, |r| r.groups.len());
+        Board {
+            ends_at: display
+                .ends_at
+                .map(events::ends_at_text)
+                .unwrap_or_default(),
+            clock: format!("{}:{:02}", s / 60, s % 60),
+            names,
+            size: match groups {
+                0..=8 => "few",
+                9..=24 => "some",
+                _ => "many",
+            },
+            version,
+            trial,
+            display,
+        }
     }
+}
+
+/// A name as it sorts: lower case, common accents dropped.
+fn fold(name: &str) -> String {
+    name.chars()
+        .flat_map(char::to_lowercase)
+        .map(|c| match c {
+            'à' | 'á' | 'â' | 'ã' | 'ä' | 'å' => 'a',
+            'ç' => 'c',
+            'è' | 'é' | 'ê' | 'ë' => 'e',
+            'ì' | 'í' | 'î' | 'ï' => 'i',
+            'ñ' => 'n',
+            'ò' | 'ó' | 'ô' | 'õ' | 'ö' | 'ø' => 'o',
+            'ù' | 'ú' | 'û' | 'ü' => 'u',
+            'ý' | 'ÿ' => 'y',
+            other => other,
+        })
+        .collect()
 }
 
 #[derive(Deserialize)]
@@ -294,17 +376,32 @@ async fn send_summaries(
     )))
 }
 
-async fn display(store: Data<Store>, trial: TrialInPath) -> Result<HttpResponse, PageError> {
+async fn board(store: &Store, trial: TrialInPath) -> Result<Board, PageError> {
     let trial = event_trial(trial)?;
-    let display = events::display(&store, &trial, Utc::now()).await?;
-    Ok(render(&DisplayPage {
-        ends_at: display
-            .ends_at
-            .map(events::ends_at_text)
-            .unwrap_or_default(),
-        // Often enough to pick up a new round soon after it starts.
-        refresh_seconds: 15,
-        trial,
-        display,
-    }))
+    let display = events::display(store, &trial, Utc::now()).await?;
+    Ok(Board::new(trial, display))
+}
+
+async fn display(store: Data<Store>, trial: TrialInPath) -> Result<HttpResponse, PageError> {
+    let board = board(&store, trial).await?;
+    let trial = board.trial.clone();
+    let board = board.render().map_err(PageError::unexpected)?;
+    Ok(render(&DisplayPage { trial, board }))
+}
+
+/// The board alone, for the display's script to swap in.
+async fn display_board(store: Data<Store>, trial: TrialInPath) -> Result<HttpResponse, PageError> {
+    Ok(render(&board(&store, trial).await?))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::fold;
+
+    #[test]
+    fn names_sort_as_people_look_for_them() {
+        let mut names = vec!["émile", "Zoë", "ada", "Eve", "Ada"];
+        names.sort_by_cached_key(|n| (fold(n), n.to_string()));
+        assert_eq!(names, ["Ada", "ada", "émile", "Eve", "Zoë"]);
+    }
 }

@@ -1,5 +1,6 @@
 //! Public pages of an event: the printable poster with its QR code, and each person's own
-//! page on their phone ("I'm here", then their partner and table).
+//! page on their phone ("I'm here", then their partner and table), and the part of that page
+//! that changes, which the page's script fetches to keep itself current.
 use actix_web::http::StatusCode;
 use actix_web::web::{self, Data, Path};
 use actix_web::HttpResponse;
@@ -22,6 +23,7 @@ use crate::web::WebSettings;
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/t/{slug}/poster", web::get().to(poster))
         .route("/e/{token}", web::get().to(phone_page))
+        .route("/e/{token}/status", web::get().to(phone_status))
         .route("/e/{token}/here", web::post().to(im_here));
 }
 
@@ -39,10 +41,19 @@ struct PosterPage {
 #[derive(Template)]
 #[template(path = "public/event_phone.html")]
 struct PhonePage {
+    token: String,
+    view: PhoneView,
+    /// The status, rendered (and escaped) by [`PhoneStatus`]'s own template.
+    status: String,
+}
+
+/// What changes on the phone page: "I'm here", then the table and partners.
+#[derive(Template)]
+#[template(path = "public/event_phone_status.html")]
+struct PhoneStatus {
     csrf: CsrfToken,
     token: String,
     view: PhoneView,
-    refresh_seconds: u32,
 }
 
 fn link_gone() -> PageError {
@@ -80,22 +91,40 @@ async fn poster(
     }))
 }
 
+async fn phone_status_of(
+    store: &Store,
+    csrf: CsrfToken,
+    token: String,
+) -> Result<PhoneStatus, PageError> {
+    let view = events::phone_view(store, &token, Utc::now())
+        .await
+        .map_err(PageError::unexpected)?
+        .ok_or_else(link_gone)?;
+    Ok(PhoneStatus { csrf, token, view })
+}
+
 async fn phone_page(
     store: Data<Store>,
     csrf: CsrfToken,
     token: Path<String>,
 ) -> Result<HttpResponse, PageError> {
-    let view = events::phone_view(&store, &token, Utc::now())
-        .await
-        .map_err(PageError::unexpected)?
-        .ok_or_else(link_gone)?;
+    let status = phone_status_of(&store, csrf, token.into_inner()).await?;
     Ok(render(&PhonePage {
-        csrf,
-        token: token.into_inner(),
-        // Quick enough to show a new round while people are still finding their table.
-        refresh_seconds: if view.left { 0 } else { 20 },
-        view,
+        status: status.render().map_err(PageError::unexpected)?,
+        token: status.token,
+        view: status.view,
     }))
+}
+
+/// The status alone, for the page's script to swap in.
+async fn phone_status(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+) -> Result<HttpResponse, PageError> {
+    Ok(render(
+        &phone_status_of(&store, csrf, token.into_inner()).await?,
+    ))
 }
 
 async fn im_here(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, PageError> {
