@@ -20,6 +20,7 @@ mod columns;
 mod database_url;
 pub mod events;
 pub mod feedback;
+pub mod history;
 pub mod insight;
 pub mod limits;
 pub mod metrics;

@@ -8,12 +8,14 @@ use chrono::Utc;
 
 use super::see_other;
 use crate::app;
-use crate::app::participants::{self as rules, ParticipantError};
+use crate::app::participants::{self as rules, ParticipantError, PersonHistory};
 use crate::domain::{FieldError, MembershipState};
+use crate::store::history::HistoryFilter;
 use crate::store::participants::{Member, MemberQuery};
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
+use crate::web::dates::filters;
 use crate::web::errors::PageError;
 use crate::web::pages::{render, render_status};
 
@@ -114,6 +116,8 @@ pub struct ListQuery {
     state: String,
     /// "1": only people whose email needs attention.
     attention: String,
+    /// One of [`HistoryFilter`]'s words: never paired, gave feedback, email problems...
+    history: String,
     page: Option<i64>,
 }
 
@@ -123,6 +127,7 @@ impl ListQuery {
             search: Some(self.search.trim().to_string()).filter(|s| !s.is_empty()),
             state: MembershipState::parse(self.state.trim()),
             needs_attention: self.attention.trim() == "1",
+            history: HistoryFilter::parse(self.history.trim()),
             ..Default::default()
         }
     }
@@ -132,6 +137,9 @@ impl ListQuery {
         let mut filters = vec![("search", self.search.trim()), ("state", self.state.trim())];
         if self.attention.trim() == "1" {
             filters.push(("attention", "1"));
+        }
+        if let Some(h) = HistoryFilter::parse(self.history.trim()) {
+            filters.push(("history", h.as_str()));
         }
         serde_urlencoded::to_string(filters).unwrap_or_default()
     }
@@ -147,6 +155,7 @@ struct ListPage {
     search: String,
     state: String,
     attention: bool,
+    history: Option<HistoryFilter>,
     filters: String,
     matching: i64,
     page: i64,
@@ -160,14 +169,13 @@ impl ListPage {
         &STATES
     }
 
-    fn day<'a>(&self, timestamp: &'a str) -> &'a str {
-        day(timestamp)
+    fn histories(&self) -> &'static [HistoryFilter] {
+        &HistoryFilter::ALL
     }
-}
 
-/// The date part of a stored timestamp.
-fn day(timestamp: &str) -> &str {
-    timestamp.get(..10).unwrap_or(timestamp)
+    fn history_is(&self, word: &str) -> bool {
+        self.history.is_some_and(|h| h.as_str() == word)
+    }
 }
 
 #[get("/trials/{slug}/participants")]
@@ -180,6 +188,7 @@ pub async fn list(
     let trial = trial(&store, &slug).await?;
     let query = q.member_query();
     let attention = query.needs_attention;
+    let history = query.history;
     let found = rules::roster_page(&store, &trial, query, q.page, PAGE_SIZE).await?;
     Ok(render(&ListPage {
         csrf,
@@ -189,6 +198,7 @@ pub async fn list(
         search: q.search.trim().to_string(),
         state: q.state.trim().to_string(),
         attention,
+        history,
         filters: q.filters(),
         matching: found.matching,
         page: found.page,
@@ -221,6 +231,7 @@ struct PersonPage {
     csrf: CsrfToken,
     trial: Trial,
     member: Member,
+    history: PersonHistory,
     until: String,
     error: Option<FieldError>,
     done: Option<String>,
@@ -232,14 +243,6 @@ impl PersonPage {
             .as_ref()
             .filter(|e| e.field == field)
             .map(|e| e.message.as_str())
-    }
-
-    fn paused_until_date(&self) -> Option<&str> {
-        self.member.paused_until.as_deref().map(day)
-    }
-
-    fn day<'a>(&self, timestamp: &'a str) -> &'a str {
-        day(timestamp)
     }
 }
 
@@ -269,7 +272,10 @@ pub async fn show(
     q: Query<DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, public_id) = path.into_inner();
-    let (trial, member) = trial_and_member(&store, &slug, &public_id).await?;
+    let trial = trial(&store, &slug).await?;
+    let (member, history) = rules::person_with_history(&store, &trial, &public_id)
+        .await?
+        .ok_or_else(no_such_participant)?;
     let done = match q.done.as_str() {
         "paused" => Some("Paused.".to_string()),
         "resumed" => Some("Active again.".to_string()),
@@ -280,6 +286,7 @@ pub async fn show(
         csrf,
         trial,
         member,
+        history,
         until: String::new(),
         error: None,
         done,
@@ -313,6 +320,7 @@ async fn act(
             StatusCode::UNPROCESSABLE_ENTITY,
             &PersonPage {
                 csrf,
+                history: rules::person_history(store, &trial, &member).await?,
                 trial,
                 member,
                 until,
@@ -389,6 +397,7 @@ pub mod api {
     use super::ListQuery;
     use crate::app::participants::{self as rules, ParticipantError};
     use crate::domain::{MembershipState, ParticipantDetails, ParticipantInput};
+    use crate::store::history::HistoryFilter;
     use crate::store::participants::{AddOutcome, Member};
     use crate::store::trials::Trial;
     use crate::store::Store;
@@ -506,6 +515,16 @@ pub mod api {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "state",
                 "state is one of pending, active, paused, left, erased",
+            ));
+        }
+        if !filters.history.trim().is_empty()
+            && HistoryFilter::parse(filters.history.trim()).is_none()
+        {
+            return Err(ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "history",
+                "history is one of never-paired, paired, gave-feedback, no-feedback, \
+                 email-problems",
             ));
         }
         let mut q = filters.member_query();
