@@ -12,6 +12,7 @@ use crate::app::participants::{self as rules, ParticipantError, PersonHistory};
 use crate::domain::{FieldError, MembershipState};
 use crate::store::history::HistoryFilter;
 use crate::store::participants::{Member, MemberQuery};
+use crate::store::time::to_db;
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
@@ -61,15 +62,15 @@ pub fn export_csv(trial: &Trial, members: &[Member]) -> Vec<u8> {
             spreadsheet_safe(&m.public_id),
             spreadsheet_safe(&m.name),
             spreadsheet_safe(m.email.as_deref().unwrap_or("")),
-            spreadsheet_safe(&m.state),
+            spreadsheet_safe(m.state.as_str()),
             spreadsheet_safe(&m.attribute_value),
             spreadsheet_safe(&m.role),
             spreadsheet_safe(&m.site),
             spreadsheet_safe(&m.team),
             spreadsheet_safe(&m.meeting_modes),
-            spreadsheet_safe(m.paused_until.as_deref().unwrap_or("")),
-            spreadsheet_safe(&m.created_at),
-            spreadsheet_safe(m.confirmed_at.as_deref().unwrap_or("")),
+            spreadsheet_safe(&m.paused_until.map(to_db).unwrap_or_default()),
+            spreadsheet_safe(&to_db(m.created_at)),
+            spreadsheet_safe(&m.confirmed_at.map(to_db).unwrap_or_default()),
             spreadsheet_safe(m.needs_attention.as_deref().unwrap_or("")),
         ]);
     }
@@ -151,7 +152,7 @@ struct ListPage {
     csrf: CsrfToken,
     trial: Trial,
     members: Vec<Member>,
-    counts: Vec<(String, i64)>,
+    counts: Vec<(MembershipState, i64)>,
     search: String,
     state: String,
     attention: bool,
@@ -399,6 +400,7 @@ pub mod api {
     use crate::domain::{MembershipState, ParticipantDetails, ParticipantInput};
     use crate::store::history::HistoryFilter;
     use crate::store::participants::{AddOutcome, Member};
+    use crate::store::time::to_db;
     use crate::store::trials::Trial;
     use crate::store::Store;
     use crate::web::errors::ApiError;
@@ -439,9 +441,9 @@ pub mod api {
         site: &'a str,
         team: &'a str,
         meeting_modes: &'a str,
-        paused_until: Option<&'a str>,
-        joined_at: &'a str,
-        confirmed_at: Option<&'a str>,
+        paused_until: Option<String>,
+        joined_at: String,
+        confirmed_at: Option<String>,
         needs_attention: Option<&'a str>,
     }
 
@@ -450,15 +452,15 @@ pub mod api {
             id: &m.public_id,
             name: &m.name,
             email: m.email.as_deref(),
-            state: &m.state,
+            state: m.state.as_str(),
             attribute_value: &m.attribute_value,
             role: &m.role,
             site: &m.site,
             team: &m.team,
             meeting_modes: &m.meeting_modes,
-            paused_until: m.paused_until.as_deref(),
-            joined_at: &m.created_at,
-            confirmed_at: m.confirmed_at.as_deref(),
+            paused_until: m.paused_until.map(to_db),
+            joined_at: to_db(m.created_at),
+            confirmed_at: m.confirmed_at.map(to_db),
             needs_attention: m.needs_attention.as_deref(),
         }
     }
