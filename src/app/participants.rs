@@ -8,9 +8,13 @@ use sqlx::{Any, Transaction};
 
 use crate::app::limits::RateLimits;
 
-use crate::domain::{FieldError, MembershipState, ParticipantDetails, ParticipantInput};
+use crate::domain::{
+    FieldError, GroupMeeting, MembershipState, ParticipantDetails, ParticipantInput,
+};
 use crate::links::{issue_links, link, new_link_token, participant_links};
 use crate::mail::{self, participant_already, participant_confirm, RenderError};
+use crate::matching::meet::{self, Reach};
+use crate::store::history::{AnswerRow, EmailProblemRow};
 use crate::store::outbox::{self, NewEmail};
 use crate::store::participants::{add_member, AddOutcome, Member};
 use crate::store::signup::{self, LinkPurpose, OtherMember};
@@ -877,20 +881,13 @@ pub async fn list_members(
     store.list_members(trial.id, query).await
 }
 
-/// How many of a trial's people match the query's search and state (paging aside).
+/// How many of a trial's people match the query's filters (paging aside).
 pub async fn count_members(
     store: &Store,
     trial: &Trial,
     query: &crate::store::participants::MemberQuery,
 ) -> Result<i64, StoreError> {
-    store
-        .count_members_matching(
-            trial.id,
-            query.search.as_deref(),
-            query.state,
-            query.needs_attention,
-        )
-        .await
+    store.count_member_query(trial.id, query).await
 }
 
 /// One page of a trial's people for the console, with the counts per state.
@@ -978,4 +975,125 @@ pub async fn skip_link(
         trial_name: trial.name,
         round_label,
     }))
+}
+
+/// One of a person's groups, as their page in the console shows it.
+#[derive(Clone, Debug)]
+pub struct PairingView {
+    pub round_number: i64,
+    pub published_at: Option<DateTime<Utc>>,
+    /// Name and public id of each other member.
+    pub partners: Vec<(String, String)>,
+    /// "both on site at Leeds or video", "phone", or "cannot meet: ..." (from what each
+    /// member says today about how they meet).
+    pub how_to_meet: String,
+    /// What the group's answers say together.
+    pub meeting: GroupMeeting,
+}
+
+impl PairingView {
+    pub fn meeting_label(&self) -> &'static str {
+        match self.meeting {
+            GroupMeeting::Met => "met",
+            GroupMeeting::NotYet => "not yet",
+            GroupMeeting::CouldNotMeet => "could not meet",
+            GroupMeeting::Unknown => "no answer yet",
+        }
+    }
+}
+
+/// An email to the person that did not go through.
+#[derive(Clone, Debug)]
+pub struct EmailProblem {
+    pub row: EmailProblemRow,
+    /// A later email to them has gone through since this one failed.
+    pub resolved: bool,
+}
+
+/// What happened to a person in a trial: groups, answers, emails that did not reach them.
+#[derive(Clone, Debug, Default)]
+pub struct PersonHistory {
+    pub pairings: Vec<PairingView>,
+    pub answers: Vec<AnswerRow>,
+    pub email_problems: Vec<EmailProblem>,
+}
+
+/// A person of a trial with their history, for their page in the console; `None` when the
+/// trial has nobody with this id.
+pub async fn person_with_history(
+    store: &Store,
+    trial: &Trial,
+    public_id: &str,
+) -> Result<Option<(Member, PersonHistory)>, StoreError> {
+    let Some(member) = store.find_member(trial.id, public_id).await? else {
+        return Ok(None);
+    };
+    let history = person_history(store, trial, &member).await?;
+    Ok(Some((member, history)))
+}
+
+/// The history of one member of `trial`.
+pub async fn person_history(
+    store: &Store,
+    trial: &Trial,
+    member: &Member,
+) -> Result<PersonHistory, StoreError> {
+    let (rows, group_answers, answers, (problems, latest_sent), settings) = tokio::try_join!(
+        store.pairings_of(member.membership_id),
+        store.group_answers_of(member.membership_id),
+        store.answers_of(member.membership_id),
+        store.email_problems_of(member.participant_id),
+        store.round_settings(trial.id),
+    )?;
+    let own = Reach {
+        ways: crate::app::rounds::ways_of(&member.meeting_modes),
+        site: Some(member.site.as_str()),
+    };
+    let mut pairings: Vec<PairingView> = Vec::new();
+    let mut group_of_last: Option<i64> = None;
+    let mut reaches: Vec<Vec<(String, String)>> = Vec::new();
+    for row in &rows {
+        if group_of_last != Some(row.group_id) {
+            group_of_last = Some(row.group_id);
+            pairings.push(PairingView {
+                round_number: row.round_number,
+                published_at: row.published_at,
+                partners: Vec::new(),
+                how_to_meet: String::new(),
+                meeting: GroupMeeting::from_answers(
+                    group_answers
+                        .iter()
+                        .filter(|(g, _)| *g == row.group_id)
+                        .map(|(_, o)| *o),
+                ),
+            });
+            reaches.push(Vec::new());
+        }
+        let last = pairings.len() - 1;
+        pairings[last]
+            .partners
+            .push((row.partner_name.clone(), row.partner_public_id.clone()));
+        reaches[last].push((row.partner_meeting_modes.clone(), row.partner_site.clone()));
+    }
+    for (view, others) in pairings.iter_mut().zip(&reaches) {
+        let mut group = vec![own];
+        group.extend(others.iter().map(|(modes, site)| Reach {
+            ways: crate::app::rounds::ways_of(modes),
+            site: Some(site.as_str()),
+        }));
+        let how = meet::how_group_meets(&group, settings.same_site_only);
+        view.how_to_meet = crate::app::rounds::describe_how(&how, group.len());
+    }
+    let email_problems = problems
+        .into_iter()
+        .map(|row| EmailProblem {
+            resolved: latest_sent.is_some_and(|sent| sent > row.id),
+            row,
+        })
+        .collect();
+    Ok(PersonHistory {
+        pairings,
+        answers,
+        email_problems,
+    })
 }

@@ -88,6 +88,8 @@ pub struct TrialInput {
     #[serde(deserialize_with = "text_or_number")]
     pub group_size: String,
     pub open_for_signup: bool,
+    /// Listed on the front page (while open for sign-up); off unless an organiser says so.
+    pub show_on_home: bool,
     /// IANA name such as Europe/London; empty means UTC.
     pub time_zone: String,
     /// Cron or words (see `Schedule`); empty means rounds are started by hand.
@@ -134,6 +136,7 @@ impl Default for TrialInput {
             attribute_values: String::new(),
             group_size: String::new(),
             open_for_signup: true,
+            show_on_home: false,
             time_zone: String::new(),
             schedule: String::new(),
             auto_publish: false,
@@ -158,6 +161,7 @@ pub struct TrialSettings {
     pub attribute_values: Vec<String>,
     pub group_size: i64,
     pub open_for_signup: bool,
+    pub show_on_home: bool,
     pub time_zone: Tz,
     pub schedule: Option<Schedule>,
     pub auto_publish: bool,
@@ -321,6 +325,7 @@ impl TryFrom<&TrialInput> for TrialSettings {
             attribute_values: attribute_values.unwrap_or_default(),
             group_size: group_size.unwrap_or(2),
             open_for_signup: input.open_for_signup,
+            show_on_home: input.show_on_home,
             time_zone: time_zone.unwrap_or(Tz::UTC),
             schedule: schedule.flatten(),
             auto_publish: input.auto_publish,

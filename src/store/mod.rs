@@ -21,6 +21,7 @@ mod database_url;
 pub mod do_not_pair;
 pub mod events;
 pub mod feedback;
+pub mod history;
 pub mod insight;
 pub mod limits;
 pub mod met_pairs;

@@ -179,6 +179,8 @@ pub struct MemberQuery {
     pub state: Option<MembershipState>,
     /// Only people whose email needs attention.
     pub needs_attention: bool,
+    /// Only people with this history (paired, feedback, email problems).
+    pub history: Option<super::history::HistoryFilter>,
     pub limit: i64,
     pub offset: i64,
 }
@@ -218,8 +220,9 @@ impl Store {
             "{MEMBER_SELECT} WHERE m.trial_id = $1 \
              AND ($2 IS NULL OR p.search_key LIKE $2 ESCAPE '\\') \
              AND ($3 IS NULL OR m.state = $3) \
-             AND ($6 = 0 OR p.needs_attention IS NOT NULL) \
-             ORDER BY LOWER(p.name), m.id LIMIT $4 OFFSET $5"
+             AND ($6 = 0 OR p.needs_attention IS NOT NULL){} \
+             ORDER BY LOWER(p.name), m.id LIMIT $4 OFFSET $5",
+            super::history::history_condition(q.history)
         );
         Ok(sqlx::query_as(&sql)
             .bind(trial_id)

@@ -6,7 +6,7 @@ use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
 
-use super::participants::{add_member, AddOutcome};
+use super::participants::{add_member, AddOutcome, MemberQuery};
 use super::time::to_db;
 use super::{columns, Store, StoreError};
 use crate::domain::{ImportState, MembershipState, ParticipantDetails};
@@ -153,6 +153,31 @@ impl Store {
         .bind(i64::from(needs_attention))
         .fetch_one(self.pool())
         .await?;
+        Ok(n)
+    }
+
+    /// How many of a trial's people match every filter of the query (paging aside).
+    pub async fn count_member_query(
+        &self,
+        trial_id: i64,
+        q: &MemberQuery,
+    ) -> Result<i64, StoreError> {
+        let pattern = q.search.as_deref().map(super::search::like_pattern);
+        let sql = format!(
+            "SELECT COUNT(*) FROM memberships m JOIN participants p ON p.id = m.participant_id \
+             WHERE m.trial_id = $1 \
+             AND ($2 IS NULL OR p.search_key LIKE $2 ESCAPE '\\') \
+             AND ($3 IS NULL OR m.state = $3) \
+             AND ($4 = 0 OR p.needs_attention IS NOT NULL){}",
+            super::history::history_condition(q.history)
+        );
+        let (n,): (i64,) = sqlx::query_as(&sql)
+            .bind(trial_id)
+            .bind(pattern)
+            .bind(q.state.map(|s| s.as_str()))
+            .bind(i64::from(q.needs_attention))
+            .fetch_one(self.pool())
+            .await?;
         Ok(n)
     }
 

@@ -232,10 +232,11 @@ impl Store {
         updated.ok_or(TechniqueWriteError::NotFound)
     }
 
-    /// Trials taking sign-ups, by name.
+    /// Trials taking sign-ups that their organisers chose to list on the front page, by name.
     pub async fn list_open_trials(&self) -> Result<Vec<OpenTrial>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT slug, name FROM trials WHERE open_for_signup = 1 ORDER BY name, slug",
+            "SELECT slug, name FROM trials WHERE open_for_signup = 1 AND show_on_home = 1 \
+             ORDER BY name, slug",
         )
         .fetch_all(self.pool())
         .await?)

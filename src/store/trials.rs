@@ -20,6 +20,8 @@ pub struct Trial {
     pub attribute_values: String,
     pub group_size: i64,
     pub open_for_signup: bool,
+    /// Listed on the front page while open for sign-up.
+    pub show_on_home: bool,
     /// IANA zone name: schedules, emails and calendar files use it; the database keeps UTC.
     pub time_zone: String,
     /// As the organiser wrote it (cron or words); parsed by `domain::Schedule`.
@@ -51,6 +53,7 @@ impl FromRow<'_, AnyRow> for Trial {
             attribute_values: row.try_get("attribute_values")?,
             group_size: row.try_get("group_size")?,
             open_for_signup: columns::flag(row, "open_for_signup")?,
+            show_on_home: columns::flag(row, "show_on_home")?,
             time_zone: row.try_get("time_zone")?,
             schedule: row.try_get("schedule")?,
             auto_publish: columns::flag(row, "auto_publish")?,
@@ -131,7 +134,7 @@ pub(crate) const TRIAL_COLUMNS: &str =
     "id, slug, name, description, kind, attribute_name, attribute_values, \
      group_size, open_for_signup, time_zone, schedule, auto_publish, notice_hours, \
      feedback_delay_days, event_date, event_place, event_planned_rounds, event_round_minutes, \
-     schedule_since, created_at, updated_at";
+     schedule_since, created_at, updated_at, show_on_home";
 
 impl Store {
     pub async fn create_trial(
@@ -143,9 +146,9 @@ impl Store {
             "INSERT INTO trials (slug, name, description, kind, attribute_name, attribute_values, \
              group_size, open_for_signup, created_at, updated_at, schedule_since, \
              time_zone, schedule, auto_publish, notice_hours, feedback_delay_days, event_date, \
-             event_place, event_planned_rounds, event_round_minutes) \
+             event_place, event_planned_rounds, event_round_minutes, show_on_home) \
              VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $9, $9, $10, $11, $12, $13, $14, $15, \
-             $16, $17, $18) \
+             $16, $17, $18, $19) \
              ON CONFLICT (slug) DO NOTHING RETURNING {TRIAL_COLUMNS}"
         );
         let query = sqlx::query_as(&sql)
@@ -159,6 +162,7 @@ impl Store {
             .bind(i64::from(t.open_for_signup))
             .bind(to_db(now));
         let trial: Option<Trial> = bind_schedule_settings(query, t)
+            .bind(i64::from(t.show_on_home))
             .fetch_optional(self.pool())
             .await
             .map_err(StoreError::from)?;
@@ -180,7 +184,7 @@ impl Store {
                AND COALESCE(schedule, '') = COALESCE($11, '') THEN schedule_since ELSE $9 END, \
              time_zone = $10, schedule = $11, auto_publish = $12, notice_hours = $13, \
              feedback_delay_days = $14, event_date = $15, event_place = $16, \
-             event_planned_rounds = $17, event_round_minutes = $18 \
+             event_planned_rounds = $17, event_round_minutes = $18, show_on_home = $20 \
              WHERE slug = $19 RETURNING {TRIAL_COLUMNS}"
         );
         let query = sqlx::query_as::<_, Trial>(&sql)
@@ -195,6 +199,7 @@ impl Store {
             .bind(to_db(now));
         let result = bind_schedule_settings(query, t)
             .bind(slug)
+            .bind(i64::from(t.show_on_home))
             .fetch_optional(self.pool())
             .await;
         match result {

@@ -20,6 +20,7 @@ pub mod canonical;
 pub mod client_address;
 pub mod csrf;
 pub mod csv_file;
+pub mod dates;
 pub mod errors;
 pub mod headers;
 pub mod health;

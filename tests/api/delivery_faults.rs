@@ -322,7 +322,7 @@ async fn the_outbox_page_shows_waiting_messages_and_retry_now_makes_them_due() {
         "Delivery failing since",
         "person7@example.org",
         "cannot connect to the mail server: refused",
-        &coffee_trials::store::time::to_db(later),
+        &coffee_trials::web::dates::when(&later, chrono_tz::UTC),
         "id=\"retry-now\"",
     ] {
         assert!(html.contains(expected), "{expected} in {html}");

@@ -7,12 +7,18 @@ async fn the_front_page_lists_only_the_trials_taking_sign_ups() {
     let app = spawn_app_without_loops().await;
     TrialBuilder::new("lunch")
         .name("Lunch <b>&</b> learn")
-        .with(|t| t.open_for_signup = true)
+        .with(|t| {
+            t.open_for_signup = true;
+            t.show_on_home = true;
+        })
         .create(&app.store)
         .await;
     TrialBuilder::new("closed-one")
         .name("Closed pilot")
-        .with(|t| t.open_for_signup = false)
+        .with(|t| {
+            t.open_for_signup = false;
+            t.show_on_home = true;
+        })
         .create(&app.store)
         .await;
 

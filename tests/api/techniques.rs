@@ -424,8 +424,8 @@ async fn the_coffee_trials_page_lists_open_trials_only() {
         ("old-pairs", "Old pairs", 0),
     ] {
         sqlx::query(
-            "INSERT INTO trials (slug, name, open_for_signup, created_at, updated_at) \
-             VALUES ($1, $2, $3, $4, $4)",
+            "INSERT INTO trials (slug, name, open_for_signup, show_on_home, created_at, \
+             updated_at) VALUES ($1, $2, $3, 1, $4, $4)",
         )
         .bind(slug)
         .bind(name)

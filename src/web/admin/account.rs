@@ -15,6 +15,7 @@ use crate::store::Store;
 use crate::web::auth::{self, CurrentOrganiser};
 use crate::web::client_address::client_address;
 use crate::web::csrf::CsrfToken;
+use crate::web::dates::filters;
 use crate::web::errors::PageError;
 use crate::web::pages::{render, render_status};
 use crate::web::WebSettings;

@@ -14,6 +14,7 @@ use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::auth::CurrentOrganiser;
 use crate::web::csrf::CsrfToken;
+use crate::web::dates::filters;
 use crate::web::errors::{ApiError, PageError};
 use crate::web::pages::render_status;
 use crate::web::trial_in_path::{ApiTrialInPath, TrialInPath};

@@ -10,6 +10,7 @@ use super::see_other;
 use crate::store::outbox::{DeliveryFailing, FailedEmail, OutboxProgress, WaitingEmail};
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
+use crate::web::dates::filters;
 use crate::web::errors::PageError;
 use crate::web::pages::render;
 use crate::web::WebSettings;

@@ -4,17 +4,19 @@ use actix_web::http::{header, StatusCode};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{get, post, HttpResponse};
 use askama::Template;
-use chrono::{DateTime, Utc};
+use chrono::Utc;
 
 use super::see_other;
 use crate::app;
-use crate::app::participants::{self as rules, ParticipantError};
+use crate::app::participants::{self as rules, ParticipantError, PersonHistory};
 use crate::domain::{FieldError, MembershipState};
+use crate::store::history::HistoryFilter;
 use crate::store::participants::{Member, MemberQuery};
 use crate::store::time::to_db;
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
+use crate::web::dates::filters;
 use crate::web::errors::PageError;
 use crate::web::pages::{render, render_status};
 
@@ -115,6 +117,8 @@ pub struct ListQuery {
     state: String,
     /// "1": only people whose email needs attention.
     attention: String,
+    /// One of [`HistoryFilter`]'s words: never paired, gave feedback, email problems...
+    history: String,
     page: Option<i64>,
 }
 
@@ -124,6 +128,7 @@ impl ListQuery {
             search: Some(self.search.trim().to_string()).filter(|s| !s.is_empty()),
             state: MembershipState::parse(self.state.trim()),
             needs_attention: self.attention.trim() == "1",
+            history: HistoryFilter::parse(self.history.trim()),
             ..Default::default()
         }
     }
@@ -133,6 +138,9 @@ impl ListQuery {
         let mut filters = vec![("search", self.search.trim()), ("state", self.state.trim())];
         if self.attention.trim() == "1" {
             filters.push(("attention", "1"));
+        }
+        if let Some(h) = HistoryFilter::parse(self.history.trim()) {
+            filters.push(("history", h.as_str()));
         }
         serde_urlencoded::to_string(filters).unwrap_or_default()
     }
@@ -148,6 +156,7 @@ struct ListPage {
     search: String,
     state: String,
     attention: bool,
+    history: Option<HistoryFilter>,
     filters: String,
     matching: i64,
     page: i64,
@@ -161,14 +170,13 @@ impl ListPage {
         &STATES
     }
 
-    fn day(&self, t: &DateTime<Utc>) -> String {
-        day(*t)
+    fn histories(&self) -> &'static [HistoryFilter] {
+        &HistoryFilter::ALL
     }
-}
 
-/// The date part of a timestamp (UTC), as the console has always shown it.
-fn day(t: DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d").to_string()
+    fn history_is(&self, word: &str) -> bool {
+        self.history.is_some_and(|h| h.as_str() == word)
+    }
 }
 
 #[get("/trials/{slug}/participants")]
@@ -181,6 +189,7 @@ pub async fn list(
     let trial = trial(&store, &slug).await?;
     let query = q.member_query();
     let attention = query.needs_attention;
+    let history = query.history;
     let found = rules::roster_page(&store, &trial, query, q.page, PAGE_SIZE).await?;
     Ok(render(&ListPage {
         csrf,
@@ -190,6 +199,7 @@ pub async fn list(
         search: q.search.trim().to_string(),
         state: q.state.trim().to_string(),
         attention,
+        history,
         filters: q.filters(),
         matching: found.matching,
         page: found.page,
@@ -222,6 +232,7 @@ struct PersonPage {
     csrf: CsrfToken,
     trial: Trial,
     member: Member,
+    history: PersonHistory,
     until: String,
     error: Option<FieldError>,
     done: Option<String>,
@@ -233,14 +244,6 @@ impl PersonPage {
             .as_ref()
             .filter(|e| e.field == field)
             .map(|e| e.message.as_str())
-    }
-
-    fn paused_until_date(&self) -> Option<String> {
-        self.member.paused_until.map(day)
-    }
-
-    fn day(&self, t: &DateTime<Utc>) -> String {
-        day(*t)
     }
 }
 
@@ -270,7 +273,10 @@ pub async fn show(
     q: Query<DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
     let (slug, public_id) = path.into_inner();
-    let (trial, member) = trial_and_member(&store, &slug, &public_id).await?;
+    let trial = trial(&store, &slug).await?;
+    let (member, history) = rules::person_with_history(&store, &trial, &public_id)
+        .await?
+        .ok_or_else(no_such_participant)?;
     let done = match q.done.as_str() {
         "paused" => Some("Paused.".to_string()),
         "resumed" => Some("Active again.".to_string()),
@@ -281,6 +287,7 @@ pub async fn show(
         csrf,
         trial,
         member,
+        history,
         until: String::new(),
         error: None,
         done,
@@ -314,6 +321,7 @@ async fn act(
             StatusCode::UNPROCESSABLE_ENTITY,
             &PersonPage {
                 csrf,
+                history: rules::person_history(store, &trial, &member).await?,
                 trial,
                 member,
                 until,
@@ -390,6 +398,7 @@ pub mod api {
     use super::ListQuery;
     use crate::app::participants::{self as rules, ParticipantError};
     use crate::domain::{MembershipState, ParticipantDetails, ParticipantInput};
+    use crate::store::history::HistoryFilter;
     use crate::store::participants::{AddOutcome, Member};
     use crate::store::time::to_db;
     use crate::store::trials::Trial;
@@ -508,6 +517,16 @@ pub mod api {
                 StatusCode::UNPROCESSABLE_ENTITY,
                 "state",
                 "state is one of pending, active, paused, left, erased",
+            ));
+        }
+        if !filters.history.trim().is_empty()
+            && HistoryFilter::parse(filters.history.trim()).is_none()
+        {
+            return Err(ApiError::field(
+                StatusCode::UNPROCESSABLE_ENTITY,
+                "history",
+                "history is one of never-paired, paired, gave-feedback, no-feedback, \
+                 email-problems",
             ));
         }
         let mut q = filters.member_query();

@@ -11,6 +11,7 @@ use crate::store::rounds::Round;
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
+use crate::web::dates::filters;
 use crate::web::errors::PageError;
 use crate::web::pages::{render, render_status};
 use crate::web::trial_in_path::TrialInPath;

@@ -76,6 +76,11 @@ impl TrialFormPage {
     fn is_event(&self) -> bool {
         crate::domain::TrialKind::parse(&self.input.kind) == Ok(crate::domain::TrialKind::Event)
     }
+
+    /// The names the time-zone field suggests.
+    fn zone_names(&self) -> &'static [&'static str] {
+        crate::web::dates::zone_names()
+    }
 }
 
 fn input_from(trial: &Trial) -> TrialInput {
@@ -88,6 +93,7 @@ fn input_from(trial: &Trial) -> TrialInput {
         attribute_values: trial.attribute_values.clone(),
         group_size: trial.group_size.to_string(),
         open_for_signup: trial.is_open(),
+        show_on_home: trial.show_on_home,
         time_zone: trial.time_zone.clone(),
         schedule: trial.schedule.clone().unwrap_or_default(),
         auto_publish: trial.auto_publish,
@@ -145,6 +151,7 @@ pub struct TrialForm {
     #[serde(default)]
     group_size: String,
     open_for_signup: Option<String>,
+    show_on_home: Option<String>,
     #[serde(default)]
     time_zone: String,
     #[serde(default)]
@@ -196,6 +203,7 @@ impl From<TrialForm> for TrialInput {
             attribute_values: f.attribute_values,
             group_size: f.group_size,
             open_for_signup: f.open_for_signup.is_some(),
+            show_on_home: f.show_on_home.is_some(),
             time_zone: f.time_zone,
             schedule: f.schedule,
             auto_publish: f.auto_publish.is_some(),
