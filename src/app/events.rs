@@ -5,7 +5,7 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{Any, Transaction};
 
 use crate::app::rounds::{self, RoundError, RoundView, UnplacedView};
-use crate::domain::ParticipantDetails;
+use crate::domain::{MembershipState, ParticipantDetails};
 use crate::mail::{self, event_summary};
 use crate::store::events::{
     event_meetings, insert_event_sign_up, insert_quick_round, record_summary, EventPerson,
@@ -365,7 +365,7 @@ pub async fn phone_view(
         return Ok(None);
     };
     let (checked_in, left_room) = store.room_status(member.membership_id).await?;
-    let left = left_room || member.state == "left";
+    let left = left_room || member.state == MembershipState::Left;
     let latest = store.latest_quick_round(trial.id).await?;
     let mut seat = None;
     if let Some(round) = &latest {

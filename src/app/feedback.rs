@@ -119,7 +119,7 @@ impl DetailsInput {
         Self {
             rating: t.rating.map(|r| r.to_string()).unwrap_or_default(),
             takeaway: t.takeaway.clone().unwrap_or_default(),
-            share: (t.share_consent == Some(1)).then(|| "yes".to_string()),
+            share: (t.share_consent == Some(true)).then(|| "yes".to_string()),
         }
     }
 
@@ -320,10 +320,7 @@ async fn send_nudges(
     let mut sent = 0;
     let mut rounds = HashMap::new();
     for t in store.nudge_trials().await? {
-        let Ok(nudge) = crate::domain::Nudge::parse(&t.nudge) else {
-            continue;
-        };
-        let Some(hours) = nudge.after_hours(t.feedback_delay_days) else {
+        let Some(hours) = t.nudge.after_hours(t.feedback_delay_days) else {
             continue;
         };
         let before = now - Duration::hours(hours);
@@ -627,13 +624,10 @@ async fn ask_still_in(
     let rows = store.requests_since_still_in(SILENT_ROUNDS as i64).await?;
     let mut by_member: Vec<(i64, Vec<Sent>)> = Vec::new();
     for r in rows {
-        let Some(sent_at) = crate::store::time::from_db(&r.sent_at) else {
-            continue;
-        };
         let sent = Sent {
             group_id: r.group_id,
-            sent_at,
-            answered: r.answered != 0,
+            sent_at: r.sent_at,
+            answered: r.answered,
         };
         match by_member.last_mut() {
             Some((m, list)) if *m == r.membership_id => list.push(sent),

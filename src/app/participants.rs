@@ -10,6 +10,7 @@ use crate::mail::{self, participant_already, participant_confirm, RenderError};
 use crate::store::outbox::{self, NewEmail};
 use crate::store::participants::{add_member, AddOutcome, Member};
 use crate::store::signup::{self, LinkPurpose, OtherMember};
+use crate::store::time::to_db;
 use crate::store::trials::Trial;
 use crate::store::{Store, StoreError};
 use crate::tokens;
@@ -146,10 +147,7 @@ pub async fn sign_up(
         AddOutcome::AlreadyMember {
             membership_id,
             state,
-        } => (
-            membership_id,
-            MembershipState::parse(&state).unwrap_or(MembershipState::Active),
-        ),
+        } => (membership_id, state),
     };
     let (participant_id, name): (i64, String) = sqlx::query_as(
         "SELECT p.id, p.name FROM memberships m JOIN participants p ON p.id = m.participant_id \
@@ -384,9 +382,9 @@ pub async fn update_details(
 }
 
 fn require_taking_part(member: &Member) -> Result<(), ParticipantError> {
-    match member.state() {
-        Some(MembershipState::Active | MembershipState::Paused) => Ok(()),
-        Some(MembershipState::Pending) => Err(invalid(
+    match member.state {
+        MembershipState::Active | MembershipState::Paused => Ok(()),
+        MembershipState::Pending => Err(invalid(
             "state",
             "confirm your email address first, with the link in the email we sent",
         )),
@@ -488,7 +486,7 @@ pub async fn leave(
     member: &Member,
     now: DateTime<Utc>,
 ) -> Result<(), ParticipantError> {
-    if member.state() == Some(MembershipState::Left) {
+    if member.state == MembershipState::Left {
         return Ok(());
     }
     store
@@ -503,7 +501,7 @@ pub async fn rejoin(
     member: &Member,
     now: DateTime<Utc>,
 ) -> Result<(), ParticipantError> {
-    if member.state() != Some(MembershipState::Left) {
+    if member.state != MembershipState::Left {
         return Ok(());
     }
     if !trial.is_open() {
@@ -526,8 +524,8 @@ pub async fn pause_by_organiser(
     now: DateTime<Utc>,
 ) -> Result<(), ParticipantError> {
     if !matches!(
-        member.state(),
-        Some(MembershipState::Active | MembershipState::Paused)
+        member.state,
+        MembershipState::Active | MembershipState::Paused
     ) {
         return Err(invalid("state", "only active people can be paused"));
     }
@@ -543,7 +541,7 @@ pub async fn resume_by_organiser(
     member: &Member,
     now: DateTime<Utc>,
 ) -> Result<(), ParticipantError> {
-    if member.state() != Some(MembershipState::Paused) {
+    if member.state != MembershipState::Paused {
         return Err(invalid("state", "only paused people can be resumed"));
     }
     store
@@ -558,11 +556,9 @@ pub async fn remove_by_organiser(
     member: &Member,
     now: DateTime<Utc>,
 ) -> Result<(), ParticipantError> {
-    match member.state() {
-        Some(MembershipState::Left) => Ok(()),
-        Some(MembershipState::Erased) => {
-            Err(invalid("state", "this person's data has been erased"))
-        }
+    match member.state {
+        MembershipState::Left => Ok(()),
+        MembershipState::Erased => Err(invalid("state", "this person's data has been erased")),
         _ => Ok(leave(store, member, now).await?),
     }
 }
@@ -627,7 +623,7 @@ pub async fn export(
                     .push(p.name.into()),
                 _ => rounds.push(serde_json::json!({
                     "round": p.round_number,
-                    "published_at": p.published_at,
+                    "published_at": p.published_at.map(to_db),
                     "partners": [p.name],
                 })),
             }
@@ -641,7 +637,7 @@ pub async fn export(
         memberships.push(serde_json::json!({
             "trial": { "slug": slug, "name": trial_name },
             "public_id": m.public_id,
-            "state": m.state,
+            "state": m.state.as_str(),
             "grouping_attribute": attribute_name,
             "attribute_value": m.attribute_value,
             "role": m.role,
@@ -649,19 +645,19 @@ pub async fn export(
             "team": m.team,
             "meeting_modes": m.meeting_mode_list().iter().map(|x| x.as_str()).collect::<Vec<_>>(),
             "introduction": m.introduction,
-            "paused_until": m.paused_until,
-            "skip_next_round": m.skip_next_round != 0,
-            "consent_at": m.consent_at,
-            "confirmed_at": m.confirmed_at,
-            "created_at": m.created_at,
-            "updated_at": m.updated_at,
+            "paused_until": m.paused_until.map(to_db),
+            "skip_next_round": m.skip_next_round,
+            "consent_at": m.consent_at.map(to_db),
+            "confirmed_at": m.confirmed_at.map(to_db),
+            "created_at": to_db(m.created_at),
+            "updated_at": to_db(m.updated_at),
             "do_not_pair": do_not_pair,
             "rounds": rounds,
             "feedback": store.own_feedback(m.membership_id).await?,
         }));
     }
     Ok(serde_json::json!({
-        "exported_at": crate::store::time::to_db(now),
+        "exported_at": to_db(now),
         "name": member.name,
         "email": member.email,
         "memberships": memberships,
@@ -736,7 +732,7 @@ pub async fn count_members(
 /// One page of a trial's people for the console, with the counts per state.
 pub struct RosterPage {
     pub members: Vec<Member>,
-    pub counts: Vec<(String, i64)>,
+    pub counts: Vec<(MembershipState, i64)>,
     /// How many match the search and state, over all pages.
     pub matching: i64,
     /// The page shown (the one asked for, kept within the pages there are), from 1.
@@ -811,8 +807,6 @@ pub async fn skip_link(
     let round_label = store
         .skip_link_expiry(&tokens::hash_token(token))
         .await?
-        .as_deref()
-        .and_then(crate::store::time::from_db)
         .map(|slot| crate::domain::local_label(trial.tz(), slot))
         .unwrap_or_else(|| "the next round".to_string());
     Ok(Some(SkipLink {

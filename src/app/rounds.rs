@@ -57,7 +57,7 @@ impl RoundView {
         self.groups
             .iter()
             .flat_map(|g| &g.members)
-            .filter(|m| m.skip_next_round != 0)
+            .filter(|m| m.skip_next_round)
             .count()
     }
 

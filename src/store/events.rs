@@ -1,34 +1,54 @@
 //! Events: who is in the room (checked in, or marked as left) and the quick rounds run there.
 use chrono::{DateTime, Utc};
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, Row, Transaction};
 
 use super::participants::new_public_id;
 use super::rounds::{insert_groups, Candidate, NewGroup, Round};
 use super::time::to_db;
-use super::{Store, StoreError};
-use crate::domain::{MeetingMode, ParticipantDetails};
+use super::{columns, Store, StoreError};
+use crate::domain::{MeetingMode, MembershipState, ParticipantDetails};
 
 /// A person of an event as the check-in list shows them.
-#[derive(Clone, Debug, FromRow, serde::Serialize)]
+#[derive(Clone, Debug)]
 pub struct EventPerson {
     pub membership_id: i64,
     pub public_id: String,
     pub name: String,
-    pub state: String,
+    pub state: MembershipState,
     pub attribute_value: String,
-    pub checked_in_at: Option<String>,
+    pub checked_in_at: Option<DateTime<Utc>>,
     /// Went home during the event (see `mark_left`).
-    pub left_room_at: Option<String>,
+    pub left_room_at: Option<DateTime<Utc>>,
+}
+
+impl FromRow<'_, AnyRow> for EventPerson {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(EventPerson {
+            membership_id: row.try_get("membership_id")?,
+            public_id: row.try_get("public_id")?,
+            name: row.try_get("name")?,
+            state: columns::word(row, "state", MembershipState::parse)?,
+            attribute_value: row.try_get("attribute_value")?,
+            checked_in_at: columns::optional_time(row, "checked_in_at")?,
+            left_room_at: columns::optional_time(row, "left_room_at")?,
+        })
+    }
 }
 
 impl EventPerson {
+    /// Out of the trial altogether (not just gone home from the room).
+    pub fn left_trial(&self) -> bool {
+        self.state == MembershipState::Left
+    }
+
     pub fn is_checked_in(&self) -> bool {
         self.checked_in_at.is_some() && !self.has_left()
     }
 
     /// Gone from the room, or out of the trial altogether.
     pub fn has_left(&self) -> bool {
-        self.left_room_at.is_some() || self.state == "left"
+        self.left_room_at.is_some() || self.left_trial()
     }
 }
 

@@ -86,7 +86,11 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 }
 
 async fn states(app: &TestApp, trial_id: i64) -> Vec<(String, i64)> {
-    app.store.count_members_by_state(trial_id).await.unwrap()
+    let counts = app.store.count_members_by_state(trial_id).await.unwrap();
+    counts
+        .into_iter()
+        .map(|(state, n)| (state.as_str().to_string(), n))
+        .collect()
 }
 
 #[tokio::test]

@@ -4,6 +4,7 @@
 //! and retention of sent bodies, expired links and sessions.
 use chrono::{Duration, Utc};
 use coffee_trials::app::retention::{self, Policy};
+use coffee_trials::domain::OutboxState;
 use coffee_trials::library::TechniqueInput;
 use coffee_trials::store::outbox::{enqueue, NewEmail};
 use coffee_trials::store::signup::{insert_link_token, LinkPurpose};
@@ -247,7 +248,7 @@ async fn retention_empties_old_sent_bodies_and_deletes_expired_links_and_session
     assert_eq!(emptied, old);
     assert!(after
         .iter()
-        .filter(|e| e.state != "sent")
+        .filter(|e| e.state != OutboxState::Sent)
         .all(|e| !e.body_text.is_empty()));
     assert!(after.iter().all(|e| !e.subject.is_empty()));
 

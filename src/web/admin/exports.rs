@@ -7,6 +7,7 @@ use actix_web::{get, HttpResponse};
 use super::participants::spreadsheet_safe;
 use crate::app;
 use crate::store::insight::{FeedbackRow, PairingRow};
+use crate::store::time::to_db;
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::errors::{ApiError, PageError};
@@ -57,7 +58,7 @@ pub fn pairings_csv_bytes(trial: &Trial, rows: &[PairingRow]) -> Vec<u8> {
         rows.iter().map(|r| {
             vec![
                 r.round_number.to_string(),
-                r.published_at.clone(),
+                to_db(r.published_at),
                 r.group_number.to_string(),
                 r.table_label.clone().unwrap_or_default(),
                 r.public_id.clone(),
@@ -87,10 +88,10 @@ pub fn feedback_csv_bytes(rows: &[FeedbackRow]) -> Vec<u8> {
                 r.group_number.to_string(),
                 r.public_id.clone(),
                 r.name.clone(),
-                r.outcome.clone(),
+                r.outcome.as_str().to_string(),
                 r.rating.map(|n| n.to_string()).unwrap_or_default(),
                 r.takeaway.clone(),
-                r.answered_at.clone(),
+                to_db(r.answered_at),
             ]
         }),
     )
@@ -157,6 +158,7 @@ async fn feedback_json(store: Data<Store>, slug: Path<String>) -> Result<HttpRes
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Outcome;
 
     fn row(name: &str, takeaway: &str) -> FeedbackRow {
         FeedbackRow {
@@ -164,13 +166,13 @@ mod tests {
             group_number: 2,
             public_id: "p1".into(),
             name: name.into(),
-            outcome: "met".into(),
+            outcome: Outcome::Met,
             rating: None,
             takeaway: takeaway.into(),
-            answered_at: "2026-01-01T00:00:00.000000Z".into(),
+            answered_at: "2026-01-01T00:00:00Z".parse().unwrap(),
             group_id: 7,
             membership_id: 9,
-            share_consent: 1,
+            share_consent: true,
         }
     }
 

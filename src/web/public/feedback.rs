@@ -10,6 +10,7 @@ use serde::Deserialize;
 
 use super::{form_config, link_gone};
 use crate::app::feedback::{self, DetailsInput, FeedbackError, Outcome, StillIn};
+use crate::domain::MembershipState;
 use crate::store::feedback::{FeedbackTarget, StillInTarget};
 use crate::store::Store;
 use crate::web::admin::{see_other, Errors};
@@ -113,11 +114,7 @@ async fn question_view(
             partners,
             trial_name: t.trial_name,
             round_number: t.round_number,
-            saved: t
-                .outcome
-                .as_deref()
-                .and_then(Outcome::parse)
-                .map(|o| o.label()),
+            saved: t.outcome.map(|o| o.label()),
             chosen: chosen.map(|o| o.label()),
             choices: offered
                 .into_iter()
@@ -187,7 +184,7 @@ fn details_view(
     errors: Errors,
 ) -> HttpResponse {
     // The details belong to an answer; without one, the question comes first.
-    let Some(outcome) = t.outcome.as_deref().and_then(Outcome::parse) else {
+    let Some(outcome) = t.outcome else {
         return see_other(&format!("/f/{token}"));
     };
     let status = if errors.is_empty() {
@@ -283,7 +280,7 @@ fn still_in_view(
         &StillInPage {
             csrf,
             token,
-            paused: t.state == "paused",
+            paused: t.state == MembershipState::Paused,
             name: t.name,
             trial_name: t.trial_name,
             chosen: chosen.map(|c| c.label()),

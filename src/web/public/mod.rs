@@ -319,7 +319,7 @@ async fn confirm(store: Data<Store>, token: Path<String>) -> Result<HttpResponse
         .map_err(PageError::unexpected)?
         .ok_or_else(link_gone)?;
     // An old link followed after leaving proves the address but does not bring them back.
-    Ok(if member.state() == Some(MembershipState::Left) {
+    Ok(if member.state == MembershipState::Left {
         see_other(&format!("/m/{manage}?done=confirmed-left"))
     } else {
         see_other(&format!("/m/{manage}?done=confirmed"))
@@ -373,20 +373,18 @@ struct ManagePage {
 
 impl ManagePage {
     fn state(&self) -> &'static str {
-        self.member.state().map(|s| s.as_str()).unwrap_or("")
+        self.member.state.as_str()
     }
 
     fn paused_until(&self) -> String {
         self.member
             .paused_until
-            .as_deref()
-            .and_then(|t| t.get(..10))
-            .unwrap_or("")
-            .to_string()
+            .map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
     }
 
     fn skipping(&self) -> bool {
-        self.member.skip_next_round != 0
+        self.member.skip_next_round
     }
 }
 
@@ -671,7 +669,7 @@ async fn unsubscribe_page(
     Ok(render(&UnsubscribePage {
         csrf,
         trial_name: trial_name(&store, &member).await,
-        already_left: member.state() == Some(MembershipState::Left),
+        already_left: member.state == MembershipState::Left,
         token: token.into_inner(),
     }))
 }

@@ -61,10 +61,10 @@ async fn skip_page(
         csrf,
         trial_name: found.trial_name,
         round_label: found.round_label,
-        already_skipping: found.member.skip_next_round != 0,
+        already_skipping: found.member.skip_next_round,
         taking_part: matches!(
-            found.member.state(),
-            Some(MembershipState::Active | MembershipState::Paused)
+            found.member.state,
+            MembershipState::Active | MembershipState::Paused
         ),
         token: token.into_inner(),
     }))
