@@ -240,7 +240,11 @@ pub fn compute(h: &History) -> Stats {
             });
         }
     }
-    stats.takeaways.sort_by_key(|t| std::cmp::Reverse(t.round));
+    // Newest round first; within a round by text, so the order says nothing about who wrote
+    // which and does not depend on the order the store returned the answers in.
+    stats
+        .takeaways
+        .sort_by(|a, b| b.round.cmp(&a.round).then_with(|| a.text.cmp(&b.text)));
 
     let mut pairs: BTreeSet<(i64, i64)> = BTreeSet::new();
     for (group_id, g) in &groups {

@@ -82,6 +82,7 @@ impl Application {
             settings.signup_limit_per_email,
         ));
         let trusted_proxies = Data::new(settings.trusted_proxies.clone());
+        let dashboards = Data::new(crate::app::dashboard::DashboardCache::new());
         let data = Data::new(store.clone());
         let web_settings = Data::new(
             WebSettings::new(settings.base_url.clone(), settings.smtp_url.is_some())
@@ -111,6 +112,7 @@ impl Application {
                 .app_data(limiter.clone())
                 .app_data(signup_limiter.clone())
                 .app_data(shared_limits.clone())
+                .app_data(dashboards.clone())
                 .app_data(trusted_proxies.clone())
                 .configure(routes)
         })

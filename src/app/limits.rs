@@ -115,7 +115,7 @@ impl RateLimits {
         format!("{kind}:{hex}")
     }
 
-    /// Counts one hit of `key` and returns its usage including this hit.
+    /// Counts one hit of `key` and returns its usage including this hit: one statement.
     pub async fn hit(
         &self,
         key: &str,
@@ -125,10 +125,26 @@ impl RateLimits {
         self.sweep_if_due(now).await?;
         let t = now.timestamp();
         let start = window_start(t, window);
-        self.store
-            .count_rate_limit_hit(key, start, start + 2 * window, now.timestamp_millis())
+        let now_ms = now.timestamp_millis();
+        let counts = self
+            .store
+            .count_rate_limit_hit_and_previous(
+                key,
+                start,
+                start - window,
+                start + 2 * window,
+                now_ms,
+            )
             .await?;
-        self.usage(key, window, now).await
+        let previous = counts.previous_hits.unwrap_or(0);
+        Ok(Usage {
+            recent: estimate(t, window, previous, counts.hits),
+            last_hit_ms: Some(counts.previous_last_hit_ms.unwrap_or(now_ms).max(now_ms)),
+            window,
+            elapsed: t - start,
+            previous,
+            current: counts.hits,
+        })
     }
 
     /// The usage of `key` without counting anything.

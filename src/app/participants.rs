@@ -140,7 +140,7 @@ pub async fn sign_up(
     )?;
     let domain = mail::message_domain(base_url);
 
-    let mut tx = store.pool().begin().await?;
+    let mut tx = store.writer().begin().await?;
     let outcome = add_member(
         &mut tx,
         trial.id,

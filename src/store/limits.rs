@@ -37,6 +37,14 @@ pub async fn count_hit<'c, E: Executor<'c, Database = Any>>(
     Ok(hits)
 }
 
+/// A key's count in the current window right after a hit, with the previous window's.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, sqlx::FromRow)]
+pub struct HitCounts {
+    pub hits: i64,
+    pub previous_hits: Option<i64>,
+    pub previous_last_hit_ms: Option<i64>,
+}
+
 impl Store {
     /// Adds one hit; see [`count_hit`].
     pub async fn count_rate_limit_hit(
@@ -46,7 +54,38 @@ impl Store {
         expires_at: i64,
         now_ms: i64,
     ) -> Result<i64, StoreError> {
-        count_hit(self.pool(), key, window_start, expires_at, now_ms).await
+        count_hit(self.writer(), key, window_start, expires_at, now_ms).await
+    }
+
+    /// Adds one hit (see [`count_hit`]) and reads the previous window (`previous_start`) in
+    /// the same statement: one round trip and one short write per limited request, through
+    /// the writer, whatever the size of the table.
+    pub async fn count_rate_limit_hit_and_previous(
+        &self,
+        key: &str,
+        window_start: i64,
+        previous_start: i64,
+        expires_at: i64,
+        now_ms: i64,
+    ) -> Result<HitCounts, StoreError> {
+        Ok(sqlx::query_as(
+            "INSERT INTO rate_limits (key, window_start, hits, last_hit_ms, expires_at) \
+             VALUES ($1, $2, 1, $3, $4) \
+             ON CONFLICT (key, window_start) \
+             DO UPDATE SET hits = rate_limits.hits + 1, last_hit_ms = $3 \
+             RETURNING hits, \
+               (SELECT p.hits FROM rate_limits p \
+                WHERE p.key = $1 AND p.window_start = $5) AS previous_hits, \
+               (SELECT p.last_hit_ms FROM rate_limits p \
+                WHERE p.key = $1 AND p.window_start = $5) AS previous_last_hit_ms",
+        )
+        .bind(key)
+        .bind(window_start)
+        .bind(now_ms)
+        .bind(expires_at)
+        .bind(previous_start)
+        .fetch_one(self.writer())
+        .await?)
     }
 
     /// The counts of `key` in the windows that started at or after `since`.
@@ -69,7 +108,7 @@ impl Store {
     pub async fn forget_rate_limit_key(&self, key: &str) -> Result<(), StoreError> {
         sqlx::query("DELETE FROM rate_limits WHERE key = $1")
             .bind(key)
-            .execute(self.pool())
+            .execute(self.writer())
             .await?;
         Ok(())
     }
@@ -79,7 +118,7 @@ impl Store {
         Ok(
             sqlx::query("DELETE FROM rate_limits WHERE expires_at <= $1")
                 .bind(now)
-                .execute(self.pool())
+                .execute(self.writer())
                 .await?
                 .rows_affected(),
         )

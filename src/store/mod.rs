@@ -53,6 +53,8 @@ static POSTGRES_MIGRATIONS: Migrator = sqlx::migrate!("./migrations/postgres");
 #[derive(Clone, Debug)]
 pub struct Store {
     pool: AnyPool,
+    /// Where the busiest writes go (see [`Store::writer`]).
+    writer: AnyPool,
     backend: Backend,
 }
 
@@ -97,27 +99,37 @@ impl Store {
         let options = AnyConnectOptions::from_str(url.expose())
             .map_err(connect_err)?
             .log_slow_statements(log::LevelFilter::Warn, slow);
-        let mut pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
-        pool_options = match backend {
-            Backend::Sqlite => pool_options
-                .max_connections(8)
-                .after_connect(|conn, _meta| {
-                    Box::pin(async move {
-                        conn.execute(
-                            "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
-                         PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL;",
-                        )
-                        .await?;
-                        Ok(())
-                    })
-                }),
-            Backend::Postgres => pool_options.max_connections(16),
+        let pool_options = AnyPoolOptions::new().acquire_timeout(Duration::from_secs(5));
+        let (pool, writer) = match backend {
+            Backend::Sqlite => {
+                let pool = sqlite_pool(pool_options.clone().max_connections(8))
+                    .connect_with(options.clone())
+                    .await
+                    .map_err(connect_err)?;
+                // SQLite has one writer at a time. Connections of the shared pool that want to
+                // write at once sleep in SQLite's busy handler (1, 2, 5, ... 100 ms) and retry,
+                // which is what made sign-ups slow under load; writes queued for this single
+                // connection wait in the pool's queue instead and follow each other at once.
+                let writer = sqlite_pool(pool_options.max_connections(1).min_connections(1))
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_err)?;
+                (pool, writer)
+            }
+            Backend::Postgres => {
+                let pool = pool_options
+                    .max_connections(16)
+                    .connect_with(options)
+                    .await
+                    .map_err(connect_err)?;
+                (pool.clone(), pool)
+            }
         };
-        let pool = pool_options
-            .connect_with(options)
-            .await
-            .map_err(connect_err)?;
-        Ok(Self { pool, backend })
+        Ok(Self {
+            pool,
+            writer,
+            backend,
+        })
     }
 
     pub async fn migrate(&self) -> Result<(), StoreError> {
@@ -167,7 +179,35 @@ impl Store {
         &self.pool
     }
 
+    /// The pool for the frequent small writes (sign-ups, rate-limit counts, the outbox
+    /// worker's claims and outcomes). On SQLite a single connection, so that they queue in
+    /// order instead of polling for the database lock; on PostgreSQL the ordinary pool. A
+    /// transaction taken from it must not wait for anything written through [`Store::pool`].
+    pub fn writer(&self) -> &AnyPool {
+        &self.writer
+    }
+
     pub async fn close(&self) {
+        self.writer.close().await;
         self.pool.close().await;
     }
+}
+
+/// The settings of every SQLite connection: WAL (readers do not block the writer), enforced
+/// foreign keys, a busy timeout for writes that still meet, and `synchronous = NORMAL` (in WAL
+/// mode a commit is durable once the WAL is synced at a checkpoint; a power cut may lose the
+/// last commits but never corrupts). `journal_size_limit` truncates the WAL back to 64 MB after
+/// a checkpoint, so a burst of writes does not leave a WAL of gigabytes behind.
+fn sqlite_pool(options: AnyPoolOptions) -> AnyPoolOptions {
+    options.after_connect(|conn, _meta| {
+        Box::pin(async move {
+            conn.execute(
+                "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
+                 PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; \
+                 PRAGMA journal_size_limit = 67108864;",
+            )
+            .await?;
+            Ok(())
+        })
+    })
 }

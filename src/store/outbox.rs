@@ -242,7 +242,7 @@ impl super::Store {
             .bind(to_db(lease_until))
             .bind(to_db(now))
             .bind(limit)
-            .fetch_all(self.pool())
+            .fetch_all(self.writer())
             .await?;
         claimed.sort_by_key(|e| e.id);
         Ok(claimed)
@@ -264,7 +264,7 @@ impl super::Store {
         .bind(&new_lease)
         .bind(email.id)
         .bind(&email.lease_until)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         if done.rows_affected() == 1 {
             email.lease_until = new_lease;
@@ -281,7 +281,7 @@ impl super::Store {
         email: &ClaimedEmail,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let done = sqlx::query(
             "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL \
              WHERE id = $2 AND state = 'sending' AND lease_until = $3",
@@ -324,7 +324,7 @@ impl super::Store {
         .bind(error)
         .bind(email.id)
         .bind(&email.lease_until)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
     }
@@ -338,7 +338,7 @@ impl super::Store {
         attention: Option<&str>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.pool().begin().await?;
+        let mut tx = self.writer().begin().await?;
         let done = sqlx::query(
             "UPDATE outbox SET state = 'failed', last_error = $1, lease_until = NULL \
              WHERE id = $2 AND state = 'sending' AND lease_until = $3",
@@ -374,7 +374,7 @@ impl super::Store {
         )
         .bind(email.id)
         .bind(&email.lease_until)
-        .execute(self.pool())
+        .execute(self.writer())
         .await?;
         Ok(done.rows_affected() == 1)
     }

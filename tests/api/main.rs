@@ -45,6 +45,7 @@ mod schedule;
 mod search;
 mod smtp_sink;
 mod speed;
+mod speed_dashboard;
 mod technique_console;
 mod techniques;
 mod trials;

@@ -4,6 +4,7 @@ use actix_web::web::Data;
 use actix_web::{get, HttpResponse};
 use askama::Template;
 
+use crate::app::dashboard::DashboardCache;
 use crate::insight::{self, RoundStats, Stats};
 use crate::store::trials::Trial;
 use crate::store::Store;
@@ -66,11 +67,11 @@ impl DashboardPage {
 #[get("/trials/{slug}/dashboard")]
 pub async fn show(
     store: Data<Store>,
+    cache: Data<DashboardCache>,
     csrf: CsrfToken,
     TrialInPath(trial): TrialInPath,
 ) -> Result<HttpResponse, PageError> {
-    let history = crate::app::dashboard::history(&store, &trial).await?;
-    let stats = insight::compute(&history);
+    let stats = crate::app::dashboard::stats(&store, &cache, &trial).await?;
     Ok(render(&DashboardPage {
         meetings_svg: insight::meetings_chart("chart-meetings", &stats.rounds),
         ratings_svg: insight::ratings_chart("chart-ratings", &stats.rounds),

@@ -1,0 +1,187 @@
+//! The dashboard's figures are kept in memory per trial (speed is measured by
+//! `cargo bench --bench dashboard`, never timed here). What these check: every change the
+//! figures depend on moves the trial's version in the same transaction, so the page is never
+//! stale, whichever way the change was written; and the counts of people are always current.
+use chrono::Utc;
+use coffee_trials::domain::MembershipState;
+use coffee_trials::store::trials::Trial;
+
+use crate::builders::{PersonBuilder, RoundBuilder, TrialBuilder};
+use crate::helpers::{spawn_app, TestApp};
+
+const SLUG: &str = "cached";
+
+/// The text of the first `<dd>` after the element with this id.
+fn stat(html: &str, id: &str) -> String {
+    let at = html
+        .find(&format!("id=\"{id}\""))
+        .unwrap_or_else(|| panic!("{id} is on the page"));
+    let rest = &html[at..];
+    let start = rest.find("<dd").unwrap();
+    let start = start + rest[start..].find('>').unwrap() + 1;
+    let end = start + rest[start..].find("</dd>").unwrap();
+    rest[start..end].trim().to_string()
+}
+
+async fn dashboard(app: &TestApp) -> String {
+    app.get_html(&format!("/admin/trials/{SLUG}/dashboard"))
+        .await
+}
+
+struct Fixture {
+    app: TestApp,
+    trial: Trial,
+    people: Vec<i64>,
+}
+
+/// Four active people, two departments, signed-in organiser.
+async fn fixture() -> Fixture {
+    let app = spawn_app().await;
+    app.sign_up_first_organiser().await;
+    let trial = TrialBuilder::new(SLUG)
+        .attribute_values("Nursing\nPharmacy")
+        .create(&app.store)
+        .await;
+    let mut people = Vec::new();
+    for (i, department) in ["Nursing", "Pharmacy", "Nursing", "Pharmacy"]
+        .into_iter()
+        .enumerate()
+    {
+        let person = PersonBuilder::new(&format!("Person {i}"), &format!("p{i}@example.org"))
+            .attribute(department)
+            .add_to(&app.store, &trial)
+            .await;
+        people.push(person.membership_id);
+    }
+    Fixture { app, trial, people }
+}
+
+/// The group ids of a round, by position.
+async fn groups(app: &TestApp, round_id: i64) -> Vec<i64> {
+    let mut ids: Vec<(i64, i64)> = app
+        .store
+        .round_members(round_id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| (m.position, m.group_id))
+        .collect();
+    ids.sort_unstable();
+    ids.dedup();
+    ids.into_iter().map(|(_, id)| id).collect()
+}
+
+#[tokio::test]
+async fn the_cached_dashboard_follows_every_change_it_depends_on() {
+    let f = fixture().await;
+    let (app, p) = (&f.app, &f.people);
+    let v0 = app.store.trial_version(f.trial.id).await.unwrap();
+
+    // A published round: Nursing-Pharmacy twice.
+    let round = RoundBuilder::new()
+        .group(&[p[0], p[1]])
+        .group(&[p[2], p[3]])
+        .published()
+        .create(&app.store, &f.trial)
+        .await;
+    let v1 = app.store.trial_version(f.trial.id).await.unwrap();
+    assert!(v1 > v0, "creating and publishing a round moves the version");
+    let html = dashboard(app).await;
+    assert_eq!(stat(&html, "stat-rounds"), "1");
+    assert_eq!(stat(&html, "stat-connections"), "0");
+    // Shown again from memory, unchanged.
+    assert_eq!(stat(&dashboard(app).await, "stat-rounds"), "1");
+
+    // An answer, written as the feedback page writes it.
+    let g = groups(app, round.id).await;
+    app.store
+        .upsert_feedback_answer(g[0], p[0], "met", Utc::now())
+        .await
+        .unwrap();
+    let v2 = app.store.trial_version(f.trial.id).await.unwrap();
+    assert!(v2 > v1, "an answer moves the version");
+    let html = dashboard(app).await;
+    assert_eq!(stat(&html, "stat-connections"), "1");
+    assert_eq!(stat(&html, "stat-cross"), "100%");
+
+    // The same answer changed (the upsert's update path) to "not yet": no connection.
+    app.store
+        .upsert_feedback_answer(g[0], p[0], "not_yet", Utc::now())
+        .await
+        .unwrap();
+    let v3 = app.store.trial_version(f.trial.id).await.unwrap();
+    assert!(v3 > v2, "a changed answer moves the version");
+    assert_eq!(stat(&dashboard(app).await, "stat-connections"), "0");
+
+    // Back to "met", then a member moves department: the connection is now within one.
+    app.store
+        .upsert_feedback_answer(g[0], p[0], "met", Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(stat(&dashboard(app).await, "stat-cross"), "100%");
+    let member = app.store.find_member_by_id(p[1]).await.unwrap().unwrap();
+    let moved = PersonBuilder::new("Person 1", "p1@example.org")
+        .attribute("Nursing")
+        .details(&f.trial);
+    app.store
+        .update_member_details(&member, &moved, Utc::now())
+        .await
+        .unwrap();
+    let v4 = app.store.trial_version(f.trial.id).await.unwrap();
+    assert!(v4 > v3, "a changed grouping value moves the version");
+    assert_eq!(stat(&dashboard(app).await, "stat-cross"), "0%");
+
+    // A draft round shows up as a draft; nothing else moves.
+    RoundBuilder::new()
+        .group(&[p[0], p[2]])
+        .create(&app.store, &f.trial)
+        .await;
+    let html = dashboard(app).await;
+    assert_eq!(stat(&html, "stat-rounds"), "1");
+    assert!(html.contains("and 1 draft not yet published"));
+}
+
+#[tokio::test]
+async fn the_counts_of_people_are_current_without_a_new_version() {
+    let f = fixture().await;
+    let app = &f.app;
+    let before = dashboard(app).await;
+    assert_eq!(stat(&before, "stat-active"), "4");
+    assert_eq!(stat(&before, "stat-pending"), "0");
+    let version = app.store.trial_version(f.trial.id).await.unwrap();
+    PersonBuilder::new("Newcomer", "new@example.org")
+        .attribute("Nursing")
+        .state(MembershipState::Pending)
+        .add_to(&app.store, &f.trial)
+        .await;
+    assert_eq!(
+        app.store.trial_version(f.trial.id).await.unwrap(),
+        version,
+        "a sign-up does not make the figures be computed again"
+    );
+    let after = dashboard(app).await;
+    assert_eq!(stat(&after, "stat-pending"), "1");
+    assert_eq!(stat(&after, "stat-active"), "4");
+}
+
+#[tokio::test]
+async fn versions_belong_to_one_trial() {
+    let f = fixture().await;
+    let app = &f.app;
+    let other = TrialBuilder::new("other").create(&app.store).await;
+    let mine = app.store.trial_version(f.trial.id).await.unwrap();
+    let theirs = app.store.trial_version(other.id).await.unwrap();
+    let person = PersonBuilder::new("Other", "other@example.org")
+        .add_to(&app.store, &other)
+        .await;
+    let second = PersonBuilder::new("Second", "second@example.org")
+        .add_to(&app.store, &other)
+        .await;
+    RoundBuilder::new()
+        .group(&[person.membership_id, second.membership_id])
+        .published()
+        .create(&app.store, &other)
+        .await;
+    assert_eq!(app.store.trial_version(f.trial.id).await.unwrap(), mine);
+    assert!(app.store.trial_version(other.id).await.unwrap() > theirs);
+}
