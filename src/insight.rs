@@ -9,8 +9,9 @@
 //!   not meet** when members answered but nobody said so; with no answer at all it is
 //!   **unknown**, which is not the same as not having met. The share of groups that met is
 //!   taken over the groups that answered.
-//! - A **connection** is a pair of people who were in a group that met; a pair that met in two
-//!   rounds is one connection. A group of three that met makes three pairs.
+//! - A **connection** is a pair of people who met; a pair that met in two rounds is one
+//!   connection. A group that met makes all its pairs, except a group of three in which nobody
+//!   said "we met": then only the pairs that a "some of us met" answer names count.
 //! - A connection is **across** the grouping attribute when the two people's values differ.
 //! - The **average rating** is over the answers that say a meeting happened.
 use std::collections::{BTreeMap, BTreeSet, HashMap};
@@ -62,6 +63,8 @@ pub struct History {
     pub draft_rounds: i64,
     pub placements: Vec<Placement>,
     pub answers: Vec<Answer>,
+    /// The pairs named by "some of us met" answers: (group, membership, membership).
+    pub met_pairs: Vec<(i64, i64, i64)>,
 }
 
 /// What happened in one published round.
@@ -240,7 +243,7 @@ pub fn compute(h: &History) -> Stats {
     stats.takeaways.sort_by_key(|t| std::cmp::Reverse(t.round));
 
     let mut pairs: BTreeSet<(i64, i64)> = BTreeSet::new();
-    for g in groups.values() {
+    for (group_id, g) in &groups {
         let Some(r) = rounds.get_mut(&g.round) else {
             continue;
         };
@@ -251,9 +254,20 @@ pub fn compute(h: &History) -> Stats {
             GroupMeeting::NotYet | GroupMeeting::CouldNotMeet => r.did_not_meet += 1,
             GroupMeeting::Unknown => r.unknown += 1,
         }
-        if meeting.met() {
+        if !meeting.met() {
+            continue;
+        }
+        // In a pair, "some of us met" can only mean the pair.
+        if g.answers.contains(&Outcome::Met) || g.members.len() < 3 {
             for (i, &a) in g.members.iter().enumerate() {
                 for &b in &g.members[i + 1..] {
+                    pairs.insert((a.min(b), a.max(b)));
+                }
+            }
+        } else {
+            // Only "some of us met": the pairs those answers name, and no others.
+            for &(group, a, b) in &h.met_pairs {
+                if group == *group_id && g.members.contains(&a) && g.members.contains(&b) {
                     pairs.insert((a.min(b), a.max(b)));
                 }
             }
@@ -694,7 +708,29 @@ mod tests {
                 shared,
                 answer(2, 21, 3, "not_yet", None),
             ],
+            // Person 5's "some of us met" names every pair of the three.
+            met_pairs: vec![(21, 3, 4), (21, 3, 5), (21, 4, 5)],
         }
+    }
+
+    #[test]
+    fn some_of_us_met_counts_only_the_pairs_named() {
+        let mut h = history();
+        h.met_pairs = vec![(21, 4, 5)];
+        let s = compute(&h);
+        // 1-3 from round 1, then only 4-5 of the three.
+        assert_eq!(s.connections, 2);
+        assert_eq!(s.heatmap.count("Estates", "Estates"), Some(0));
+        assert_eq!(s.heatmap.count("Pharmacy", "Estates"), Some(1));
+        // The group still met.
+        assert_eq!(s.rounds[1].met, 1);
+        // Without a named pair, no connection is counted, and a pair named for another group
+        // changes nothing.
+        h.met_pairs = vec![(20, 4, 5)];
+        assert_eq!(compute(&h).connections, 1);
+        // "We met" from anyone in the group means all three pairs.
+        h.answers.push(answer(2, 21, 4, "met", None));
+        assert_eq!(compute(&h).connections, 4);
     }
 
     #[test]

@@ -73,6 +73,9 @@ impl Application {
             settings.sign_in_ceiling_per_hour,
             settings.base_url.clone(),
         ));
+        // The counting core itself, for limits that live with their use case (the
+        // do-not-pair search).
+        let shared_limits = Data::new(rate_limits.clone());
         let signup_limiter = Data::new(crate::web::public::SignupLimiter::new(
             rate_limits,
             settings.signup_limit_per_ip,
@@ -107,6 +110,7 @@ impl Application {
                 .app_data(session_key.clone())
                 .app_data(limiter.clone())
                 .app_data(signup_limiter.clone())
+                .app_data(shared_limits.clone())
                 .app_data(trusted_proxies.clone())
                 .configure(routes)
         })

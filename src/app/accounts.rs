@@ -56,6 +56,18 @@ pub async fn invite_organiser(
     email: &str,
     as_admin: bool,
 ) -> Result<String, InviteError> {
+    invite_organiser_from(store, base_url, email, as_admin, None).await
+}
+
+/// [`invite_organiser`], saying in the email who invited them (an organiser's address; None
+/// from the command line, where it is whoever runs the site).
+pub async fn invite_organiser_from(
+    store: &Store,
+    base_url: &url::Url,
+    email: &str,
+    as_admin: bool,
+    invited_by: Option<&str>,
+) -> Result<String, InviteError> {
     let email = crate::domain::Email::parse(email).map_err(InviteError::InvalidEmail)?;
     if store
         .find_organiser_by_email(email.as_str())
@@ -70,6 +82,8 @@ pub async fn invite_organiser(
         &organiser_invite::Context {
             link: link.clone(),
             expires_in_days: INVITE_DAYS,
+            invited_by: invited_by.unwrap_or_default().to_string(),
+            site: base_url.host_str().unwrap_or_default().to_string(),
         },
         email.as_str(),
     )?;

@@ -5,10 +5,11 @@ use chrono::{DateTime, Duration, Utc};
 use sqlx::{Any, Transaction};
 
 use crate::app::rounds::{self, RoundError, RoundView, UnplacedView};
-use crate::domain::ParticipantDetails;
+use crate::domain::{MembershipState, ParticipantDetails};
 use crate::mail::{self, event_summary};
 use crate::store::events::{
-    event_meetings, insert_event_sign_up, insert_quick_round, record_summary, EventPerson,
+    event_meetings, insert_event_sign_up, insert_quick_round, record_round_request, record_summary,
+    EventPerson,
 };
 use crate::store::participants::Member;
 use crate::store::signup::LinkPurpose;
@@ -145,6 +146,8 @@ pub struct QuickRound {
     pub unplaced: Vec<UnplacedView>,
     /// Pairing emails queued with the round (none unless asked for).
     pub emails_queued: usize,
+    /// This press of the form had started the round already; nothing new was done.
+    pub already_started: bool,
 }
 
 pub fn table_label(position: usize) -> String {
@@ -162,13 +165,51 @@ pub async fn run_quick_round(
     email_pairs: Option<&url::Url>,
     now: DateTime<Utc>,
 ) -> Result<QuickRound, EventError> {
+    run_quick_round_once(store, trial, None, seed, email_pairs, now).await
+}
+
+/// A form key is random (see [`new_request_key`]); anything else is ignored rather than trusted.
+fn usable_key(key: &str) -> Option<&str> {
+    (key.len() == 32 && key.bytes().all(|b| b.is_ascii_hexdigit())).then_some(key)
+}
+
+/// A fresh key for the "run a quick round" form.
+pub fn new_request_key() -> String {
+    format!("{:032x}", rand::random::<u128>())
+}
+
+/// [`run_quick_round`] for one press of a form carrying `request_key`: the first press starts
+/// (and emails) a round, and any other press with the same key, before or after it commits,
+/// answers with that round and `already_started`, so a double click runs one round.
+pub async fn run_quick_round_once(
+    store: &Store,
+    trial: &Trial,
+    request_key: Option<&str>,
+    seed: u64,
+    email_pairs: Option<&url::Url>,
+    now: DateTime<Utc>,
+) -> Result<QuickRound, EventError> {
     event(trial)?;
+    let request_key = request_key.and_then(usable_key);
     // The groups are worked out from the rounds before `number`, which is read first. If
     // another round (a second press, a second organiser) takes that number meanwhile, the
     // insert gives way and the groups are worked out again with that round in the history;
     // recording them anyway could repeat its pairs.
     for _ in 0..5 {
+        // The number is read before the key: a press that commits in between either took this
+        // number (so the insert below gives way) or is seen by the key look-up.
         let number = store.next_round_number(trial.id).await?;
+        if let Some(key) = request_key {
+            if let Some(round) = store.round_for_request(trial.id, key).await? {
+                let view = rounds::view(store, trial, round, now).await?;
+                return Ok(QuickRound {
+                    view,
+                    unplaced: Vec::new(),
+                    emails_queued: 0,
+                    already_started: true,
+                });
+            }
+        }
         let candidates = store.event_candidates(trial.id).await?;
         if candidates.len() < 2 {
             return Err(EventError::NotNow(
@@ -191,6 +232,12 @@ pub async fn run_quick_round(
         else {
             continue;
         };
+        if let Some(key) = request_key {
+            if !record_round_request(&mut tx, trial.id, key, round.id, now).await? {
+                // Another press of this form got there first; dropping `tx` undoes this one.
+                continue;
+            }
+        }
         let mut emails_queued = 0;
         if let Some(base_url) = email_pairs {
             let members = crate::store::rounds::round_members_in(&mut *tx, round.id).await?;
@@ -214,6 +261,7 @@ pub async fn run_quick_round(
             view,
             unplaced,
             emails_queued,
+            already_started: false,
         });
     }
     Err(EventError::NotNow(
@@ -365,7 +413,7 @@ pub async fn phone_view(
         return Ok(None);
     };
     let (checked_in, left_room) = store.room_status(member.membership_id).await?;
-    let left = left_room || member.state == "left";
+    let left = left_room || member.state == MembershipState::Left;
     let latest = store.latest_quick_round(trial.id).await?;
     let mut seat = None;
     if let Some(round) = &latest {

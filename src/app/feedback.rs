@@ -103,6 +103,106 @@ pub async fn answer(
     Ok((t, outcome))
 }
 
+/// One pair of a group of three, as "who met?" offers it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct PairChoice {
+    /// The form value: the two people's public ids.
+    pub value: String,
+    /// "You and Bilal", or "Bilal and Chen".
+    pub label: String,
+    /// Ticked in the answer saved so far.
+    pub met: bool,
+}
+
+fn pair_value(a: &str, b: &str) -> String {
+    if a <= b {
+        format!("{a}.{b}")
+    } else {
+        format!("{b}.{a}")
+    }
+}
+
+/// The question after "some of us met": every pair of the group, with the ones this person
+/// said met so far ticked. None when their answer is not "some of us met".
+pub async fn who_met_question(
+    store: &Store,
+    token: &str,
+    now: DateTime<Utc>,
+) -> Result<Option<Vec<PairChoice>>, FeedbackError> {
+    let t = target(store, token, now).await?;
+    if t.outcome != Some(Outcome::SomeMet) {
+        return Ok(None);
+    }
+    let people = store.group_people(t.group_id).await?;
+    let saved = store.met_pairs_of(t.group_id, t.membership_id).await?;
+    let me = t.membership_id;
+    let mut choices = Vec::new();
+    for (i, a) in people.iter().enumerate() {
+        for b in &people[i + 1..] {
+            let label = if a.membership_id == me {
+                format!("You and {}", b.name)
+            } else if b.membership_id == me {
+                format!("You and {}", a.name)
+            } else {
+                format!("{} and {}", a.name, b.name)
+            };
+            let (lo, hi) = (
+                a.membership_id.min(b.membership_id),
+                a.membership_id.max(b.membership_id),
+            );
+            choices.push(PairChoice {
+                value: pair_value(&a.public_id, &b.public_id),
+                label,
+                met: saved
+                    .iter()
+                    .any(|p| p.first_membership_id == lo && p.second_membership_id == hi),
+            });
+        }
+    }
+    // The pairs that include the person answering come first: they know those best.
+    choices.sort_by_key(|c| !c.label.starts_with("You and"));
+    Ok(Some(choices))
+}
+
+/// Records which pairs of a group of three met, after "some of us met". At least one pair,
+/// and only pairs of this group; replaces what this person said before.
+pub async fn record_who_met(
+    store: &Store,
+    token: &str,
+    chosen: &[String],
+    now: DateTime<Utc>,
+) -> Result<(), FeedbackError> {
+    let t = target(store, token, now).await?;
+    if t.outcome != Some(Outcome::SomeMet) {
+        return Err(invalid("answer", "first tell us that some of you met"));
+    }
+    let people = store.group_people(t.group_id).await?;
+    let mut pairs = Vec::new();
+    for value in chosen {
+        let found = people.iter().enumerate().find_map(|(i, a)| {
+            people[i + 1..]
+                .iter()
+                .find(|b| pair_value(&a.public_id, &b.public_id) == *value)
+                .map(|b| (a.membership_id, b.membership_id))
+        });
+        match found {
+            Some(pair) if !pairs.contains(&pair) => pairs.push(pair),
+            Some(_) => {}
+            None => return Err(invalid("pairs", "choose pairs from the list")),
+        }
+    }
+    if pairs.is_empty() {
+        return Err(invalid(
+            "pairs",
+            "tick the pairs who met; if nobody met, go back and answer “Not yet” or “We couldn't meet”",
+        ));
+    }
+    store
+        .set_met_pairs(t.group_id, t.membership_id, &pairs)
+        .await?;
+    Ok(())
+}
+
 /// The optional details as typed into the form.
 #[derive(Clone, Debug, Default, serde::Deserialize)]
 pub struct DetailsInput {
@@ -119,7 +219,7 @@ impl DetailsInput {
         Self {
             rating: t.rating.map(|r| r.to_string()).unwrap_or_default(),
             takeaway: t.takeaway.clone().unwrap_or_default(),
-            share: (t.share_consent == Some(1)).then(|| "yes".to_string()),
+            share: (t.share_consent == Some(true)).then(|| "yes".to_string()),
         }
     }
 
@@ -177,6 +277,16 @@ pub async fn save_details(
     now: DateTime<Utc>,
 ) -> Result<(), FeedbackError> {
     let t = target(store, token, now).await?;
+    // "How worthwhile was it?" is about a conversation; after "not yet" or "we couldn't meet"
+    // there was none, and the page does not ask.
+    if let Some(outcome) = t.outcome {
+        if !outcome.is_meeting() {
+            return Err(invalid(
+                "answer",
+                "you told us you have not met; change that answer first",
+            ));
+        }
+    }
     let d = check_details(input).map_err(FeedbackError::Invalid)?;
     let saved = store
         .save_feedback_details(
@@ -320,10 +430,7 @@ async fn send_nudges(
     let mut sent = 0;
     let mut rounds = HashMap::new();
     for t in store.nudge_trials().await? {
-        let Ok(nudge) = crate::domain::Nudge::parse(&t.nudge) else {
-            continue;
-        };
-        let Some(hours) = nudge.after_hours(t.feedback_delay_days) else {
+        let Some(hours) = t.nudge.after_hours(t.feedback_delay_days) else {
             continue;
         };
         let before = now - Duration::hours(hours);
@@ -627,13 +734,10 @@ async fn ask_still_in(
     let rows = store.requests_since_still_in(SILENT_ROUNDS as i64).await?;
     let mut by_member: Vec<(i64, Vec<Sent>)> = Vec::new();
     for r in rows {
-        let Some(sent_at) = crate::store::time::from_db(&r.sent_at) else {
-            continue;
-        };
         let sent = Sent {
             group_id: r.group_id,
-            sent_at,
-            answered: r.answered != 0,
+            sent_at: r.sent_at,
+            answered: r.answered,
         };
         match by_member.last_mut() {
             Some((m, list)) if *m == r.membership_id => list.push(sent),

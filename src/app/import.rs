@@ -232,17 +232,16 @@ pub fn parse(
                 columns.len()
             ));
         }
-        let details = match ParticipantDetails::parse(&input, allowed_values) {
-            Ok(d) => Some(d),
-            Err(errors) => {
-                reasons.extend(
-                    errors
-                        .into_iter()
-                        .map(|e| format!("{}: {}", field_label(e.field), e.message)),
-                );
-                None
-            }
-        };
+        let details =
+            match ParticipantDetails::parse(&input, allowed_values) {
+                Ok(d) => Some(d),
+                Err(errors) => {
+                    reasons.extend(errors.into_iter().map(|e| {
+                        format!("{}: {}", field_label(e.field, attribute_name), e.message)
+                    }));
+                    None
+                }
+            };
         if let Some(d) = &details {
             if let Some(first) = first_row_of.get(d.email.as_str()) {
                 reasons.push(format!("the same email address as row {first}"));
@@ -267,8 +266,11 @@ pub fn parse(
     Ok(parsed)
 }
 
-fn field_label(field: &str) -> &str {
+/// How a problem names its field: the trial's own word for its attribute ("Department"),
+/// never the internal name.
+fn field_label<'a>(field: &'a str, attribute_name: &'a str) -> &'a str {
     match field {
+        "attribute_value" if !attribute_name.trim().is_empty() => attribute_name.trim(),
         "attribute_value" => "group",
         other => other,
     }
@@ -734,7 +736,7 @@ mod tests {
         )
         .unwrap();
         assert_eq!(p.accepted[0].details.attribute_value, "Maths");
-        assert!(p.problems[0].reasons[0].starts_with("group: choose one of"));
+        assert!(p.problems[0].reasons[0].starts_with("Department: choose one of"));
     }
 
     #[test]

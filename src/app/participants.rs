@@ -1,8 +1,12 @@
 //! What participants do for themselves, without a password: sign up, confirm by email, and
 //! through their personal manage link edit, pause, skip, leave, keep a do-not-pair list,
 //! export and erase. The web pages and the JSON API both call these functions.
+use std::net::IpAddr;
+
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sqlx::{Any, Transaction};
+
+use crate::app::limits::RateLimits;
 
 use crate::domain::{FieldError, MembershipState, ParticipantDetails, ParticipantInput};
 use crate::links::{issue_links, link, new_link_token, participant_links};
@@ -10,6 +14,7 @@ use crate::mail::{self, participant_already, participant_confirm, RenderError};
 use crate::store::outbox::{self, NewEmail};
 use crate::store::participants::{add_member, AddOutcome, Member};
 use crate::store::signup::{self, LinkPurpose, OtherMember};
+use crate::store::time::to_db;
 use crate::store::trials::Trial;
 use crate::store::{Store, StoreError};
 use crate::tokens;
@@ -146,10 +151,7 @@ pub async fn sign_up(
         AddOutcome::AlreadyMember {
             membership_id,
             state,
-        } => (
-            membership_id,
-            MembershipState::parse(&state).unwrap_or(MembershipState::Active),
-        ),
+        } => (membership_id, state),
     };
     let (participant_id, name): (i64, String) = sqlx::query_as(
         "SELECT p.id, p.name FROM memberships m JOIN participants p ON p.id = m.participant_id \
@@ -384,9 +386,9 @@ pub async fn update_details(
 }
 
 fn require_taking_part(member: &Member) -> Result<(), ParticipantError> {
-    match member.state() {
-        Some(MembershipState::Active | MembershipState::Paused) => Ok(()),
-        Some(MembershipState::Pending) => Err(invalid(
+    match member.state {
+        MembershipState::Active | MembershipState::Paused => Ok(()),
+        MembershipState::Pending => Err(invalid(
             "state",
             "confirm your email address first, with the link in the email we sent",
         )),
@@ -488,7 +490,7 @@ pub async fn leave(
     member: &Member,
     now: DateTime<Utc>,
 ) -> Result<(), ParticipantError> {
-    if member.state() == Some(MembershipState::Left) {
+    if member.state == MembershipState::Left {
         return Ok(());
     }
     store
@@ -503,7 +505,7 @@ pub async fn rejoin(
     member: &Member,
     now: DateTime<Utc>,
 ) -> Result<(), ParticipantError> {
-    if member.state() != Some(MembershipState::Left) {
+    if member.state != MembershipState::Left {
         return Ok(());
     }
     if !trial.is_open() {
@@ -526,8 +528,8 @@ pub async fn pause_by_organiser(
     now: DateTime<Utc>,
 ) -> Result<(), ParticipantError> {
     if !matches!(
-        member.state(),
-        Some(MembershipState::Active | MembershipState::Paused)
+        member.state,
+        MembershipState::Active | MembershipState::Paused
     ) {
         return Err(invalid("state", "only active people can be paused"));
     }
@@ -543,7 +545,7 @@ pub async fn resume_by_organiser(
     member: &Member,
     now: DateTime<Utc>,
 ) -> Result<(), ParticipantError> {
-    if member.state() != Some(MembershipState::Paused) {
+    if member.state != MembershipState::Paused {
         return Err(invalid("state", "only paused people can be resumed"));
     }
     store
@@ -558,24 +560,165 @@ pub async fn remove_by_organiser(
     member: &Member,
     now: DateTime<Utc>,
 ) -> Result<(), ParticipantError> {
-    match member.state() {
-        Some(MembershipState::Left) => Ok(()),
-        Some(MembershipState::Erased) => {
-            Err(invalid("state", "this person's data has been erased"))
-        }
+    match member.state {
+        MembershipState::Left => Ok(()),
+        MembershipState::Erased => Err(invalid("state", "this person's data has been erased")),
         _ => Ok(leave(store, member, now).await?),
     }
 }
 
 /// The people a member may put on their private do-not-pair list, and who is on it now.
+/// The people a participant's own pages may name for the do-not-pair list, and the list
+/// itself: the people they have been paired with and the people already on it, never the
+/// whole trial (anyone else is found with [`find_for_do_not_pair`]).
 pub async fn do_not_pair(
     store: &Store,
     member: &Member,
 ) -> Result<(Vec<OtherMember>, Vec<OtherMember>), StoreError> {
-    Ok((
-        store.do_not_pair_candidates(member).await?,
-        store.do_not_pair_list(member.membership_id).await?,
-    ))
+    let choices = do_not_pair_choices(store, member).await?;
+    let mut shown = choices.chosen.clone();
+    shown.extend(choices.partners);
+    shown.sort_by_key(|p| p.name.to_lowercase());
+    Ok((shown, choices.chosen))
+}
+
+/// What the manage page shows of the do-not-pair list.
+#[derive(Clone, Debug, Default)]
+pub struct DoNotPairChoices {
+    /// On the list.
+    pub chosen: Vec<OtherMember>,
+    /// Paired with in a published round and not on the list.
+    pub partners: Vec<OtherMember>,
+}
+
+pub async fn do_not_pair_choices(
+    store: &Store,
+    member: &Member,
+) -> Result<DoNotPairChoices, StoreError> {
+    let chosen = store.do_not_pair_list(member.membership_id).await?;
+    let partners = store
+        .people_paired_with(member.membership_id)
+        .await?
+        .into_iter()
+        .filter(|p| !chosen.iter().any(|c| c.public_id == p.public_id))
+        .collect();
+    Ok(DoNotPairChoices { chosen, partners })
+}
+
+/// Shortest text the do-not-pair search accepts: one letter would match most of a trial.
+pub const MIN_SEARCH_CHARS: usize = 2;
+/// Most people one search shows.
+pub const MAX_SEARCH_RESULTS: usize = 10;
+/// Searches per manage link, and per client address, in [`SEARCH_WINDOW_SECONDS`]: plenty
+/// to find a few people, far too few to read a trial's names out ten at a time.
+pub const SEARCHES_PER_PERSON: u32 = 20;
+pub const SEARCHES_PER_ADDRESS: u32 = 60;
+pub const SEARCH_WINDOW_SECONDS: i64 = 3600;
+
+/// A do-not-pair search's answer: people with whether they are on the list already.
+#[derive(Clone, Debug, Default)]
+pub struct Found {
+    pub people: Vec<(OtherMember, bool)>,
+    /// More people matched than are shown; the person should type more of the name.
+    pub more: bool,
+}
+
+/// People of `member`'s trial whose name contains `query`, for the do-not-pair list: at most
+/// [`MAX_SEARCH_RESULTS`], only for [`MIN_SEARCH_CHARS`] or more, and only so many searches an
+/// hour (the field `limit` says when to come back).
+pub async fn find_for_do_not_pair(
+    limits: &RateLimits,
+    member: &Member,
+    query: &str,
+    client: IpAddr,
+    now: DateTime<Utc>,
+) -> Result<Found, ParticipantError> {
+    let query = query.trim();
+    if query.chars().count() < MIN_SEARCH_CHARS {
+        return Err(invalid(
+            "q",
+            format!("type at least {MIN_SEARCH_CHARS} letters of the name"),
+        ));
+    }
+    for (key, limit) in [
+        (
+            limits.key("do-not-pair-search", &[&member.public_id]),
+            SEARCHES_PER_PERSON,
+        ),
+        (
+            limits.key("do-not-pair-search-address", &[&client.to_string()]),
+            SEARCHES_PER_ADDRESS,
+        ),
+    ] {
+        let usage = limits.hit(&key, SEARCH_WINDOW_SECONDS, now).await?;
+        if usage.recent > f64::from(limit) {
+            let minutes = usage
+                .seconds_until_at_most(f64::from(limit) - 1.0)
+                .div_ceil(60);
+            return Err(invalid(
+                "limit",
+                format!("that is a lot of searches for one hour; try again in {minutes} minutes"),
+            ));
+        }
+    }
+    let store = limits.store();
+    let pattern = crate::store::search::name_like_pattern(query);
+    let mut people = store
+        .find_people_by_name(member, &pattern, MAX_SEARCH_RESULTS as i64 + 1)
+        .await?;
+    let more = people.len() > MAX_SEARCH_RESULTS;
+    people.truncate(MAX_SEARCH_RESULTS);
+    let chosen = store.do_not_pair_list(member.membership_id).await?;
+    Ok(Found {
+        people: people
+            .into_iter()
+            .map(|p| {
+                let on = chosen.iter().any(|c| c.public_id == p.public_id);
+                (p, on)
+            })
+            .collect(),
+        more,
+    })
+}
+
+fn looks_like_public_id(id: &str) -> bool {
+    id.len() == 32 && id.bytes().all(|b| b.is_ascii_hexdigit())
+}
+
+/// Puts one person on `member`'s do-not-pair list.
+pub async fn add_do_not_pair(
+    store: &Store,
+    member: &Member,
+    public_id: &str,
+    now: DateTime<Utc>,
+) -> Result<(), ParticipantError> {
+    if !looks_like_public_id(public_id) {
+        return Err(invalid("people", "choose someone from the search"));
+    }
+    if store.do_not_pair_count(member.membership_id).await? >= MAX_DO_NOT_PAIR as i64 {
+        return Err(invalid(
+            "people",
+            format!("your list is full: at most {MAX_DO_NOT_PAIR} people"),
+        ));
+    }
+    // Adding someone twice, or someone who has since been erased, changes nothing to report.
+    store.add_do_not_pair(member, public_id, now).await?;
+    Ok(())
+}
+
+/// Takes one person off `member`'s do-not-pair list.
+pub async fn remove_do_not_pair(
+    store: &Store,
+    member: &Member,
+    public_id: &str,
+) -> Result<(), ParticipantError> {
+    if !looks_like_public_id(public_id) {
+        return Err(invalid("people", "choose someone from your list"));
+    }
+    store
+        .remove_do_not_pair(member.membership_id, public_id)
+        .await?;
+    Ok(())
 }
 
 pub const MAX_DO_NOT_PAIR: usize = 200;
@@ -592,10 +735,7 @@ pub async fn set_do_not_pair(
             format!("choose at most {MAX_DO_NOT_PAIR} people"),
         ));
     }
-    if public_ids
-        .iter()
-        .any(|id| id.len() != 32 || !id.bytes().all(|b| b.is_ascii_hexdigit()))
-    {
+    if public_ids.iter().any(|id| !looks_like_public_id(id)) {
         return Err(invalid("people", "choose people from the list"));
     }
     Ok(store.set_do_not_pair(member, public_ids, now).await?)
@@ -627,7 +767,7 @@ pub async fn export(
                     .push(p.name.into()),
                 _ => rounds.push(serde_json::json!({
                     "round": p.round_number,
-                    "published_at": p.published_at,
+                    "published_at": p.published_at.map(to_db),
                     "partners": [p.name],
                 })),
             }
@@ -641,7 +781,7 @@ pub async fn export(
         memberships.push(serde_json::json!({
             "trial": { "slug": slug, "name": trial_name },
             "public_id": m.public_id,
-            "state": m.state,
+            "state": m.state.as_str(),
             "grouping_attribute": attribute_name,
             "attribute_value": m.attribute_value,
             "role": m.role,
@@ -649,19 +789,19 @@ pub async fn export(
             "team": m.team,
             "meeting_modes": m.meeting_mode_list().iter().map(|x| x.as_str()).collect::<Vec<_>>(),
             "introduction": m.introduction,
-            "paused_until": m.paused_until,
-            "skip_next_round": m.skip_next_round != 0,
-            "consent_at": m.consent_at,
-            "confirmed_at": m.confirmed_at,
-            "created_at": m.created_at,
-            "updated_at": m.updated_at,
+            "paused_until": m.paused_until.map(to_db),
+            "skip_next_round": m.skip_next_round,
+            "consent_at": m.consent_at.map(to_db),
+            "confirmed_at": m.confirmed_at.map(to_db),
+            "created_at": to_db(m.created_at),
+            "updated_at": to_db(m.updated_at),
             "do_not_pair": do_not_pair,
             "rounds": rounds,
             "feedback": store.own_feedback(m.membership_id).await?,
         }));
     }
     Ok(serde_json::json!({
-        "exported_at": crate::store::time::to_db(now),
+        "exported_at": to_db(now),
         "name": member.name,
         "email": member.email,
         "memberships": memberships,
@@ -736,7 +876,7 @@ pub async fn count_members(
 /// One page of a trial's people for the console, with the counts per state.
 pub struct RosterPage {
     pub members: Vec<Member>,
-    pub counts: Vec<(String, i64)>,
+    pub counts: Vec<(MembershipState, i64)>,
     /// How many match the search and state, over all pages.
     pub matching: i64,
     /// The page shown (the one asked for, kept within the pages there are), from 1.
@@ -811,8 +951,6 @@ pub async fn skip_link(
     let round_label = store
         .skip_link_expiry(&tokens::hash_token(token))
         .await?
-        .as_deref()
-        .and_then(crate::store::time::from_db)
         .map(|slot| crate::domain::local_label(trial.tz(), slot))
         .unwrap_or_else(|| "the next round".to_string());
     Ok(Some(SkipLink {

@@ -57,7 +57,22 @@ impl RoundView {
         self.groups
             .iter()
             .flat_map(|g| &g.members)
-            .filter(|m| m.skip_next_round != 0)
+            .filter(|m| m.skip_next_round)
+            .count()
+    }
+
+    /// Everyone placed in the round.
+    pub fn people(&self) -> usize {
+        self.groups.iter().map(|g| g.members.len()).sum()
+    }
+
+    /// The pairing emails publishing queues: one for each person placed who has a confirmed
+    /// address (the rule [`queue_pairing_emails_with`] follows).
+    pub fn emails_on_publish(&self) -> usize {
+        self.groups
+            .iter()
+            .flat_map(|g| &g.members)
+            .filter(|m| m.email.is_some())
             .count()
     }
 

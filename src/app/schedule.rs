@@ -22,7 +22,6 @@ use crate::store::schedule::{
     claim_notice, notice_recipients, record_notice_recipients, NoticeRecipient,
 };
 use crate::store::signup::LinkPurpose;
-use crate::store::time::{from_db, to_db};
 use crate::store::trials::Trial;
 use crate::store::{outbox, Store, StoreError};
 
@@ -130,11 +129,8 @@ async fn tick_trial(
     }
     // People who confirmed after a notice went out, before its round starts, get it too.
     for notice in store.open_notices(trial.id, now).await? {
-        let Some(slot) = from_db(&notice.slot) else {
-            continue;
-        };
         report.late_notice_emails +=
-            send_late_notices(store, base_url, trial, slot, &notice, now).await?;
+            send_late_notices(store, base_url, trial, &notice, now).await?;
     }
     Ok(())
 }
@@ -209,7 +205,7 @@ async fn send_notice(
     }
     let people = notice_recipients(&mut tx, trial.id, slot).await?;
     for person in &people {
-        claim_notice_for(&mut tx, trial.id, &to_db(slot), person.membership_id, now).await?;
+        claim_notice_for(&mut tx, trial.id, slot, person.membership_id, now).await?;
         queue_notice(&mut tx, base_url, trial, slot, &slot_label, person, now).await?;
     }
     record_notice_recipients(&mut tx, trial.id, slot, people.len() as i64).await?;
@@ -252,17 +248,16 @@ async fn send_late_notices(
     store: &Store,
     base_url: &url::Url,
     trial: &Trial,
-    slot: DateTime<Utc>,
     notice: &OpenNotice,
     now: DateTime<Utc>,
 ) -> Result<usize, ScheduleError> {
+    let slot = notice.slot;
     let slot_label = local_label(trial.tz(), slot);
     let mut tx = store.pool().begin().await?;
-    let people =
-        late_notice_recipients(&mut tx, trial.id, &notice.slot, &notice.created_at).await?;
+    let people = late_notice_recipients(&mut tx, trial.id, slot, notice.created_at).await?;
     let mut sent = 0;
     for person in &people {
-        if claim_notice_for(&mut tx, trial.id, &notice.slot, person.membership_id, now).await? {
+        if claim_notice_for(&mut tx, trial.id, slot, person.membership_id, now).await? {
             queue_notice(&mut tx, base_url, trial, slot, &slot_label, person, now).await?;
             sent += 1;
         }

@@ -43,7 +43,9 @@ pub async fn organiser(settings: Settings, command: OrganiserCommand) -> Result<
                     } else {
                         "enabled"
                     },
-                    o.last_login_at.as_deref().unwrap_or("never")
+                    o.last_login_at
+                        .map(crate::store::time::to_db)
+                        .unwrap_or_else(|| "never".into())
                 );
             }
         }

@@ -37,7 +37,7 @@ async fn status(store: &Store) -> Result<(), String> {
     if let Some(f) = state.failing {
         println!(
             "delivery failing since {}: {}",
-            f.failing_since,
+            crate::store::time::to_db(f.failing_since),
             f.last_error.unwrap_or_default()
         );
     }

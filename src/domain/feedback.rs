@@ -53,6 +53,12 @@ impl Outcome {
     }
 }
 
+impl std::fmt::Display for Outcome {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 /// What the answers of a group's members say about its meeting, taken together.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum GroupMeeting {

@@ -5,6 +5,8 @@
 //! a person can act on. Nothing here does I/O or knows about HTTP or SQL.
 mod email;
 mod feedback;
+mod import;
+mod outbox;
 mod participant;
 mod round;
 mod round_settings;
@@ -16,6 +18,8 @@ mod trial;
 
 pub use email::Email;
 pub use feedback::{GroupMeeting, Outcome};
+pub use import::ImportState;
+pub use outbox::OutboxState;
 pub use participant::{
     MeetingMode, MembershipState, ParticipantDetails, ParticipantInput, MAX_INTRODUCTION_CHARS,
 };

@@ -200,6 +200,12 @@ impl MembershipState {
     }
 }
 
+impl std::fmt::Display for MembershipState {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.as_str())
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

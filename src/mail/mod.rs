@@ -98,6 +98,11 @@ pub mod organiser_invite {
     pub struct Context {
         pub link: String,
         pub expires_in_days: i64,
+        /// The inviting organiser's address; empty when the site's operator invited from the
+        /// command line.
+        pub invited_by: String,
+        /// The site's host name, so the person knows where they are invited to.
+        pub site: String,
     }
 
     email_templates!(

@@ -44,5 +44,42 @@ pub(crate) fn word<T>(
     parse: impl FnOnce(&str) -> Option<T>,
 ) -> Result<T, sqlx::Error> {
     let text: String = row.try_get(column)?;
-    parse(&text).ok_or_else(|| bad(column, "a known value", &text))
+    stored(column, &text, parse)
+}
+
+/// A word already read from `column` (by a query that returns a tuple).
+pub(crate) fn stored<T>(
+    column: &str,
+    text: &str,
+    parse: impl FnOnce(&str) -> Option<T>,
+) -> Result<T, sqlx::Error> {
+    parse(text).ok_or_else(|| bad(column, "a known value", text))
+}
+
+/// A timestamp already read from `column`.
+pub(crate) fn stored_time(column: &str, text: &str) -> Result<DateTime<Utc>, sqlx::Error> {
+    super::time::from_db(text).ok_or_else(|| bad(column, "a timestamp", text))
+}
+
+/// Serialisers for rows that are also written out whole (exports, a person's own data), so
+/// typed fields keep the shape those files have always had: timestamps as the database text,
+/// flags as 0/1 and words as stored.
+pub(crate) mod as_stored {
+    use chrono::{DateTime, Utc};
+    use serde::Serializer;
+
+    pub(crate) fn time<S: Serializer>(t: &DateTime<Utc>, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_str(&crate::store::time::to_db(*t))
+    }
+
+    pub(crate) fn flag<S: Serializer>(b: &bool, s: S) -> Result<S::Ok, S::Error> {
+        s.serialize_i64(i64::from(*b))
+    }
+
+    pub(crate) fn word<S: Serializer, T: std::fmt::Display>(
+        w: &T,
+        s: S,
+    ) -> Result<S::Ok, S::Error> {
+        s.collect_str(w)
+    }
 }

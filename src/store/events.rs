@@ -1,34 +1,54 @@
 //! Events: who is in the room (checked in, or marked as left) and the quick rounds run there.
 use chrono::{DateTime, Utc};
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, Row, Transaction};
 
 use super::participants::new_public_id;
 use super::rounds::{insert_groups, Candidate, NewGroup, Round};
 use super::time::to_db;
-use super::{Store, StoreError};
-use crate::domain::{MeetingMode, ParticipantDetails};
+use super::{columns, Store, StoreError};
+use crate::domain::{MeetingMode, MembershipState, ParticipantDetails};
 
 /// A person of an event as the check-in list shows them.
-#[derive(Clone, Debug, FromRow, serde::Serialize)]
+#[derive(Clone, Debug)]
 pub struct EventPerson {
     pub membership_id: i64,
     pub public_id: String,
     pub name: String,
-    pub state: String,
+    pub state: MembershipState,
     pub attribute_value: String,
-    pub checked_in_at: Option<String>,
+    pub checked_in_at: Option<DateTime<Utc>>,
     /// Went home during the event (see `mark_left`).
-    pub left_room_at: Option<String>,
+    pub left_room_at: Option<DateTime<Utc>>,
+}
+
+impl FromRow<'_, AnyRow> for EventPerson {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(EventPerson {
+            membership_id: row.try_get("membership_id")?,
+            public_id: row.try_get("public_id")?,
+            name: row.try_get("name")?,
+            state: columns::word(row, "state", MembershipState::parse)?,
+            attribute_value: row.try_get("attribute_value")?,
+            checked_in_at: columns::optional_time(row, "checked_in_at")?,
+            left_room_at: columns::optional_time(row, "left_room_at")?,
+        })
+    }
 }
 
 impl EventPerson {
+    /// Out of the trial altogether (not just gone home from the room).
+    pub fn left_trial(&self) -> bool {
+        self.state == MembershipState::Left
+    }
+
     pub fn is_checked_in(&self) -> bool {
         self.checked_in_at.is_some() && !self.has_left()
     }
 
     /// Gone from the room, or out of the trial altogether.
     pub fn has_left(&self) -> bool {
-        self.left_room_at.is_some() || self.state == "left"
+        self.left_room_at.is_some() || self.left_trial()
     }
 }
 
@@ -438,6 +458,46 @@ async fn merge_membership(
         .execute(&mut **tx)
         .await?;
     Ok(())
+}
+
+/// Ties quick round `round_id` to the form press `request_key`, in the caller's transaction.
+/// False when that press has started a round already: the caller rolls back and shows that one.
+pub async fn record_round_request(
+    tx: &mut Transaction<'_, Any>,
+    trial_id: i64,
+    request_key: &str,
+    round_id: i64,
+    now: DateTime<Utc>,
+) -> Result<bool, StoreError> {
+    let done = sqlx::query(
+        "INSERT INTO round_requests (trial_id, request_key, round_id, created_at) \
+         VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
+    )
+    .bind(trial_id)
+    .bind(request_key)
+    .bind(round_id)
+    .bind(to_db(now))
+    .execute(&mut **tx)
+    .await?;
+    Ok(done.rows_affected() > 0)
+}
+
+impl Store {
+    /// The quick round the form press `request_key` started, if it did.
+    pub async fn round_for_request(
+        &self,
+        trial_id: i64,
+        request_key: &str,
+    ) -> Result<Option<Round>, StoreError> {
+        Ok(sqlx::query_as(&format!(
+            "SELECT {ROUND_COLUMNS} FROM rounds WHERE id = \
+             (SELECT round_id FROM round_requests WHERE trial_id = $1 AND request_key = $2)"
+        ))
+        .bind(trial_id)
+        .bind(request_key)
+        .fetch_optional(self.pool())
+        .await?)
+    }
 }
 
 /// Records quick round `number`, published at once with its groups, in the caller's

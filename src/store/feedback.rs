@@ -1,11 +1,13 @@
 //! Feedback: answers to "did you meet?", the feedback emails that asked for them, and the
 //! "still in?" requests sent after a run of unanswered ones.
 use chrono::{DateTime, Utc};
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, Row, Transaction};
 
 use super::signup::LinkPurpose;
 use super::time::to_db;
-use super::{Store, StoreError};
+use super::{columns, Store, StoreError};
+use crate::domain::{MembershipState, Outcome};
 
 /// A link tied to one membership and one group (feedback, "still in?").
 pub async fn insert_group_token(
@@ -34,7 +36,7 @@ pub async fn insert_group_token(
 
 /// What a feedback link leads to: one person in one group of a published round, and what
 /// they have answered so far.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct FeedbackTarget {
     pub membership_id: i64,
     pub group_id: i64,
@@ -42,10 +44,32 @@ pub struct FeedbackTarget {
     pub trial_name: String,
     pub round_number: i64,
     pub group_size: i64,
-    pub outcome: Option<String>,
+    /// The answer so far; the details below are `None` until there is one.
+    pub outcome: Option<Outcome>,
     pub rating: Option<i64>,
     pub takeaway: Option<String>,
-    pub share_consent: Option<i64>,
+    pub share_consent: Option<bool>,
+}
+
+impl FromRow<'_, AnyRow> for FeedbackTarget {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        let outcome: Option<String> = row.try_get("outcome")?;
+        let share_consent: Option<i64> = row.try_get("share_consent")?;
+        Ok(FeedbackTarget {
+            membership_id: row.try_get("membership_id")?,
+            group_id: row.try_get("group_id")?,
+            name: row.try_get("name")?,
+            trial_name: row.try_get("trial_name")?,
+            round_number: row.try_get("round_number")?,
+            group_size: row.try_get("group_size")?,
+            outcome: outcome
+                .map(|o| columns::stored("outcome", &o, Outcome::parse))
+                .transpose()?,
+            rating: row.try_get("rating")?,
+            takeaway: row.try_get("takeaway")?,
+            share_consent: share_consent.map(|n| n != 0),
+        })
+    }
 }
 
 /// A member of a group due a feedback email.
@@ -67,26 +91,53 @@ pub struct DueReask {
 }
 
 /// One feedback email sent to an active member since their last "still in?" request.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct SentRequest {
     pub membership_id: i64,
     pub trial_id: i64,
     pub group_id: i64,
-    pub sent_at: String,
-    /// 1 when the member has answered it.
-    pub answered: i64,
+    pub sent_at: DateTime<Utc>,
+    /// The member has answered it.
+    pub answered: bool,
+}
+
+impl FromRow<'_, AnyRow> for SentRequest {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(SentRequest {
+            membership_id: row.try_get("membership_id")?,
+            trial_id: row.try_get("trial_id")?,
+            group_id: row.try_get("group_id")?,
+            sent_at: columns::time(row, "sent_at")?,
+            answered: columns::flag(row, "answered")?,
+        })
+    }
 }
 
 /// What a "still in?" link leads to.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct StillInTarget {
     pub request_id: i64,
     pub membership_id: i64,
     pub trial_id: i64,
     pub name: String,
     pub trial_name: String,
-    pub state: String,
+    pub state: MembershipState,
+    /// As `app::feedback::StillIn` writes it.
     pub answer: Option<String>,
+}
+
+impl FromRow<'_, AnyRow> for StillInTarget {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(StillInTarget {
+            request_id: row.try_get("request_id")?,
+            membership_id: row.try_get("membership_id")?,
+            trial_id: row.try_get("trial_id")?,
+            name: row.try_get("name")?,
+            trial_name: row.try_get("trial_name")?,
+            state: columns::word(row, "state", MembershipState::parse)?,
+            answer: row.try_get("answer")?,
+        })
+    }
 }
 
 impl Store {

@@ -1,17 +1,22 @@
 //! Read-only queries behind the dashboard and the exports. Only published rounds count: a
 //! draft can still change and nobody has been told about it.
-use sqlx::FromRow;
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
+use super::columns::{self, as_stored};
 use super::trials::Trial;
 use super::{Store, StoreError};
+use crate::domain::MembershipState;
 use crate::insight::{Answer, History, Outcome, People, Placement};
 
 /// One member of one group of a published round, as exported.
-#[derive(Clone, Debug, FromRow, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct PairingRow {
     #[serde(rename = "round")]
     pub round_number: i64,
-    pub published_at: String,
+    #[serde(serialize_with = "as_stored::time")]
+    pub published_at: DateTime<Utc>,
     /// The group's position in its round, from 1.
     #[serde(rename = "group")]
     pub group_number: i64,
@@ -27,8 +32,24 @@ pub struct PairingRow {
     pub membership_id: i64,
 }
 
+impl FromRow<'_, AnyRow> for PairingRow {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(PairingRow {
+            round_number: row.try_get("round_number")?,
+            published_at: columns::time(row, "published_at")?,
+            group_number: row.try_get("group_number")?,
+            table_label: row.try_get("table_label")?,
+            public_id: row.try_get("public_id")?,
+            name: row.try_get("name")?,
+            attribute_value: row.try_get("attribute_value")?,
+            group_id: row.try_get("group_id")?,
+            membership_id: row.try_get("membership_id")?,
+        })
+    }
+}
+
 /// One member's answer about one group, as exported.
-#[derive(Clone, Debug, FromRow, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct FeedbackRow {
     #[serde(rename = "round")]
     pub round_number: i64,
@@ -37,24 +58,44 @@ pub struct FeedbackRow {
     #[serde(rename = "id")]
     pub public_id: String,
     pub name: String,
-    pub outcome: String,
+    #[serde(serialize_with = "as_stored::word")]
+    pub outcome: Outcome,
     pub rating: Option<i64>,
     /// Empty unless the person agreed to share it: the query never reads the others.
     pub takeaway: String,
-    pub answered_at: String,
+    #[serde(serialize_with = "as_stored::time")]
+    pub answered_at: DateTime<Utc>,
     #[serde(skip)]
     pub group_id: i64,
     #[serde(skip)]
     pub membership_id: i64,
     #[serde(skip)]
-    pub share_consent: i64,
+    pub share_consent: bool,
+}
+
+impl FromRow<'_, AnyRow> for FeedbackRow {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(FeedbackRow {
+            round_number: row.try_get("round_number")?,
+            group_number: row.try_get("group_number")?,
+            public_id: row.try_get("public_id")?,
+            name: row.try_get("name")?,
+            outcome: columns::word(row, "outcome", Outcome::parse)?,
+            rating: row.try_get("rating")?,
+            takeaway: row.try_get("takeaway")?,
+            answered_at: columns::time(row, "answered_at")?,
+            group_id: row.try_get("group_id")?,
+            membership_id: row.try_get("membership_id")?,
+            share_consent: columns::flag(row, "share_consent")?,
+        })
+    }
 }
 
 impl Store {
     /// Everyone in every group of the trial's published rounds, by round, group and name.
     pub async fn pairing_rows(&self, trial_id: i64) -> Result<Vec<PairingRow>, StoreError> {
         Ok(sqlx::query_as(
-            "SELECT r.number AS round_number, COALESCE(r.published_at, '') AS published_at, \
+            "SELECT r.number AS round_number, r.published_at, \
                g.position AS group_number, g.table_label, m.public_id, p.name, \
                m.attribute_value, g.id AS group_id, m.id AS membership_id \
              FROM rounds r JOIN round_groups g ON g.round_id = r.id \
@@ -98,10 +139,10 @@ impl Store {
             self.pairing_rows(trial.id),
             self.feedback_rows(trial.id),
         )?;
-        let count = |state: &str| {
+        let count = |state: MembershipState| {
             states
                 .iter()
-                .find(|(s, _)| s == state)
+                .find(|(s, _)| *s == state)
                 .map_or(0, |(_, n)| *n)
         };
         let mut published_rounds: Vec<i64> = rounds
@@ -117,9 +158,9 @@ impl Store {
                 .map(str::to_string)
                 .collect(),
             people: People {
-                active: count("active"),
-                paused: count("paused"),
-                pending: count("pending"),
+                active: count(MembershipState::Active),
+                paused: count(MembershipState::Paused),
+                pending: count(MembershipState::Pending),
             },
             draft_rounds: rounds.iter().filter(|r| r.is_draft()).count() as i64,
             published_rounds,
@@ -138,12 +179,14 @@ impl Store {
                     round: f.round_number,
                     group_id: f.group_id,
                     membership_id: f.membership_id,
-                    outcome: Outcome::parse(&f.outcome),
+                    outcome: Some(f.outcome),
                     rating: f.rating,
                     takeaway: f.takeaway,
-                    share_consent: f.share_consent == 1,
+                    share_consent: f.share_consent,
                 })
                 .collect(),
+            // Read by `app::dashboard::history` (store::met_pairs).
+            met_pairs: Vec::new(),
         })
     }
 }

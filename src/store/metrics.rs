@@ -3,7 +3,6 @@
 //! however many sent messages the outbox keeps.
 use chrono::{DateTime, Utc};
 
-use super::time::from_db;
 use super::{Store, StoreError};
 
 #[derive(Clone, Debug, Default, PartialEq)]
@@ -39,8 +38,6 @@ impl Store {
         s.oldest_waiting_seconds = self
             .oldest_waiting_email()
             .await?
-            .as_deref()
-            .and_then(from_db)
             .map_or(0.0, |t| (now - t).num_milliseconds().max(0) as f64 / 1000.0);
         let (published,): (i64,) =
             sqlx::query_as("SELECT COUNT(*) FROM rounds WHERE state = 'published'")

@@ -18,10 +18,12 @@ pub use database_url::{Backend, DatabaseUrl};
 
 mod columns;
 mod database_url;
+pub mod do_not_pair;
 pub mod events;
 pub mod feedback;
 pub mod insight;
 pub mod limits;
+pub mod met_pairs;
 pub mod metrics;
 pub mod organisers;
 pub mod outbox;

@@ -1,37 +1,64 @@
 //! Organiser accounts, their sessions and API tokens, and one-time link tokens.
 use chrono::{DateTime, Utc};
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, Row, Transaction};
 
 use super::time::to_db;
-use super::{Store, StoreError};
+use super::{columns, Store, StoreError};
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct Organiser {
     pub id: i64,
     pub email: String,
     pub password_hash: String,
-    pub created_at: String,
-    pub last_login_at: Option<String>,
-    /// 1 for an admin (sees and changes everything), 0 for an organiser (granted trials only).
-    pub is_admin: i64,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    /// An admin sees and changes everything; an organiser only the trials granted to them.
+    pub is_admin: bool,
+}
+
+impl FromRow<'_, AnyRow> for Organiser {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Organiser {
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            password_hash: row.try_get("password_hash")?,
+            created_at: columns::time(row, "created_at")?,
+            last_login_at: columns::optional_time(row, "last_login_at")?,
+            is_admin: columns::flag(row, "is_admin")?,
+        })
+    }
 }
 
 impl Organiser {
     pub fn is_admin(&self) -> bool {
-        self.is_admin != 0
+        self.is_admin
     }
 }
 
 const ORGANISER_COLUMNS: &str = "id, email, password_hash, created_at, last_login_at, is_admin";
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct ApiToken {
     pub id: i64,
     pub name: String,
-    pub created_at: String,
-    pub last_used_at: Option<String>,
-    pub revoked_at: Option<String>,
-    pub expires_at: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub last_used_at: Option<DateTime<Utc>>,
+    pub revoked_at: Option<DateTime<Utc>>,
+    pub expires_at: Option<DateTime<Utc>>,
+}
+
+impl FromRow<'_, AnyRow> for ApiToken {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(ApiToken {
+            id: row.try_get("id")?,
+            name: row.try_get("name")?,
+            created_at: columns::time(row, "created_at")?,
+            last_used_at: columns::optional_time(row, "last_used_at")?,
+            revoked_at: columns::optional_time(row, "revoked_at")?,
+            expires_at: columns::optional_time(row, "expires_at")?,
+        })
+    }
 }
 
 /// What a one-time link is for.
@@ -43,6 +70,15 @@ pub enum TokenPurpose {
 }
 
 impl TokenPurpose {
+    pub fn parse(s: &str) -> Option<Self> {
+        Some(match s {
+            "setup" => TokenPurpose::Setup,
+            "invite" => TokenPurpose::Invite,
+            "reset" => TokenPurpose::Reset,
+            _ => return None,
+        })
+    }
+
     pub fn as_str(self) -> &'static str {
         match self {
             TokenPurpose::Setup => "setup",
@@ -52,13 +88,25 @@ impl TokenPurpose {
     }
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct OneTimeToken {
     pub id: i64,
-    pub purpose: String,
+    pub purpose: TokenPurpose,
     pub email: Option<String>,
-    pub expires_at: String,
-    pub used_at: Option<String>,
+    pub expires_at: DateTime<Utc>,
+    pub used_at: Option<DateTime<Utc>>,
+}
+
+impl FromRow<'_, AnyRow> for OneTimeToken {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(OneTimeToken {
+            id: row.try_get("id")?,
+            purpose: columns::word(row, "purpose", TokenPurpose::parse)?,
+            email: row.try_get("email")?,
+            expires_at: columns::time(row, "expires_at")?,
+            used_at: columns::optional_time(row, "used_at")?,
+        })
+    }
 }
 
 /// Why an organiser could not be created from a link.
@@ -385,19 +433,32 @@ impl Store {
 }
 
 /// An organiser as the list of accounts shows them.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct OrganiserSummary {
     pub id: i64,
     pub email: String,
-    pub is_admin: i64,
-    pub created_at: String,
-    pub last_login_at: Option<String>,
-    pub disabled_at: Option<String>,
+    pub is_admin: bool,
+    pub created_at: DateTime<Utc>,
+    pub last_login_at: Option<DateTime<Utc>>,
+    pub disabled_at: Option<DateTime<Utc>>,
+}
+
+impl FromRow<'_, AnyRow> for OrganiserSummary {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(OrganiserSummary {
+            id: row.try_get("id")?,
+            email: row.try_get("email")?,
+            is_admin: columns::flag(row, "is_admin")?,
+            created_at: columns::time(row, "created_at")?,
+            last_login_at: columns::optional_time(row, "last_login_at")?,
+            disabled_at: columns::optional_time(row, "disabled_at")?,
+        })
+    }
 }
 
 impl OrganiserSummary {
     pub fn is_admin(&self) -> bool {
-        self.is_admin != 0
+        self.is_admin
     }
 }
 

@@ -1,10 +1,12 @@
 //! The outbox: every email is written here in the same transaction as the change that caused
 //! it, and only the delivery worker talks to the mail server.
 use chrono::{DateTime, Utc};
-use sqlx::{Any, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, Row, Transaction};
 
 use super::time::to_db;
-use super::StoreError;
+use super::{columns, StoreError};
+use crate::domain::OutboxState;
 
 /// A rendered email waiting to be queued.
 #[derive(Clone, Debug)]
@@ -52,7 +54,7 @@ pub async fn enqueue(
     Ok(message_id)
 }
 
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct QueuedEmail {
     pub id: i64,
     pub message_id: String,
@@ -61,7 +63,22 @@ pub struct QueuedEmail {
     pub subject: String,
     pub body_text: String,
     pub body_html: String,
-    pub state: String,
+    pub state: OutboxState,
+}
+
+impl FromRow<'_, AnyRow> for QueuedEmail {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(QueuedEmail {
+            id: row.try_get("id")?,
+            message_id: row.try_get("message_id")?,
+            template: row.try_get("template")?,
+            to_address: row.try_get("to_address")?,
+            subject: row.try_get("subject")?,
+            body_text: row.try_get("body_text")?,
+            body_html: row.try_get("body_html")?,
+            state: columns::word(row, "state", OutboxState::parse)?,
+        })
+    }
 }
 
 impl super::Store {
@@ -112,23 +129,22 @@ impl OutboxProgress {
         self.queued + self.sending + self.sent + self.failed
     }
 
-    fn from_rows(rows: Vec<(String, i64)>) -> Self {
+    fn from_rows(rows: Vec<(String, i64)>) -> Result<Self, sqlx::Error> {
         let mut p = Self::default();
         for (state, n) in rows {
-            match state.as_str() {
-                "queued" => p.queued = n,
-                "sending" => p.sending = n,
-                "sent" => p.sent = n,
-                "failed" => p.failed = n,
-                _ => {}
+            match columns::stored("state", &state, OutboxState::parse)? {
+                OutboxState::Queued => p.queued = n,
+                OutboxState::Sending => p.sending = n,
+                OutboxState::Sent => p.sent = n,
+                OutboxState::Failed => p.failed = n,
             }
         }
-        p
+        Ok(p)
     }
 }
 
 /// A message that gave up, for the console.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct FailedEmail {
     pub id: i64,
     pub template: String,
@@ -136,11 +152,25 @@ pub struct FailedEmail {
     pub subject: String,
     pub last_error: Option<String>,
     pub attempts: i64,
-    pub created_at: String,
+    pub created_at: DateTime<Utc>,
+}
+
+impl FromRow<'_, AnyRow> for FailedEmail {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(FailedEmail {
+            id: row.try_get("id")?,
+            template: row.try_get("template")?,
+            to_address: row.try_get("to_address")?,
+            subject: row.try_get("subject")?,
+            last_error: row.try_get("last_error")?,
+            attempts: row.try_get("attempts")?,
+            created_at: columns::time(row, "created_at")?,
+        })
+    }
 }
 
 /// A message waiting for its next attempt, for the console.
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct WaitingEmail {
     pub id: i64,
     pub template: String,
@@ -148,14 +178,37 @@ pub struct WaitingEmail {
     pub subject: String,
     pub last_error: Option<String>,
     pub attempts: i64,
-    pub next_attempt_at: String,
+    pub next_attempt_at: DateTime<Utc>,
+}
+
+impl FromRow<'_, AnyRow> for WaitingEmail {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(WaitingEmail {
+            id: row.try_get("id")?,
+            template: row.try_get("template")?,
+            to_address: row.try_get("to_address")?,
+            subject: row.try_get("subject")?,
+            last_error: row.try_get("last_error")?,
+            attempts: row.try_get("attempts")?,
+            next_attempt_at: columns::time(row, "next_attempt_at")?,
+        })
+    }
 }
 
 /// Delivery is failing: since when, and the latest error (never an address).
-#[derive(Clone, Debug, sqlx::FromRow)]
+#[derive(Clone, Debug)]
 pub struct DeliveryFailing {
-    pub failing_since: String,
+    pub failing_since: DateTime<Utc>,
     pub last_error: Option<String>,
+}
+
+impl FromRow<'_, AnyRow> for DeliveryFailing {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(DeliveryFailing {
+            failing_since: columns::time(row, "failing_since")?,
+            last_error: row.try_get("last_error")?,
+        })
+    }
 }
 
 const CLAIMED_COLUMNS: &str = "id, message_id, to_address, participant_id, subject, body_text, \
@@ -336,7 +389,7 @@ impl super::Store {
                 .bind(round_id)
                 .fetch_all(self.pool())
                 .await?;
-        Ok(OutboxProgress::from_rows(rows))
+        Ok(OutboxProgress::from_rows(rows)?)
     }
 
     /// Delivery progress of every email.
@@ -345,7 +398,7 @@ impl super::Store {
             sqlx::query_as("SELECT state, COUNT(*) FROM outbox GROUP BY state")
                 .fetch_all(self.pool())
                 .await?;
-        Ok(OutboxProgress::from_rows(rows))
+        Ok(OutboxProgress::from_rows(rows)?)
     }
 
     /// Failed messages, newest first.
@@ -402,13 +455,15 @@ impl super::Store {
     }
 
     /// How long the oldest message still waiting or being sent has been in the outbox.
-    pub async fn oldest_waiting_email(&self) -> Result<Option<String>, StoreError> {
+    pub async fn oldest_waiting_email(&self) -> Result<Option<DateTime<Utc>>, StoreError> {
         let (oldest,): (Option<String>,) = sqlx::query_as(
             "SELECT MIN(created_at) FROM outbox WHERE state IN ('queued', 'sending')",
         )
         .fetch_one(self.pool())
         .await?;
-        Ok(oldest)
+        Ok(oldest
+            .map(|t| columns::stored_time("created_at", &t))
+            .transpose()?)
     }
 
     /// Since when delivery has been failing, and the latest error; `None` while it works.

@@ -1,13 +1,14 @@
 //! People (participants, one per email address) and their memberships of trials.
 use chrono::{DateTime, Utc};
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, Row, Transaction};
 
 use super::time::to_db;
-use super::{Store, StoreError};
+use super::{columns, Store, StoreError};
 use crate::domain::{MeetingMode, MembershipState, ParticipantDetails};
 
 /// A person in a trial: the membership joined with the participant.
-#[derive(Clone, Debug, FromRow, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
     pub membership_id: i64,
     /// Random and stable: safe to show in addresses and exports.
@@ -17,29 +18,52 @@ pub struct Member {
     /// None once erased.
     pub email: Option<String>,
     pub name: String,
-    pub state: String,
+    pub state: MembershipState,
     pub attribute_value: String,
     pub role: String,
     pub site: String,
     pub team: String,
     pub meeting_modes: String,
     pub introduction: String,
-    pub paused_until: Option<String>,
-    pub skip_next_round: i64,
-    pub consent_at: Option<String>,
-    pub confirmed_at: Option<String>,
-    pub created_at: String,
-    pub updated_at: String,
+    pub paused_until: Option<DateTime<Utc>>,
+    pub skip_next_round: bool,
+    pub consent_at: Option<DateTime<Utc>>,
+    pub confirmed_at: Option<DateTime<Utc>>,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
     /// Why email to this person needs an organiser's look (an address the mail server
     /// refused); cleared when mail to them goes through.
     pub needs_attention: Option<String>,
 }
 
-impl Member {
-    pub fn state(&self) -> Option<MembershipState> {
-        MembershipState::parse(&self.state)
+impl FromRow<'_, AnyRow> for Member {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Member {
+            membership_id: row.try_get("membership_id")?,
+            public_id: row.try_get("public_id")?,
+            trial_id: row.try_get("trial_id")?,
+            participant_id: row.try_get("participant_id")?,
+            email: row.try_get("email")?,
+            name: row.try_get("name")?,
+            state: columns::word(row, "state", MembershipState::parse)?,
+            attribute_value: row.try_get("attribute_value")?,
+            role: row.try_get("role")?,
+            site: row.try_get("site")?,
+            team: row.try_get("team")?,
+            meeting_modes: row.try_get("meeting_modes")?,
+            introduction: row.try_get("introduction")?,
+            paused_until: columns::optional_time(row, "paused_until")?,
+            skip_next_round: columns::flag(row, "skip_next_round")?,
+            consent_at: columns::optional_time(row, "consent_at")?,
+            confirmed_at: columns::optional_time(row, "confirmed_at")?,
+            created_at: columns::time(row, "created_at")?,
+            updated_at: columns::time(row, "updated_at")?,
+            needs_attention: row.try_get("needs_attention")?,
+        })
     }
+}
 
+impl Member {
     pub fn meeting_mode_list(&self) -> Vec<MeetingMode> {
         MeetingMode::parse_list(std::slice::from_ref(&self.meeting_modes)).unwrap_or_default()
     }
@@ -58,7 +82,10 @@ pub enum AddOutcome {
         public_id: String,
     },
     /// The address was already in this trial; nothing was changed.
-    AlreadyMember { membership_id: i64, state: String },
+    AlreadyMember {
+        membership_id: i64,
+        state: MembershipState,
+    },
 }
 
 /// Adds a person to a trial inside the caller's transaction. The participant row is shared
@@ -132,6 +159,7 @@ pub async fn add_member(
     .bind(participant_id)
     .fetch_one(&mut **tx)
     .await?;
+    let state = columns::stored("state", &state, MembershipState::parse)?;
     Ok(AddOutcome::AlreadyMember {
         membership_id,
         state,
@@ -208,13 +236,17 @@ impl Store {
     pub async fn count_members_by_state(
         &self,
         trial_id: i64,
-    ) -> Result<Vec<(String, i64)>, StoreError> {
-        Ok(sqlx::query_as(
+    ) -> Result<Vec<(MembershipState, i64)>, StoreError> {
+        let rows: Vec<(String, i64)> = sqlx::query_as(
             "SELECT state, COUNT(*) FROM memberships WHERE trial_id = $1 GROUP BY state ORDER BY state",
         )
         .bind(trial_id)
         .fetch_all(self.pool())
-        .await?)
+        .await?;
+        rows.into_iter()
+            .map(|(s, n)| Ok((columns::stored("state", &s, MembershipState::parse)?, n)))
+            .collect::<Result<_, sqlx::Error>>()
+            .map_err(StoreError::from)
     }
 
     /// Moves a membership to another state; `paused_until` only matters for `Paused`.

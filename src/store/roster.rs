@@ -3,15 +3,16 @@
 use std::collections::HashSet;
 
 use chrono::{DateTime, Utc};
-use sqlx::FromRow;
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
 use super::participants::{add_member, AddOutcome};
 use super::time::to_db;
-use super::{Store, StoreError};
-use crate::domain::{MembershipState, ParticipantDetails};
+use super::{columns, Store, StoreError};
+use crate::domain::{ImportState, MembershipState, ParticipantDetails};
 
 /// An uploaded file waiting for (or past) its import.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct ImportBatch {
     pub id: i64,
     pub public_id: String,
@@ -19,31 +20,49 @@ pub struct ImportBatch {
     pub file_name: String,
     /// The file as text (already checked to be UTF-8).
     pub content: String,
-    /// `previewed`, `importing`, `imported` or `failed`.
-    pub state: String,
+    pub state: ImportState,
     pub added: i64,
     /// After the import: what happened, in words for the organiser.
     pub outcome: String,
-    pub created_at: String,
-    pub finished_at: Option<String>,
+    pub created_at: DateTime<Utc>,
+    pub finished_at: Option<DateTime<Utc>>,
     /// People in the import as it was started (or continued): `done` of them are through.
     pub total: i64,
     pub done: i64,
     /// Whether the organiser stated these people's consent (kept for a continued import).
-    pub consent: i64,
+    pub consent: bool,
     /// Written with every chunk of the import; an old one means it was interrupted.
-    pub heartbeat_at: Option<String>,
+    pub heartbeat_at: Option<DateTime<Utc>>,
+}
+
+impl FromRow<'_, AnyRow> for ImportBatch {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(ImportBatch {
+            id: row.try_get("id")?,
+            public_id: row.try_get("public_id")?,
+            trial_id: row.try_get("trial_id")?,
+            file_name: row.try_get("file_name")?,
+            content: row.try_get("content")?,
+            state: columns::word(row, "state", ImportState::parse)?,
+            added: row.try_get("added")?,
+            outcome: row.try_get("outcome")?,
+            created_at: columns::time(row, "created_at")?,
+            finished_at: columns::optional_time(row, "finished_at")?,
+            total: row.try_get("total")?,
+            done: row.try_get("done")?,
+            consent: columns::flag(row, "consent")?,
+            heartbeat_at: columns::optional_time(row, "heartbeat_at")?,
+        })
+    }
 }
 
 impl ImportBatch {
     /// An `importing` batch whose import has shown no sign of life for a while: the process
     /// running it stopped. What it saved stays; running the import again adds the rest.
     pub fn interrupted(&self, now: DateTime<Utc>) -> bool {
-        self.state == "importing"
+        self.state == ImportState::Importing
             && self
                 .heartbeat_at
-                .as_deref()
-                .and_then(super::time::from_db)
                 .is_none_or(|at| at < now - chrono::Duration::seconds(IMPORT_STALE_SECONDS))
     }
 }
@@ -236,7 +255,14 @@ impl Store {
         sqlx::query(
             "UPDATE import_batches SET state = $1, outcome = $2, finished_at = $3 WHERE id = $4",
         )
-        .bind(if imported { "imported" } else { "failed" })
+        .bind(
+            if imported {
+                ImportState::Imported
+            } else {
+                ImportState::Failed
+            }
+            .as_str(),
+        )
         .bind(outcome)
         .bind(to_db(now))
         .bind(batch_id)

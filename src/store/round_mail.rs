@@ -3,11 +3,12 @@
 use std::collections::HashMap;
 
 use chrono::{DateTime, Utc};
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, Row, Transaction};
 
 use super::time::to_db;
-use super::{Store, StoreError};
-use crate::domain::RoundSettings;
+use super::{columns, Store, StoreError};
+use crate::domain::{Nudge, RoundSettings};
 
 /// How one member can meet, as the sign-up form stored it.
 #[derive(Clone, Debug, FromRow)]
@@ -30,15 +31,34 @@ pub struct DueNudge {
 #[derive(Clone, Debug, FromRow)]
 pub struct NudgeTrial {
     pub trial_id: i64,
-    pub nudge: String,
+    pub nudge: Nudge,
     pub feedback_delay_days: i64,
 }
 
+impl FromRow<'_, AnyRow> for NudgeTrial {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(NudgeTrial {
+            trial_id: row.try_get("trial_id")?,
+            nudge: columns::word(row, "nudge", |s| Nudge::parse(s).ok())?,
+            feedback_delay_days: row.try_get("feedback_delay_days")?,
+        })
+    }
+}
+
 /// A pre-round notice already queued, for a slot that has not started.
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct OpenNotice {
-    pub slot: String,
-    pub created_at: String,
+    pub slot: DateTime<Utc>,
+    pub created_at: DateTime<Utc>,
+}
+
+impl FromRow<'_, AnyRow> for OpenNotice {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(OpenNotice {
+            slot: columns::time(row, "slot")?,
+            created_at: columns::time(row, "created_at")?,
+        })
+    }
 }
 
 #[derive(FromRow)]
@@ -233,7 +253,7 @@ pub async fn claim_nudge(
 pub async fn claim_notice_for(
     tx: &mut Transaction<'_, Any>,
     trial_id: i64,
-    slot: &str,
+    slot: DateTime<Utc>,
     membership_id: i64,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
@@ -242,7 +262,7 @@ pub async fn claim_notice_for(
          VALUES ($1, $2, $3, $4) ON CONFLICT DO NOTHING",
     )
     .bind(trial_id)
-    .bind(slot)
+    .bind(to_db(slot))
     .bind(membership_id)
     .bind(to_db(now))
     .execute(&mut **tx)
@@ -255,8 +275,8 @@ pub async fn claim_notice_for(
 pub async fn late_notice_recipients(
     tx: &mut Transaction<'_, Any>,
     trial_id: i64,
-    slot: &str,
-    notice_created_at: &str,
+    slot: DateTime<Utc>,
+    notice_created_at: DateTime<Utc>,
 ) -> Result<Vec<super::schedule::NoticeRecipient>, StoreError> {
     Ok(sqlx::query_as(
         "SELECT m.id AS membership_id, p.id AS participant_id, p.name, p.email \
@@ -270,8 +290,8 @@ pub async fn late_notice_recipients(
          ORDER BY m.id",
     )
     .bind(trial_id)
-    .bind(slot)
-    .bind(notice_created_at)
+    .bind(to_db(slot))
+    .bind(to_db(notice_created_at))
     .fetch_all(&mut **tx)
     .await?)
 }

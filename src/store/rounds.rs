@@ -45,7 +45,7 @@ impl Round {
 }
 
 /// One member of one group, with what partners and organisers see about them.
-#[derive(Clone, Debug, FromRow, serde::Serialize)]
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct GroupMember {
     pub group_id: i64,
     pub position: i64,
@@ -64,7 +64,30 @@ pub struct GroupMember {
     pub meeting_modes: String,
     pub introduction: String,
     /// They asked to skip the next round; in a draft this means after it was drawn up.
-    pub skip_next_round: i64,
+    #[serde(serialize_with = "columns::as_stored::flag")]
+    pub skip_next_round: bool,
+}
+
+impl FromRow<'_, AnyRow> for GroupMember {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(GroupMember {
+            group_id: row.try_get("group_id")?,
+            position: row.try_get("position")?,
+            reason: row.try_get("reason")?,
+            table_label: row.try_get("table_label")?,
+            membership_id: row.try_get("membership_id")?,
+            public_id: row.try_get("public_id")?,
+            participant_id: row.try_get("participant_id")?,
+            name: row.try_get("name")?,
+            email: row.try_get("email")?,
+            attribute_value: row.try_get("attribute_value")?,
+            role: row.try_get("role")?,
+            site: row.try_get("site")?,
+            meeting_modes: row.try_get("meeting_modes")?,
+            introduction: row.try_get("introduction")?,
+            skip_next_round: columns::flag(row, "skip_next_round")?,
+        })
+    }
 }
 
 /// A group to save: membership ids and the engine's reason.

@@ -77,14 +77,19 @@ impl Store {
     }
 
     /// When a skip link stops working: the start of the round it skips.
-    pub async fn skip_link_expiry(&self, token_hash: &str) -> Result<Option<String>, StoreError> {
+    pub async fn skip_link_expiry(
+        &self,
+        token_hash: &str,
+    ) -> Result<Option<DateTime<Utc>>, StoreError> {
         let row: Option<(String,)> = sqlx::query_as(
             "SELECT expires_at FROM one_time_tokens WHERE token_hash = $1 AND purpose = 'skip'",
         )
         .bind(token_hash)
         .fetch_optional(self.pool())
         .await?;
-        Ok(row.map(|(e,)| e))
+        Ok(row
+            .map(|(e,)| super::columns::stored_time("expires_at", &e))
+            .transpose()?)
     }
 }
 

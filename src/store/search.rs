@@ -38,6 +38,11 @@ pub fn like_pattern(query: &str) -> String {
     format!("%{escaped}%")
 }
 
+/// Like [`like_pattern`], matching the name part of a search key only (never the address).
+pub fn name_like_pattern(query: &str) -> String {
+    format!("{}{SEPARATOR}%", like_pattern(query))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -65,5 +70,6 @@ mod tests {
         assert_eq!(key, "ann\u{1f}bob@example.org");
         assert_eq!(like_pattern("ann\u{1f}bob"), "%annbob%");
         assert_eq!(search_key("Ann", None), "ann\u{1f}");
+        assert_eq!(name_like_pattern("an"), "%an%\u{1f}%");
     }
 }

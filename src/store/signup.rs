@@ -1,12 +1,14 @@
 //! Participants' own actions: links by email (confirm, manage, unsubscribe), their details,
 //! pausing, skipping, leaving, the do-not-pair list, exporting and erasing.
 use chrono::{DateTime, Utc};
-use sqlx::{Any, FromRow, Transaction};
+use sqlx::any::AnyRow;
+use sqlx::{Any, FromRow, Row, Transaction};
 
+use super::columns::{self, as_stored};
 use super::participants::{Member, MEMBER_SELECT};
 use super::time::to_db;
 use super::{Store, StoreError};
-use crate::domain::{MeetingMode, MembershipState, ParticipantDetails};
+use crate::domain::{MeetingMode, MembershipState, Outcome, ParticipantDetails};
 
 /// What a participant's link is for. Only the hash of each token is stored.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -103,21 +105,48 @@ pub struct OtherMember {
     pub name: String,
 }
 
-#[derive(Clone, Debug, FromRow)]
+#[derive(Clone, Debug)]
 pub struct PastPartner {
     pub round_number: i64,
-    pub published_at: Option<String>,
+    pub published_at: Option<DateTime<Utc>>,
     pub name: String,
 }
 
-#[derive(Clone, Debug, FromRow, serde::Serialize)]
+impl FromRow<'_, AnyRow> for PastPartner {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(PastPartner {
+            round_number: row.try_get("round_number")?,
+            published_at: columns::optional_time(row, "published_at")?,
+            name: row.try_get("name")?,
+        })
+    }
+}
+
+/// One of a person's own answers, as their data export writes it.
+#[derive(Clone, Debug, serde::Serialize)]
 pub struct OwnFeedback {
     pub round_number: i64,
-    pub outcome: String,
+    #[serde(serialize_with = "as_stored::word")]
+    pub outcome: Outcome,
     pub rating: Option<i64>,
     pub takeaway: String,
-    pub share_consent: i64,
-    pub created_at: String,
+    #[serde(serialize_with = "as_stored::flag")]
+    pub share_consent: bool,
+    #[serde(serialize_with = "as_stored::time")]
+    pub created_at: DateTime<Utc>,
+}
+
+impl FromRow<'_, AnyRow> for OwnFeedback {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(OwnFeedback {
+            round_number: row.try_get("round_number")?,
+            outcome: columns::word(row, "outcome", Outcome::parse)?,
+            rating: row.try_get("rating")?,
+            takeaway: row.try_get("takeaway")?,
+            share_consent: columns::flag(row, "share_consent")?,
+            created_at: columns::time(row, "created_at")?,
+        })
+    }
 }
 
 impl Store {
@@ -190,7 +219,8 @@ pub async fn use_confirm_link(
         .bind(membership_id)
         .fetch_one(&mut **tx)
         .await?;
-    Ok((state != "erased").then_some(membership_id))
+    let state = columns::stored("state", &state, MembershipState::parse)?;
+    Ok((state != MembershipState::Erased).then_some(membership_id))
 }
 
 impl Store {

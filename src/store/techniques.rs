@@ -2,20 +2,21 @@
 //! Randomised Coffee Trials page points to.
 use std::sync::atomic::{AtomicU64, Ordering};
 
-use sqlx::FromRow;
+use chrono::{DateTime, Utc};
+use sqlx::any::AnyRow;
+use sqlx::{FromRow, Row};
 
 use super::time::to_db;
-use super::{Store, StoreError};
+use super::{columns, Store, StoreError};
 use crate::library::{Phase, TechniqueFacts, TechniqueInput};
 
 /// One row of `techniques`.
-#[derive(Clone, Debug, PartialEq, Eq, FromRow)]
+#[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Technique {
     pub id: i64,
     pub slug: String,
     pub name: String,
-    /// `before`, `during` or `after`; see [`Technique::phase`].
-    pub phase: String,
+    pub phase: Phase,
     /// Order within the phase, from 1.
     pub position: i64,
     pub summary: String,
@@ -25,17 +26,36 @@ pub struct Technique {
     /// `None` means no upper limit.
     pub people_max: Option<i64>,
     pub body_md: String,
-    /// 1 for the techniques shipped with the service, 0 for those added in the console.
-    pub is_builtin: i64,
-    pub created_at: String,
-    pub updated_at: String,
+    /// Shipped with the service, rather than added in the console.
+    pub is_builtin: bool,
+    pub created_at: DateTime<Utc>,
+    pub updated_at: DateTime<Utc>,
+}
+
+impl FromRow<'_, AnyRow> for Technique {
+    fn from_row(row: &AnyRow) -> Result<Self, sqlx::Error> {
+        Ok(Technique {
+            id: row.try_get("id")?,
+            slug: row.try_get("slug")?,
+            name: row.try_get("name")?,
+            phase: columns::word(row, "phase", Phase::parse)?,
+            position: row.try_get("position")?,
+            summary: row.try_get("summary")?,
+            duration_min_minutes: row.try_get("duration_min_minutes")?,
+            duration_max_minutes: row.try_get("duration_max_minutes")?,
+            people_min: row.try_get("people_min")?,
+            people_max: row.try_get("people_max")?,
+            body_md: row.try_get("body_md")?,
+            is_builtin: columns::flag(row, "is_builtin")?,
+            created_at: columns::time(row, "created_at")?,
+            updated_at: columns::time(row, "updated_at")?,
+        })
+    }
 }
 
 impl Technique {
     pub fn phase(&self) -> Phase {
-        // The column's CHECK constraint admits only the three phases, so the fallback is
-        // never taken; it keeps a hand-edited database from taking pages down.
-        Phase::parse(&self.phase).unwrap_or(Phase::During)
+        self.phase
     }
 
     /// The facts the chooser ranks by.

@@ -452,9 +452,9 @@ impl From<Technique> for TechniqueSummaryJson {
             duration_max_minutes: t.duration_max_minutes,
             people_min: t.people_min,
             people_max: t.people_max,
-            is_builtin: t.is_builtin != 0,
-            created_at: t.created_at,
-            updated_at: t.updated_at,
+            is_builtin: t.is_builtin,
+            created_at: crate::store::time::to_db(t.created_at),
+            updated_at: crate::store::time::to_db(t.updated_at),
         }
     }
 }
@@ -738,7 +738,7 @@ mod tests {
             id: 1,
             slug: "t".into(),
             name: "T".into(),
-            phase: "during".into(),
+            phase: Phase::During,
             position: 1,
             summary: String::new(),
             duration_min_minutes: minutes.0,
@@ -746,9 +746,9 @@ mod tests {
             people_min: people.0,
             people_max: people.1,
             body_md: String::new(),
-            is_builtin: 0,
-            created_at: String::new(),
-            updated_at: String::new(),
+            is_builtin: false,
+            created_at: chrono::Utc::now(),
+            updated_at: chrono::Utc::now(),
         }
     }
 

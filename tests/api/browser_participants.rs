@@ -115,7 +115,7 @@ async fn participants_sign_up_confirm_and_manage_in_a_browser() {
             grace.role.as_str(),
             grace.skip_next_round
         ),
-        ("active", "Rear admiral", 1)
+        ("active", "Rear admiral", true)
     );
     browser.client.clone().close().await.unwrap();
 }

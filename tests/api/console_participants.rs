@@ -1,4 +1,5 @@
 //! A trial's participants in the console: search, pause, remove, export.
+use coffee_trials::domain::MembershipState;
 use serde_json::{json, Value};
 
 use crate::helpers::{spawn_app, TestApp};
@@ -79,9 +80,9 @@ async fn organisers_search_pause_remove_and_export() {
     assert_eq!(
         app.store.count_members_by_state(trial.id).await.unwrap(),
         vec![
-            ("active".into(), 2),
-            ("left".into(), 1),
-            ("paused".into(), 1)
+            (MembershipState::Active, 2),
+            (MembershipState::Left, 1),
+            (MembershipState::Paused, 1)
         ]
     );
     let html = app

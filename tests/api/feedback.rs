@@ -186,9 +186,11 @@ async fn each_answer_is_recorded_and_the_latest_one_wins() {
         );
         let response = answer_by_http(&app, &token, answer).await;
         assert_eq!(response.status().as_u16(), 303, "{answer}");
+        // "Some of us met" asks who met before the details.
+        let next = if answer == "some_met" { "who" } else { "more" };
         assert_eq!(
             response.headers()["location"].to_str().unwrap(),
-            format!("/f/{token}/more")
+            format!("/f/{token}/{next}")
         );
         let rows = feedback_of(&app, &email(0)).await;
         assert_eq!(rows.len(), 1, "one answer per person and group");
@@ -382,7 +384,15 @@ async fn the_details_page_saves_a_rating_and_takeaway_and_refuses_a_bad_rating()
             ],
         )
         .await;
-    assert_eq!(good.status().as_u16(), 200);
+    assert_eq!(
+        good.status().as_u16(),
+        303,
+        "then a page of its own to reload"
+    );
+    assert_eq!(
+        good.headers()["location"].to_str().unwrap(),
+        format!("{more}?saved=yes")
+    );
     assert_eq!(
         feedback_of(&app, &email(0)).await[0],
         (
@@ -580,7 +590,14 @@ async fn three_silent_rounds_bring_one_still_in_email_then_silence_pauses_and_st
             &[("choice", "stay")],
         )
         .await;
-    assert_eq!(stayed.status().as_u16(), 200);
+    assert_eq!(
+        stayed.status().as_u16(),
+        303,
+        "then a page of its own to reload"
+    );
+    let done = stayed.headers()["location"].to_str().unwrap().to_string();
+    assert_eq!(done, format!("/still-in/{token}?done=stay"));
+    assert!(app.get_html(&done).await.contains("Good to have you"));
     // Person 3 leaves.
     let leave_token = token_in(&last_email(&app, "still_in", &email(3)).await, "/still-in/");
     let left = app
@@ -590,7 +607,9 @@ async fn three_silent_rounds_bring_one_still_in_email_then_silence_pauses_and_st
             &[("choice", "leave")],
         )
         .await;
-    assert_eq!(left.status().as_u16(), 200);
+    assert_eq!(left.status().as_u16(), 303);
+    let done = left.headers()["location"].to_str().unwrap().to_string();
+    assert!(app.get_html(&done).await.contains("You have left"));
     assert_eq!(membership(&app, &email(3)).await.1, "left");
 
     // Person 2 says nothing: paused after the wait, not before; nobody is deleted.
@@ -645,7 +664,7 @@ async fn three_silent_rounds_bring_one_still_in_email_then_silence_pauses_and_st
             &[("choice", "stay")],
         )
         .await;
-    assert_eq!(back.status().as_u16(), 200);
+    assert_eq!(back.status().as_u16(), 303);
     assert_eq!(membership(&app, &email(2)).await.1, "active");
 }
 
@@ -783,7 +802,7 @@ async fn still_in_from_someone_who_has_left_is_refused_at_the_field_and_changes_
     }
     // Leaving again is no error, and is recorded.
     let left = app.submit(&page, &page, &[("choice", "leave")]).await;
-    assert_eq!(left.status().as_u16(), 200);
+    assert_eq!(left.status().as_u16(), 303);
     assert_eq!(
         still_in_answer(&app, membership_id).await.as_deref(),
         Some("leave")
@@ -799,7 +818,7 @@ async fn a_still_in_answer_and_its_change_are_saved_together() {
     let page = format!("/still-in/{token}");
     for (choice, state) in [("pause", "paused"), ("stay", "active"), ("leave", "left")] {
         let response = app.submit(&page, &page, &[("choice", choice)]).await;
-        assert_eq!(response.status().as_u16(), 200, "{choice}");
+        assert_eq!(response.status().as_u16(), 303, "{choice}");
         let (_, now_state) =
             sqlx::query_as::<_, (i64, String)>("SELECT id, state FROM memberships WHERE id = $1")
                 .bind(membership_id)

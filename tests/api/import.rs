@@ -86,7 +86,11 @@ async fn count(app: &TestApp, sql: &str) -> i64 {
 }
 
 async fn states(app: &TestApp, trial_id: i64) -> Vec<(String, i64)> {
-    app.store.count_members_by_state(trial_id).await.unwrap()
+    let counts = app.store.count_members_by_state(trial_id).await.unwrap();
+    counts
+        .into_iter()
+        .map(|(state, n)| (state.as_str().to_string(), n))
+        .collect()
 }
 
 #[tokio::test]
@@ -131,7 +135,7 @@ async fn the_preview_names_every_problem_and_saves_nobody() {
         ("3", "email:"),
         ("4", "name:"),
         ("5", "the same email address as row 2"),
-        ("6", "group: choose one of: Research, Finance"),
+        ("6", "Department: choose one of: Research, Finance"),
     ] {
         let cell = format!("<tr><td>{row}</td>");
         let at = html

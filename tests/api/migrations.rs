@@ -2,6 +2,7 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use coffee_trials::config::DatabaseUrl;
 use coffee_trials::library::seed::{builtin_techniques, SeedTechnique, SEEDED_AT};
+use coffee_trials::store::time::from_db;
 use coffee_trials::store::Store;
 use sqlx::Row;
 
@@ -494,10 +495,10 @@ async fn the_seed_migration_holds_exactly_the_techniques_data_file() {
         .unwrap()
         .into_iter()
         .map(|t| {
-            assert_eq!(t.is_builtin, 1, "{}", t.slug);
+            assert!(t.is_builtin, "{}", t.slug);
             assert_eq!(
-                (t.created_at.as_str(), t.updated_at.as_str()),
-                (SEEDED_AT, SEEDED_AT)
+                (Some(t.created_at), Some(t.updated_at)),
+                (from_db(SEEDED_AT), from_db(SEEDED_AT))
             );
             SeedTechnique {
                 phase: t.phase(),

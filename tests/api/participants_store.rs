@@ -38,7 +38,7 @@ async fn one_person_joins_several_trials_once_each() {
         again,
         AddOutcome::AlreadyMember {
             membership_id,
-            state: "pending".into()
+            state: MembershipState::Pending
         }
     );
     assert!(matches!(other, AddOutcome::Added { .. }));
@@ -130,6 +130,6 @@ async fn members_are_searched_filtered_and_paused() {
     let counts = store.count_members_by_state(t.id).await.unwrap();
     assert_eq!(
         counts,
-        vec![("active".to_string(), 2), ("paused".to_string(), 1)]
+        vec![(MembershipState::Active, 2), (MembershipState::Paused, 1)]
     );
 }

@@ -31,6 +31,7 @@ pub const CONSOLE: &[(&str, &str)] = &[
     ("GET", "/admin/trials/{slug}/rounds/{number}"),
     ("POST", "/admin/trials/{slug}/rounds/{number}/reshuffle"),
     ("POST", "/admin/trials/{slug}/rounds/{number}/swap"),
+    ("GET", "/admin/trials/{slug}/rounds/{number}/publish"),
     ("POST", "/admin/trials/{slug}/rounds/{number}/publish"),
     ("POST", "/admin/trials/{slug}/rounds/{number}/discard"),
     ("GET", "/admin/techniques"),

@@ -4,6 +4,7 @@
 //! and retention of sent bodies, expired links and sessions.
 use chrono::{Duration, Utc};
 use coffee_trials::app::retention::{self, Policy};
+use coffee_trials::domain::OutboxState;
 use coffee_trials::library::TechniqueInput;
 use coffee_trials::store::outbox::{enqueue, NewEmail};
 use coffee_trials::store::signup::{insert_link_token, LinkPurpose};
@@ -68,11 +69,8 @@ async fn api_token_use_is_written_at_most_once_a_minute() {
         .await
         .unwrap()
         .expect("the organiser");
-    let last_used = || async {
-        app.store.list_api_tokens(organiser.id).await.unwrap()[0]
-            .last_used_at
-            .clone()
-    };
+    let last_used =
+        || async { app.store.list_api_tokens(organiser.id).await.unwrap()[0].last_used_at };
     let hash = tokens::hash_token(&token);
     let t0 = Utc::now();
     let found = app.store.use_api_token(&hash, t0).await.unwrap();
@@ -247,7 +245,7 @@ async fn retention_empties_old_sent_bodies_and_deletes_expired_links_and_session
     assert_eq!(emptied, old);
     assert!(after
         .iter()
-        .filter(|e| e.state != "sent")
+        .filter(|e| e.state != OutboxState::Sent)
         .all(|e| !e.body_text.is_empty()));
     assert!(after.iter().all(|e| !e.subject.is_empty()));
 

@@ -351,7 +351,7 @@ async fn techniques_are_created_and_edited_with_unique_slugs() {
     };
     let created = app.store.create_technique(&input).await.expect("created");
     assert_eq!(created.slug, "lessons-log");
-    assert_eq!(created.is_builtin, 0);
+    assert!(!created.is_builtin);
     // The seed has three "after" techniques, so the new one comes fourth.
     assert_eq!(created.position, 4);
     assert_eq!(created.created_at, created.updated_at);

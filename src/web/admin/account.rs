@@ -462,6 +462,7 @@ pub async fn send_invite(
     store: Data<Store>,
     csrf: CsrfToken,
     web_settings: Data<WebSettings>,
+    CurrentOrganiser(me): CurrentOrganiser,
     form: Form<InviteForm>,
 ) -> Result<HttpResponse, PageError> {
     let as_admin = form.admin.is_some();
@@ -473,7 +474,15 @@ pub async fn send_invite(
         sent_link,
         smtp_configured: web_settings.smtp_configured,
     };
-    match accounts::invite_organiser(&store, &web_settings.base_url, &form.email, as_admin).await {
+    match accounts::invite_organiser_from(
+        &store,
+        &web_settings.base_url,
+        &form.email,
+        as_admin,
+        Some(&me.email),
+    )
+    .await
+    {
         Ok(link) => Ok(render(&page(Errors::default(), Some(link)))),
         Err(accounts::InviteError::InvalidEmail(m)) => Ok(render_status(
             StatusCode::UNPROCESSABLE_ENTITY,

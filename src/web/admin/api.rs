@@ -458,7 +458,7 @@ pub mod rounds_api {
                 site: &m.site,
                 meeting_modes: &m.meeting_modes,
                 introduction: &m.introduction,
-                skip_next_round: m.skip_next_round,
+                skip_next_round: i64::from(m.skip_next_round),
             }
         }
     }

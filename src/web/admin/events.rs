@@ -49,6 +49,9 @@ struct CheckInPage {
     /// The "also email the pairs" box as the organiser left it.
     email_pairs: bool,
     errors: Errors,
+    /// Sent with "run a quick round now", so that a second press of this page's form finds
+    /// the round the first one started.
+    round_key: String,
 }
 
 /// The outcome of the last button pressed, carried in the address after the redirect.
@@ -92,6 +95,9 @@ struct PageQuery {
 struct RoundForm {
     /// The checkbox: present ("yes") only when ticked.
     email_pairs: Option<String>,
+    /// The page's form key (see `CheckInPage::round_key`).
+    #[serde(default)]
+    key: String,
 }
 
 #[derive(Deserialize)]
@@ -198,6 +204,7 @@ async fn page(
             summaries_sent,
             email_pairs,
             errors,
+            round_key: events::new_request_key(),
         },
     ))
 }
@@ -234,7 +241,14 @@ async fn run_round(
     let trial = event_trial(trial)?;
     let email_pairs = form.email_pairs.is_some();
     let base_url = email_pairs.then_some(&web_settings.base_url);
-    match events::run_quick_round(&store, &trial, rand::random(), base_url, Utc::now()).await {
+    let key = Some(form.key.as_str()).filter(|k| !k.is_empty());
+    let seed = rand::random();
+    match events::run_quick_round_once(&store, &trial, key, seed, base_url, Utc::now()).await {
+        // A second press of the same form: the round the first one started.
+        Ok(done) if done.already_started => Ok(see_other(&format!(
+            "/admin/trials/{}/event?started={}",
+            trial.slug, done.view.round.number
+        ))),
         Ok(done) => {
             let emailed = if email_pairs {
                 format!("&emailed={}", done.emails_queued)

@@ -7,6 +7,7 @@ use actix_web::{get, HttpResponse};
 use super::participants::spreadsheet_safe;
 use crate::app;
 use crate::store::insight::{FeedbackRow, PairingRow};
+use crate::store::time::to_db;
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::admin::api::SlugParam;
@@ -58,7 +59,7 @@ pub fn pairings_csv_bytes(trial: &Trial, rows: &[PairingRow]) -> Vec<u8> {
         rows.iter().map(|r| {
             vec![
                 r.round_number.to_string(),
-                r.published_at.clone(),
+                to_db(r.published_at),
                 r.group_number.to_string(),
                 r.table_label.clone().unwrap_or_default(),
                 r.public_id.clone(),
@@ -88,10 +89,10 @@ pub fn feedback_csv_bytes(rows: &[FeedbackRow]) -> Vec<u8> {
                 r.group_number.to_string(),
                 r.public_id.clone(),
                 r.name.clone(),
-                r.outcome.clone(),
+                r.outcome.as_str().to_string(),
                 r.rating.map(|n| n.to_string()).unwrap_or_default(),
                 r.takeaway.clone(),
-                r.answered_at.clone(),
+                to_db(r.answered_at),
             ]
         }),
     )
@@ -143,7 +144,7 @@ async fn api_trial(store: &Store, slug: &str) -> Result<Trial, ApiError> {
 #[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct PairingJson<'a> {
     round: i64,
-    published_at: &'a str,
+    published_at: String,
     /// The group's position in its round, from 1.
     group: i64,
     table: Option<&'a str>,
@@ -157,7 +158,7 @@ impl<'a> From<&'a PairingRow> for PairingJson<'a> {
     fn from(r: &'a PairingRow) -> Self {
         PairingJson {
             round: r.round_number,
-            published_at: &r.published_at,
+            published_at: to_db(r.published_at),
             group: r.group_number,
             table: r.table_label.as_deref(),
             id: &r.public_id,
@@ -176,11 +177,11 @@ pub struct FeedbackJson<'a> {
     id: &'a str,
     name: &'a str,
     /// `met`, `some_met`, `not_yet` or `could_not_meet`.
-    outcome: &'a str,
+    outcome: &'static str,
     rating: Option<i64>,
     /// Empty unless the person agreed to share it.
     takeaway: &'a str,
-    answered_at: &'a str,
+    answered_at: String,
 }
 
 impl<'a> From<&'a FeedbackRow> for FeedbackJson<'a> {
@@ -190,10 +191,10 @@ impl<'a> From<&'a FeedbackRow> for FeedbackJson<'a> {
             group: r.group_number,
             id: &r.public_id,
             name: &r.name,
-            outcome: &r.outcome,
+            outcome: r.outcome.as_str(),
             rating: r.rating,
             takeaway: &r.takeaway,
-            answered_at: &r.answered_at,
+            answered_at: to_db(r.answered_at),
         }
     }
 }
@@ -249,6 +250,7 @@ pub async fn feedback_json(
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::domain::Outcome;
 
     fn row(name: &str, takeaway: &str) -> FeedbackRow {
         FeedbackRow {
@@ -256,13 +258,13 @@ mod tests {
             group_number: 2,
             public_id: "p1".into(),
             name: name.into(),
-            outcome: "met".into(),
+            outcome: Outcome::Met,
             rating: None,
             takeaway: takeaway.into(),
-            answered_at: "2026-01-01T00:00:00.000000Z".into(),
+            answered_at: "2026-01-01T00:00:00Z".parse().unwrap(),
             group_id: 7,
             membership_id: 9,
-            share_consent: 1,
+            share_consent: true,
         }
     }
 

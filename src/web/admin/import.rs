@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 
 use super::see_other;
 use crate::app::import::{self, FileError, Preview, PreviewError, MAX_BYTES};
+use crate::domain::ImportState;
 use crate::store::roster::ImportBatch;
 use crate::store::trials::Trial;
 use crate::store::{Store, StoreError};
@@ -238,7 +239,7 @@ pub async fn show(
     };
     let now = Utc::now();
     let interrupted = batch.interrupted(now);
-    let progress = (batch.state == "importing" && !interrupted)
+    let progress = (batch.state == ImportState::Importing && !interrupted)
         .then(|| (batch.done.max(0) as usize, batch.total.max(0) as usize));
     let notice = interrupted.then(|| {
         format!(
@@ -248,7 +249,7 @@ pub async fn show(
     });
     if interrupted {
         // Shown as its preview again: the rows still to add, and the button to add them.
-        batch.state = "previewed".into();
+        batch.state = ImportState::Previewed;
     }
     let mut page = BatchPage {
         csrf,
@@ -259,7 +260,10 @@ pub async fn show(
         file_error: None,
         notice,
     };
-    if matches!(page.batch.state.as_str(), "previewed" | "failed") {
+    if matches!(
+        page.batch.state,
+        ImportState::Previewed | ImportState::Failed
+    ) {
         match import::preview(&store, &page.trial, page.batch.content.as_bytes()).await {
             Ok(p) => page.preview = Some(p),
             Err(PreviewError::File(e)) => page.file_error = Some(e.to_string()),

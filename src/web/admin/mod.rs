@@ -72,6 +72,7 @@ fn console(cfg: &mut web::ServiceConfig) {
         .service(rounds::show)
         .service(rounds::reshuffle)
         .service(rounds::swap)
+        .service(rounds::confirm_publish)
         .service(rounds::publish)
         .service(rounds::discard)
         .service(techniques::list)

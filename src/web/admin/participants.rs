@@ -4,13 +4,14 @@ use actix_web::http::{header, StatusCode};
 use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{get, post, HttpResponse};
 use askama::Template;
-use chrono::Utc;
+use chrono::{DateTime, Utc};
 
 use super::see_other;
 use crate::app;
 use crate::app::participants::{self as rules, ParticipantError};
 use crate::domain::{FieldError, MembershipState};
 use crate::store::participants::{Member, MemberQuery};
+use crate::store::time::to_db;
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
@@ -59,15 +60,15 @@ pub fn export_csv(trial: &Trial, members: &[Member]) -> Vec<u8> {
             spreadsheet_safe(&m.public_id),
             spreadsheet_safe(&m.name),
             spreadsheet_safe(m.email.as_deref().unwrap_or("")),
-            spreadsheet_safe(&m.state),
+            spreadsheet_safe(m.state.as_str()),
             spreadsheet_safe(&m.attribute_value),
             spreadsheet_safe(&m.role),
             spreadsheet_safe(&m.site),
             spreadsheet_safe(&m.team),
             spreadsheet_safe(&m.meeting_modes),
-            spreadsheet_safe(m.paused_until.as_deref().unwrap_or("")),
-            spreadsheet_safe(&m.created_at),
-            spreadsheet_safe(m.confirmed_at.as_deref().unwrap_or("")),
+            spreadsheet_safe(&m.paused_until.map(to_db).unwrap_or_default()),
+            spreadsheet_safe(&to_db(m.created_at)),
+            spreadsheet_safe(&m.confirmed_at.map(to_db).unwrap_or_default()),
             spreadsheet_safe(m.needs_attention.as_deref().unwrap_or("")),
         ]);
     }
@@ -148,7 +149,7 @@ struct ListPage {
     csrf: CsrfToken,
     trial: Trial,
     members: Vec<Member>,
-    counts: Vec<(String, i64)>,
+    counts: Vec<(MembershipState, i64)>,
     search: String,
     state: String,
     attention: bool,
@@ -165,14 +166,14 @@ impl ListPage {
         &STATES
     }
 
-    fn day<'a>(&self, timestamp: &'a str) -> &'a str {
-        day(timestamp)
+    fn day(&self, t: &DateTime<Utc>) -> String {
+        day(*t)
     }
 }
 
-/// The date part of a stored timestamp.
-fn day(timestamp: &str) -> &str {
-    timestamp.get(..10).unwrap_or(timestamp)
+/// The date part of a timestamp (UTC), as the console has always shown it.
+fn day(t: DateTime<Utc>) -> String {
+    t.format("%Y-%m-%d").to_string()
 }
 
 #[get("/trials/{slug}/participants")]
@@ -239,12 +240,12 @@ impl PersonPage {
             .map(|e| e.message.as_str())
     }
 
-    fn paused_until_date(&self) -> Option<&str> {
-        self.member.paused_until.as_deref().map(day)
+    fn paused_until_date(&self) -> Option<String> {
+        self.member.paused_until.map(day)
     }
 
-    fn day<'a>(&self, timestamp: &'a str) -> &'a str {
-        day(timestamp)
+    fn day(&self, t: &DateTime<Utc>) -> String {
+        day(*t)
     }
 }
 
@@ -395,6 +396,7 @@ pub mod api {
     use crate::app::participants::{self as rules, ParticipantError};
     use crate::domain::{MembershipState, ParticipantDetails, ParticipantInput};
     use crate::store::participants::{AddOutcome, Member};
+    use crate::store::time::to_db;
     use crate::store::trials::Trial;
     use crate::store::Store;
     use crate::web::admin::api::SlugParam;
@@ -449,9 +451,9 @@ pub mod api {
         team: &'a str,
         /// Comma-separated: `in_person`, `video`, `phone`.
         meeting_modes: &'a str,
-        paused_until: Option<&'a str>,
-        joined_at: &'a str,
-        confirmed_at: Option<&'a str>,
+        paused_until: Option<String>,
+        joined_at: String,
+        confirmed_at: Option<String>,
         /// Why email to this person needs attention (it bounced or failed), if it does.
         needs_attention: Option<&'a str>,
     }
@@ -468,15 +470,15 @@ pub mod api {
             id: &m.public_id,
             name: &m.name,
             email: m.email.as_deref(),
-            state: &m.state,
+            state: m.state.as_str(),
             attribute_value: &m.attribute_value,
             role: &m.role,
             site: &m.site,
             team: &m.team,
             meeting_modes: &m.meeting_modes,
-            paused_until: m.paused_until.as_deref(),
-            joined_at: &m.created_at,
-            confirmed_at: m.confirmed_at.as_deref(),
+            paused_until: m.paused_until.map(to_db),
+            joined_at: to_db(m.created_at),
+            confirmed_at: m.confirmed_at.map(to_db),
             needs_attention: m.needs_attention.as_deref(),
         }
     }

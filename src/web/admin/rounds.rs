@@ -1,6 +1,6 @@
 //! Rounds in the console: start one, preview it, reshuffle or swap, publish.
 use actix_web::http::StatusCode;
-use actix_web::web::{Data, Form, Path};
+use actix_web::web::{Data, Form, Path, Query};
 use actix_web::{get, post, HttpResponse};
 use askama::Template;
 use chrono::Utc;
@@ -121,14 +121,33 @@ pub async fn start(
     }
 }
 
+/// What the last button did, carried in the address after the redirect.
+#[derive(serde::Deserialize)]
+pub struct RoundQuery {
+    /// After publishing: how many emails went out, or "already".
+    published: Option<String>,
+}
+
+fn published_notice(published: &str) -> Option<String> {
+    Some(match published {
+        "already" => "This round was already published; nothing more was sent.".to_string(),
+        n => match n.parse::<usize>().ok()? {
+            1 => "Published. 1 pairing email is on its way.".to_string(),
+            n => format!("Published. {n} pairing emails are on their way."),
+        },
+    })
+}
+
 #[get("/trials/{slug}/rounds/{number}")]
 pub async fn show(
     store: Data<Store>,
     csrf: CsrfToken,
     TrialInPath(trial): TrialInPath,
     path: RoundPath,
+    query: Query<RoundQuery>,
 ) -> Result<HttpResponse, PageError> {
-    page(&store, csrf, trial, path.1, None, None, StatusCode::OK).await
+    let notice = query.published.as_deref().and_then(published_notice);
+    page(&store, csrf, trial, path.1, None, notice, StatusCode::OK).await
 }
 
 async fn page(
@@ -250,15 +269,57 @@ pub async fn swap(
     }
 }
 
-#[post("/trials/{slug}/rounds/{number}/publish")]
-pub async fn publish(
+#[derive(Template)]
+#[template(path = "admin/round_publish.html")]
+struct PublishPage {
+    csrf: CsrfToken,
+    trial: Trial,
+    view: RoundView,
+}
+
+/// The step before publishing: how many emails will go out, to how many people, and the
+/// button that sends them. A published round has nothing to confirm: its page instead.
+#[get("/trials/{slug}/rounds/{number}/publish")]
+pub async fn confirm_publish(
     store: Data<Store>,
     csrf: CsrfToken,
-    web_settings: Data<WebSettings>,
     TrialInPath(trial): TrialInPath,
     path: RoundPath,
 ) -> Result<HttpResponse, PageError> {
     let number = path.1;
+    let r = round(&store, &trial, number).await?;
+    if !r.is_draft() {
+        return Ok(see_other(&round_address(&trial, number)));
+    }
+    let view = rounds::view(&store, &trial, r, Utc::now()).await?;
+    Ok(render(&PublishPage { csrf, trial, view }))
+}
+
+fn round_address(trial: &Trial, number: i64) -> String {
+    format!("/admin/trials/{}/rounds/{number}", trial.slug)
+}
+
+#[derive(serde::Deserialize)]
+pub struct PublishForm {
+    /// Sent by the confirmation page's button; without it the confirmation comes first.
+    confirm: Option<String>,
+}
+
+#[post("/trials/{slug}/rounds/{number}/publish")]
+pub async fn publish(
+    store: Data<Store>,
+    web_settings: Data<WebSettings>,
+    TrialInPath(trial): TrialInPath,
+    path: RoundPath,
+    form: Form<PublishForm>,
+) -> Result<HttpResponse, PageError> {
+    let number = path.1;
+    if form.confirm.as_deref() != Some("yes") {
+        return Ok(see_other(&format!(
+            "{}/publish",
+            round_address(&trial, number)
+        )));
+    }
     let r = round(&store, &trial, number).await?;
     let organiser = web_settings.organiser();
     let p = rounds::publish_from(
@@ -270,24 +331,15 @@ pub async fn publish(
         Utc::now(),
     )
     .await?;
-    let notice = if p.newly_published {
-        format!(
-            "Published. {} pairing emails are on their way.",
-            p.emails_queued
-        )
+    let published = if p.newly_published {
+        p.emails_queued.to_string()
     } else {
-        "This round was already published; nothing more was sent.".to_string()
+        "already".to_string()
     };
-    page(
-        &store,
-        csrf,
-        trial,
-        number,
-        None,
-        Some(notice),
-        StatusCode::OK,
-    )
-    .await
+    Ok(see_other(&format!(
+        "{}?published={published}",
+        round_address(&trial, number)
+    )))
 }
 
 #[post("/trials/{slug}/rounds/{number}/discard")]

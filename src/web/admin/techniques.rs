@@ -89,7 +89,7 @@ pub async fn edit_form(
         form: TechniqueForm {
             slug: t.slug,
             name: t.name,
-            phase: t.phase,
+            phase: t.phase.as_str().to_string(),
             summary: t.summary,
             duration_min_minutes: t.duration_min_minutes.to_string(),
             duration_max_minutes: t.duration_max_minutes.to_string(),

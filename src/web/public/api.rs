@@ -162,7 +162,7 @@ pub struct ParticipantResponse<'a> {
     pub meeting_modes: Vec<&'static str>,
     pub name: &'a str,
     /// The date only (YYYY-MM-DD).
-    pub paused_until: Option<&'a str>,
+    pub paused_until: Option<String>,
     pub public_id: &'a str,
     pub role: &'a str,
     pub site: &'a str,
@@ -192,12 +192,14 @@ fn view<'a>(member: &'a Member, trial: &'a Trial) -> ParticipantResponse<'a> {
             .map(|m| m.as_str())
             .collect(),
         name: &member.name,
-        paused_until: member.paused_until.as_deref().and_then(|t| t.get(..10)),
+        paused_until: member
+            .paused_until
+            .map(|t| t.format("%Y-%m-%d").to_string()),
         public_id: &member.public_id,
         role: &member.role,
         site: &member.site,
-        skip_next_round: member.skip_next_round != 0,
-        state: &member.state,
+        skip_next_round: member.skip_next_round,
+        state: member.state.as_str(),
         trial: TrialBrief {
             attribute_name: &trial.attribute_name,
             attribute_values: trial.attribute_value_list(),

@@ -9,7 +9,7 @@ use askama::Template;
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 
-use crate::app::limits::Decision;
+use crate::app::limits::{Decision, RateLimits};
 use crate::app::{
     self,
     participants::{self, ParticipantError},
@@ -65,6 +65,7 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(signup_page))
             .route(web::post().to(signup)),
     )
+    .service(resource("/t/{slug}/check-email").route(web::get().to(check_email)))
     .service(
         resource("/c/{token}")
             .route(web::get().to(confirm_page))
@@ -77,7 +78,13 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
     .service(resource("/m/{token}/skip").route(web::post().to(skip)))
     .service(resource("/m/{token}/leave").route(web::post().to(leave)))
     .service(resource("/m/{token}/rejoin").route(web::post().to(rejoin)))
-    .service(resource("/m/{token}/do-not-pair").route(web::post().to(set_do_not_pair)))
+    .service(
+        resource("/m/{token}/do-not-pair")
+            .route(web::get().to(find_for_do_not_pair))
+            .route(web::post().to(set_do_not_pair)),
+    )
+    .service(resource("/m/{token}/do-not-pair/add").route(web::post().to(add_do_not_pair)))
+    .service(resource("/m/{token}/do-not-pair/remove").route(web::post().to(remove_do_not_pair)))
     .service(resource("/m/{token}/export").route(web::get().to(export)))
     .service(
         resource("/m/{token}/erase")
@@ -89,7 +96,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
             .route(web::get().to(unsubscribe_page))
             .route(web::post().to(unsubscribe)),
     )
-    .service(resource("/u/{token}/one-click").route(web::post().to(one_click_unsubscribe)));
+    .service(resource("/u/{token}/one-click").route(web::post().to(one_click_unsubscribe)))
+    .service(resource("/data-deleted").route(web::get().to(erased)));
     api::routes(cfg);
     skip::routes(cfg);
     feedback::routes(cfg);
@@ -262,9 +270,16 @@ async fn signup(
         .await
         .map_err(PageError::unexpected)?
     {
-        None => Ok(render(&CheckEmailPage { trial })),
+        // A page of its own, so that reloading it does not send the form again; it names
+        // no address, so the address is not in the URL or the history either.
+        None => Ok(see_other(&format!("/t/{}/check-email", trial.slug))),
         Some(event_page) => Ok(see_other(&format!("/e/{event_page}"))),
     }
+}
+
+async fn check_email(store: Data<Store>, slug: Path<String>) -> Result<HttpResponse, PageError> {
+    let trial = public_trial(&store, &slug).await?;
+    Ok(render(&CheckEmailPage { trial }))
 }
 
 fn too_many(retry_after_seconds: u64) -> HttpResponse {
@@ -319,7 +334,7 @@ async fn confirm(store: Data<Store>, token: Path<String>) -> Result<HttpResponse
         .map_err(PageError::unexpected)?
         .ok_or_else(link_gone)?;
     // An old link followed after leaving proves the address but does not bring them back.
-    Ok(if member.state() == Some(MembershipState::Left) {
+    Ok(if member.state == MembershipState::Left {
         see_other(&format!("/m/{manage}?done=confirmed-left"))
     } else {
         see_other(&format!("/m/{manage}?done=confirmed"))
@@ -347,10 +362,10 @@ async fn managed(store: &Store, token: String) -> Result<Managed, PageError> {
     })
 }
 
-/// A do-not-pair checkbox.
-struct PersonOption {
-    person: OtherMember,
-    checked: bool,
+/// Someone the do-not-pair chooser shows, with the button that fits: add or remove.
+pub struct PersonOption {
+    pub person: OtherMember,
+    pub on_list: bool,
 }
 
 #[derive(Template)]
@@ -363,7 +378,10 @@ struct ManagePage {
     values: Vec<String>,
     input: ParticipantInput,
     modes: Vec<ModeOption>,
-    people: Vec<PersonOption>,
+    /// The people on the do-not-pair list.
+    chosen: Vec<OtherMember>,
+    /// People paired with before and not on the list.
+    partners: Vec<PersonOption>,
     notice: Option<&'static str>,
     errors: Errors,
     /// The earliest date a pause can end, for the date picker.
@@ -373,20 +391,18 @@ struct ManagePage {
 
 impl ManagePage {
     fn state(&self) -> &'static str {
-        self.member.state().map(|s| s.as_str()).unwrap_or("")
+        self.member.state.as_str()
     }
 
     fn paused_until(&self) -> String {
         self.member
             .paused_until
-            .as_deref()
-            .and_then(|t| t.get(..10))
-            .unwrap_or("")
-            .to_string()
+            .map(|t| t.format("%Y-%m-%d").to_string())
+            .unwrap_or_default()
     }
 
     fn skipping(&self) -> bool {
-        self.member.skip_next_round != 0
+        self.member.skip_next_round
     }
 }
 
@@ -402,6 +418,8 @@ fn notice_for(done: &str) -> Option<&'static str> {
         "left" => "You have left the trial. Your details are kept in case you want to come back; delete them below if you prefer.",
         "rejoined" => "Welcome back: you are taking part again.",
         "do-not-pair" => "Your do-not-pair list is saved. Nobody else can see it.",
+        "do-not-pair-added" => "Added to your do-not-pair list. Nobody else can see it, and nobody is told.",
+        "do-not-pair-removed" => "Taken off your do-not-pair list.",
         _ => return None,
     })
 }
@@ -420,14 +438,7 @@ async fn manage_view(
     notice: Option<&'static str>,
     errors: Errors,
 ) -> Result<HttpResponse, PageError> {
-    let (candidates, chosen) = participants::do_not_pair(store, &m.member).await?;
-    let people = candidates
-        .into_iter()
-        .map(|person| PersonOption {
-            checked: chosen.iter().any(|c| c.public_id == person.public_id),
-            person,
-        })
-        .collect();
+    let choices = participants::do_not_pair_choices(store, &m.member).await?;
     let input = input.unwrap_or_else(|| participants::input_from(&m.member));
     let status = if errors.is_empty() {
         StatusCode::OK
@@ -446,7 +457,15 @@ async fn manage_view(
                 .collect(),
             modes: mode_options(&input.meeting_modes),
             input,
-            people,
+            chosen: choices.chosen,
+            partners: choices
+                .partners
+                .into_iter()
+                .map(|person| PersonOption {
+                    person,
+                    on_list: false,
+                })
+                .collect(),
             notice,
             errors,
             tomorrow: (Utc::now().date_naive() + Duration::days(1)).to_string(),
@@ -606,6 +625,124 @@ async fn set_do_not_pair(
     after(&store, csrf, m, result, "do-not-pair", None, String::new()).await
 }
 
+#[derive(Template)]
+#[template(path = "public/do_not_pair_find.html")]
+struct FindPage {
+    csrf: CsrfToken,
+    token: String,
+    trial_name: String,
+    query: String,
+    found: Vec<PersonOption>,
+    /// More people match than are shown.
+    more: bool,
+    errors: Errors,
+}
+
+#[derive(Deserialize)]
+struct FindQuery {
+    #[serde(default)]
+    q: String,
+}
+
+/// The do-not-pair search: a few people whose name contains what was typed, each with a
+/// button that adds them. Works without script; limited per person and per client address.
+async fn find_for_do_not_pair(
+    req: HttpRequest,
+    store: Data<Store>,
+    limits: Data<RateLimits>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    q: Query<FindQuery>,
+) -> Result<HttpResponse, PageError> {
+    let m = managed(&store, token.into_inner()).await?;
+    let query = q.into_inner().q;
+    let (found, more, errors) = if query.trim().is_empty() {
+        (Vec::new(), false, Errors::default())
+    } else {
+        match participants::find_for_do_not_pair(
+            &limits,
+            &m.member,
+            &query,
+            client_address(&req),
+            Utc::now(),
+        )
+        .await
+        {
+            Ok(found) => (found.people, found.more, Errors::default()),
+            Err(ParticipantError::Invalid(errors)) => (Vec::new(), false, Errors(errors)),
+            Err(e) => return Err(PageError::unexpected(e)),
+        }
+    };
+    let status = if errors.is_empty() {
+        StatusCode::OK
+    } else if errors.0.iter().any(|e| e.field == "limit") {
+        StatusCode::TOO_MANY_REQUESTS
+    } else {
+        StatusCode::UNPROCESSABLE_ENTITY
+    };
+    Ok(render_status(
+        status,
+        &FindPage {
+            csrf,
+            token: m.token,
+            trial_name: m.trial.name,
+            query,
+            found: found
+                .into_iter()
+                .map(|(person, on_list)| PersonOption { person, on_list })
+                .collect(),
+            more,
+            errors,
+        },
+    ))
+}
+
+#[derive(Deserialize)]
+struct PersonForm {
+    #[serde(default)]
+    person: String,
+}
+
+async fn add_do_not_pair(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    form: Form<PersonForm>,
+) -> Result<HttpResponse, PageError> {
+    let m = managed(&store, token.into_inner()).await?;
+    let result = participants::add_do_not_pair(&store, &m.member, &form.person, Utc::now()).await;
+    after(
+        &store,
+        csrf,
+        m,
+        result,
+        "do-not-pair-added#do-not-pair",
+        None,
+        String::new(),
+    )
+    .await
+}
+
+async fn remove_do_not_pair(
+    store: Data<Store>,
+    csrf: CsrfToken,
+    token: Path<String>,
+    form: Form<PersonForm>,
+) -> Result<HttpResponse, PageError> {
+    let m = managed(&store, token.into_inner()).await?;
+    let result = participants::remove_do_not_pair(&store, &m.member, &form.person).await;
+    after(
+        &store,
+        csrf,
+        m,
+        result,
+        "do-not-pair-removed#do-not-pair",
+        None,
+        String::new(),
+    )
+    .await
+}
+
 async fn export(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, PageError> {
     let m = managed(&store, token.into_inner()).await?;
     let data = participants::export(&store, &m.member, Utc::now())
@@ -644,11 +781,16 @@ async fn erase_page(
 async fn erase(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, PageError> {
     let m = managed(&store, token.into_inner()).await?;
     participants::erase(&store, &m.member, Utc::now()).await?;
-    Ok(message(
+    Ok(see_other("/data-deleted"))
+}
+
+/// Where erasing leads; it names nobody, since there is nobody left to name.
+async fn erased() -> HttpResponse {
+    message(
         StatusCode::OK,
         "Your data has been deleted",
         "Your name, email address and answers are gone from every trial here, and your links no longer work. Past pairings now show a “Former participant”, so nobody’s history is broken. Thank you for taking part.",
-    ))
+    )
 }
 
 #[derive(Template)]
@@ -658,35 +800,35 @@ struct UnsubscribePage {
     token: String,
     trial_name: String,
     already_left: bool,
+    /// Just left with this page's button.
+    just_left: bool,
 }
 
 async fn unsubscribe_page(
     store: Data<Store>,
     csrf: CsrfToken,
     token: Path<String>,
+    q: Query<DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
     let member = participants::member_by_link(&store, LinkPurpose::Unsubscribe, &token, Utc::now())
         .await?
         .ok_or_else(link_gone)?;
+    let already_left = member.state == MembershipState::Left;
     Ok(render(&UnsubscribePage {
         csrf,
         trial_name: trial_name(&store, &member).await,
-        already_left: member.state() == Some(MembershipState::Left),
+        already_left,
+        just_left: already_left && q.done.as_deref() == Some("left"),
         token: token.into_inner(),
     }))
 }
 
 async fn unsubscribe(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, PageError> {
-    let member = participants::unsubscribe(&store, &token, Utc::now())
+    participants::unsubscribe(&store, &token, Utc::now())
         .await
         .map_err(PageError::unexpected)?
         .ok_or_else(link_gone)?;
-    let name = trial_name(&store, &member).await;
-    Ok(message(
-        StatusCode::OK,
-        "You will not hear from us again about this trial",
-        &format!("You have left {name} and will not be paired or emailed about it any more. Your details are kept in case you come back; the manage link in any earlier email lets you join again or delete them."),
-    ))
+    Ok(see_other(&format!("/u/{token}?done=left")))
 }
 
 /// RFC 8058: the mail provider POSTs `List-Unsubscribe=One-Click` (urlencoded or multipart),

@@ -2,7 +2,7 @@
 //! shows a page (mail scanners open links); its button's POST sets the person's skip flag,
 //! which keeps them out of the next round and is cleared when that round is published.
 use actix_web::http::StatusCode;
-use actix_web::web::{self, Data, Path};
+use actix_web::web::{self, Data, Path, Query};
 use actix_web::HttpResponse;
 use askama::Template;
 use chrono::Utc;
@@ -49,22 +49,35 @@ fn link_gone() -> PageError {
     )
 }
 
+#[derive(serde::Deserialize)]
+struct DoneQuery {
+    done: Option<String>,
+}
+
 async fn skip_page(
     store: Data<Store>,
     csrf: CsrfToken,
     token: Path<String>,
+    q: Query<DoneQuery>,
 ) -> Result<HttpResponse, PageError> {
     let found = participants::skip_link(&store, &token, Utc::now())
         .await?
         .ok_or_else(link_gone)?;
+    // After the button's redirect, and only while the skip stands.
+    if q.done.as_deref() == Some("skipped") && found.member.skip_next_round {
+        return Ok(render(&SkipDone {
+            trial_name: found.trial_name,
+            round_label: found.round_label,
+        }));
+    }
     Ok(render(&SkipPage {
         csrf,
         trial_name: found.trial_name,
         round_label: found.round_label,
-        already_skipping: found.member.skip_next_round != 0,
+        already_skipping: found.member.skip_next_round,
         taking_part: matches!(
-            found.member.state(),
-            Some(MembershipState::Active | MembershipState::Paused)
+            found.member.state,
+            MembershipState::Active | MembershipState::Paused
         ),
         token: token.into_inner(),
     }))
@@ -75,10 +88,9 @@ async fn skip(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, P
         .await?
         .ok_or_else(link_gone)?;
     match participants::skip_next_round(&store, &found.member, true, Utc::now()).await {
-        Ok(()) => Ok(render(&SkipDone {
-            trial_name: found.trial_name,
-            round_label: found.round_label,
-        })),
+        Ok(()) => Ok(crate::web::admin::see_other(&format!(
+            "/s/{token}?done=skipped"
+        ))),
         Err(ParticipantError::Invalid(errors)) => Ok(message(
             StatusCode::CONFLICT,
             "Nothing to skip",
