@@ -87,6 +87,33 @@ pub async fn organiser(settings: Settings, command: OrganiserCommand) -> Result<
                 );
             }
         }
+        OrganiserCommand::Token {
+            email,
+            name,
+            expires_on,
+        } => {
+            let found = existing_organiser(&store, &email).await?;
+            if found.disabled_at.is_some() {
+                return Err(format!(
+                    "organiser token: {} is disabled; enable the account first",
+                    found.email
+                ));
+            }
+            let token = crate::app::sessions::create_api_token(
+                &store,
+                found.id,
+                &name,
+                &expires_on,
+                Utc::now(),
+            )
+            .await
+            .map_err(|e| format!("organiser token: {}", error_chain(&e)))?;
+            eprintln!(
+                "API token for {} (shown only this once; send it as Authorization: Bearer <token>):",
+                found.email
+            );
+            println!("{token}");
+        }
     }
     store.close().await;
     Ok(())

@@ -135,6 +135,18 @@ pub enum OrganiserCommand {
     /// Make a one-hour link to choose a new password: emailed when SMTP_URL is set, printed
     /// otherwise.
     Reset { email: String },
+    /// Create an API token for an organiser's account and print it, alone on a line, for a
+    /// script to read. It is shown only this once: the database keeps its hash.
+    Token {
+        /// The organiser's email address.
+        email: String,
+        /// What the token is for, such as the script that will use it.
+        #[arg(long, default_value = "command line")]
+        name: String,
+        /// The last day it works, YYYY-MM-DD (UTC); without it the token does not expire.
+        #[arg(long, default_value = "")]
+        expires_on: String,
+    },
 }
 
 #[derive(Debug, Subcommand)]

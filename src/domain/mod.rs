@@ -13,6 +13,7 @@ mod round_settings;
 mod schedule;
 mod slug;
 mod text;
+mod text_or_number;
 mod trial;
 
 pub use email::Email;
@@ -27,6 +28,7 @@ pub use round_settings::{Nudge, RoundSettings, RoundSettingsInput};
 pub use schedule::{local_label, Schedule};
 pub use slug::{Slug, RESERVED_SLUGS};
 pub use text::{is_invisible_formatting, unprintable, PersonName, ShortText};
+pub use text_or_number::{text_or_number, TextOrNumber};
 pub use trial::{
     check, FieldError, TrialInput, TrialKind, TrialSettings, DEFAULT_FEEDBACK_DELAY_DAYS,
     DEFAULT_NOTICE_HOURS, MAX_NOTICE_HOURS,

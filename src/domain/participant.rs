@@ -74,7 +74,7 @@ impl MeetingMode {
 pub const MAX_INTRODUCTION_CHARS: usize = 280;
 
 /// What a sign-up form, an import row or the API supplies about a person in a trial.
-#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize)]
+#[derive(Clone, Debug, Default, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct ParticipantInput {
     pub name: String,

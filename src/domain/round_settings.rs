@@ -5,7 +5,7 @@ use chrono::{NaiveTime, Weekday};
 use super::FieldError;
 
 /// The raw values of the form or API body (all optional: a missing field takes the default).
-#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize)]
+#[derive(Clone, Debug, PartialEq, Eq, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct RoundSettingsInput {
     /// In-person pairs only when both named the same site.
@@ -17,21 +17,9 @@ pub struct RoundSettingsInput {
     pub slot_end: String,
     /// "off", "half" (halfway to the feedback email) or a whole number of days after publishing
     /// (JSON clients may send the number as a number).
-    #[serde(deserialize_with = "text_or_number")]
+    #[serde(deserialize_with = "super::text_or_number")]
+    #[schema(value_type = Option<super::TextOrNumber>)]
     pub nudge: String,
-}
-
-fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Value {
-        Text(String),
-        Number(i64),
-    }
-    Ok(match <Value as serde::Deserialize>::deserialize(d)? {
-        Value::Text(s) => s,
-        Value::Number(n) => n.to_string(),
-    })
 }
 
 impl Default for RoundSettingsInput {

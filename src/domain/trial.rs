@@ -75,7 +75,7 @@ impl std::fmt::Display for TrialKind {
 }
 
 /// The raw values of the trial form or API body.
-#[derive(Clone, Debug, serde::Deserialize, serde::Serialize)]
+#[derive(Clone, Debug, serde::Deserialize, serde::Serialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct TrialInput {
     pub name: String,
@@ -85,7 +85,8 @@ pub struct TrialInput {
     pub attribute_name: String,
     /// One allowed value per line (or comma-separated); empty means free text.
     pub attribute_values: String,
-    #[serde(deserialize_with = "text_or_number")]
+    #[serde(deserialize_with = "super::text_or_number")]
+    #[schema(value_type = Option<super::TextOrNumber>)]
     pub group_size: String,
     pub open_for_signup: bool,
     /// Listed on the front page (while open for sign-up); off unless an organiser says so.
@@ -96,32 +97,20 @@ pub struct TrialInput {
     pub schedule: String,
     /// Publish scheduled rounds at once, or keep them as drafts for approval.
     pub auto_publish: bool,
-    #[serde(deserialize_with = "text_or_number")]
+    #[serde(deserialize_with = "super::text_or_number")]
+    #[schema(value_type = Option<super::TextOrNumber>)]
     pub notice_hours: String,
-    #[serde(deserialize_with = "text_or_number")]
+    #[serde(deserialize_with = "super::text_or_number")]
+    #[schema(value_type = Option<super::TextOrNumber>)]
     pub feedback_delay_days: String,
     pub event_date: String,
     pub event_place: String,
-    #[serde(deserialize_with = "text_or_number")]
+    #[serde(deserialize_with = "super::text_or_number")]
+    #[schema(value_type = Option<super::TextOrNumber>)]
     pub event_planned_rounds: String,
-    #[serde(deserialize_with = "text_or_number")]
+    #[serde(deserialize_with = "super::text_or_number")]
+    #[schema(value_type = Option<super::TextOrNumber>)]
     pub event_round_minutes: String,
-}
-
-/// JSON clients may send numbers as numbers or as text; the form always sends text.
-fn text_or_number<'de, D: serde::Deserializer<'de>>(d: D) -> Result<String, D::Error> {
-    #[derive(serde::Deserialize)]
-    #[serde(untagged)]
-    enum Value {
-        Text(String),
-        Number(i64),
-        Nothing(()),
-    }
-    Ok(match <Value as serde::Deserialize>::deserialize(d)? {
-        Value::Text(s) => s,
-        Value::Number(n) => n.to_string(),
-        Value::Nothing(()) => String::new(),
-    })
 }
 
 /// New trials are open for sign-up unless the organiser says otherwise.

@@ -12,7 +12,19 @@ use serde::{Deserialize, Serialize};
 use super::PHASE_HEADINGS;
 
 /// Where in the life of a piece of work a technique is used.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    utoipa::ToSchema,
+)]
 #[serde(rename_all = "lowercase")]
 pub enum Phase {
     Before,
@@ -104,7 +116,7 @@ pub struct TechniqueFacts {
 }
 
 /// One suggested technique.
-#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, utoipa::ToSchema)]
 pub struct Suggestion {
     pub slug: String,
     pub name: String,

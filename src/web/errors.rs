@@ -5,9 +5,13 @@ use actix_web::{HttpResponse, ResponseError};
 use serde::Serialize;
 
 /// The JSON body of every API error.
-#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq)]
+#[derive(Debug, Serialize, serde::Deserialize, PartialEq, Eq, utoipa::ToSchema)]
 pub struct ErrorBody {
+    /// What went wrong, in words for people.
+    #[schema(example = "enter a name")]
     pub error: String,
+    /// The input at fault (a body field, `slug`, `token`), or null when it is not one field.
+    #[schema(example = "name")]
     pub field: Option<String>,
 }
 

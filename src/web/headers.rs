@@ -47,6 +47,7 @@ const STORABLE_ROUTES: &[&str] = &[
     "/api/v1/techniques",
     "/api/v1/techniques/choose",
     "/api/v1/techniques/{slug}",
+    "/api/v1/openapi.json",
     "/t/{slug}/poster",
     "/healthz",
     "/readyz",

@@ -418,14 +418,14 @@ fn unexpected_page(e: impl Into<anyhow::Error>) -> HttpResponse {
 // ---------------------------------------------------------------------------------------------
 // JSON API
 
-#[derive(Serialize)]
-struct TechniqueList {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TechniqueList {
     techniques: Vec<TechniqueSummaryJson>,
 }
 
 /// A technique without its body, as listed.
-#[derive(Serialize)]
-struct TechniqueSummaryJson {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TechniqueSummaryJson {
     slug: String,
     name: String,
     phase: Phase,
@@ -459,19 +459,27 @@ impl From<Technique> for TechniqueSummaryJson {
     }
 }
 
-#[derive(Serialize)]
-struct TechniqueJson {
+/// One technique in full: its Markdown and the same rendered safely as HTML.
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct TechniqueJson {
     #[serde(flatten)]
     summary: TechniqueSummaryJson,
     body_md: String,
     body_html: String,
 }
 
-#[derive(Serialize)]
-struct SuggestionList {
+#[derive(Serialize, utoipa::ToSchema)]
+pub struct SuggestionList {
     suggestions: Vec<library::Suggestion>,
 }
 
+/// Every technique, or one stage's, without the descriptions.
+#[utoipa::path(get, path = "/api/v1/techniques", tag = "techniques",
+    params(("phase" = Option<Phase>, Query, description = "Only this stage of the work")),
+    responses(
+        (status = 200, description = "The techniques", body = TechniqueList),
+        (status = 422, description = "An unknown stage (`field` is `phase`)", body = crate::web::errors::ErrorBody),
+    ))]
 #[get("/api/v1/techniques")]
 async fn api_list(
     req: HttpRequest,
@@ -491,6 +499,17 @@ async fn api_list(
     Ok(HttpResponse::Ok().json(TechniqueList { techniques }))
 }
 
+/// Suggests techniques for a moment: every field is optional.
+#[utoipa::path(get, path = "/api/v1/techniques/choose", tag = "techniques",
+    params(
+        ("phase" = Option<Phase>, Query, description = "The stage of the work"),
+        ("minutes" = Option<i64>, Query, description = "The time available, in minutes"),
+        ("people" = Option<i64>, Query, description = "How many people take part"),
+    ),
+    responses(
+        (status = 200, description = "Suggestions; `fits` is false for near misses", body = SuggestionList),
+        (status = 422, description = "A value it cannot use (`field` names it)", body = crate::web::errors::ErrorBody),
+    ))]
 #[get("/api/v1/techniques/choose")]
 async fn api_choose(
     req: HttpRequest,
@@ -506,6 +525,13 @@ async fn api_choose(
     }))
 }
 
+/// One technique in full.
+#[utoipa::path(get, path = "/api/v1/techniques/{slug}", tag = "techniques",
+    params(("slug" = String, Path, description = "The technique's short name")),
+    responses(
+        (status = 200, description = "The technique", body = TechniqueJson),
+        (status = 404, description = "No technique has this slug", body = crate::web::errors::ErrorBody),
+    ))]
 #[get("/api/v1/techniques/{slug}")]
 async fn api_technique(
     slug: web::Path<String>,

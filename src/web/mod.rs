@@ -29,6 +29,7 @@ pub mod input_guard;
 pub mod library;
 pub mod metrics;
 pub mod not_found;
+pub mod openapi;
 pub mod pages;
 pub mod public;
 pub mod trial_in_path;
@@ -75,6 +76,8 @@ impl WebSettings {
 /// Every route of the service. Tests build the app from this same function.
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.app_data(errors::json_config())
+        .app_data(not_found::path_config())
+        .app_data(not_found::query_config())
         .service(health::healthz)
         .service(health::readyz)
         .service(home::home)
@@ -82,6 +85,8 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
         .service(assets::stylesheet)
         .service(assets::live_script)
         .configure(library::routes)
+        // Before the organiser scope, whose guard would refuse it: the document holds no data.
+        .service(openapi::openapi_json)
         // Public routes first: the organiser scopes below refuse whatever reaches them.
         .configure(public::routes)
         .configure(admin::routes)

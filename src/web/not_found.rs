@@ -8,8 +8,13 @@ use crate::web::pages::not_found_page as page;
 
 /// The default service: no route matches the path (or none takes this method).
 pub async fn not_found(request: HttpRequest) -> HttpResponse {
+    nothing_here(&request)
+}
+
+/// The 404 of an address that leads nowhere, in the form the caller expects.
+pub fn nothing_here(request: &HttpRequest) -> HttpResponse {
     answer(
-        &request,
+        request,
         StatusCode::NOT_FOUND,
         "there is nothing at this address",
         "Page not found",
@@ -51,4 +56,31 @@ fn answer(
 pub fn is_api(request: &HttpRequest) -> bool {
     let path = request.match_info().as_str();
     path == "/api" || path.starts_with("/api/")
+}
+
+/// Path segments that do not parse (a round number that is not a number) lead nowhere: the
+/// same 404 as an unknown address, JSON under /api/ and a page elsewhere. Actix's own answer is
+/// a bare text body.
+pub fn path_config() -> actix_web::web::PathConfig {
+    actix_web::web::PathConfig::default().error_handler(|err, req| {
+        let response = nothing_here(req);
+        actix_web::error::InternalError::from_response(err, response).into()
+    })
+}
+
+/// A query string the API cannot read (`limit=many`) is invalid input: 422 in the API's
+/// shape. Pages keep actix's plain 400.
+pub fn query_config() -> actix_web::web::QueryConfig {
+    actix_web::web::QueryConfig::default().error_handler(|err, req| {
+        if !is_api(req) {
+            return actix_web::error::ErrorBadRequest(err.to_string());
+        }
+        let message = match &err {
+            actix_web::error::QueryPayloadError::Deserialize(e) => {
+                format!("the query string is not valid: {e}")
+            }
+            other => other.to_string(),
+        };
+        crate::web::errors::ApiError::status(StatusCode::UNPROCESSABLE_ENTITY, message).into()
+    })
 }

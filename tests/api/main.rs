@@ -31,6 +31,7 @@ mod limits;
 mod match_cli;
 mod metrics;
 mod migrations;
+mod openapi;
 mod organiser_roles;
 mod organisers;
 mod participants;

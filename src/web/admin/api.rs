@@ -9,8 +9,26 @@ use crate::store::time::to_db;
 use crate::store::trials::{SaveTrialError, Trial, TrialSummary};
 use crate::store::Store;
 use crate::web::auth::CurrentOrganiser;
-use crate::web::errors::ApiError;
+use crate::web::errors::{ApiError, ErrorBody};
 use crate::web::trial_in_path::ApiTrialInPath;
+
+/// The `{slug}` of every organiser route under `/api/v1/trials/{slug}`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct SlugParam {
+    /// The trial's short address, as in `/t/{slug}`.
+    pub slug: String,
+}
+
+/// `/api/v1/trials/{slug}/rounds/{number}`.
+#[derive(serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct RoundParams {
+    /// The trial's short address.
+    pub slug: String,
+    /// The round's number in its trial, from 1.
+    pub number: i64,
+}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.service(
@@ -45,12 +63,13 @@ fn save_error(e: SaveTrialError) -> ApiError {
 
 /// A trial as the API shows it: its settings, its times as stored (RFC 3339 UTC text) and the
 /// next three scheduled runs (RFC 3339). Field names and order are the API's contract.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct TrialResponse {
     pub id: i64,
     pub slug: String,
     pub name: String,
     pub description: String,
+    /// `programme` or `event`.
     pub kind: &'static str,
     pub attribute_name: String,
     pub attribute_values: String,
@@ -105,10 +124,11 @@ impl From<&Trial> for TrialResponse {
 }
 
 /// One line of the trial list.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct TrialSummaryResponse {
     pub slug: String,
     pub name: String,
+    /// `programme` or `event`.
     pub kind: &'static str,
     pub open_for_signup: bool,
     pub participants: i64,
@@ -128,9 +148,15 @@ impl From<&TrialSummary> for TrialSummaryResponse {
     }
 }
 
+/// Every trial the token's organiser may manage.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TrialList {
+    pub trials: Vec<TrialSummaryResponse>,
+}
+
 /// The trial and its round settings side by side, as one JSON object.
-#[derive(serde::Serialize)]
-struct TrialJson {
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct TrialJson {
     #[serde(flatten)]
     trial: TrialResponse,
     #[serde(flatten)]
@@ -145,8 +171,9 @@ fn trial_json(trial: Trial, rounds: &RoundSettings) -> TrialJson {
 }
 
 /// The body of a create or update: the trial's settings and its round settings side by side.
-#[derive(serde::Deserialize)]
-struct TrialBody {
+/// A field left out takes its default (so a `PUT` that leaves one out resets it).
+#[derive(serde::Deserialize, utoipa::ToSchema)]
+pub struct TrialBody {
     #[serde(flatten)]
     trial: TrialInput,
     #[serde(flatten)]
@@ -159,13 +186,23 @@ fn check_body(body: &TrialBody) -> Result<(TrialSettings, RoundSettings), ApiErr
     Ok((settings, rounds))
 }
 
-async fn list(store: Data<Store>, me: CurrentOrganiser) -> Result<HttpResponse, ApiError> {
+/// The trials this organiser may manage.
+#[utoipa::path(get, path = "/api/v1/trials", tag = "trials",
+    responses((status = 200, description = "The trials", body = TrialList)))]
+pub async fn list(store: Data<Store>, me: CurrentOrganiser) -> Result<HttpResponse, ApiError> {
     let trials = crate::app::trials::visible_to(&store, &me.0).await?;
-    let trials: Vec<TrialSummaryResponse> = trials.iter().map(Into::into).collect();
-    Ok(HttpResponse::Ok().json(serde_json::json!({ "trials": trials })))
+    let trials = trials.iter().map(Into::into).collect();
+    Ok(HttpResponse::Ok().json(TrialList { trials }))
 }
 
-async fn create(
+/// Creates a trial.
+#[utoipa::path(post, path = "/api/v1/trials", tag = "trials", request_body = TrialBody,
+    responses(
+        (status = 201, description = "The new trial", body = TrialJson),
+        (status = 409, description = "Another trial has this slug (`field` is `slug`)", body = ErrorBody),
+        (status = 422, description = "A setting is refused (`field` names it)", body = ErrorBody),
+    ))]
+pub async fn create(
     store: Data<Store>,
     me: CurrentOrganiser,
     body: Json<TrialBody>,
@@ -178,7 +215,10 @@ async fn create(
     Ok(HttpResponse::Created().json(trial_json(trial, &rounds)))
 }
 
-async fn show(
+/// One trial with its round settings.
+#[utoipa::path(get, path = "/api/v1/trials/{slug}", tag = "trials", params(SlugParam),
+    responses((status = 200, description = "The trial", body = TrialJson)))]
+pub async fn show(
     store: Data<Store>,
     ApiTrialInPath(trial): ApiTrialInPath,
 ) -> Result<HttpResponse, ApiError> {
@@ -186,7 +226,15 @@ async fn show(
     Ok(HttpResponse::Ok().json(trial_json(trial, &rounds)))
 }
 
-async fn update(
+/// Replaces a trial's settings (fields left out take their defaults).
+#[utoipa::path(put, path = "/api/v1/trials/{slug}", tag = "trials", params(SlugParam),
+    request_body = TrialBody,
+    responses(
+        (status = 200, description = "The trial as saved", body = TrialJson),
+        (status = 409, description = "Another trial has this slug (`field` is `slug`)", body = ErrorBody),
+        (status = 422, description = "A setting is refused (`field` names it)", body = ErrorBody),
+    ))]
+pub async fn update(
     store: Data<Store>,
     me: CurrentOrganiser,
     slug: Path<String>,
@@ -207,13 +255,15 @@ pub mod rounds_api {
     use actix_web::HttpResponse;
     use chrono::Utc;
 
-    use crate::app::rounds::{self, RoundError, RoundView, UnplacedView};
+    use super::{RoundParams, SlugParam};
+    use crate::app::rounds::{self, Published, RoundError, RoundView, UnplacedView};
     use crate::domain::RoundKind;
+    use crate::matching::meet::{HowToMeet, Way};
     use crate::store::rounds::{GroupMember, Round};
     use crate::store::time::to_db;
     use crate::store::trials::Trial;
     use crate::store::Store;
-    use crate::web::errors::ApiError;
+    use crate::web::errors::{ApiError, ErrorBody};
     use crate::web::trial_in_path::ApiTrialInPath;
     use crate::web::WebSettings;
 
@@ -233,13 +283,16 @@ pub mod rounds_api {
     }
 
     /// A round as the API shows it; times as stored (RFC 3339 UTC text).
-    #[derive(serde::Serialize)]
+    #[derive(serde::Serialize, utoipa::ToSchema)]
     pub struct RoundResponse {
         pub id: i64,
         pub trial_id: i64,
         pub number: i64,
+        /// `manual`, `scheduled` or `event`.
         pub kind: &'static str,
+        /// `draft` or `published`.
         pub state: &'static str,
+        /// The seed the groups were drawn with, as digits (it may not fit a JSON number).
         pub seed: String,
         pub slot: Option<String>,
         pub created_at: String,
@@ -262,28 +315,114 @@ pub mod rounds_api {
         }
     }
 
+    /// Every round of the trial, newest first.
+    #[derive(serde::Serialize, utoipa::ToSchema)]
+    pub struct RoundList {
+        pub rounds: Vec<RoundResponse>,
+    }
+
     /// A round with its groups and the people the engine could not place.
-    #[derive(serde::Serialize)]
+    #[derive(serde::Serialize, utoipa::ToSchema)]
     pub struct RoundViewResponse<'a> {
         pub round: RoundResponse,
         pub groups: Vec<GroupResponse<'a>>,
-        pub unplaced: &'a [UnplacedView],
+        pub unplaced: Vec<UnplacedResponse<'a>>,
     }
 
-    #[derive(serde::Serialize)]
+    /// Someone the engine could not place in a group, and why.
+    #[derive(serde::Serialize, utoipa::ToSchema)]
+    pub struct UnplacedResponse<'a> {
+        pub public_id: &'a str,
+        pub why: &'a str,
+    }
+
+    impl<'a> From<&'a UnplacedView> for UnplacedResponse<'a> {
+        fn from(u: &'a UnplacedView) -> Self {
+            UnplacedResponse {
+                public_id: &u.public_id,
+                why: &u.why,
+            }
+        }
+    }
+
+    #[derive(serde::Serialize, utoipa::ToSchema)]
     pub struct GroupResponse<'a> {
         pub position: i64,
         pub reason: &'a str,
         pub table_label: Option<&'a str>,
         pub members: Vec<GroupMemberResponse<'a>>,
-        pub how_to_meet: &'a crate::matching::meet::HowToMeet,
+        pub how_to_meet: HowToMeetResponse<'a>,
         pub how_to_meet_label: &'a str,
+        /// Pairs in the group of whom one asked never to be paired with the other, by name.
         pub do_not_pair_conflicts: &'a [String],
+        /// The membership id of who makes the first move, once published.
         pub first_mover: Option<i64>,
     }
 
+    /// How a group can meet (the ways all share, and the site for in person), or why not.
+    #[derive(serde::Serialize, utoipa::ToSchema)]
+    #[serde(tag = "can_meet", rename_all = "snake_case")]
+    pub enum HowToMeetResponse<'a> {
+        Yes {
+            ways: Vec<WayResponse>,
+            site: Option<&'a str>,
+        },
+        No {
+            reason: &'a str,
+        },
+    }
+
+    /// One way of meeting.
+    #[derive(serde::Serialize, utoipa::ToSchema)]
+    #[serde(rename_all = "snake_case")]
+    pub enum WayResponse {
+        InPerson,
+        Video,
+        Phone,
+    }
+
+    impl From<&Way> for WayResponse {
+        fn from(way: &Way) -> Self {
+            match way {
+                Way::InPerson => WayResponse::InPerson,
+                Way::Video => WayResponse::Video,
+                Way::Phone => WayResponse::Phone,
+            }
+        }
+    }
+
+    impl<'a> From<&'a HowToMeet> for HowToMeetResponse<'a> {
+        fn from(h: &'a HowToMeet) -> Self {
+            match h {
+                HowToMeet::Yes { ways, site } => HowToMeetResponse::Yes {
+                    ways: ways.iter().map(Into::into).collect(),
+                    site: site.as_deref(),
+                },
+                HowToMeet::No { reason } => HowToMeetResponse::No { reason },
+            }
+        }
+    }
+
+    /// What publishing did.
+    #[derive(serde::Serialize, utoipa::ToSchema)]
+    pub struct PublishResponse {
+        /// False when the round had been published before: nothing was done this time.
+        pub newly_published: bool,
+        /// Pairing emails written to the outbox by this call.
+        pub emails_queued: usize,
+    }
+
+    impl From<Published> for PublishResponse {
+        fn from(p: Published) -> Self {
+            PublishResponse {
+                newly_published: p.newly_published,
+                emails_queued: p.emails_queued,
+            }
+        }
+    }
+
     /// One member of a group, as organisers see them.
-    #[derive(serde::Serialize)]
+    #[derive(serde::Serialize, utoipa::ToSchema)]
     pub struct GroupMemberResponse<'a> {
         pub group_id: i64,
         pub position: i64,
@@ -336,13 +475,13 @@ pub mod rounds_api {
                         reason: &g.reason,
                         table_label: g.table_label.as_deref(),
                         members: g.members.iter().map(Into::into).collect(),
-                        how_to_meet: &g.how_to_meet,
+                        how_to_meet: (&g.how_to_meet).into(),
                         how_to_meet_label: &g.how_to_meet_label,
                         do_not_pair_conflicts: &g.do_not_pair_conflicts,
                         first_mover: g.first_mover,
                     })
                     .collect(),
-                unplaced: &v.unplaced,
+                unplaced: v.unplaced.iter().map(Into::into).collect(),
             }
         }
     }
@@ -374,26 +513,65 @@ pub mod rounds_api {
             .id)
     }
 
-    #[derive(serde::Deserialize, Default)]
+    /// The optional body of proposing and reshuffling.
+    #[derive(serde::Deserialize, Default, utoipa::ToSchema)]
     #[serde(default)]
     pub struct SeedBody {
+        /// Draw the groups with this seed (a number, or digits as text, as rounds show it);
+        /// a random one when left out.
+        #[serde(deserialize_with = "seed_number_or_text")]
+        #[schema(value_type = Option<SeedValue>)]
         seed: Option<u64>,
+    }
+
+    /// A seed as JSON may carry it: a number, or digits as text (how rounds show it, since
+    /// seeds may not fit a JSON number exactly).
+    #[derive(serde::Deserialize, utoipa::ToSchema)]
+    #[serde(untagged)]
+    pub enum SeedValue {
+        Number(u64),
+        Text(String),
+    }
+
+    fn seed_number_or_text<'de, D: serde::Deserializer<'de>>(
+        d: D,
+    ) -> Result<Option<u64>, D::Error> {
+        match <Option<SeedValue> as serde::Deserialize>::deserialize(d)? {
+            None => Ok(None),
+            Some(SeedValue::Number(n)) => Ok(Some(n)),
+            Some(SeedValue::Text(t)) => t
+                .trim()
+                .parse()
+                .map(Some)
+                .map_err(|_| serde::de::Error::custom("seed is a whole number from 0")),
+        }
     }
 
     /// The round number in `/trials/{slug}/rounds/{number}`; the trial comes from
     /// [`ApiTrialInPath`].
     type RoundPath = Path<(String, i64)>;
 
-    async fn list(
+    /// The trial's rounds, newest first.
+    #[utoipa::path(get, path = "/api/v1/trials/{slug}/rounds", tag = "rounds", params(SlugParam),
+        responses((status = 200, description = "The rounds", body = RoundList)))]
+    pub async fn list(
         store: Data<Store>,
         ApiTrialInPath(trial): ApiTrialInPath,
     ) -> Result<HttpResponse, ApiError> {
         let rounds = crate::app::trials::rounds(&store, trial.id).await?;
-        let rounds: Vec<RoundResponse> = rounds.iter().map(Into::into).collect();
-        Ok(HttpResponse::Ok().json(serde_json::json!({ "rounds": rounds })))
+        let rounds = rounds.iter().map(Into::into).collect();
+        Ok(HttpResponse::Ok().json(RoundList { rounds }))
     }
 
-    async fn start(
+    /// Proposes a draft round, or returns the draft already waiting.
+    #[utoipa::path(post, path = "/api/v1/trials/{slug}/rounds", tag = "rounds", params(SlugParam),
+        request_body(content = Option<SeedBody>, description = "Optional"),
+        responses(
+            (status = 201, description = "The draft with its groups", body = RoundViewResponse),
+            (status = 409, description = "A round already exists for this slot", body = ErrorBody),
+            (status = 422, description = "The round cannot be drawn", body = ErrorBody),
+        ))]
+    pub async fn start(
         store: Data<Store>,
         ApiTrialInPath(trial): ApiTrialInPath,
         body: Option<Json<SeedBody>>,
@@ -407,7 +585,14 @@ pub mod rounds_api {
         Ok(HttpResponse::Created().json(RoundViewResponse::from(&view)))
     }
 
-    async fn show(
+    /// One round with its groups.
+    #[utoipa::path(get, path = "/api/v1/trials/{slug}/rounds/{number}", tag = "rounds",
+        params(RoundParams),
+        responses(
+            (status = 200, description = "The round", body = RoundViewResponse),
+            (status = 404, description = "No such trial or round", body = ErrorBody),
+        ))]
+    pub async fn show(
         store: Data<Store>,
         ApiTrialInPath(trial): ApiTrialInPath,
         path: RoundPath,
@@ -419,7 +604,17 @@ pub mod rounds_api {
         Ok(HttpResponse::Ok().json(RoundViewResponse::from(&view)))
     }
 
-    async fn reshuffle(
+    /// Draws the draft's groups again, with a new (or the given) seed.
+    #[utoipa::path(post, path = "/api/v1/trials/{slug}/rounds/{number}/reshuffle", tag = "rounds",
+        params(RoundParams),
+        request_body(content = Option<SeedBody>, description = "Optional"),
+        responses(
+            (status = 200, description = "The draft with its new groups", body = RoundViewResponse),
+            (status = 404, description = "No such trial or round", body = ErrorBody),
+            (status = 409, description = "The round is published", body = ErrorBody),
+            (status = 422, description = "The round cannot be drawn", body = ErrorBody),
+        ))]
+    pub async fn reshuffle(
         store: Data<Store>,
         ApiTrialInPath(trial): ApiTrialInPath,
         path: RoundPath,
@@ -431,16 +626,27 @@ pub mod rounds_api {
         Ok(HttpResponse::Ok().json(RoundViewResponse::from(&view)))
     }
 
-    #[derive(serde::Deserialize)]
+    #[derive(serde::Deserialize, utoipa::ToSchema)]
     pub struct SwapBody {
+        /// The `public_id` of one person in the draft.
         a: String,
+        /// The `public_id` of someone in another group.
         b: String,
         /// Go ahead despite the warnings (a group that cannot meet, or a repeat).
         #[serde(default)]
         confirm: bool,
     }
 
-    async fn swap(
+    /// Exchanges two people of different groups in a draft.
+    #[utoipa::path(post, path = "/api/v1/trials/{slug}/rounds/{number}/swap", tag = "rounds",
+        params(RoundParams), request_body = SwapBody,
+        responses(
+            (status = 200, description = "The draft after the swap", body = RoundViewResponse),
+            (status = 404, description = "No such trial or round", body = ErrorBody),
+            (status = 409, description = "Published, or warnings to confirm (`field` is `confirm`): send again with `\"confirm\": true`", body = ErrorBody),
+            (status = 422, description = "The swap is refused (`field` is `a` or `b`)", body = ErrorBody),
+        ))]
+    pub async fn swap(
         store: Data<Store>,
         ApiTrialInPath(trial): ApiTrialInPath,
         path: RoundPath,
@@ -460,7 +666,16 @@ pub mod rounds_api {
         Ok(HttpResponse::Ok().json(RoundViewResponse::from(&view)))
     }
 
-    async fn publish(
+    /// Publishes a draft and queues the pairing emails; publishing again does nothing.
+    #[utoipa::path(post, path = "/api/v1/trials/{slug}/rounds/{number}/publish", tag = "rounds",
+        params(RoundParams),
+        responses(
+            (status = 200, description = "What publishing did", body = PublishResponse),
+            (status = 404, description = "No such trial or round", body = ErrorBody),
+            (status = 409, description = "The round cannot be published", body = ErrorBody),
+            (status = 422, description = "The round cannot be published", body = ErrorBody),
+        ))]
+    pub async fn publish(
         store: Data<Store>,
         web_settings: Data<WebSettings>,
         ApiTrialInPath(trial): ApiTrialInPath,
@@ -469,8 +684,8 @@ pub mod rounds_api {
         let id = round_id(&store, &trial, path.1).await?;
         let organiser = web_settings.organiser();
         let base_url = &web_settings.base_url;
-        Ok(HttpResponse::Ok().json(
-            rounds::publish_from(&store, &trial, id, base_url, &organiser, Utc::now()).await?,
-        ))
+        let published =
+            rounds::publish_from(&store, &trial, id, base_url, &organiser, Utc::now()).await?;
+        Ok(HttpResponse::Ok().json(PublishResponse::from(published)))
     }
 }

@@ -10,7 +10,8 @@ use crate::store::insight::{FeedbackRow, PairingRow};
 use crate::store::time::to_db;
 use crate::store::trials::Trial;
 use crate::store::Store;
-use crate::web::errors::{ApiError, PageError};
+use crate::web::admin::api::SlugParam;
+use crate::web::errors::{ApiError, ErrorBody, PageError};
 use crate::web::trial_in_path::TrialInPath;
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
@@ -139,20 +140,111 @@ async fn api_trial(store: &Store, slug: &str) -> Result<Trial, ApiError> {
         .ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, "no such trial"))
 }
 
-async fn pairings_json(store: Data<Store>, slug: Path<String>) -> Result<HttpResponse, ApiError> {
+/// One member of one group of a published round.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PairingJson<'a> {
+    round: i64,
+    published_at: String,
+    /// The group's position in its round, from 1.
+    group: i64,
+    table: Option<&'a str>,
+    /// The person's public id.
+    id: &'a str,
+    name: &'a str,
+    attribute_value: &'a str,
+}
+
+impl<'a> From<&'a PairingRow> for PairingJson<'a> {
+    fn from(r: &'a PairingRow) -> Self {
+        PairingJson {
+            round: r.round_number,
+            published_at: to_db(r.published_at),
+            group: r.group_number,
+            table: r.table_label.as_deref(),
+            id: &r.public_id,
+            name: &r.name,
+            attribute_value: &r.attribute_value,
+        }
+    }
+}
+
+/// One member's answer about one group.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct FeedbackJson<'a> {
+    round: i64,
+    group: i64,
+    /// The person's public id.
+    id: &'a str,
+    name: &'a str,
+    /// `met`, `some_met`, `not_yet` or `could_not_meet`.
+    outcome: &'static str,
+    rating: Option<i64>,
+    /// Empty unless the person agreed to share it.
+    takeaway: &'a str,
+    answered_at: String,
+}
+
+impl<'a> From<&'a FeedbackRow> for FeedbackJson<'a> {
+    fn from(r: &'a FeedbackRow) -> Self {
+        FeedbackJson {
+            round: r.round_number,
+            group: r.group_number,
+            id: &r.public_id,
+            name: &r.name,
+            outcome: r.outcome.as_str(),
+            rating: r.rating,
+            takeaway: &r.takeaway,
+            answered_at: to_db(r.answered_at),
+        }
+    }
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct PairingList<'a> {
+    pairings: Vec<PairingJson<'a>>,
+}
+
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct FeedbackList<'a> {
+    feedback: Vec<FeedbackJson<'a>>,
+}
+
+/// Everyone in every group of the trial's published rounds.
+#[utoipa::path(get, path = "/api/v1/trials/{slug}/pairings", tag = "exports", params(SlugParam),
+    responses(
+        (status = 200, description = "The pairings, by round, group and name", body = PairingList),
+        (status = 404, description = "No such trial (`field` is null)", body = ErrorBody),
+    ))]
+pub async fn pairings_json(
+    store: Data<Store>,
+    slug: Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let trial = api_trial(&store, &slug).await?;
     let rows = app::exports::pairings(&store, &trial).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "pairings": rows })))
+        .json(PairingList {
+            pairings: rows.iter().map(Into::into).collect(),
+        }))
 }
 
-async fn feedback_json(store: Data<Store>, slug: Path<String>) -> Result<HttpResponse, ApiError> {
+/// Every feedback answer of the trial (takeaways only where people agreed to share them).
+#[utoipa::path(get, path = "/api/v1/trials/{slug}/feedback", tag = "exports", params(SlugParam),
+    responses(
+        (status = 200, description = "The answers", body = FeedbackList),
+        (status = 404, description = "No such trial (`field` is null)", body = ErrorBody),
+    ))]
+pub async fn feedback_json(
+    store: Data<Store>,
+    slug: Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let trial = api_trial(&store, &slug).await?;
     let rows = app::exports::feedback(&store, &trial).await?;
     Ok(HttpResponse::Ok()
         .insert_header((header::CACHE_CONTROL, "no-store"))
-        .json(serde_json::json!({ "feedback": rows })))
+        .json(FeedbackList {
+            feedback: rows.iter().map(Into::into).collect(),
+        }))
 }
 
 #[cfg(test)]

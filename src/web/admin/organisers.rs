@@ -203,12 +203,17 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
     );
 }
 
-#[derive(Deserialize, serde::Serialize)]
+/// The email addresses of the organisers (beyond admins) who may manage a trial.
+#[derive(Deserialize, serde::Serialize, utoipa::ToSchema)]
 pub struct OrganiserList {
     organisers: Vec<String>,
 }
 
-async fn api_list(
+/// Who may manage the trial, besides admins.
+#[utoipa::path(get, path = "/api/v1/trials/{slug}/organisers", tag = "trials",
+    params(crate::web::admin::api::SlugParam),
+    responses((status = 200, description = "Their addresses", body = OrganiserList)))]
+pub async fn api_list(
     store: Data<Store>,
     ApiTrialInPath(trial): ApiTrialInPath,
 ) -> Result<HttpResponse, ApiError> {
@@ -217,7 +222,15 @@ async fn api_list(
     }))
 }
 
-async fn api_replace(
+/// Replaces the list of who may manage the trial.
+#[utoipa::path(put, path = "/api/v1/trials/{slug}/organisers", tag = "trials",
+    params(crate::web::admin::api::SlugParam), request_body = OrganiserList,
+    responses(
+        (status = 200, description = "The list as saved", body = OrganiserList),
+        (status = 422, description = "An address is not an organiser's (`field` is `organisers`)",
+            body = crate::web::errors::ErrorBody),
+    ))]
+pub async fn api_replace(
     store: Data<Store>,
     ApiTrialInPath(trial): ApiTrialInPath,
     body: Json<OrganiserList>,

@@ -110,15 +110,20 @@ async fn trial(store: &Store, slug: &str) -> Result<Trial, PageError> {
         .ok_or_else(no_such_trial)
 }
 
-#[derive(serde::Deserialize, Default)]
+#[derive(serde::Deserialize, Default, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
 #[serde(default)]
 pub struct ListQuery {
+    /// Part of a name or email address.
     search: String,
+    /// `pending`, `active`, `paused`, `left` or `erased`; empty for all.
     state: String,
     /// "1": only people whose email needs attention.
     attention: String,
     /// One of [`HistoryFilter`]'s words: never paired, gave feedback, email problems...
     history: String,
+    /// The console's page number (the API pages with `limit` and `offset`).
+    #[param(ignore)]
     page: Option<i64>,
 }
 
@@ -403,7 +408,18 @@ pub mod api {
     use crate::store::time::to_db;
     use crate::store::trials::Trial;
     use crate::store::Store;
-    use crate::web::errors::ApiError;
+    use crate::web::admin::api::SlugParam;
+    use crate::web::errors::{ApiError, ErrorBody};
+
+    /// `/api/v1/trials/{slug}/participants/{public_id}`.
+    #[derive(serde::Deserialize, utoipa::IntoParams)]
+    #[into_params(parameter_in = Path)]
+    pub struct PersonParams {
+        /// The trial's short address.
+        pub slug: String,
+        /// The person's `id` in the list.
+        pub public_id: String,
+    }
 
     pub fn routes(cfg: &mut web::ServiceConfig) {
         cfg.service(
@@ -430,21 +446,32 @@ pub mod api {
     }
 
     /// A person as the API shows them: no internal row ids.
-    #[derive(Serialize)]
-    struct MemberView<'a> {
+    #[derive(Serialize, utoipa::ToSchema)]
+    pub struct MemberView<'a> {
+        /// The person's public id in this trial.
         id: &'a str,
         name: &'a str,
         email: Option<&'a str>,
+        /// `pending`, `active`, `paused`, `left` or `erased`.
         state: &'a str,
         attribute_value: &'a str,
         role: &'a str,
         site: &'a str,
         team: &'a str,
+        /// Comma-separated: `in_person`, `video`, `phone`.
         meeting_modes: &'a str,
         paused_until: Option<String>,
         joined_at: String,
         confirmed_at: Option<String>,
+        /// Why email to this person needs attention (it bounced or failed), if it does.
         needs_attention: Option<&'a str>,
+    }
+
+    /// A page of the trial's people, and how many match in all.
+    #[derive(Serialize, utoipa::ToSchema)]
+    pub struct MemberList<'a> {
+        participants: Vec<MemberView<'a>>,
+        total: i64,
     }
 
     fn view(m: &Member) -> MemberView<'_> {
@@ -496,14 +523,24 @@ pub mod api {
             .ok_or_else(|| ApiError::status(StatusCode::NOT_FOUND, "no such participant"))
     }
 
-    #[derive(serde::Deserialize, Default)]
+    #[derive(serde::Deserialize, Default, utoipa::IntoParams)]
+    #[into_params(parameter_in = Query)]
     #[serde(default)]
     pub struct Paging {
+        /// How many to answer: 100 when left out, at most 1000.
         limit: Option<i64>,
+        /// How many to skip.
         offset: i64,
     }
 
-    async fn list(
+    /// The trial's people, filtered and paged.
+    #[utoipa::path(get, path = "/api/v1/trials/{slug}/participants", tag = "participants",
+        params(SlugParam, ListQuery, Paging),
+        responses(
+            (status = 200, description = "A page of people", body = MemberList),
+            (status = 422, description = "An unknown `state`", body = ErrorBody),
+        ))]
+    pub async fn list(
         store: Data<Store>,
         slug: Path<String>,
         filters: Query<ListQuery>,
@@ -534,11 +571,21 @@ pub mod api {
         q.limit = paging.limit.unwrap_or(100).clamp(1, 1000);
         q.offset = paging.offset.max(0);
         let members = rules::list_members(&store, &trial, &q).await?;
-        let views: Vec<_> = members.iter().map(view).collect();
-        Ok(HttpResponse::Ok().json(serde_json::json!({ "participants": views, "total": total })))
+        let participants = members.iter().map(view).collect();
+        Ok(HttpResponse::Ok().json(MemberList {
+            participants,
+            total,
+        }))
     }
 
-    async fn show(
+    /// One person of the trial.
+    #[utoipa::path(get, path = "/api/v1/trials/{slug}/participants/{public_id}",
+        tag = "participants", params(PersonParams),
+        responses(
+            (status = 200, description = "The person", body = MemberView),
+            (status = 404, description = "No such trial or person", body = ErrorBody),
+        ))]
+    pub async fn show(
         store: Data<Store>,
         path: Path<(String, String)>,
     ) -> Result<HttpResponse, ApiError> {
@@ -546,7 +593,7 @@ pub mod api {
         Ok(HttpResponse::Ok().json(view(&m)))
     }
 
-    #[derive(serde::Deserialize, Default)]
+    #[derive(serde::Deserialize, Default, utoipa::ToSchema)]
     #[serde(default)]
     pub struct AddBody {
         #[serde(flatten)]
@@ -555,7 +602,15 @@ pub mod api {
         consent: bool,
     }
 
-    async fn add(
+    /// Adds one person: pending until they confirm by email, or active with `consent`.
+    #[utoipa::path(post, path = "/api/v1/trials/{slug}/participants", tag = "participants",
+        params(SlugParam), request_body = AddBody,
+        responses(
+            (status = 201, description = "The person as added", body = MemberView),
+            (status = 409, description = "The address is already in the trial (`field` is `email`)", body = ErrorBody),
+            (status = 422, description = "A value is refused (`field` names it)", body = ErrorBody),
+        ))]
+    pub async fn add(
         store: Data<Store>,
         slug: Path<String>,
         body: Json<AddBody>,
@@ -579,14 +634,24 @@ pub mod api {
         }
     }
 
-    #[derive(serde::Deserialize, Default)]
+    #[derive(serde::Deserialize, Default, utoipa::ToSchema)]
     #[serde(default)]
     pub struct PauseBody {
         /// YYYY-MM-DD; empty or absent: until resumed.
         until: String,
     }
 
-    async fn pause(
+    /// Pauses an active person, until a date or until resumed.
+    #[utoipa::path(post, path = "/api/v1/trials/{slug}/participants/{public_id}/pause",
+        tag = "participants", params(PersonParams),
+        request_body(content = Option<PauseBody>, description = "Optional: without it, until resumed"),
+        responses(
+            (status = 200, description = "The person now", body = MemberView),
+            (status = 404, description = "No such trial or person", body = ErrorBody),
+            (status = 409, description = "They are not active or paused (`field` is `state`)", body = ErrorBody),
+            (status = 422, description = "A bad date (`field` is `until`)", body = ErrorBody),
+        ))]
+    pub async fn pause(
         store: Data<Store>,
         path: Path<(String, String)>,
         body: Option<Json<PauseBody>>,
@@ -599,7 +664,15 @@ pub mod api {
         show(store, path).await
     }
 
-    async fn resume(
+    /// Makes a paused person active again.
+    #[utoipa::path(post, path = "/api/v1/trials/{slug}/participants/{public_id}/resume",
+        tag = "participants", params(PersonParams),
+        responses(
+            (status = 200, description = "The person now", body = MemberView),
+            (status = 404, description = "No such trial or person", body = ErrorBody),
+            (status = 409, description = "They are not paused (`field` is `state`)", body = ErrorBody),
+        ))]
+    pub async fn resume(
         store: Data<Store>,
         path: Path<(String, String)>,
     ) -> Result<HttpResponse, ApiError> {
@@ -610,7 +683,15 @@ pub mod api {
         show(store, path).await
     }
 
-    async fn remove(
+    /// Takes the person out of the trial (`left`); their history stays.
+    #[utoipa::path(post, path = "/api/v1/trials/{slug}/participants/{public_id}/remove",
+        tag = "participants", params(PersonParams),
+        responses(
+            (status = 200, description = "The person now", body = MemberView),
+            (status = 404, description = "No such trial or person", body = ErrorBody),
+            (status = 409, description = "They cannot be removed now (`field` is `state`)", body = ErrorBody),
+        ))]
+    pub async fn remove(
         store: Data<Store>,
         path: Path<(String, String)>,
     ) -> Result<HttpResponse, ApiError> {

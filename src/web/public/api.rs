@@ -6,7 +6,6 @@ use actix_web::web::{self, Data, Json, Path};
 use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use chrono::Utc;
 use serde::Deserialize;
-use serde_json::json;
 
 use super::SignupLimiter;
 use crate::app;
@@ -14,12 +13,20 @@ use crate::app::limits::Decision;
 use crate::app::participants::{self, ParticipantError};
 use crate::domain::ParticipantInput;
 use crate::store::participants::Member;
-use crate::store::signup::LinkPurpose;
+use crate::store::signup::{LinkPurpose, OtherMember};
 use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::client_address::client_address;
-use crate::web::errors::ApiError;
+use crate::web::errors::{ApiError, ErrorBody};
 use crate::web::WebSettings;
+
+/// The token from the emailed link (`/m/{token}` or `/c/{token}`): it stands in for a login.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct TokenParam {
+    /// The token from the link.
+    pub token: String,
+}
 
 pub fn routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/api/v1/public/signups", web::post().to(signup))
@@ -74,7 +81,7 @@ fn gone() -> ApiError {
     )
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
 pub struct SignUpBody {
     /// The trial's short address.
@@ -84,7 +91,23 @@ pub struct SignUpBody {
     consent: bool,
 }
 
-async fn signup(
+/// The answer to a sign-up, the same whether or not the address was known.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct SignUpAccepted {
+    /// Always `check_your_email`.
+    status: &'static str,
+    message: &'static str,
+}
+
+/// Signs someone up to a trial; they confirm by the link in the email.
+#[utoipa::path(post, path = "/api/v1/public/signups", tag = "public", request_body = SignUpBody,
+    responses(
+        (status = 202, description = "Check your email (also for an address already known)", body = SignUpAccepted),
+        (status = 422, description = "A value is refused, or no open trial has this address (`field` names it)", body = ErrorBody),
+        (status = 429, description = "Over the sign-up limits; `Retry-After` says when to try again", body = ErrorBody,
+            headers(("Retry-After" = u64, description = "Seconds to wait"))),
+    ))]
+pub async fn signup(
     req: HttpRequest,
     store: Data<Store>,
     settings: Data<WebSettings>,
@@ -108,10 +131,10 @@ async fn signup(
         return Ok(too_many(seconds));
     }
     participants::sign_up(&store, &settings.base_url, &trial, &details, Utc::now()).await?;
-    Ok(HttpResponse::Accepted().json(json!({
-        "status": "check_your_email",
-        "message": "We have sent an email to this address. Follow the link in it to confirm.",
-    })))
+    Ok(HttpResponse::Accepted().json(SignUpAccepted {
+        status: "check_your_email",
+        message: "We have sent an email to this address. Follow the link in it to confirm.",
+    }))
 }
 
 /// The JSON 429, with the same Retry-After as the page's.
@@ -130,11 +153,12 @@ fn too_many(retry_after_seconds: u64) -> HttpResponse {
 
 /// A participant as they see themselves through the API. Fields are in alphabetical order,
 /// as the answers have always listed them.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct ParticipantResponse<'a> {
     pub attribute_value: &'a str,
     pub email: Option<&'a str>,
     pub introduction: &'a str,
+    /// Any of `in_person`, `video`, `phone`.
     pub meeting_modes: Vec<&'static str>,
     pub name: &'a str,
     /// The date only (YYYY-MM-DD).
@@ -143,12 +167,13 @@ pub struct ParticipantResponse<'a> {
     pub role: &'a str,
     pub site: &'a str,
     pub skip_next_round: bool,
+    /// `pending`, `active`, `paused`, `left` or `erased`.
     pub state: &'a str,
     pub trial: TrialBrief<'a>,
 }
 
 /// What a participant's answers say about their trial.
-#[derive(serde::Serialize)]
+#[derive(serde::Serialize, utoipa::ToSchema)]
 pub struct TrialBrief<'a> {
     pub attribute_name: &'a str,
     pub attribute_values: Vec<&'a str>,
@@ -184,14 +209,27 @@ fn view<'a>(member: &'a Member, trial: &'a Trial) -> ParticipantResponse<'a> {
     }
 }
 
-async fn confirm(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+/// A confirmed sign-up: the token for the manage routes, and the participant.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct Confirmed<'a> {
+    manage_token: String,
+    participant: ParticipantResponse<'a>,
+}
+
+/// Confirms a sign-up with the token from the confirmation email.
+#[utoipa::path(post, path = "/api/v1/public/confirm/{token}", tag = "public", params(TokenParam),
+    responses(
+        (status = 200, description = "Confirmed", body = Confirmed),
+        (status = 410, description = "The link has expired or was used (`field` is `token`)", body = ErrorBody),
+    ))]
+pub async fn confirm(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
     let (found, manage_token) = participants::confirm(&store, &token, Utc::now())
         .await?
         .ok_or_else(gone)?;
-    Ok(HttpResponse::Ok().json(json!({
-        "manage_token": manage_token,
-        "participant": view(&found.member, &found.trial),
-    })))
+    Ok(HttpResponse::Ok().json(Confirmed {
+        manage_token,
+        participant: view(&found.member, &found.trial),
+    }))
 }
 
 async fn managed(store: &Store, token: &str) -> Result<(Member, Trial), ApiError> {
@@ -209,12 +247,25 @@ async fn current(store: &Store, member: &Member, trial: &Trial) -> Result<HttpRe
     Ok(HttpResponse::Ok().json(view(&fresh, trial)))
 }
 
-async fn show(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+/// The participant, as they see themselves.
+#[utoipa::path(get, path = "/api/v1/public/manage/{token}", tag = "public", params(TokenParam),
+    responses(
+        (status = 200, description = "The participant", body = ParticipantResponse),
+        (status = 410, description = "The link has expired, or its data was deleted (`field` is `token`)", body = ErrorBody),
+    ))]
+pub async fn show(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
     let (member, trial) = managed(&store, &token).await?;
     Ok(HttpResponse::Ok().json(view(&member, &trial)))
 }
 
-async fn edit(
+/// Replaces their details (the email address stays).
+#[utoipa::path(put, path = "/api/v1/public/manage/{token}", tag = "public", params(TokenParam), request_body = ParticipantInput,
+    responses(
+        (status = 200, description = "The participant now", body = ParticipantResponse),
+        (status = 410, description = "The link has expired, or its data was deleted (`field` is `token`)", body = ErrorBody),
+        (status = 422, description = "A value is refused (`field` names it)", body = ErrorBody),
+    ))]
+pub async fn edit(
     store: Data<Store>,
     token: Path<String>,
     body: Json<ParticipantInput>,
@@ -224,14 +275,21 @@ async fn edit(
     current(&store, &member, &trial).await
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
 pub struct PauseBody {
     /// A date such as 2026-05-01.
     until: String,
 }
 
-async fn pause(
+/// Pauses until a date after today, within a year.
+#[utoipa::path(post, path = "/api/v1/public/manage/{token}/pause", tag = "public", params(TokenParam), request_body = PauseBody,
+    responses(
+        (status = 200, description = "The participant now", body = ParticipantResponse),
+        (status = 410, description = "The link has expired, or its data was deleted (`field` is `token`)", body = ErrorBody),
+        (status = 422, description = "A bad date (`field` is `until`)", body = ErrorBody),
+    ))]
+pub async fn pause(
     store: Data<Store>,
     token: Path<String>,
     body: Json<PauseBody>,
@@ -241,15 +299,23 @@ async fn pause(
     current(&store, &member, &trial).await
 }
 
-async fn resume(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+/// Ends a pause.
+#[utoipa::path(post, path = "/api/v1/public/manage/{token}/resume", tag = "public", params(TokenParam),
+    responses(
+        (status = 200, description = "The participant now", body = ParticipantResponse),
+        (status = 410, description = "The link has expired, or its data was deleted (`field` is `token`)", body = ErrorBody),
+        (status = 422, description = "Not possible in their state", body = ErrorBody),
+    ))]
+pub async fn resume(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
     let (member, trial) = managed(&store, &token).await?;
     participants::resume(&store, &member, Utc::now()).await?;
     current(&store, &member, &trial).await
 }
 
-#[derive(Deserialize)]
+#[derive(Deserialize, utoipa::ToSchema)]
 #[serde(default)]
 pub struct SkipBody {
+    /// `true` (the default) to skip the next round, `false` to take part after all.
     skip: bool,
 }
 
@@ -259,7 +325,14 @@ impl Default for SkipBody {
     }
 }
 
-async fn skip(
+/// Skips the next round, or takes the skip back.
+#[utoipa::path(post, path = "/api/v1/public/manage/{token}/skip", tag = "public", params(TokenParam), request_body(content = Option<SkipBody>, description = "Optional: without it, skip"),
+    responses(
+        (status = 200, description = "The participant now", body = ParticipantResponse),
+        (status = 410, description = "The link has expired, or its data was deleted (`field` is `token`)", body = ErrorBody),
+        (status = 422, description = "Not possible in their state", body = ErrorBody),
+    ))]
+pub async fn skip(
     store: Data<Store>,
     token: Path<String>,
     body: Option<Json<SkipBody>>,
@@ -270,36 +343,92 @@ async fn skip(
     current(&store, &member, &trial).await
 }
 
-async fn leave(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+/// Leaves the trial.
+#[utoipa::path(post, path = "/api/v1/public/manage/{token}/leave", tag = "public", params(TokenParam),
+    responses(
+        (status = 200, description = "The participant now", body = ParticipantResponse),
+        (status = 410, description = "The link has expired, or its data was deleted (`field` is `token`)", body = ErrorBody),
+        (status = 422, description = "Not possible in their state", body = ErrorBody),
+    ))]
+pub async fn leave(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
     let (member, trial) = managed(&store, &token).await?;
     participants::leave(&store, &member, Utc::now()).await?;
     current(&store, &member, &trial).await
 }
 
-async fn rejoin(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+/// Joins the trial again after leaving.
+#[utoipa::path(post, path = "/api/v1/public/manage/{token}/rejoin", tag = "public", params(TokenParam),
+    responses(
+        (status = 200, description = "The participant now", body = ParticipantResponse),
+        (status = 410, description = "The link has expired, or its data was deleted (`field` is `token`)", body = ErrorBody),
+        (status = 422, description = "Not possible in their state", body = ErrorBody),
+    ))]
+pub async fn rejoin(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
     let (member, trial) = managed(&store, &token).await?;
     participants::rejoin(&store, &trial, &member, Utc::now()).await?;
     current(&store, &member, &trial).await
 }
 
-async fn do_not_pair_body(store: &Store, member: &Member) -> Result<HttpResponse, ApiError> {
-    let (candidates, chosen) = participants::do_not_pair(store, member).await?;
-    Ok(HttpResponse::Ok().json(json!({ "chosen": chosen, "candidates": candidates })))
+/// Someone else in the same trial: a name and nothing more.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct OtherPerson<'a> {
+    public_id: &'a str,
+    name: &'a str,
 }
 
-async fn do_not_pair(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+impl<'a> From<&'a OtherMember> for OtherPerson<'a> {
+    fn from(m: &'a OtherMember) -> Self {
+        OtherPerson {
+            public_id: &m.public_id,
+            name: &m.name,
+        }
+    }
+}
+
+/// The private do-not-pair list and the people who could be put on it.
+#[derive(serde::Serialize, utoipa::ToSchema)]
+pub struct DoNotPair<'a> {
+    chosen: Vec<OtherPerson<'a>>,
+    candidates: Vec<OtherPerson<'a>>,
+}
+
+async fn do_not_pair_body(store: &Store, member: &Member) -> Result<HttpResponse, ApiError> {
+    let (candidates, chosen) = participants::do_not_pair(store, member).await?;
+    Ok(HttpResponse::Ok().json(DoNotPair {
+        chosen: chosen.iter().map(Into::into).collect(),
+        candidates: candidates.iter().map(Into::into).collect(),
+    }))
+}
+
+/// The private do-not-pair list, never shown to anyone else.
+#[utoipa::path(get, path = "/api/v1/public/manage/{token}/do-not-pair", tag = "public", params(TokenParam),
+    responses(
+        (status = 200, description = "The list and the candidates", body = DoNotPair),
+        (status = 410, description = "The link has expired, or its data was deleted (`field` is `token`)", body = ErrorBody),
+    ))]
+pub async fn do_not_pair(
+    store: Data<Store>,
+    token: Path<String>,
+) -> Result<HttpResponse, ApiError> {
     let (member, _) = managed(&store, &token).await?;
     do_not_pair_body(&store, &member).await
 }
 
-#[derive(Deserialize, Default)]
+#[derive(Deserialize, Default, utoipa::ToSchema)]
 #[serde(default)]
 pub struct DoNotPairBody {
     /// The `public_id`s of people in the same trial.
     people: Vec<String>,
 }
 
-async fn set_do_not_pair(
+/// Replaces the do-not-pair list.
+#[utoipa::path(put, path = "/api/v1/public/manage/{token}/do-not-pair", tag = "public", params(TokenParam), request_body = DoNotPairBody,
+    responses(
+        (status = 200, description = "The list and the candidates", body = DoNotPair),
+        (status = 410, description = "The link has expired, or its data was deleted (`field` is `token`)", body = ErrorBody),
+        (status = 422, description = "Someone not in the trial (`field` is `people`)", body = ErrorBody),
+    ))]
+pub async fn set_do_not_pair(
     store: Data<Store>,
     token: Path<String>,
     body: Json<DoNotPairBody>,
@@ -309,7 +438,13 @@ async fn set_do_not_pair(
     do_not_pair_body(&store, &member).await
 }
 
-async fn export(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+/// Everything stored about the person, as the download on the manage page.
+#[utoipa::path(get, path = "/api/v1/public/manage/{token}/export", tag = "public", params(TokenParam),
+    responses(
+        (status = 200, description = "Their data", body = Object),
+        (status = 410, description = "The link has expired, or its data was deleted (`field` is `token`)", body = ErrorBody),
+    ))]
+pub async fn export(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
     let (member, _) = managed(&store, &token).await?;
     let data = participants::export(&store, &member, Utc::now()).await?;
     Ok(HttpResponse::Ok()
@@ -317,7 +452,13 @@ async fn export(store: Data<Store>, token: Path<String>) -> Result<HttpResponse,
         .json(data))
 }
 
-async fn erase(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
+/// Deletes the person's data from every trial.
+#[utoipa::path(delete, path = "/api/v1/public/manage/{token}", tag = "public", params(TokenParam),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 410, description = "The link has expired, or its data was deleted (`field` is `token`)", body = ErrorBody),
+    ))]
+pub async fn erase(store: Data<Store>, token: Path<String>) -> Result<HttpResponse, ApiError> {
     let (member, _) = managed(&store, &token).await?;
     participants::erase(&store, &member, Utc::now()).await?;
     Ok(HttpResponse::NoContent().finish())
