@@ -14,6 +14,7 @@ mod schedule;
 mod slug;
 mod text;
 mod trial;
+mod webhook;
 
 pub use email::Email;
 pub use feedback::{GroupMeeting, Outcome};
@@ -30,4 +31,8 @@ pub use text::{is_invisible_formatting, unprintable, PersonName, ShortText};
 pub use trial::{
     check, FieldError, TrialInput, TrialKind, TrialSettings, DEFAULT_FEEDBACK_DELAY_DAYS,
     DEFAULT_NOTICE_HOURS, MAX_NOTICE_HOURS,
+};
+pub use webhook::{
+    chat_body, envelope, events_from_text, events_to_text, round_announcement, shown_url,
+    EndpointChoice, EndpointKind, PersonPayload, WebhookEvent,
 };

@@ -38,3 +38,4 @@ mod speed;
 mod technique_console;
 mod techniques;
 mod trials;
+mod webhooks;
