@@ -112,7 +112,6 @@ const API: &[(&str, &str)] = &[
     ("PUT", "/api/v1/trials/{slug}/organisers"),
     ("GET", "/api/v1/trials/{slug}/webhooks"),
     ("POST", "/api/v1/trials/{slug}/webhooks"),
-    ("GET", "/api/v1/trials/{slug}/webhooks/{id}"),
     ("DELETE", "/api/v1/trials/{slug}/webhooks/{id}"),
     ("POST", "/api/v1/trials/{slug}/webhooks/{id}/enable"),
 ];

@@ -555,15 +555,18 @@ async fn an_endpoint_failing_for_days_is_switched_off_and_the_organisers_are_tol
     let second = deliver_due(&app.store, &config(&app), later).await.unwrap();
     assert_eq!(second.len(), 1);
     assert!(second[0].switched_off, "{second:?}");
-    let (_, shown) = app
+    let listed: Value = app
         .client
-        .get(app.url(&format!("/api/v1/trials/lunch/webhooks/{id}")))
+        .get(app.url("/api/v1/trials/lunch/webhooks"))
         .bearer_auth(&token)
         .send()
         .await
-        .map(|r| (r.status().as_u16(), r))
+        .unwrap()
+        .json()
+        .await
         .unwrap();
-    let shown: Value = shown.json().await.unwrap();
+    let shown = &listed["webhooks"][0];
+    assert_eq!(shown["id"], id);
     assert_eq!(shown["enabled"], false);
     assert_eq!(shown["last_status"], 503);
     let mails = app.store.list_outbox(10).await.unwrap();

@@ -29,7 +29,6 @@ pub fn routes(cfg: &mut web::ServiceConfig) {
 pub fn api_routes(cfg: &mut web::ServiceConfig) {
     cfg.route("/trials/{slug}/webhooks", web::get().to(api_list))
         .route("/trials/{slug}/webhooks", web::post().to(api_create))
-        .route("/trials/{slug}/webhooks/{id}", web::get().to(api_show))
         .route("/trials/{slug}/webhooks/{id}", web::delete().to(api_delete))
         .route(
             "/trials/{slug}/webhooks/{id}/enable",
@@ -393,18 +392,6 @@ async fn api_create(
         )),
         Err(WebhookError::Store(e)) => Err(e.into()),
     }
-}
-
-async fn api_show(
-    store: Data<Store>,
-    ApiTrialInPath(trial): ApiTrialInPath,
-    path: Path<(String, String)>,
-) -> Result<HttpResponse, ApiError> {
-    let id = endpoint_id(&path.1).ok_or_else(api_no_such_endpoint)?;
-    let view = webhooks::find(&store, &trial, id)
-        .await?
-        .ok_or_else(api_no_such_endpoint)?;
-    Ok(HttpResponse::Ok().json(EndpointResponse::with_deliveries(&view)))
 }
 
 async fn api_delete(
