@@ -55,6 +55,10 @@ pub struct Settings {
     pub metrics_token: Option<String>,
     /// `METRICS_BIND`: an address of its own that serves `/metrics` (and nothing else).
     pub metrics_bind: Option<SocketAddr>,
+    /// `WEBHOOKS_ALLOW_HTTP_LOOPBACK`: webhook endpoints may be plain http on a loopback
+    /// address (a receiver on the same machine, as in the tests). Off, only https to public
+    /// addresses is accepted.
+    pub webhooks_allow_http_loopback: bool,
 }
 
 /// The raw values as they arrive from flags, the environment or the configuration file.
@@ -75,6 +79,7 @@ pub struct RawSettings {
     pub metrics_token: Option<String>,
     pub metrics_bind: Option<String>,
     pub outbox_retention_days: Option<String>,
+    pub webhooks_allow_http_loopback: Option<String>,
 }
 
 pub const DEFAULT_SIGNUP_LIMIT_PER_IP: u32 = 100;
@@ -205,6 +210,10 @@ impl Settings {
                 DEFAULT_SIGNUP_LIMIT_PER_EMAIL,
             )?,
             outbox_retention_days: parse_retention_days(raw.outbox_retention_days)?,
+            webhooks_allow_http_loopback: parse_switch(
+                "WEBHOOKS_ALLOW_HTTP_LOOPBACK",
+                raw.webhooks_allow_http_loopback,
+            )?,
         })
     }
 }
@@ -285,6 +294,17 @@ impl RawSettings {
             }
         }
         serde_json::from_value(serde_json::Value::Object(given)).map_err(|e| e.to_string())
+    }
+}
+
+fn parse_switch(setting: &'static str, raw: Option<String>) -> Result<bool, ConfigError> {
+    match non_empty(raw).as_deref() {
+        None | Some("false" | "0" | "no" | "off") => Ok(false),
+        Some("true" | "1" | "yes" | "on") => Ok(true),
+        Some(other) => Err(ConfigError::new(
+            setting,
+            format!("'{other}' is not one of: true, false"),
+        )),
     }
 }
 

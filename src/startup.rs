@@ -21,6 +21,7 @@ pub struct Application {
     // None when `Settings::background_loops` is off.
     worker: Option<Worker>,
     scheduler: Option<crate::app::schedule::Scheduler>,
+    webhooks: Option<crate::webhooks::WebhookWorker>,
     /// `/metrics` on `METRICS_BIND`, with its port.
     metrics_server: Option<(Server, u16)>,
 }
@@ -83,6 +84,9 @@ impl Application {
         ));
         let trusted_proxies = Data::new(settings.trusted_proxies.clone());
         let dashboards = Data::new(crate::app::dashboard::DashboardCache::new());
+        let webhook_policy = Data::new(crate::app::webhooks::WebhookPolicy {
+            allow_http_loopback: settings.webhooks_allow_http_loopback,
+        });
         let data = Data::new(store.clone());
         let web_settings = Data::new(
             WebSettings::new(settings.base_url.clone(), settings.smtp_url.is_some())
@@ -114,6 +118,7 @@ impl Application {
                 .app_data(shared_limits.clone())
                 .app_data(dashboards.clone())
                 .app_data(trusted_proxies.clone())
+                .app_data(webhook_policy.clone())
                 .configure(routes)
         })
         .listen(listener)
@@ -128,6 +133,12 @@ impl Application {
             from_domain = %settings.mail_from.email.domain(),
             "email delivery"
         );
+        let webhooks = settings.background_loops.then(|| {
+            crate::webhooks::WebhookWorker::start(
+                store.clone(),
+                crate::webhooks::WebhookConfig::from_settings(settings),
+            )
+        });
         let (worker, scheduler) = if settings.background_loops {
             let worker = Worker::start(store.clone(), transport, worker_config);
             let scheduler = crate::app::schedule::Scheduler::start(
@@ -149,6 +160,7 @@ impl Application {
             store,
             worker,
             scheduler,
+            webhooks,
             metrics_server,
         })
     }
@@ -181,6 +193,9 @@ impl Application {
         }
         if let Some(scheduler) = self.scheduler {
             scheduler.stop().await;
+        }
+        if let Some(webhooks) = self.webhooks {
+            webhooks.stop().await;
         }
         if let Some(worker) = self.worker {
             worker.stop().await;

@@ -24,3 +24,4 @@ pub mod sessions;
 pub mod system;
 pub mod techniques;
 pub mod trials;
+pub mod webhooks;

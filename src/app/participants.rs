@@ -343,6 +343,12 @@ pub async fn confirm(
     // An event sign-up made with a known address becomes that person only now.
     let membership_id =
         crate::store::events::join_claimed_identity(&mut tx, membership_id, now).await?;
+    crate::store::webhooks::queue_event(
+        &mut tx,
+        crate::store::webhooks::Fact::ParticipantConfirmed { membership_id },
+        now,
+    )
+    .await?;
     let manage = issue_manage_token(&mut tx, membership_id, now).await?;
     tx.commit().await?;
     let Some(member) = store.find_member_by_id(membership_id).await? else {

@@ -80,6 +80,10 @@ pub struct SettingsArgs {
     /// Days a sent email keeps its body; the row and its Message-ID stay [default: 30]
     #[arg(long, env = "OUTBOX_RETENTION_DAYS", global = true)]
     pub outbox_retention_days: Option<String>,
+    /// Lets webhook endpoints be plain http on a loopback address (for tests and local
+    /// receivers) [default: false]
+    #[arg(long, env = "WEBHOOKS_ALLOW_HTTP_LOOPBACK", global = true)]
+    pub webhooks_allow_http_loopback: Option<String>,
 }
 
 #[derive(Debug, Subcommand)]
@@ -393,6 +397,7 @@ impl From<SettingsArgs> for RawSettings {
             metrics_token: a.metrics_token,
             metrics_bind: a.metrics_bind,
             outbox_retention_days: a.outbox_retention_days,
+            webhooks_allow_http_loopback: a.webhooks_allow_http_loopback,
         }
     }
 }

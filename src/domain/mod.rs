@@ -15,6 +15,7 @@ mod slug;
 mod text;
 mod text_or_number;
 mod trial;
+mod webhook;
 
 pub use email::Email;
 pub use feedback::{GroupMeeting, Outcome};
@@ -32,4 +33,8 @@ pub use text_or_number::{text_or_number, TextOrNumber};
 pub use trial::{
     check, FieldError, TrialInput, TrialKind, TrialSettings, DEFAULT_FEEDBACK_DELAY_DAYS,
     DEFAULT_NOTICE_HOURS, MAX_NOTICE_HOURS,
+};
+pub use webhook::{
+    chat_body, envelope, events_from_text, events_to_text, round_announcement, shown_url,
+    EndpointChoice, EndpointKind, PersonPayload, WebhookEvent,
 };

@@ -327,3 +327,22 @@ pub mod event_summary {
         "email/event_summary/html.html"
     );
 }
+
+/// Sent to a trial's organisers when a webhook endpoint that kept failing is switched off.
+pub mod webhook_switched_off {
+    #[derive(Clone)]
+    pub struct Context {
+        pub trial_name: String,
+        /// The address with its path left out: chat channels' addresses are their secret.
+        pub endpoint: String,
+        pub failing_since: String,
+        pub console_link: String,
+    }
+
+    email_templates!(
+        "webhook_switched_off",
+        "email/webhook_switched_off/subject.txt",
+        "email/webhook_switched_off/text.txt",
+        "email/webhook_switched_off/html.html"
+    );
+}

@@ -9,6 +9,21 @@ use super::time::to_db;
 use super::{columns, Store, StoreError};
 use crate::domain::{MeetingMode, MembershipState, ParticipantDetails};
 
+/// Only the first check-in of a person is news to a receiver; ticking again changes nothing.
+async fn checked_in_hook(
+    tx: &mut Transaction<'_, Any>,
+    membership_id: i64,
+    now: DateTime<Utc>,
+) -> Result<(), StoreError> {
+    super::webhooks::queue_event(
+        tx,
+        super::webhooks::Fact::EventCheckedIn { membership_id },
+        now,
+    )
+    .await?;
+    Ok(())
+}
+
 /// A person of an event as the check-in list shows them.
 #[derive(Clone, Debug)]
 pub struct EventPerson {
@@ -99,17 +114,39 @@ impl Store {
         public_id: &str,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE memberships SET checked_in_at = COALESCE(checked_in_at, $1), \
-               left_room_at = NULL, updated_at = $1 \
-             WHERE trial_id = $2 AND public_id = $3 AND state NOT IN ('left', 'erased')",
+        let mut tx = self.pool().begin().await?;
+        // The first check-in, found by its own update so that the write comes first.
+        let first: Option<(i64,)> = sqlx::query_as(
+            "UPDATE memberships SET checked_in_at = $1, left_room_at = NULL, updated_at = $1 \
+             WHERE trial_id = $2 AND public_id = $3 AND state NOT IN ('left', 'erased') \
+               AND checked_in_at IS NULL RETURNING id",
         )
         .bind(to_db(now))
         .bind(trial_id)
         .bind(public_id)
-        .execute(self.pool())
+        .fetch_optional(&mut *tx)
         .await?;
-        Ok(done.rows_affected() == 1)
+        let changed = match first {
+            Some((membership_id,)) => {
+                checked_in_hook(&mut tx, membership_id, now).await?;
+                true
+            }
+            None => {
+                let done = sqlx::query(
+                    "UPDATE memberships SET checked_in_at = COALESCE(checked_in_at, $1), \
+                       left_room_at = NULL, updated_at = $1 \
+                     WHERE trial_id = $2 AND public_id = $3 AND state NOT IN ('left', 'erased')",
+                )
+                .bind(to_db(now))
+                .bind(trial_id)
+                .bind(public_id)
+                .execute(&mut *tx)
+                .await?;
+                done.rows_affected() == 1
+            }
+        };
+        tx.commit().await?;
+        Ok(changed)
     }
 
     /// Marks a person as gone home: no longer checked in, so no quick round pairs them, until
@@ -193,15 +230,34 @@ impl Store {
         membership_id: i64,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let done = sqlx::query(
-            "UPDATE memberships SET checked_in_at = COALESCE(checked_in_at, $1), updated_at = $1 \
-             WHERE id = $2 AND state NOT IN ('left', 'erased') AND left_room_at IS NULL",
+        let mut tx = self.pool().begin().await?;
+        let first = sqlx::query(
+            "UPDATE memberships SET checked_in_at = $1, updated_at = $1 \
+             WHERE id = $2 AND state NOT IN ('left', 'erased') AND left_room_at IS NULL \
+               AND checked_in_at IS NULL",
         )
         .bind(to_db(now))
         .bind(membership_id)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        .execute(&mut *tx)
+        .await?
+        .rows_affected()
+            == 1;
+        let changed = if first {
+            checked_in_hook(&mut tx, membership_id, now).await?;
+            true
+        } else {
+            let done = sqlx::query(
+                "UPDATE memberships SET checked_in_at = COALESCE(checked_in_at, $1), updated_at = $1 \
+                 WHERE id = $2 AND state NOT IN ('left', 'erased') AND left_room_at IS NULL",
+            )
+            .bind(to_db(now))
+            .bind(membership_id)
+            .execute(&mut *tx)
+            .await?;
+            done.rows_affected() == 1
+        };
+        tx.commit().await?;
+        Ok(changed)
     }
 
     /// How many people have been sent the summary of the event.

@@ -180,6 +180,7 @@ impl Store {
         outcome: &str,
         now: DateTime<Utc>,
     ) -> Result<(), StoreError> {
+        let mut tx = self.pool().begin().await?;
         sqlx::query(
             "INSERT INTO feedback (group_id, membership_id, outcome, created_at, updated_at) \
              VALUES ($1, $2, $3, $4, $4) \
@@ -190,8 +191,18 @@ impl Store {
         .bind(membership_id)
         .bind(outcome)
         .bind(to_db(now))
-        .execute(self.pool())
+        .execute(&mut *tx)
         .await?;
+        super::webhooks::queue_event(
+            &mut tx,
+            super::webhooks::Fact::FeedbackRecorded {
+                group_id,
+                membership_id,
+            },
+            now,
+        )
+        .await?;
+        tx.commit().await?;
         Ok(())
     }
 
@@ -423,12 +434,17 @@ pub async fn record_still_in_choice(
     state: &str,
     now: DateTime<Utc>,
 ) -> Result<bool, StoreError> {
+    let at = now;
     let now = to_db(now);
     sqlx::query("UPDATE still_in_requests SET answer = $1, answered_at = $2 WHERE id = $3")
         .bind(answer)
         .bind(&now)
         .bind(request_id)
         .execute(&mut **tx)
+        .await?;
+    let before: Option<(String,)> = sqlx::query_as("SELECT state FROM memberships WHERE id = $1")
+        .bind(membership_id)
+        .fetch_optional(&mut **tx)
         .await?;
     let done = sqlx::query(
         "UPDATE memberships SET state = $1, paused_until = NULL, \
@@ -441,7 +457,16 @@ pub async fn record_still_in_choice(
     .bind(membership_id)
     .execute(&mut **tx)
     .await?;
-    Ok(done.rows_affected() == 1)
+    let changed = done.rows_affected() == 1;
+    if changed && state == "left" && before.is_some_and(|(s,)| s != "left") {
+        super::webhooks::queue_event(
+            tx,
+            super::webhooks::Fact::ParticipantLeft { membership_id },
+            at,
+        )
+        .await?;
+    }
+    Ok(changed)
 }
 
 /// Closes an unanswered "still in?" request and pauses the member (until they resume);

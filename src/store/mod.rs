@@ -41,6 +41,7 @@ pub mod signup;
 pub mod techniques;
 pub mod time;
 pub mod trials;
+pub mod webhooks;
 
 /// Statements slower than this are logged as warnings (sqlx's own default).
 const SLOW_STATEMENT: Duration = Duration::from_secs(1);

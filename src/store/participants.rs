@@ -7,6 +7,35 @@ use super::time::to_db;
 use super::{columns, Store, StoreError};
 use crate::domain::{MeetingMode, MembershipState, ParticipantDetails};
 
+/// The update behind [`Store::set_member_state`], for a membership not in one of `not_in`.
+async fn set_state_where(
+    tx: &mut Transaction<'_, Any>,
+    membership_id: i64,
+    state: MembershipState,
+    paused_until: Option<DateTime<Utc>>,
+    now: DateTime<Utc>,
+    not_in: &'static str,
+) -> Result<bool, StoreError> {
+    let now = to_db(now);
+    let sql = format!(
+        "UPDATE memberships SET state = $1, paused_until = $2, \
+         left_at = CASE WHEN $1 = 'left' THEN $3 ELSE left_at END, updated_at = $3 \
+         WHERE id = $4 AND state NOT IN ({not_in})"
+    );
+    let done = sqlx::query(&sql)
+        .bind(state.as_str())
+        .bind(
+            paused_until
+                .filter(|_| state == MembershipState::Paused)
+                .map(to_db),
+        )
+        .bind(&now)
+        .bind(membership_id)
+        .execute(&mut **tx)
+        .await?;
+    Ok(done.rows_affected() == 1)
+}
+
 /// A person in a trial: the membership joined with the participant.
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Member {
@@ -260,22 +289,24 @@ impl Store {
         paused_until: Option<DateTime<Utc>>,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let now = to_db(now);
-        let done = sqlx::query(
-            "UPDATE memberships SET state = $1, paused_until = $2, \
-             left_at = CASE WHEN $1 = 'left' THEN $3 ELSE left_at END, updated_at = $3 \
-             WHERE id = $4 AND state <> 'erased'",
-        )
-        .bind(state.as_str())
-        .bind(
-            paused_until
-                .filter(|_| state == MembershipState::Paused)
-                .map(to_db),
-        )
-        .bind(&now)
-        .bind(membership_id)
-        .execute(self.pool())
-        .await?;
-        Ok(done.rows_affected() == 1)
+        let mut tx = self.pool().begin().await?;
+        // Writes come first in the transaction (SQLite then holds the write lock from the
+        // start); leaving is news to a receiver only the first time.
+        let newly_left = state == MembershipState::Left
+            && set_state_where(&mut tx, membership_id, state, None, now, "'erased', 'left'")
+                .await?;
+        let changed = newly_left
+            || set_state_where(&mut tx, membership_id, state, paused_until, now, "'erased'")
+                .await?;
+        if newly_left {
+            super::webhooks::queue_event(
+                &mut tx,
+                super::webhooks::Fact::ParticipantLeft { membership_id },
+                now,
+            )
+            .await?;
+        }
+        tx.commit().await?;
+        Ok(changed)
     }
 }

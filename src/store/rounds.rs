@@ -397,6 +397,8 @@ pub async fn mark_published(
     .bind(round_id)
     .execute(&mut **tx)
     .await?;
+    super::webhooks::queue_event(tx, super::webhooks::Fact::RoundPublished { round_id }, now)
+        .await?;
     Ok(true)
 }
 

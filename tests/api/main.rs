@@ -50,3 +50,4 @@ mod speed_dashboard;
 mod technique_console;
 mod techniques;
 mod trials;
+mod webhooks;

@@ -75,6 +75,10 @@ pub const CONSOLE: &[(&str, &str)] = &[
     ("GET", "/admin/trials/{slug}/dashboard"),
     ("GET", "/admin/trials/{slug}/pairings.csv"),
     ("GET", "/admin/trials/{slug}/feedback.csv"),
+    ("GET", "/admin/trials/{slug}/webhooks"),
+    ("POST", "/admin/trials/{slug}/webhooks"),
+    ("POST", "/admin/trials/{slug}/webhooks/{id}/delete"),
+    ("POST", "/admin/trials/{slug}/webhooks/{id}/enable"),
 ];
 
 /// Organisers' JSON API routes (under `/api/v1`).
@@ -108,6 +112,10 @@ const API: &[(&str, &str)] = &[
     ("GET", "/api/v1/trials/{slug}/feedback"),
     ("GET", "/api/v1/trials/{slug}/organisers"),
     ("PUT", "/api/v1/trials/{slug}/organisers"),
+    ("GET", "/api/v1/trials/{slug}/webhooks"),
+    ("POST", "/api/v1/trials/{slug}/webhooks"),
+    ("DELETE", "/api/v1/trials/{slug}/webhooks/{id}"),
+    ("POST", "/api/v1/trials/{slug}/webhooks/{id}/enable"),
 ];
 
 /// Console pages anyone may open: signing in and the links that create accounts.

@@ -15,6 +15,7 @@ pub mod recovery;
 pub mod rounds;
 pub mod techniques;
 pub mod trials;
+pub mod webhooks;
 
 /// The console under `/admin` and the organisers' JSON API under `/api/v1`.
 ///
@@ -86,6 +87,7 @@ fn console(cfg: &mut web::ServiceConfig) {
     outbox::routes(cfg);
     dashboard::routes(cfg);
     exports::routes(cfg);
+    webhooks::routes(cfg);
 }
 
 /// The organisers' JSON API, relative to `/api/v1`.
@@ -94,6 +96,7 @@ fn api(cfg: &mut web::ServiceConfig) {
     participants::api::routes(cfg);
     exports::api_routes(cfg);
     organisers::api_routes(cfg);
+    webhooks::api_routes(cfg);
 }
 
 /// Field errors of a form, looked up by field name in templates.
