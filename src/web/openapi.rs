@@ -52,6 +52,11 @@ pub const BEARER: &str = "organiser_token";
         crate::web::admin::exports::feedback_json,
         crate::web::admin::organisers::api_list,
         crate::web::admin::organisers::api_replace,
+        // Organisers: webhooks and chat channels.
+        crate::web::admin::webhooks::api_list,
+        crate::web::admin::webhooks::api_create,
+        crate::web::admin::webhooks::api_delete,
+        crate::web::admin::webhooks::api_enable,
         // Participants, with the token from their link.
         crate::web::public::api::signup,
         crate::web::public::api::confirm,
@@ -79,6 +84,7 @@ pub const BEARER: &str = "organiser_token";
         (name = "trials", description = "Organisers: trials and their settings"),
         (name = "rounds", description = "Organisers: proposing, changing and publishing rounds"),
         (name = "participants", description = "Organisers: the people of a trial"),
+        (name = "webhooks", description = "Organisers: signed webhooks and chat channels"),
         (name = "exports", description = "Organisers: pairings and feedback as JSON"),
         (name = "public", description = "Participants: sign-up and the manage link"),
         (name = "techniques", description = "The technique library"),

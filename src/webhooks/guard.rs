@@ -29,6 +29,9 @@ fn refused(message: impl Into<String>) -> Refused {
     Refused(message.into())
 }
 
+/// How long a host name's lookup may take.
+const LOOKUP_TIMEOUT: std::time::Duration = std::time::Duration::from_secs(5);
+
 /// Checks `raw` and resolves it to one address that may be called.
 pub async fn check(raw: &str, allow_http_loopback: bool) -> Result<Target, Refused> {
     let raw = raw.trim();
@@ -57,11 +60,22 @@ pub async fn check(raw: &str, allow_http_loopback: bool) -> Result<Target, Refus
     let addresses: Vec<IpAddr> = match url.host() {
         Some(url::Host::Ipv4(ip)) => vec![IpAddr::V4(ip)],
         Some(url::Host::Ipv6(ip)) => vec![IpAddr::V6(ip)],
-        _ => tokio::net::lookup_host((host.as_str(), port))
-            .await
-            .map_err(|_| refused(format!("the host name {host} cannot be found")))?
-            .map(|a| a.ip())
-            .collect(),
+        // Bounded: the organiser's request (or a delivery) waits for this, and a resolver
+        // that never answers must not hold it.
+        _ => match tokio::time::timeout(
+            LOOKUP_TIMEOUT,
+            tokio::net::lookup_host((host.as_str(), port)),
+        )
+        .await
+        {
+            Ok(Ok(found)) => found.map(|a| a.ip()).collect(),
+            Ok(Err(_)) => return Err(refused(format!("the host name {host} cannot be found"))),
+            Err(_) => {
+                return Err(refused(format!(
+                    "the host name {host} could not be looked up in time; try again"
+                )))
+            }
+        },
     };
     if addresses.is_empty() {
         return Err(refused(format!("the host name {host} cannot be found")));

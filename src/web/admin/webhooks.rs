@@ -15,7 +15,7 @@ use crate::store::trials::Trial;
 use crate::store::webhooks::{Delivery, Endpoint};
 use crate::store::Store;
 use crate::web::csrf::CsrfToken;
-use crate::web::errors::{ApiError, PageError};
+use crate::web::errors::{ApiError, ErrorBody, PageError};
 use crate::web::pages::render_status;
 use crate::web::trial_in_path::{ApiTrialInPath, TrialInPath};
 
@@ -34,11 +34,6 @@ pub fn api_routes(cfg: &mut web::ServiceConfig) {
             "/trials/{slug}/webhooks/{id}/enable",
             web::post().to(api_enable),
         );
-}
-
-/// How console pages show a time.
-fn when(t: &DateTime<Utc>) -> String {
-    t.format("%Y-%m-%d %H:%M UTC").to_string()
 }
 
 // ---- Console ----
@@ -94,7 +89,7 @@ impl WebhooksPage {
     }
 
     fn when(&self, t: &DateTime<Utc>) -> String {
-        when(t)
+        crate::web::dates::when(t, self.trial.tz())
     }
 
     fn status(&self, d: &Delivery) -> String {
@@ -232,7 +227,20 @@ pub async fn enable(
 
 // ---- JSON API ----
 
-#[derive(Debug, Deserialize)]
+/// `/api/v1/trials/{slug}/webhooks/{id}`.
+#[derive(Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Path)]
+pub struct EndpointPath {
+    /// The trial's short address.
+    pub slug: String,
+    /// The endpoint's id, as listed.
+    pub id: i64,
+}
+
+/// A new endpoint. `kind` is `webhook` (signed, the default), `slack`, `mattermost` or `teams`;
+/// `events` are `participant.confirmed`, `participant.left`, `round.published`,
+/// `feedback.recorded` and `event.checked_in`.
+#[derive(Debug, Deserialize, utoipa::ToSchema)]
 pub struct RegistrationRequest {
     pub url: String,
     #[serde(default = "default_kind")]
@@ -249,7 +257,8 @@ fn default_kind() -> String {
     EndpointKind::Webhook.as_str().to_string()
 }
 
-#[derive(Debug, Serialize)]
+/// One delivery to an endpoint, newest first.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct DeliveryResponse {
     pub id: String,
     pub event: String,
@@ -263,7 +272,8 @@ pub struct DeliveryResponse {
     pub last_error: Option<String>,
 }
 
-#[derive(Debug, Serialize)]
+/// A registered endpoint and how its last delivery went.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EndpointResponse {
     pub id: i64,
     pub kind: &'static str,
@@ -336,7 +346,8 @@ impl EndpointResponse {
     }
 }
 
-#[derive(Debug, Serialize)]
+/// The trial's endpoints, each with its recent deliveries.
+#[derive(Debug, Serialize, utoipa::ToSchema)]
 pub struct EndpointsResponse {
     pub webhooks: Vec<EndpointResponse>,
 }
@@ -349,7 +360,11 @@ fn api_no_such_endpoint() -> ApiError {
     )
 }
 
-async fn api_list(
+/// Lists the trial's webhook endpoints with their recent deliveries.
+#[utoipa::path(get, path = "/api/v1/trials/{slug}/webhooks", tag = "webhooks",
+    params(crate::web::admin::api::SlugParam),
+    responses((status = 200, description = "The endpoints", body = EndpointsResponse)))]
+pub async fn api_list(
     store: Data<Store>,
     ApiTrialInPath(trial): ApiTrialInPath,
 ) -> Result<HttpResponse, ApiError> {
@@ -362,7 +377,14 @@ async fn api_list(
     }))
 }
 
-async fn api_create(
+/// Registers an endpoint. The answer carries a signed webhook's secret, once.
+#[utoipa::path(post, path = "/api/v1/trials/{slug}/webhooks", tag = "webhooks",
+    params(crate::web::admin::api::SlugParam), request_body = RegistrationRequest,
+    responses(
+        (status = 201, description = "The endpoint, with its secret", body = EndpointResponse),
+        (status = 422, description = "The address, kind or events are refused (`field` names it)", body = ErrorBody),
+    ))]
+pub async fn api_create(
     store: Data<Store>,
     policy: Data<WebhookPolicy>,
     ApiTrialInPath(trial): ApiTrialInPath,
@@ -394,7 +416,14 @@ async fn api_create(
     }
 }
 
-async fn api_delete(
+/// Deletes an endpoint and its queued deliveries.
+#[utoipa::path(delete, path = "/api/v1/trials/{slug}/webhooks/{id}", tag = "webhooks",
+    params(EndpointPath),
+    responses(
+        (status = 204, description = "Deleted"),
+        (status = 404, description = "No such endpoint in this trial (`field` is `id`)", body = ErrorBody),
+    ))]
+pub async fn api_delete(
     store: Data<Store>,
     ApiTrialInPath(trial): ApiTrialInPath,
     path: Path<(String, String)>,
@@ -406,7 +435,14 @@ async fn api_delete(
     Ok(HttpResponse::NoContent().finish())
 }
 
-async fn api_enable(
+/// Switches an endpoint back on after it was switched off for failing.
+#[utoipa::path(post, path = "/api/v1/trials/{slug}/webhooks/{id}/enable", tag = "webhooks",
+    params(EndpointPath),
+    responses(
+        (status = 200, description = "The endpoint", body = EndpointResponse),
+        (status = 404, description = "No such endpoint in this trial (`field` is `id`)", body = ErrorBody),
+    ))]
+pub async fn api_enable(
     store: Data<Store>,
     ApiTrialInPath(trial): ApiTrialInPath,
     path: Path<(String, String)>,
