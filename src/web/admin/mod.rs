@@ -141,6 +141,13 @@ impl Errors {
     }
 }
 
+/// A redirect after a successful POST, so that reloading does not submit again.
+pub fn see_other(location: &str) -> actix_web::HttpResponse {
+    actix_web::HttpResponse::SeeOther()
+        .insert_header((actix_web::http::header::LOCATION, location.to_string()))
+        .finish()
+}
+
 #[cfg(test)]
 mod tests {
     use super::Errors;
@@ -162,11 +169,4 @@ mod tests {
         );
         assert_eq!(errors.aria("name", ""), "");
     }
-}
-
-/// A redirect after a successful POST, so that reloading does not submit again.
-pub fn see_other(location: &str) -> actix_web::HttpResponse {
-    actix_web::HttpResponse::SeeOther()
-        .insert_header((actix_web::http::header::LOCATION, location.to_string()))
-        .finish()
 }
