@@ -110,6 +110,16 @@ pub async fn openapi_json() -> HttpResponse {
     HttpResponse::Ok().json(document())
 }
 
+/// `post_trials_slug_webhooks` for `POST /api/v1/trials/{slug}/webhooks`.
+pub fn operation_id(method: &str, path: &str) -> String {
+    let words: Vec<&str> = path
+        .trim_start_matches("/api/v1/")
+        .split(|c: char| !c.is_ascii_alphanumeric())
+        .filter(|w| !w.is_empty())
+        .collect();
+    format!("{method}_{}", words.join("_"))
+}
+
 /// Whether a documented path belongs to the organisers' scope, behind the bearer token.
 fn is_organiser_path(path: &str) -> bool {
     path.starts_with("/api/v1/trials")
@@ -159,16 +169,19 @@ impl utoipa::Modify for SharedAnswers {
         for (path, item) in openapi.paths.paths.iter_mut() {
             let organiser = is_organiser_path(path);
             let has_path_parameters = path.contains('{');
-            for operation in [
-                &mut item.get,
-                &mut item.put,
-                &mut item.post,
-                &mut item.delete,
-                &mut item.patch,
+            for (method, operation) in [
+                ("get", &mut item.get),
+                ("put", &mut item.put),
+                ("post", &mut item.post),
+                ("delete", &mut item.delete),
+                ("patch", &mut item.patch),
             ]
             .into_iter()
-            .flatten()
+            .filter_map(|(m, o)| o.as_mut().map(|o| (m, o)))
             {
+                // Handlers in different modules share names (`list`, `show`), and operation
+                // ids must be unique: name each by its method and path instead.
+                operation.operation_id = Some(operation_id(method, path));
                 if organiser {
                     operation.security =
                         Some(vec![SecurityRequirement::new(BEARER, Vec::<String>::new())]);

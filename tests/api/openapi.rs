@@ -341,3 +341,31 @@ async fn the_command_line_makes_an_api_token_for_an_organiser() {
     assert!(!out.status.success());
     assert!(out.stdout.is_empty());
 }
+
+#[tokio::test]
+async fn every_operation_has_its_own_id() {
+    let app = spawn_app().await;
+    let doc = document(&app).await;
+    let mut seen = BTreeSet::new();
+    let mut operations = 0;
+    for item in doc["paths"].as_object().unwrap().values() {
+        for (method, operation) in item.as_object().unwrap() {
+            if !METHODS.contains(&method.to_uppercase().as_str()) {
+                continue;
+            }
+            operations += 1;
+            let id = operation["operationId"]
+                .as_str()
+                .unwrap_or_else(|| panic!("an operation without an id: {operation}"));
+            assert!(
+                seen.insert(id.to_string()),
+                "operationId {id} is used twice"
+            );
+        }
+    }
+    assert!(
+        operations > 30,
+        "only {operations} operations in the document"
+    );
+    assert!(seen.contains("post_trials_slug_webhooks"), "{seen:?}");
+}
