@@ -157,13 +157,7 @@ pub async fn sign_up(
             state,
         } => (membership_id, state),
     };
-    let (participant_id, name): (i64, String) = sqlx::query_as(
-        "SELECT p.id, p.name FROM memberships m JOIN participants p ON p.id = m.participant_id \
-         WHERE m.id = $1",
-    )
-    .bind(membership_id)
-    .fetch_one(&mut *tx)
-    .await?;
+    let (participant_id, name) = signup::person_of_membership(&mut tx, membership_id).await?;
     let confirms = matches!(state, MembershipState::Pending | MembershipState::Left);
     let mut new_links = vec![
         (LinkPurpose::Manage, manage_hash.as_str(), expires),
@@ -787,12 +781,10 @@ pub async fn export(
         .memberships_of_participant(member.participant_id)
         .await?
     {
-        let trial: Option<(String, String, String)> =
-            sqlx::query_as("SELECT slug, name, attribute_name FROM trials WHERE id = $1")
-                .bind(m.trial_id)
-                .fetch_optional(store.pool())
-                .await?;
-        let (slug, trial_name, attribute_name) = trial.unwrap_or_default();
+        let (slug, trial_name, attribute_name) = match store.trial_by_id(m.trial_id).await? {
+            Some(t) => (t.slug, t.name, t.attribute_name),
+            None => Default::default(),
+        };
         let mut rounds: Vec<serde_json::Value> = Vec::new();
         for p in store.past_partners(m.membership_id).await? {
             match rounds.last_mut() {

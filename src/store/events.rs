@@ -583,6 +583,14 @@ pub async fn insert_quick_round(
         return Ok(None);
     };
     insert_groups(tx, round.id, groups).await?;
+    // A quick round is published as it is recorded, so it tells the trial's webhooks as a
+    // published programme round does.
+    super::webhooks::queue_event(
+        tx,
+        super::webhooks::Fact::RoundPublished { round_id: round.id },
+        now,
+    )
+    .await?;
     Ok(Some(round))
 }
 

@@ -65,6 +65,20 @@ pub async fn insert_link_token(
     Ok(())
 }
 
+/// The person behind a membership: their participant id and name.
+pub async fn person_of_membership(
+    tx: &mut Transaction<'_, Any>,
+    membership_id: i64,
+) -> Result<(i64, String), StoreError> {
+    Ok(sqlx::query_as(
+        "SELECT p.id, p.name FROM memberships m JOIN participants p ON p.id = m.participant_id \
+         WHERE m.id = $1",
+    )
+    .bind(membership_id)
+    .fetch_one(&mut **tx)
+    .await?)
+}
+
 /// Stores the hashes of several links of one membership in one statement (the sign-up's
 /// manage, unsubscribe and confirmation links), each as (purpose, hash, expiry).
 pub async fn insert_link_tokens(

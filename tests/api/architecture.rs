@@ -516,3 +516,26 @@ fn web_and_cli_call_the_application_layer_not_the_store() {
         offences.join("\n")
     );
 }
+
+/// SQL is written in `src/store/` alone: no other file runs a query of its own (the
+/// application layer may hold a transaction to pass to store functions, nothing more).
+#[test]
+fn queries_are_written_in_the_store_alone() {
+    let mut offences = Vec::new();
+    for dir in [
+        "app", "web", "cli", "mail", "webhooks", "matching", "domain", "library",
+    ] {
+        for (file, code) in files_under(dir) {
+            for query in ["sqlx::query", "sqlx::raw_sql", "query_as(", "query_scalar("] {
+                if code.contains(query) {
+                    offences.push(format!("{file}: runs `{query}`"));
+                }
+            }
+        }
+    }
+    assert!(
+        offences.is_empty(),
+        "SQL belongs in src/store/:\n{}",
+        offences.join("\n")
+    );
+}

@@ -704,3 +704,56 @@ async fn check_ins_and_feedback_are_delivered_once_each() {
     assert_eq!(bodies[1]["data"]["outcome"], "met");
     assert_eq!(bodies[1]["data"]["round"], 1);
 }
+
+#[tokio::test]
+async fn a_quick_round_at_an_event_is_announced_as_published() {
+    let (app, token) = app().await;
+    let trial = TrialBuilder::new("study-day")
+        .kind("event")
+        .create(&app.store)
+        .await;
+    let receiver = Receiver::start(&[200]).await;
+    register(
+        &app,
+        &token,
+        "study-day",
+        json!({"url": receiver.url, "events": ["round.published"]}),
+    )
+    .await;
+    let mut people = Vec::new();
+    for (name, email) in [
+        ("Ada Lovelace", "ada@example.org"),
+        ("Bob Babbage", "bob@example.org"),
+        ("Cy Shannon", "cy@example.org"),
+        ("Di Hopper", "di@example.org"),
+    ] {
+        let p = PersonBuilder::new(name, email)
+            .add_to(&app.store, &trial)
+            .await;
+        coffee_trials::app::events::check_in(&app.store, &trial, &p.public_id, Utc::now())
+            .await
+            .unwrap();
+        people.push(p);
+    }
+    let run = coffee_trials::app::events::run_quick_round(&app.store, &trial, 3, None, Utc::now())
+        .await
+        .unwrap();
+    deliver_due(&app.store, &config(&app), Utc::now())
+        .await
+        .unwrap();
+    let bodies: Vec<Value> = receiver
+        .received()
+        .iter()
+        .map(|r| serde_json::from_str(&r.body).unwrap())
+        .collect();
+    assert_eq!(bodies.len(), 1, "one quick round, one delivery: {bodies:?}");
+    assert_eq!(bodies[0]["type"], "round.published");
+    assert_eq!(bodies[0]["data"]["trial"], "study-day");
+    let groups = bodies[0]["data"]["round"]["groups"].as_array().unwrap();
+    assert_eq!(groups.len(), run.view.groups.len());
+    let placed: usize = groups
+        .iter()
+        .map(|g| g["members"].as_array().unwrap().len())
+        .sum();
+    assert_eq!(placed, people.len(), "{}", bodies[0]);
+}
