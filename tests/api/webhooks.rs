@@ -14,7 +14,10 @@ use serde_json::{json, Value};
 use sha2::Sha256;
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 
-use crate::builders::{PersonBuilder, RoundBuilder, TrialBuilder};
+use coffee_trials::store::rounds::Round;
+use coffee_trials::store::trials::Trial;
+
+use crate::builders::{AddedPerson, PersonBuilder, RoundBuilder, TrialBuilder};
 use crate::helpers::{spawn_app_with, TestApp};
 
 /// One request as the receiver saw it.
@@ -149,6 +152,26 @@ fn config(app: &TestApp) -> WebhookConfig {
     WebhookConfig::from_settings(&app.settings)
 }
 
+/// Ada and Bob, taking part in `trial`: the two people most tests here need.
+async fn ada_and_bob(app: &TestApp, trial: &Trial) -> (AddedPerson, AddedPerson) {
+    let ada = PersonBuilder::new("Ada Lovelace", "ada@example.org")
+        .add_to(&app.store, trial)
+        .await;
+    let bob = PersonBuilder::new("Bob Babbage", "bob@example.org")
+        .add_to(&app.store, trial)
+        .await;
+    (ada, bob)
+}
+
+/// A published round of `trial` that pairs `a` with `b`.
+async fn publish_pair(app: &TestApp, trial: &Trial, a: &AddedPerson, b: &AddedPerson) -> Round {
+    RoundBuilder::new()
+        .group(&[a.membership_id, b.membership_id])
+        .published()
+        .create(&app.store, trial)
+        .await
+}
+
 async fn register(app: &TestApp, token: &str, slug: &str, body: Value) -> (u16, Value) {
     let response = app
         .client
@@ -181,17 +204,8 @@ async fn a_published_round_is_delivered_signed_with_public_ids_only() {
         .to_string();
     assert!(secret.starts_with("whsec_"));
 
-    let ada = PersonBuilder::new("Ada Lovelace", "ada@example.org")
-        .add_to(&app.store, &trial)
-        .await;
-    let bob = PersonBuilder::new("Bob Babbage", "bob@example.org")
-        .add_to(&app.store, &trial)
-        .await;
-    RoundBuilder::new()
-        .group(&[ada.membership_id, bob.membership_id])
-        .published()
-        .create(&app.store, &trial)
-        .await;
+    let (ada, bob) = ada_and_bob(&app, &trial).await;
+    publish_pair(&app, &trial, &ada, &bob).await;
 
     let outcomes = deliver_due(&app.store, &config(&app), Utc::now())
         .await
@@ -256,17 +270,8 @@ async fn names_and_addresses_go_only_where_the_organiser_allowed_them() {
     )
     .await;
     assert_eq!(status, 201);
-    let ada = PersonBuilder::new("Ada Lovelace", "ada@example.org")
-        .add_to(&app.store, &trial)
-        .await;
-    let bob = PersonBuilder::new("Bob Babbage", "bob@example.org")
-        .add_to(&app.store, &trial)
-        .await;
-    RoundBuilder::new()
-        .group(&[ada.membership_id, bob.membership_id])
-        .published()
-        .create(&app.store, &trial)
-        .await;
+    let (ada, bob) = ada_and_bob(&app, &trial).await;
+    publish_pair(&app, &trial, &ada, &bob).await;
     deliver_due(&app.store, &config(&app), Utc::now())
         .await
         .unwrap();
@@ -352,17 +357,8 @@ async fn nothing_is_sent_for_an_event_not_subscribed() {
         json!({"url": receiver.url, "events": ["feedback.recorded"]}),
     )
     .await;
-    let ada = PersonBuilder::new("Ada Lovelace", "ada@example.org")
-        .add_to(&app.store, &trial)
-        .await;
-    let bob = PersonBuilder::new("Bob Babbage", "bob@example.org")
-        .add_to(&app.store, &trial)
-        .await;
-    RoundBuilder::new()
-        .group(&[ada.membership_id, bob.membership_id])
-        .published()
-        .create(&app.store, &trial)
-        .await;
+    let (ada, bob) = ada_and_bob(&app, &trial).await;
+    publish_pair(&app, &trial, &ada, &bob).await;
     app.store
         .set_member_state(bob.membership_id, MembershipState::Left, None, Utc::now())
         .await
@@ -502,17 +498,8 @@ async fn an_address_is_checked_again_before_each_delivery() {
         json!({"url": receiver.url, "events": ["round.published"]}),
     )
     .await;
-    let ada = PersonBuilder::new("Ada Lovelace", "ada@example.org")
-        .add_to(&app.store, &trial)
-        .await;
-    let bob = PersonBuilder::new("Bob Babbage", "bob@example.org")
-        .add_to(&app.store, &trial)
-        .await;
-    RoundBuilder::new()
-        .group(&[ada.membership_id, bob.membership_id])
-        .published()
-        .create(&app.store, &trial)
-        .await;
+    let (ada, bob) = ada_and_bob(&app, &trial).await;
+    publish_pair(&app, &trial, &ada, &bob).await;
     // A worker without the setting refuses the loopback address it was registered with.
     let strict = WebhookConfig {
         allow_http_loopback: false,
@@ -661,22 +648,13 @@ async fn check_ins_and_feedback_are_delivered_once_each() {
         json!({"url": receiver.url, "events": ["event.checked_in", "feedback.recorded"]}),
     )
     .await;
-    let ada = PersonBuilder::new("Ada Lovelace", "ada@example.org")
-        .add_to(&app.store, &trial)
-        .await;
-    let bob = PersonBuilder::new("Bob Babbage", "bob@example.org")
-        .add_to(&app.store, &trial)
-        .await;
+    let (ada, bob) = ada_and_bob(&app, &trial).await;
     for _ in 0..2 {
         coffee_trials::app::events::check_in(&app.store, &trial, &ada.public_id, Utc::now())
             .await
             .unwrap();
     }
-    let round = RoundBuilder::new()
-        .group(&[ada.membership_id, bob.membership_id])
-        .published()
-        .create(&app.store, &trial)
-        .await;
+    let round = publish_pair(&app, &trial, &ada, &bob).await;
     let group_id = app.store.round_members(round.id).await.unwrap()[0].group_id;
     app.store
         .upsert_feedback_answer(group_id, bob.membership_id, "met", Utc::now())
