@@ -178,42 +178,57 @@ pub fn one_decimal(value: f64) -> String {
 
 #[derive(Default)]
 struct GroupFacts {
-    round: i64,
     members: Vec<i64>,
     answers: Vec<Outcome>,
 }
 
-pub fn compute(h: &History) -> Stats {
-    let mut groups: BTreeMap<i64, GroupFacts> = BTreeMap::new();
-    let mut value_of: HashMap<i64, &str> = HashMap::new();
-    for p in &h.placements {
-        let g = groups.entry(p.group_id).or_default();
-        g.round = p.round;
-        if !g.members.contains(&p.membership_id) {
-            g.members.push(p.membership_id);
-        }
-        value_of.insert(p.membership_id, &p.attribute_value);
-    }
+/// One published round's share of the figures: everything that can be worked out from that
+/// round alone. The dashboard keeps these per round, so an answer about one round recomputes
+/// that round and then only adds the parts up ([`combine`]).
+#[derive(Clone, Debug, Default, PartialEq)]
+pub struct RoundPart {
+    pub stats: RoundStats,
+    /// The pairs who met in this round, each as (smaller id, larger id), sorted, no repeats.
+    pub pairs: Vec<(i64, i64)>,
+    /// Everyone placed in this round, sorted, no repeats.
+    pub placed: Vec<i64>,
+    /// The shared notes about this round, by text.
+    pub takeaways: Vec<Takeaway>,
+}
 
-    let mut rounds: BTreeMap<i64, RoundStats> = h
-        .published_rounds
-        .iter()
-        .map(|&number| {
-            (
-                number,
-                RoundStats {
-                    number,
-                    ..Default::default()
-                },
-            )
-        })
-        .collect();
-    let mut stats = Stats {
-        people: h.people,
-        draft_rounds: h.draft_rounds,
+/// What one published round's part is computed from.
+#[derive(Clone, Debug, Default)]
+pub struct RoundHistory {
+    pub number: i64,
+    /// (group, membership) for everyone in every group of the round.
+    pub placements: Vec<(i64, i64)>,
+    pub answers: Vec<Answer>,
+    /// The pairs named by "some of us met" answers: (group, membership, membership).
+    pub met_pairs: Vec<(i64, i64, i64)>,
+}
+
+/// The figures of one published round.
+pub fn compute_round(h: &RoundHistory) -> RoundPart {
+    let mut groups: BTreeMap<i64, GroupFacts> = BTreeMap::new();
+    let mut placed = Vec::with_capacity(h.placements.len());
+    for &(group_id, membership_id) in &h.placements {
+        let g = groups.entry(group_id).or_default();
+        if !g.members.contains(&membership_id) {
+            g.members.push(membership_id);
+        }
+        placed.push(membership_id);
+    }
+    placed.sort_unstable();
+    placed.dedup();
+
+    let mut part = RoundPart {
+        stats: RoundStats {
+            number: h.number,
+            ..Default::default()
+        },
+        placed,
         ..Default::default()
     };
-
     for a in &h.answers {
         let Some(outcome) = a.outcome else { continue };
         if let Some(g) = groups.get_mut(&a.group_id) {
@@ -225,32 +240,23 @@ pub fn compute(h: &History) -> Stats {
         // "we couldn't meet" is about a conversation that did not happen, so it is left out.
         let met = a.outcome.is_some_and(Outcome::is_meeting);
         if let (true, Some(rating @ 1..=5)) = (met, a.rating) {
-            if let Some(r) = rounds.get_mut(&a.round) {
-                r.ratings += 1;
-                r.rating_sum += rating;
-                stats.ratings += 1;
-                stats.rating_sum += rating;
-            }
+            part.stats.ratings += 1;
+            part.stats.rating_sum += rating;
         }
         let text = a.takeaway.trim();
-        if a.share_consent && !text.is_empty() && rounds.contains_key(&a.round) {
-            stats.takeaways.push(Takeaway {
-                round: a.round,
+        if a.share_consent && !text.is_empty() {
+            part.takeaways.push(Takeaway {
+                round: h.number,
                 text: text.to_string(),
             });
         }
     }
-    // Newest round first; within a round by text, so the order says nothing about who wrote
-    // which and does not depend on the order the store returned the answers in.
-    stats
-        .takeaways
-        .sort_by(|a, b| b.round.cmp(&a.round).then_with(|| a.text.cmp(&b.text)));
+    // By text, so the order says nothing about who wrote which and does not depend on the
+    // order the store returned the answers in.
+    part.takeaways.sort_by(|a, b| a.text.cmp(&b.text));
 
-    let mut pairs: BTreeSet<(i64, i64)> = BTreeSet::new();
     for (group_id, g) in &groups {
-        let Some(r) = rounds.get_mut(&g.round) else {
-            continue;
-        };
+        let r = &mut part.stats;
         r.groups += 1;
         let meeting = GroupMeeting::from_answers(g.answers.iter().copied());
         match meeting {
@@ -265,20 +271,60 @@ pub fn compute(h: &History) -> Stats {
         if g.answers.contains(&Outcome::Met) || g.members.len() < 3 {
             for (i, &a) in g.members.iter().enumerate() {
                 for &b in &g.members[i + 1..] {
-                    pairs.insert((a.min(b), a.max(b)));
+                    part.pairs.push((a.min(b), a.max(b)));
                 }
             }
         } else {
             // Only "some of us met": the pairs those answers name, and no others.
             for &(group, a, b) in &h.met_pairs {
                 if group == *group_id && g.members.contains(&a) && g.members.contains(&b) {
-                    pairs.insert((a.min(b), a.max(b)));
+                    part.pairs.push((a.min(b), a.max(b)));
                 }
             }
         }
     }
+    part.pairs.sort_unstable();
+    part.pairs.dedup();
+    part
+}
 
-    let values = heatmap_values(&h.attribute_values, value_of.values().copied());
+/// Adds up the parts of the published rounds (in any order) into the dashboard's figures.
+/// `value_of` gives each member's grouping value now; it may hold people never placed.
+pub fn combine<'a>(
+    attribute_values: &[String],
+    people: People,
+    draft_rounds: i64,
+    parts: impl IntoIterator<Item = &'a RoundPart>,
+    value_of: &HashMap<i64, String>,
+) -> Stats {
+    let mut stats = Stats {
+        people,
+        draft_rounds,
+        ..Default::default()
+    };
+    let mut pairs: Vec<(i64, i64)> = Vec::new();
+    let mut placed: Vec<i64> = Vec::new();
+    for part in parts {
+        stats.rounds.push(part.stats.clone());
+        stats.ratings += part.stats.ratings;
+        stats.rating_sum += part.stats.rating_sum;
+        stats.takeaways.extend(part.takeaways.iter().cloned());
+        pairs.extend_from_slice(&part.pairs);
+        placed.extend_from_slice(&part.placed);
+    }
+    stats.rounds.sort_by_key(|r| r.number);
+    // Newest round first; within a round by text (each part is sorted by text already).
+    stats
+        .takeaways
+        .sort_by(|a, b| b.round.cmp(&a.round).then_with(|| a.text.cmp(&b.text)));
+    // A pair that met in two rounds is one connection.
+    pairs.sort_unstable();
+    pairs.dedup();
+    placed.sort_unstable();
+    placed.dedup();
+
+    let value = |id: &i64| value_of.get(id).map_or("", String::as_str);
+    let values = heatmap_values(attribute_values, placed.iter().map(value));
     let index: HashMap<&str, usize> = values
         .iter()
         .enumerate()
@@ -286,8 +332,7 @@ pub fn compute(h: &History) -> Stats {
         .collect();
     let mut counts = vec![vec![0; values.len()]; values.len()];
     for (a, b) in &pairs {
-        let va = value_of.get(a).copied().unwrap_or("");
-        let vb = value_of.get(b).copied().unwrap_or("");
+        let (va, vb) = (value(a), value(b));
         if va != vb {
             stats.cross_connections += 1;
         }
@@ -300,8 +345,51 @@ pub fn compute(h: &History) -> Stats {
     }
     stats.connections = pairs.len() as i64;
     stats.heatmap = Heatmap { values, counts };
-    stats.rounds = rounds.into_values().collect();
     stats
+}
+
+/// All the figures at once, from a whole history: each published round's part, added up.
+pub fn compute(h: &History) -> Stats {
+    let mut rounds: BTreeMap<i64, RoundHistory> = h
+        .published_rounds
+        .iter()
+        .map(|&number| {
+            (
+                number,
+                RoundHistory {
+                    number,
+                    ..Default::default()
+                },
+            )
+        })
+        .collect();
+    let mut value_of: HashMap<i64, String> = HashMap::new();
+    let mut round_of_group: HashMap<i64, i64> = HashMap::new();
+    for p in &h.placements {
+        value_of.insert(p.membership_id, p.attribute_value.clone());
+        round_of_group.insert(p.group_id, p.round);
+        if let Some(r) = rounds.get_mut(&p.round) {
+            r.placements.push((p.group_id, p.membership_id));
+        }
+    }
+    for a in &h.answers {
+        if let Some(r) = rounds.get_mut(&a.round) {
+            r.answers.push(a.clone());
+        }
+    }
+    for &(group, a, b) in &h.met_pairs {
+        if let Some(r) = round_of_group.get(&group).and_then(|n| rounds.get_mut(n)) {
+            r.met_pairs.push((group, a, b));
+        }
+    }
+    let parts: Vec<RoundPart> = rounds.values().map(compute_round).collect();
+    combine(
+        &h.attribute_values,
+        h.people,
+        h.draft_rounds,
+        &parts,
+        &value_of,
+    )
 }
 
 /// The values that occur among the people placed in rounds: the trial's own list first, in
@@ -874,5 +962,97 @@ mod tests {
         assert_eq!(percent(2.0 / 3.0), "67%");
         assert_eq!(percent(5.0 / 8.0), "63%");
         assert_eq!(one_decimal(23.0 / 6.0), "3.8");
+    }
+
+    /// The round parts of `history()`, computed one by one as the dashboard does.
+    fn parts_of(h: &History) -> Vec<RoundPart> {
+        h.published_rounds
+            .iter()
+            .map(|&number| {
+                let groups: Vec<i64> = h
+                    .placements
+                    .iter()
+                    .filter(|p| p.round == number)
+                    .map(|p| p.group_id)
+                    .collect();
+                compute_round(&RoundHistory {
+                    number,
+                    placements: h
+                        .placements
+                        .iter()
+                        .filter(|p| p.round == number)
+                        .map(|p| (p.group_id, p.membership_id))
+                        .collect(),
+                    answers: h
+                        .answers
+                        .iter()
+                        .filter(|a| a.round == number)
+                        .cloned()
+                        .collect(),
+                    met_pairs: h
+                        .met_pairs
+                        .iter()
+                        .copied()
+                        .filter(|(g, _, _)| groups.contains(g))
+                        .collect(),
+                })
+            })
+            .collect()
+    }
+
+    #[test]
+    fn adding_up_round_parts_in_any_order_gives_the_whole() {
+        let h = history();
+        let whole = compute(&h);
+        let mut parts = parts_of(&h);
+        // Values of everyone in the trial, placed or not: only the placed ones show.
+        let mut values: HashMap<i64, String> = h
+            .placements
+            .iter()
+            .map(|p| (p.membership_id, p.attribute_value.clone()))
+            .collect();
+        values.insert(99, "Never placed".into());
+        for _ in 0..2 {
+            let added = combine(
+                &h.attribute_values,
+                h.people,
+                h.draft_rounds,
+                &parts,
+                &values,
+            );
+            assert_eq!(added, whole);
+            parts.reverse();
+        }
+        assert!(!whole.heatmap.values.contains(&"Never placed".to_string()));
+        // A pair who met in both rounds is one connection, not two.
+        let mut twice = h.clone();
+        twice
+            .placements
+            .extend(place(3, 30, &[(1, "Nursing"), (3, "Estates")]));
+        twice.answers.push(answer(3, 30, 1, "met", Some(4)));
+        twice.published_rounds.push(3);
+        let again = combine(
+            &twice.attribute_values,
+            twice.people,
+            twice.draft_rounds,
+            &parts_of(&twice),
+            &values,
+        );
+        assert_eq!(again.connections, whole.connections);
+        assert_eq!(again.rounds.len(), 3);
+        assert_eq!(again, compute(&twice));
+    }
+
+    #[test]
+    fn a_round_part_changes_only_with_its_own_round() {
+        let h = history();
+        let before = parts_of(&h);
+        let mut changed = h.clone();
+        changed.answers.push(answer(2, 20, 2, "met", Some(3)));
+        let after = parts_of(&changed);
+        assert_eq!(before[0], after[0]);
+        assert_ne!(before[1], after[1]);
+        assert_eq!(after[1].pairs, vec![(1, 2), (3, 4), (3, 5), (4, 5)]);
+        assert_eq!(after[1].placed, vec![1, 2, 3, 4, 5]);
     }
 }

@@ -1,16 +1,18 @@
 //! A trial's dashboard: its figures, computed from the trial's history (`insight` computes
 //! them) and kept in memory per trial until the trial's version moves.
 //!
-//! Computing them reads every placement and answer of every published round (500,000 rows
-//! for 10,000 people and 50 rounds), so it happens once per change, not once per view: the
-//! version (`trial_versions`) is bumped by database triggers in the same transaction as any
-//! change to rounds, answers or members' grouping values, here or in another instance. The
-//! counts of people change with every sign-up and are one cheap query, so they are read
-//! afresh on every view and never cached.
+//! The figures of 10,000 people over 50 rounds come from about 800,000 rows, so they are
+//! kept: the trial's version (`trial_versions`) is bumped by database triggers in the same
+//! transaction as any change to rounds, answers or members' grouping values, here or in
+//! another instance, and each round has a version of its own (`round_versions`). A view that
+//! finds the trial's version moved reads and computes again only the rounds whose version
+//! moved, then adds up the parts. The counts of people change with every sign-up and are one
+//! cheap query, so they are read afresh on every view and never cached.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
-use crate::insight::{self, History, Stats};
+use crate::insight::{self, History, People, RoundPart, Stats};
+use crate::store::insight::RoundVersion;
 use crate::store::trials::Trial;
 use crate::store::{Store, StoreError};
 
@@ -26,13 +28,16 @@ pub async fn history(store: &Store, trial: &Trial) -> Result<History, StoreError
     Ok(history)
 }
 
-/// Figures computed for one trial at one version.
+/// Figures computed for one trial at one version, with the part of each published round they
+/// were added up from.
 struct Cached {
     version: i64,
     /// The trial's settings the figures also depend on (its list of values orders the heat
     /// map); an organiser's edit of the trial does not move the version.
     attribute_values: String,
     stats: Arc<Stats>,
+    /// Round id to (the round's version, its part).
+    parts: HashMap<i64, (i64, Arc<RoundPart>)>,
 }
 
 /// The figures of the trials whose dashboards were viewed, one entry per trial. Each entry
@@ -55,6 +60,8 @@ impl DashboardCache {
 }
 
 /// The dashboard's figures for `trial`, from memory when nothing they depend on has changed.
+/// When something has, only the rounds whose own version moved are read and computed again
+/// (one, after an answer); the parts are then added up afresh.
 pub async fn stats(
     store: &Store,
     cache: &DashboardCache,
@@ -62,7 +69,7 @@ pub async fn stats(
 ) -> Result<Stats, StoreError> {
     let slot = cache.slot(trial.id);
     let mut cached = slot.lock().await;
-    // The version is read before the history: a change committed in between makes the next
+    // Versions are read before what they cover: a change committed in between makes the next
     // view compute again, never keeps stale figures.
     let version = store.trial_version(trial.id).await?;
     let people = store.dashboard_people(trial.id).await?;
@@ -73,22 +80,10 @@ pub async fn stats(
     let shared = match fresh {
         Some(stats) => stats,
         None => {
-            let history = history(store, trial).await?;
-            // Hundreds of milliseconds of work at 50 rounds: off the thread that serves
-            // other requests.
-            let stats = match tokio::task::spawn_blocking(move || insight::compute(&history)).await
-            {
-                Ok(stats) => stats,
-                Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-                // Only when the runtime is shutting down.
-                Err(_) => return Err(StoreError::Sql(sqlx::Error::WorkerCrashed)),
-            };
-            let stats = Arc::new(stats);
-            *cached = Some(Cached {
-                version,
-                attribute_values: trial.attribute_values.clone(),
-                stats: stats.clone(),
-            });
+            let old_parts = cached.take().map(|c| c.parts).unwrap_or_default();
+            let next = recompute(store, trial, version, people, old_parts).await?;
+            let stats = next.stats.clone();
+            *cached = Some(next);
             stats
         }
     };
@@ -96,4 +91,60 @@ pub async fn stats(
     let mut stats = (*shared).clone();
     stats.people = people;
     Ok(stats)
+}
+
+/// New figures at `version`, reusing the parts of rounds whose version has not moved.
+async fn recompute(
+    store: &Store,
+    trial: &Trial,
+    version: i64,
+    people: People,
+    mut parts: HashMap<i64, (i64, Arc<RoundPart>)>,
+) -> Result<Cached, StoreError> {
+    let rounds = store.round_versions(trial.id).await?;
+    let published: Vec<RoundVersion> = rounds.iter().copied().filter(|r| r.published).collect();
+    let draft_rounds = (rounds.len() - published.len()) as i64;
+    parts.retain(|id, (v, _)| published.iter().any(|r| r.id == *id && r.version == *v));
+    let mut stale = Vec::new();
+    for r in published.iter().filter(|r| !parts.contains_key(&r.id)) {
+        stale.push((
+            r.id,
+            r.version,
+            store.round_figures_history(r.id, r.number).await?,
+        ));
+    }
+    let values = store.grouping_values(trial.id).await?;
+    let attribute_values: Vec<String> = trial
+        .attribute_value_list()
+        .into_iter()
+        .map(str::to_string)
+        .collect();
+    // Tens of milliseconds for one round of 10,000 people, seconds for fifty: off the thread
+    // that serves other requests.
+    let work = tokio::task::spawn_blocking(move || {
+        for (id, round_version, history) in stale {
+            let part = insight::compute_round(&history);
+            parts.insert(id, (round_version, Arc::new(part)));
+        }
+        let stats = insight::combine(
+            &attribute_values,
+            people,
+            draft_rounds,
+            parts.values().map(|(_, p)| p.as_ref()),
+            &values,
+        );
+        (parts, stats)
+    });
+    let (parts, stats) = match work.await {
+        Ok(done) => done,
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only when the runtime is shutting down.
+        Err(_) => return Err(StoreError::Sql(sqlx::Error::WorkerCrashed)),
+    };
+    Ok(Cached {
+        version,
+        attribute_values: trial.attribute_values.clone(),
+        stats: Arc::new(stats),
+        parts,
+    })
 }

@@ -1,5 +1,7 @@
 //! Read-only queries behind the dashboard and the exports. Only published rounds count: a
 //! draft can still change and nobody has been told about it.
+use std::collections::HashMap;
+
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
@@ -8,7 +10,7 @@ use super::columns::{self, as_stored};
 use super::trials::Trial;
 use super::{Store, StoreError};
 use crate::domain::MembershipState;
-use crate::insight::{Answer, History, Outcome, People, Placement};
+use crate::insight::{Answer, History, Outcome, People, Placement, RoundHistory};
 
 /// One member of one group of a published round, as exported.
 #[derive(Clone, Debug, serde::Serialize)]
@@ -89,6 +91,15 @@ impl FromRow<'_, AnyRow> for FeedbackRow {
             share_consent: columns::flag(row, "share_consent")?,
         })
     }
+}
+
+/// A round of a trial and the version of its figures.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub struct RoundVersion {
+    pub id: i64,
+    pub number: i64,
+    pub published: bool,
+    pub version: i64,
 }
 
 impl Store {
@@ -214,6 +225,91 @@ impl Store {
                 },
             )
             .collect())
+    }
+
+    /// The trial's rounds, oldest first, with the version of each one's figures (0 before
+    /// anything moved it).
+    pub async fn round_versions(&self, trial_id: i64) -> Result<Vec<RoundVersion>, StoreError> {
+        let rows: Vec<(i64, i64, String, i64)> = sqlx::query_as(
+            "SELECT r.id, r.number, r.state, COALESCE(v.version, 0) \
+             FROM rounds r LEFT JOIN round_versions v ON v.round_id = r.id \
+             WHERE r.trial_id = $1 ORDER BY r.number",
+        )
+        .bind(trial_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(rows
+            .into_iter()
+            .map(|(id, number, state, version)| RoundVersion {
+                id,
+                number,
+                published: state == "published",
+                version,
+            })
+            .collect())
+    }
+
+    /// Everything one round's figures are computed from: who was in which group, the
+    /// answers (a takeaway only when shared) and the pairs named by "some of us met".
+    pub async fn round_figures_history(
+        &self,
+        round_id: i64,
+        number: i64,
+    ) -> Result<RoundHistory, StoreError> {
+        let placements: Vec<(i64, i64)> = sqlx::query_as(
+            "SELECT g.id, gm.membership_id FROM round_groups g \
+             JOIN round_group_members gm ON gm.group_id = g.id WHERE g.round_id = $1",
+        )
+        .bind(round_id)
+        .fetch_all(self.pool())
+        .await?;
+        type Row = (i64, i64, String, Option<i64>, String, i64);
+        let answers: Vec<Row> = sqlx::query_as(
+            "SELECT f.group_id, f.membership_id, f.outcome, f.rating, \
+               CASE WHEN f.share_consent = 1 THEN f.takeaway ELSE '' END, f.share_consent \
+             FROM round_groups g JOIN feedback f ON f.group_id = g.id WHERE g.round_id = $1",
+        )
+        .bind(round_id)
+        .fetch_all(self.pool())
+        .await?;
+        let met_pairs: Vec<(i64, i64, i64)> = sqlx::query_as(
+            "SELECT mp.group_id, mp.first_membership_id, mp.second_membership_id \
+             FROM round_groups g JOIN feedback_met_pairs mp ON mp.group_id = g.id \
+             JOIN feedback f ON f.group_id = mp.group_id AND f.membership_id = mp.membership_id \
+             WHERE g.round_id = $1 AND f.outcome = 'some_met'",
+        )
+        .bind(round_id)
+        .fetch_all(self.pool())
+        .await?;
+        Ok(RoundHistory {
+            number,
+            placements,
+            answers: answers
+                .into_iter()
+                .map(
+                    |(group_id, membership_id, outcome, rating, takeaway, share)| Answer {
+                        round: number,
+                        group_id,
+                        membership_id,
+                        outcome: Outcome::parse(&outcome),
+                        rating,
+                        takeaway,
+                        share_consent: share == 1,
+                    },
+                )
+                .collect(),
+            met_pairs,
+        })
+    }
+
+    /// Every member of the trial with their grouping value now.
+    pub async fn grouping_values(&self, trial_id: i64) -> Result<HashMap<i64, String>, StoreError> {
+        let rows: Vec<(i64, String)> =
+            sqlx::query_as("SELECT id, attribute_value FROM memberships WHERE trial_id = $1")
+                .bind(trial_id)
+                .fetch_all(self.pool())
+                .await?;
+        Ok(rows.into_iter().collect())
     }
 
     /// The trial's history as the dashboard's statistics need it.

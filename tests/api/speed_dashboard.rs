@@ -185,3 +185,72 @@ async fn versions_belong_to_one_trial() {
     assert_eq!(app.store.trial_version(f.trial.id).await.unwrap(), mine);
     assert!(app.store.trial_version(other.id).await.unwrap() > theirs);
 }
+
+/// The version of each round's figures, by round number.
+async fn round_versions(app: &TestApp, trial: &Trial) -> Vec<(i64, i64)> {
+    app.store
+        .round_versions(trial.id)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|r| (r.number, r.version))
+        .collect()
+}
+
+#[tokio::test]
+async fn an_answer_recomputes_its_own_round_and_the_sum_matches_a_fresh_computation() {
+    use coffee_trials::app::dashboard::{stats, DashboardCache};
+    let f = fixture().await;
+    let (app, p) = (&f.app, &f.people);
+    let first = RoundBuilder::new()
+        .group(&[p[0], p[1]])
+        .group(&[p[2], p[3]])
+        .published()
+        .create(&app.store, &f.trial)
+        .await;
+    let second = RoundBuilder::new()
+        .group(&[p[0], p[2], p[3]])
+        .group(&[p[1]])
+        .published()
+        .create(&app.store, &f.trial)
+        .await;
+    let cache = DashboardCache::new();
+    stats(&app.store, &cache, &f.trial).await.unwrap();
+
+    let before = round_versions(app, &f.trial).await;
+    let g2 = groups(app, second.id).await;
+    app.store
+        .upsert_feedback_answer(g2[0], p[2], "some_met", Utc::now())
+        .await
+        .unwrap();
+    let after = round_versions(app, &f.trial).await;
+    assert_eq!(after[0], before[0], "round 1's figures stay as they were");
+    assert!(after[1].1 > before[1].1, "round 2's version moves");
+
+    // Changes to both rounds, each followed by a view through the same cache, which
+    // recomputes only the rounds that moved; each time the sum must equal the figures of a
+    // cache that starts empty.
+    let g1 = groups(app, first.id).await;
+    let steps: Vec<(i64, i64, &str)> = vec![
+        (g1[0], p[0], "met"),
+        (g2[0], p[0], "met"),
+        (g1[1], p[3], "could_not_meet"),
+        (g2[0], p[0], "not_yet"),
+        (g1[1], p[3], "met"),
+    ];
+    for (group, who, outcome) in steps {
+        app.store
+            .upsert_feedback_answer(group, who, outcome, Utc::now())
+            .await
+            .unwrap();
+        let kept = stats(&app.store, &cache, &f.trial).await.unwrap();
+        let fresh = stats(&app.store, &DashboardCache::new(), &f.trial)
+            .await
+            .unwrap();
+        assert_eq!(kept, fresh, "after {outcome} in group {group}");
+    }
+    let last = stats(&app.store, &cache, &f.trial).await.unwrap();
+    // Round 1: 0-1 and 2-3 met; round 2: "some met" without named pairs adds nothing.
+    assert_eq!(last.connections, 2);
+    assert_eq!(last.rounds.len(), 2);
+}
