@@ -7,7 +7,7 @@
 --         trial that does not exist: the flood of the limiter measurement)
 --   RUN: a number that makes this run's addresses differ from the other runs'
 --   STOP_AFTER: each thread stops after this many responses (0: run for the duration)
--- At the end it prints "ACCEPTED n" (202 for JSON, 200 for the form) and "OTHER n".
+-- At the end it prints "ACCEPTED n" (202 for JSON, 303 or 200 for the form) and "OTHER n".
 local threads = {}
 
 function setup(thread)
@@ -57,7 +57,7 @@ end
 
 response = function(status, headers, body)
    seen = seen + 1
-   if (mode == "form" and status == 200) or (mode ~= "form" and status == 202) then
+   if (mode == "form" and (status == 200 or status == 303)) or (mode ~= "form" and status == 202) then
       accepted = accepted + 1
    else
       other = other + 1

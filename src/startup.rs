@@ -77,10 +77,12 @@ impl Application {
         // The counting core itself, for limits that live with their use case (the
         // do-not-pair search).
         let shared_limits = Data::new(rate_limits.clone());
-        let signup_limiter = Data::new(crate::web::public::SignupLimiter::new(
+        let signup_desk = Data::new(crate::app::signups::SignUpDesk::start(
+            &store,
             rate_limits,
             settings.signup_limit_per_ip,
             settings.signup_limit_per_email,
+            settings.base_url.clone(),
         ));
         let trusted_proxies = Data::new(settings.trusted_proxies.clone());
         let dashboards = Data::new(crate::app::dashboard::DashboardCache::new());
@@ -114,7 +116,7 @@ impl Application {
                 .app_data(web_settings.clone())
                 .app_data(session_key.clone())
                 .app_data(limiter.clone())
-                .app_data(signup_limiter.clone())
+                .app_data(signup_desk.clone())
                 .app_data(shared_limits.clone())
                 .app_data(dashboards.clone())
                 .app_data(trusted_proxies.clone())

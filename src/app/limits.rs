@@ -71,6 +71,47 @@ fn estimate(now: i64, window: i64, previous: i64, current: i64) -> f64 {
     previous as f64 * overlap + current as f64
 }
 
+/// Counts one hit of `key` through `executor` (the writer, or a transaction that also does
+/// what the hit allows) and returns its usage including this hit.
+pub async fn hit_with<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
+    executor: E,
+    key: &str,
+    window: i64,
+    now: DateTime<Utc>,
+) -> Result<Usage, StoreError> {
+    let t = now.timestamp();
+    let start = window_start(t, window);
+    let now_ms = now.timestamp_millis();
+    let counts = crate::store::limits::count_hit_and_previous(
+        executor,
+        key,
+        start,
+        start - window,
+        start + 2 * window,
+        now_ms,
+    )
+    .await?;
+    let previous = counts.previous_hits.unwrap_or(0);
+    Ok(Usage {
+        recent: estimate(t, window, previous, counts.hits),
+        last_hit_ms: Some(counts.previous_last_hit_ms.unwrap_or(now_ms).max(now_ms)),
+        window,
+        elapsed: t - start,
+        previous,
+        current: counts.hits,
+    })
+}
+
+/// Whether a limit of `limit` hits allows the hit that `usage` includes.
+pub fn within(usage: &Usage, limit: u32) -> Decision {
+    if usage.recent > f64::from(limit) {
+        // The next attempt counts too, so it needs room for one more.
+        Decision::Wait(usage.seconds_until_at_most(f64::from(limit) - 1.0))
+    } else {
+        Decision::Allow
+    }
+}
+
 /// The shared counting core: a store, the secret that keys are hashed with, and the time of
 /// this instance's last sweep of expired windows.
 #[derive(Clone)]
@@ -123,28 +164,7 @@ impl RateLimits {
         now: DateTime<Utc>,
     ) -> Result<Usage, StoreError> {
         self.sweep_if_due(now).await?;
-        let t = now.timestamp();
-        let start = window_start(t, window);
-        let now_ms = now.timestamp_millis();
-        let counts = self
-            .store
-            .count_rate_limit_hit_and_previous(
-                key,
-                start,
-                start - window,
-                start + 2 * window,
-                now_ms,
-            )
-            .await?;
-        let previous = counts.previous_hits.unwrap_or(0);
-        Ok(Usage {
-            recent: estimate(t, window, previous, counts.hits),
-            last_hit_ms: Some(counts.previous_last_hit_ms.unwrap_or(now_ms).max(now_ms)),
-            window,
-            elapsed: t - start,
-            previous,
-            current: counts.hits,
-        })
+        hit_with(self.store.writer(), key, window, now).await
     }
 
     /// The usage of `key` without counting anything.
@@ -175,7 +195,7 @@ impl RateLimits {
 
     /// Deletes expired windows when this instance has not done so for a while. The first hit
     /// after start always sweeps.
-    async fn sweep_if_due(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
+    pub async fn sweep_if_due(&self, now: DateTime<Utc>) -> Result<(), StoreError> {
         let t = now.timestamp();
         let last = self.last_sweep.load(Ordering::Relaxed);
         if t - last < SWEEP_EVERY_SECONDS

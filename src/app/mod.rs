@@ -21,6 +21,7 @@ pub mod rounds;
 pub mod schedule;
 pub mod service;
 pub mod sessions;
+pub mod signups;
 pub mod system;
 pub mod techniques;
 pub mod trials;

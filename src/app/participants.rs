@@ -102,6 +102,9 @@ pub fn check_sign_up(
 /// was, the caller shows the same answer; only the email says what happened. The one
 /// exception is a sign-up to an event: it is pairable at once, and the answer is the token of
 /// the person's event page (`/e/{token}`), given alike for known and new addresses.
+///
+/// The web's sign-ups go through [`crate::app::signups::SignUpDesk`], which writes many of
+/// these in one transaction; this is the one-at-a-time form of the same thing.
 pub async fn sign_up(
     store: &Store,
     base_url: &url::Url,
@@ -114,22 +117,49 @@ pub async fn sign_up(
             .await
             .map(Some);
     }
-    // Everything that needs no database happens before the transaction, so that SQLite's
-    // single writer is held only for the inserts: the tokens, their links and the confirmation
-    // email as a new person gets it (the usual case; the others are written inside).
-    let expires = now + Duration::days(crate::links::MANAGE_LINK_DAYS);
+    let prepared = prepare_sign_up(base_url, trial, details, now)?;
+    let mut tx = store.writer().begin().await?;
+    write_sign_up(&mut tx, &prepared).await?;
+    tx.commit().await?;
+    metrics::counter!("signups_total", "kind" => "programme").increment(1);
+    Ok(None)
+}
+
+/// A sign-up to a programme trial with everything that needs no database done: the tokens,
+/// their links and the confirmation email as a new person gets it (the usual case; the others
+/// are written by [`write_sign_up`]). Made before a transaction opens, so that SQLite's single
+/// writer is held only for the inserts.
+#[derive(Clone, Debug)]
+pub struct PreparedSignUp {
+    base_url: url::Url,
+    trial: Trial,
+    details: ParticipantDetails,
+    now: DateTime<Utc>,
+    confirm: String,
+    manage_link: String,
+    hashes: [String; 3],
+    new_person_email: NewEmail,
+    domain: String,
+}
+
+pub fn prepare_sign_up(
+    base_url: &url::Url,
+    trial: &Trial,
+    details: &ParticipantDetails,
+    now: DateTime<Utc>,
+) -> Result<PreparedSignUp, ParticipantError> {
     let (manage, unsubscribe, confirm) = (
         tokens::new_token(),
         tokens::new_token(),
         tokens::new_token(),
     );
     let links = participant_links(base_url, &manage, &unsubscribe);
-    let (manage_hash, unsubscribe_hash, confirm_hash) = (
+    let hashes = [
         tokens::hash_token(&manage),
         tokens::hash_token(&unsubscribe),
         tokens::hash_token(&confirm),
-    );
-    let prepared = confirmation_message(
+    ];
+    let new_person_email = confirmation_message(
         base_url,
         trial,
         details.name.as_str().to_string(),
@@ -138,11 +168,29 @@ pub async fn sign_up(
         &confirm,
         false,
     )?;
-    let domain = mail::message_domain(base_url);
+    Ok(PreparedSignUp {
+        base_url: base_url.clone(),
+        trial: trial.clone(),
+        details: details.clone(),
+        now,
+        confirm,
+        manage_link: links.manage,
+        hashes,
+        new_person_email,
+        domain: mail::message_domain(base_url),
+    })
+}
 
-    let mut tx = store.writer().begin().await?;
+/// Writes a prepared sign-up inside `tx`: the person and membership (or finds them), the
+/// links, and the email that fits what was found.
+pub async fn write_sign_up(
+    tx: &mut Transaction<'_, Any>,
+    s: &PreparedSignUp,
+) -> Result<(), ParticipantError> {
+    let (trial, details, now) = (&s.trial, &s.details, s.now);
+    let expires = now + Duration::days(crate::links::MANAGE_LINK_DAYS);
     let outcome = add_member(
-        &mut tx,
+        tx,
         trial.id,
         details,
         MembershipState::Pending,
@@ -150,15 +198,29 @@ pub async fn sign_up(
         now,
     )
     .await?;
-    let (membership_id, state) = match outcome {
-        AddOutcome::Added { membership_id, .. } => (membership_id, MembershipState::Pending),
+    let (membership_id, state, fresh) = match outcome {
+        AddOutcome::Added {
+            membership_id,
+            new_participant: Some(participant_id),
+            ..
+        } => (
+            membership_id,
+            MembershipState::Pending,
+            Some((participant_id, details.name.as_str().to_string())),
+        ),
+        AddOutcome::Added { membership_id, .. } => (membership_id, MembershipState::Pending, None),
         AddOutcome::AlreadyMember {
             membership_id,
             state,
-        } => (membership_id, state),
+        } => (membership_id, state, None),
     };
-    let (participant_id, name) = signup::person_of_membership(&mut tx, membership_id).await?;
+    // A person new to the whole service has the name just typed; anyone else keeps theirs.
+    let (participant_id, name) = match fresh {
+        Some(known) => known,
+        None => signup::person_of_membership(tx, membership_id).await?,
+    };
     let confirms = matches!(state, MembershipState::Pending | MembershipState::Left);
+    let [manage_hash, unsubscribe_hash, confirm_hash] = &s.hashes;
     let mut new_links = vec![
         (LinkPurpose::Manage, manage_hash.as_str(), expires),
         (LinkPurpose::Unsubscribe, unsubscribe_hash.as_str(), expires),
@@ -170,32 +232,30 @@ pub async fn sign_up(
             now + Duration::days(CONFIRM_DAYS),
         ));
     }
-    signup::insert_link_tokens(&mut tx, membership_id, now, &new_links).await?;
+    signup::insert_link_tokens(tx, membership_id, now, &new_links).await?;
     let mut email = match state {
-        MembershipState::Pending if name == details.name.as_str() => prepared,
+        MembershipState::Pending if name == details.name.as_str() => s.new_person_email.clone(),
         MembershipState::Pending | MembershipState::Left => confirmation_message(
-            base_url,
+            &s.base_url,
             trial,
             name,
             details.email.as_str(),
-            links.manage,
-            &confirm,
+            s.manage_link.clone(),
+            &s.confirm,
             state == MembershipState::Left,
         )?,
         _ => mail::render(
             &participant_already::Context {
                 name,
                 trial_name: trial.name.clone(),
-                manage_link: links.manage,
+                manage_link: s.manage_link.clone(),
             },
             details.email.as_str(),
         )?,
     };
     email.participant_id = Some(participant_id);
-    outbox::enqueue(&mut tx, &email, &domain, now).await?;
-    tx.commit().await?;
-    metrics::counter!("signups_total", "kind" => "programme").increment(1);
-    Ok(None)
+    outbox::enqueue(tx, &email, &s.domain, now).await?;
+    Ok(())
 }
 
 /// The confirmation email for a `confirm` token whose hash the caller stores.

@@ -45,6 +45,37 @@ pub struct HitCounts {
     pub previous_last_hit_ms: Option<i64>,
 }
 
+/// Adds one hit (see [`count_hit`]) and reads the previous window (`previous_start`) in the
+/// same statement: one round trip and one short write per limited request, whatever the size
+/// of the table. Through the writer, or inside the caller's transaction.
+pub async fn count_hit_and_previous<'c, E: Executor<'c, Database = Any>>(
+    executor: E,
+    key: &str,
+    window_start: i64,
+    previous_start: i64,
+    expires_at: i64,
+    now_ms: i64,
+) -> Result<HitCounts, StoreError> {
+    Ok(sqlx::query_as(
+        "INSERT INTO rate_limits (key, window_start, hits, last_hit_ms, expires_at) \
+         VALUES ($1, $2, 1, $3, $4) \
+         ON CONFLICT (key, window_start) \
+         DO UPDATE SET hits = rate_limits.hits + 1, last_hit_ms = $3 \
+         RETURNING hits, \
+           (SELECT p.hits FROM rate_limits p \
+            WHERE p.key = $1 AND p.window_start = $5) AS previous_hits, \
+           (SELECT p.last_hit_ms FROM rate_limits p \
+            WHERE p.key = $1 AND p.window_start = $5) AS previous_last_hit_ms",
+    )
+    .bind(key)
+    .bind(window_start)
+    .bind(now_ms)
+    .bind(expires_at)
+    .bind(previous_start)
+    .fetch_one(executor)
+    .await?)
+}
+
 impl Store {
     /// Adds one hit; see [`count_hit`].
     pub async fn count_rate_limit_hit(
@@ -57,9 +88,7 @@ impl Store {
         count_hit(self.writer(), key, window_start, expires_at, now_ms).await
     }
 
-    /// Adds one hit (see [`count_hit`]) and reads the previous window (`previous_start`) in
-    /// the same statement: one round trip and one short write per limited request, through
-    /// the writer, whatever the size of the table.
+    /// Adds one hit and reads the previous window; see [`count_hit_and_previous`].
     pub async fn count_rate_limit_hit_and_previous(
         &self,
         key: &str,
@@ -68,24 +97,15 @@ impl Store {
         expires_at: i64,
         now_ms: i64,
     ) -> Result<HitCounts, StoreError> {
-        Ok(sqlx::query_as(
-            "INSERT INTO rate_limits (key, window_start, hits, last_hit_ms, expires_at) \
-             VALUES ($1, $2, 1, $3, $4) \
-             ON CONFLICT (key, window_start) \
-             DO UPDATE SET hits = rate_limits.hits + 1, last_hit_ms = $3 \
-             RETURNING hits, \
-               (SELECT p.hits FROM rate_limits p \
-                WHERE p.key = $1 AND p.window_start = $5) AS previous_hits, \
-               (SELECT p.last_hit_ms FROM rate_limits p \
-                WHERE p.key = $1 AND p.window_start = $5) AS previous_last_hit_ms",
+        count_hit_and_previous(
+            self.writer(),
+            key,
+            window_start,
+            previous_start,
+            expires_at,
+            now_ms,
         )
-        .bind(key)
-        .bind(window_start)
-        .bind(now_ms)
-        .bind(expires_at)
-        .bind(previous_start)
-        .fetch_one(self.writer())
-        .await?)
+        .await
     }
 
     /// The counts of `key` in the windows that started at or after `since`.

@@ -168,6 +168,7 @@ impl PersonBuilder {
             AddOutcome::Added {
                 membership_id,
                 public_id,
+                ..
             } => AddedPerson {
                 membership_id,
                 public_id,

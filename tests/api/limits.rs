@@ -1,6 +1,7 @@
 //! Rate limits: sign-in back-off per account and address, the per-account ceiling and its
 //! email, client addresses behind trusted proxies, and counts shared through the database.
 use coffee_trials::config::DatabaseUrl;
+use coffee_trials::domain::MembershipState;
 use coffee_trials::web::client_address::TrustedProxies;
 use reqwest::header::HeaderMap;
 use reqwest::Response;
@@ -496,4 +497,46 @@ async fn limits_old_windows_are_deleted_and_keys_hold_no_personal_data() {
             "{key}"
         );
     }
+}
+
+/// Sign-ups sent at the same moment are written together, in batches: every one gets its own
+/// answer, each limit is counted exactly once per request, and every accepted sign-up has its
+/// person and its email.
+#[tokio::test]
+async fn limits_sign_ups_sent_at_once_are_each_counted_and_stored() {
+    let app = spawn_app_with(|s| {
+        s.trusted_proxies = TrustedProxies::parse("127.0.0.1, ::1").unwrap();
+        s.signup_limit_per_ip = 5;
+    })
+    .await;
+    open_trial(&app, "ward-7", "Nursing\nEstates").await;
+    // 30 clients with one sign-up each, and one client with 12: all at once.
+    let mut requests = Vec::new();
+    for i in 0..30 {
+        requests.push((format!("198.51.100.{i}"), format!("many{i}@example.org")));
+    }
+    for i in 0..12 {
+        requests.push(("203.0.113.9".to_string(), format!("same{i}@example.org")));
+    }
+    let answers = futures_util::future::join_all(
+        requests
+            .iter()
+            .map(|(client, email)| api_sign_up(&app, forwarded_for(client), email)),
+    )
+    .await;
+    let status: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    assert!(status[..30].iter().all(|s| *s == 202), "{status:?}");
+    let same = &status[30..];
+    assert_eq!(same.iter().filter(|s| **s == 202).count(), 5, "{same:?}");
+    assert_eq!(same.iter().filter(|s| **s == 429).count(), 7, "{same:?}");
+    // 35 people, each with their one confirmation email; the refused left nothing behind.
+    let outbox = app.store.list_outbox(100).await.unwrap();
+    assert_eq!(outbox.len(), 35);
+    let mut to: Vec<&str> = outbox.iter().map(|m| m.to_address.as_str()).collect();
+    to.sort_unstable();
+    to.dedup();
+    assert_eq!(to.len(), 35);
+    let trial = app.store.find_trial("ward-7").await.unwrap().unwrap();
+    let states = app.store.count_members_by_state(trial.id).await.unwrap();
+    assert_eq!(states, vec![(MembershipState::Pending, 35)]);
 }

@@ -30,6 +30,7 @@ async fn one_person_joins_several_trials_once_each() {
     let AddOutcome::Added {
         membership_id,
         public_id,
+        ..
     } = first
     else {
         panic!("first add: {first:?}")

@@ -7,10 +7,9 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use chrono::Utc;
 use serde::Deserialize;
 
-use super::SignupLimiter;
 use crate::app;
-use crate::app::limits::Decision;
 use crate::app::participants::{self, ParticipantError};
+use crate::app::signups::{Admission, SignUpDesk};
 use crate::domain::ParticipantInput;
 use crate::store::participants::Member;
 use crate::store::signup::{LinkPurpose, OtherMember};
@@ -18,7 +17,6 @@ use crate::store::trials::Trial;
 use crate::store::Store;
 use crate::web::client_address::client_address;
 use crate::web::errors::{ApiError, ErrorBody};
-use crate::web::WebSettings;
 
 /// The token from the emailed link (`/m/{token}` or `/c/{token}`): it stands in for a login.
 #[derive(Deserialize, utoipa::IntoParams)]
@@ -110,27 +108,32 @@ pub struct SignUpAccepted {
 pub async fn signup(
     req: HttpRequest,
     store: Data<Store>,
-    settings: Data<WebSettings>,
-    limiter: Data<SignupLimiter>,
+    desk: Data<SignUpDesk>,
     body: Json<SignUpBody>,
 ) -> Result<HttpResponse, ApiError> {
-    if let Decision::Wait(seconds) = limiter.allow_address(client_address(&req)).await? {
-        return Ok(too_many(seconds));
-    }
-    let trial = app::trials::find(&store, body.trial.trim())
+    let checked = match app::trials::find(&store, body.trial.trim()).await? {
+        Some(trial) => participants::check_sign_up(&trial, &body.input, body.consent)
+            .map(|details| (trial, details))
+            .map_err(ApiError::from),
+        None => Err(ApiError::field(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            "trial",
+            "there is no trial with this short address",
+        )),
+    };
+    let valid = checked
+        .as_ref()
+        .ok()
+        .map(|(trial, details)| (trial, details));
+    // Counted against the address whether or not the request was valid: a script cannot try
+    // without counting.
+    if let Admission::Wait(seconds) = desk
+        .sign_up(client_address(&req), valid, Utc::now())
         .await?
-        .ok_or_else(|| {
-            ApiError::field(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                "trial",
-                "there is no trial with this short address",
-            )
-        })?;
-    let details = participants::check_sign_up(&trial, &body.input, body.consent)?;
-    if let Decision::Wait(seconds) = limiter.allow_email(&details.email.limit_key()).await? {
+    {
         return Ok(too_many(seconds));
     }
-    participants::sign_up(&store, &settings.base_url, &trial, &details, Utc::now()).await?;
+    checked?;
     Ok(HttpResponse::Accepted().json(SignUpAccepted {
         status: "check_your_email",
         message: "We have sent an email to this address. Follow the link in it to confirm.",

@@ -9,7 +9,8 @@ use askama::Template;
 use chrono::{Duration, Utc};
 use serde::Deserialize;
 
-use crate::app::limits::{Decision, RateLimits};
+use crate::app::limits::RateLimits;
+use crate::app::signups::{Admission, SignUpDesk};
 use crate::app::{
     self,
     participants::{self, ParticipantError},
@@ -24,15 +25,11 @@ use crate::web::client_address::client_address;
 use crate::web::csrf::CsrfToken;
 use crate::web::errors::PageError;
 use crate::web::pages::{message, render, render_status};
-use crate::web::WebSettings;
 
 pub mod api;
 pub mod events;
 pub mod feedback;
-pub mod limits;
 pub mod skip;
-
-pub use limits::SignupLimiter;
 
 /// Form bodies are small; anything bigger is refused with 413 before it is parsed.
 pub const FORM_LIMIT: usize = 16 * 1024;
@@ -220,21 +217,21 @@ struct CheckEmailPage {
 async fn signup(
     req: HttpRequest,
     store: Data<Store>,
-    settings: Data<WebSettings>,
-    limiter: Data<SignupLimiter>,
+    desk: Data<SignUpDesk>,
     csrf: CsrfToken,
     slug: Path<String>,
     form: Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, PageError> {
     let trial = public_trial(&store, &slug).await?;
-    if let Decision::Wait(seconds) = limiter
-        .allow_address(client_address(&req))
-        .await
-        .map_err(PageError::unexpected)?
-    {
-        return Ok(too_many(seconds));
-    }
     let (input, consent) = input_from_pairs(&form);
+    let checked = participants::check_sign_up(&trial, &input, consent);
+    let valid = checked.as_ref().ok().map(|details| (&trial, details));
+    // Counted against the address whether or not the form was filled in right, as before
+    // the form is even read: a script cannot try without counting.
+    let admission = desk
+        .sign_up(client_address(&req), valid, Utc::now())
+        .await
+        .map_err(PageError::unexpected)?;
     let page = |errors| SignupPage {
         csrf: csrf.clone(),
         values: trial
@@ -249,31 +246,17 @@ async fn signup(
         errors,
         posted: true,
     };
-    let details = match participants::check_sign_up(&trial, &input, consent) {
-        Ok(d) => d,
-        Err(ParticipantError::Invalid(errors)) => {
-            return Ok(render_status(
-                StatusCode::UNPROCESSABLE_ENTITY,
-                &page(Errors(errors)),
-            ))
-        }
-        Err(e) => return Err(PageError::unexpected(e)),
-    };
-    if let Decision::Wait(seconds) = limiter
-        .allow_email(&details.email.limit_key())
-        .await
-        .map_err(PageError::unexpected)?
-    {
-        return Ok(too_many(seconds));
-    }
-    match participants::sign_up(&store, &settings.base_url, &trial, &details, Utc::now())
-        .await
-        .map_err(PageError::unexpected)?
-    {
+    match (admission, checked) {
+        (Admission::Wait(seconds), _) => Ok(too_many(seconds)),
+        (_, Err(ParticipantError::Invalid(errors))) => Ok(render_status(
+            StatusCode::UNPROCESSABLE_ENTITY,
+            &page(Errors(errors)),
+        )),
+        (_, Err(e)) => Err(PageError::unexpected(e)),
         // A page of its own, so that reloading it does not send the form again; it names
         // no address, so the address is not in the URL or the history either.
-        None => Ok(see_other(&format!("/t/{}/check-email", trial.slug))),
-        Some(event_page) => Ok(see_other(&format!("/e/{event_page}"))),
+        (Admission::Done(None), Ok(_)) => Ok(see_other(&format!("/t/{}/check-email", trial.slug))),
+        (Admission::Done(Some(event_page)), Ok(_)) => Ok(see_other(&format!("/e/{event_page}"))),
     }
 }
 

@@ -1,0 +1,220 @@
+//! The web's sign-ups: the limits per client address and per email address, and the writing of
+//! the sign-up itself, done in batches.
+//!
+//! Every sign-up is a few short writes (two limit counts, the person, the links, the email).
+//! One at a time, each with its own transaction, they spent most of their time handing the
+//! database connection between tasks and threads: SQLite has one writer, so sixteen requests
+//! queued for it while it was mostly idle. Here a request does everything that needs no
+//! database first, then hands its writes to a writer task, which takes whatever has queued up
+//! meanwhile and writes it all in one transaction. Each request still gets its own answer, and
+//! nothing is answered before its transaction has committed.
+//!
+//! The counts stay in the database (`rate_limits`), shared by every instance: a batch counts
+//! a request's limits in order, stopping at the first refusal, in the same transaction as the
+//! sign-up they allow.
+use std::net::IpAddr;
+use std::sync::Arc;
+
+use chrono::{DateTime, Utc};
+use tokio::sync::{mpsc, oneshot, Mutex};
+
+use crate::app::limits::{self, Decision, RateLimits};
+use crate::app::participants::{self, ParticipantError, PreparedSignUp};
+use crate::domain::ParticipantDetails;
+use crate::store::trials::Trial;
+use crate::store::{Backend, Store, StoreError};
+
+const WINDOW_SECONDS: i64 = 3600;
+/// At most this many requests share a transaction: enough to empty the queue under load,
+/// small enough that one batch stays a few milliseconds.
+const MAX_BATCH: usize = 64;
+/// Requests waiting for a writer before new ones wait to be queued at all.
+const QUEUE_LENGTH: usize = 4096;
+
+/// What a sign-up request came to.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Admission {
+    /// Over a limit: try again after this many seconds. Nothing was recorded.
+    Wait(u64),
+    /// Counted, and recorded when it was valid: for an event, with the token of the person's
+    /// event page.
+    Done(Option<String>),
+}
+
+struct Job {
+    /// (key, limit) in the order they are counted.
+    limits: Vec<(String, u32)>,
+    sign_up: Option<PreparedSignUp>,
+    now: DateTime<Utc>,
+    reply: oneshot::Sender<Result<Decision, ParticipantError>>,
+}
+
+/// The sign-up limits and the writers behind them. Cheap to share; the writer tasks stop when
+/// the last copy is dropped.
+pub struct SignUpDesk {
+    limits: RateLimits,
+    per_address: u32,
+    per_email: u32,
+    base_url: url::Url,
+    queue: mpsc::Sender<Job>,
+}
+
+impl SignUpDesk {
+    /// Starts the writers: one on SQLite (it has one writer anyway), four on PostgreSQL.
+    pub fn start(
+        store: &Store,
+        limits: RateLimits,
+        per_address: u32,
+        per_email: u32,
+        base_url: url::Url,
+    ) -> Self {
+        let (queue, jobs) = mpsc::channel(QUEUE_LENGTH);
+        let jobs = Arc::new(Mutex::new(jobs));
+        let writers = match store.backend() {
+            Backend::Sqlite => 1,
+            Backend::Postgres => 4,
+        };
+        for _ in 0..writers {
+            tokio::spawn(write_batches(store.clone(), jobs.clone()));
+        }
+        Self {
+            limits,
+            per_address,
+            per_email,
+            base_url,
+            queue,
+        }
+    }
+
+    /// One sign-up attempt from `address`. `valid` is the trial and details when the request
+    /// was valid; an invalid one is still counted against its address (the caller then shows
+    /// its errors), and a valid one against the email address too, and then recorded.
+    pub async fn sign_up(
+        &self,
+        address: IpAddr,
+        valid: Option<(&Trial, &ParticipantDetails)>,
+        now: DateTime<Utc>,
+    ) -> Result<Admission, ParticipantError> {
+        let mut counted = vec![(
+            self.limits.key("signup-address", &[&address.to_string()]),
+            self.per_address,
+        )];
+        if let Some((_, details)) = valid {
+            counted.push((
+                self.limits
+                    .key("signup-email", &[&details.email.limit_key()]),
+                self.per_email,
+            ));
+        }
+        let sign_up = match valid {
+            Some((trial, details)) if !trial.is_event() => Some(participants::prepare_sign_up(
+                &self.base_url,
+                trial,
+                details,
+                now,
+            )?),
+            _ => None,
+        };
+        let programme = sign_up.is_some();
+        self.limits.sweep_if_due(now).await?;
+        if let Decision::Wait(seconds) = self.submit(counted, sign_up, now).await? {
+            return Ok(Admission::Wait(seconds));
+        }
+        if programme {
+            metrics::counter!("signups_total", "kind" => "programme").increment(1);
+        }
+        match valid {
+            // An event sign-up is rare and writes more; it goes the ordinary way.
+            Some((trial, details)) if trial.is_event() => Ok(Admission::Done(
+                participants::sign_up(self.limits.store(), &self.base_url, trial, details, now)
+                    .await?,
+            )),
+            _ => Ok(Admission::Done(None)),
+        }
+    }
+
+    async fn submit(
+        &self,
+        limits: Vec<(String, u32)>,
+        sign_up: Option<PreparedSignUp>,
+        now: DateTime<Utc>,
+    ) -> Result<Decision, ParticipantError> {
+        let (reply, answer) = oneshot::channel();
+        let job = Job {
+            limits,
+            sign_up,
+            now,
+            reply,
+        };
+        self.queue.send(job).await.map_err(|_| writers_gone())?;
+        answer.await.map_err(|_| writers_gone())?
+    }
+}
+
+/// Only while the runtime shuts down.
+fn writers_gone() -> ParticipantError {
+    ParticipantError::Store(StoreError::Sql(sqlx::Error::WorkerCrashed))
+}
+
+/// A writer: takes the first waiting request and every other one already queued (up to
+/// [`MAX_BATCH`]), writes them in one transaction, answers each. When the batch fails, each
+/// request is written again in a transaction of its own, so one bad request fails alone.
+async fn write_batches(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
+    loop {
+        let batch = {
+            let mut jobs = jobs.lock().await;
+            let Some(first) = jobs.recv().await else {
+                return;
+            };
+            let mut batch = vec![first];
+            while batch.len() < MAX_BATCH {
+                match jobs.try_recv() {
+                    Ok(job) => batch.push(job),
+                    Err(_) => break,
+                }
+            }
+            batch
+        };
+        match write(&store, &batch).await {
+            Ok(decisions) => {
+                for (job, decision) in batch.into_iter().zip(decisions) {
+                    let _ = job.reply.send(Ok(decision));
+                }
+            }
+            Err(e) => {
+                if batch.len() > 1 {
+                    tracing::warn!(error = %e, size = batch.len(), "a batch of sign-ups failed; writing them one by one");
+                }
+                for job in batch {
+                    let one = write(&store, std::slice::from_ref(&job))
+                        .await
+                        .map(|decisions| decisions[0]);
+                    let _ = job.reply.send(one);
+                }
+            }
+        }
+    }
+}
+
+/// Writes `jobs` in one transaction: each one's limits in order, stopping at the first
+/// refusal, then its sign-up if every limit allowed it.
+async fn write(store: &Store, jobs: &[Job]) -> Result<Vec<Decision>, ParticipantError> {
+    let mut tx = store.writer().begin().await?;
+    let mut decisions = Vec::with_capacity(jobs.len());
+    for job in jobs {
+        let mut decision = Decision::Allow;
+        for (key, limit) in &job.limits {
+            let usage = limits::hit_with(&mut *tx, key, WINDOW_SECONDS, job.now).await?;
+            decision = limits::within(&usage, *limit);
+            if decision != Decision::Allow {
+                break;
+            }
+        }
+        if let (Decision::Allow, Some(sign_up)) = (decision, &job.sign_up) {
+            participants::write_sign_up(&mut tx, sign_up).await?;
+        }
+        decisions.push(decision);
+    }
+    tx.commit().await?;
+    Ok(decisions)
+}
