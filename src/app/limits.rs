@@ -13,6 +13,7 @@ use chrono::{DateTime, Utc};
 use sha2::{Digest, Sha256};
 
 use crate::mail;
+use crate::store::limits::HitCounts;
 use crate::store::{Store, StoreError};
 use crate::tokens;
 
@@ -71,35 +72,47 @@ fn estimate(now: i64, window: i64, previous: i64, current: i64) -> f64 {
     previous as f64 * overlap + current as f64
 }
 
-/// Counts one hit of `key` through `executor` (the writer, or a transaction that also does
-/// what the hit allows) and returns its usage including this hit.
-pub async fn hit_with<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
-    executor: E,
-    key: &str,
-    window: i64,
-    now: DateTime<Utc>,
-) -> Result<Usage, StoreError> {
+/// The window `now` falls in for windows of `window` seconds: its start, the previous one's
+/// start, and when a count in it may be deleted.
+pub fn windows(now: DateTime<Utc>, window: i64) -> (i64, i64, i64) {
+    let start = window_start(now.timestamp(), window);
+    (start, start - window, start + 2 * window)
+}
+
+/// A key's usage at `now` from its counts right after a hit.
+pub fn usage_of(counts: &HitCounts, window: i64, now: DateTime<Utc>) -> Usage {
     let t = now.timestamp();
     let start = window_start(t, window);
     let now_ms = now.timestamp_millis();
-    let counts = crate::store::limits::count_hit_and_previous(
-        executor,
-        key,
-        start,
-        start - window,
-        start + 2 * window,
-        now_ms,
-    )
-    .await?;
     let previous = counts.previous_hits.unwrap_or(0);
-    Ok(Usage {
+    Usage {
         recent: estimate(t, window, previous, counts.hits),
         last_hit_ms: Some(counts.previous_last_hit_ms.unwrap_or(now_ms).max(now_ms)),
         window,
         elapsed: t - start,
         previous,
         current: counts.hits,
-    })
+    }
+}
+
+/// Counts one hit of `key` through `executor` and returns its usage including this hit.
+pub async fn hit_with<'c, E: sqlx::Executor<'c, Database = sqlx::Any>>(
+    executor: E,
+    key: &str,
+    window: i64,
+    now: DateTime<Utc>,
+) -> Result<Usage, StoreError> {
+    let (start, previous, expires) = windows(now, window);
+    let counts = crate::store::limits::count_hit_and_previous(
+        executor,
+        key,
+        start,
+        previous,
+        expires,
+        now.timestamp_millis(),
+    )
+    .await?;
+    Ok(usage_of(&counts, window, now))
 }
 
 /// Whether a limit of `limit` hits allows the hit that `usage` includes.

@@ -188,7 +188,6 @@ pub async fn write_sign_up(
     s: &PreparedSignUp,
 ) -> Result<(), ParticipantError> {
     let (trial, details, now) = (&s.trial, &s.details, s.now);
-    let expires = now + Duration::days(crate::links::MANAGE_LINK_DAYS);
     let outcome = add_member(
         tx,
         trial.id,
@@ -219,43 +218,82 @@ pub async fn write_sign_up(
         Some(known) => known,
         None => signup::person_of_membership(tx, membership_id).await?,
     };
-    let confirms = matches!(state, MembershipState::Pending | MembershipState::Left);
-    let [manage_hash, unsubscribe_hash, confirm_hash] = &s.hashes;
-    let mut new_links = vec![
-        (LinkPurpose::Manage, manage_hash.as_str(), expires),
-        (LinkPurpose::Unsubscribe, unsubscribe_hash.as_str(), expires),
-    ];
-    if confirms {
-        new_links.push((
-            LinkPurpose::Confirm,
-            confirm_hash.as_str(),
-            now + Duration::days(CONFIRM_DAYS),
-        ));
-    }
-    signup::insert_link_tokens(tx, membership_id, now, &new_links).await?;
-    let mut email = match state {
-        MembershipState::Pending if name == details.name.as_str() => s.new_person_email.clone(),
-        MembershipState::Pending | MembershipState::Left => confirmation_message(
-            &s.base_url,
-            trial,
-            name,
-            details.email.as_str(),
-            s.manage_link.clone(),
-            &s.confirm,
-            state == MembershipState::Left,
-        )?,
-        _ => mail::render(
-            &participant_already::Context {
-                name,
-                trial_name: trial.name.clone(),
-                manage_link: s.manage_link.clone(),
-            },
-            details.email.as_str(),
-        )?,
-    };
-    email.participant_id = Some(participant_id);
+    signup::insert_link_tokens(tx, membership_id, now, &s.links_for(state)).await?;
+    let email = s.email_for(state, name, participant_id)?;
     outbox::enqueue(tx, &email, &s.domain, now).await?;
     Ok(())
+}
+
+impl PreparedSignUp {
+    pub fn trial_id(&self) -> i64 {
+        self.trial.id
+    }
+
+    pub fn details(&self) -> &ParticipantDetails {
+        &self.details
+    }
+
+    pub fn now(&self) -> DateTime<Utc> {
+        self.now
+    }
+
+    pub fn message_domain(&self) -> &str {
+        &self.domain
+    }
+
+    /// The links to store for a membership found in `state`: manage and unsubscribe always,
+    /// the confirmation link when there is something to confirm.
+    pub fn links_for(&self, state: MembershipState) -> Vec<(LinkPurpose, &str, DateTime<Utc>)> {
+        let expires = self.now + Duration::days(crate::links::MANAGE_LINK_DAYS);
+        let [manage_hash, unsubscribe_hash, confirm_hash] = &self.hashes;
+        let mut links = vec![
+            (LinkPurpose::Manage, manage_hash.as_str(), expires),
+            (LinkPurpose::Unsubscribe, unsubscribe_hash.as_str(), expires),
+        ];
+        if matches!(state, MembershipState::Pending | MembershipState::Left) {
+            links.push((
+                LinkPurpose::Confirm,
+                confirm_hash.as_str(),
+                self.now + Duration::days(CONFIRM_DAYS),
+            ));
+        }
+        links
+    }
+
+    /// The email for a membership found in `state`, whose person is stored as `name`: the
+    /// prepared one in the usual case, else one written for what was found.
+    pub fn email_for(
+        &self,
+        state: MembershipState,
+        name: String,
+        participant_id: i64,
+    ) -> Result<NewEmail, ParticipantError> {
+        let (trial, details) = (&self.trial, &self.details);
+        let mut email = match state {
+            MembershipState::Pending if name == details.name.as_str() => {
+                self.new_person_email.clone()
+            }
+            MembershipState::Pending | MembershipState::Left => confirmation_message(
+                &self.base_url,
+                trial,
+                name,
+                details.email.as_str(),
+                self.manage_link.clone(),
+                &self.confirm,
+                state == MembershipState::Left,
+            )?,
+            _ => mail::render(
+                &participant_already::Context {
+                    name,
+                    trial_name: trial.name.clone(),
+                    manage_link: self.manage_link.clone(),
+                },
+                details.email.as_str(),
+            )?,
+        };
+        email.participant_id = Some(participant_id);
+        Ok(email)
+    }
 }
 
 /// The confirmation email for a `confirm` token whose hash the caller stores.
@@ -946,6 +984,19 @@ pub async fn count_members(
     query: &crate::store::participants::MemberQuery,
 ) -> Result<i64, StoreError> {
     store.count_member_query(trial.id, query).await
+}
+
+/// One page of a trial's people for the API (`query` carries the limit and offset), with how
+/// many match over all pages: the two queries run at once.
+pub async fn member_page(
+    store: &Store,
+    trial: &Trial,
+    query: &crate::store::participants::MemberQuery,
+) -> Result<(Vec<Member>, i64), StoreError> {
+    tokio::try_join!(
+        store.list_members(trial.id, query),
+        store.count_member_query(trial.id, query)
+    )
 }
 
 /// One page of a trial's people for the console, with the counts per state.

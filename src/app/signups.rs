@@ -12,6 +12,7 @@
 //! The counts stay in the database (`rate_limits`), shared by every instance: a batch counts
 //! a request's limits in order, stopping at the first refusal, in the same transaction as the
 //! sign-up they allow.
+use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
 
@@ -21,6 +22,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 use crate::app::limits::{self, Decision, RateLimits};
 use crate::app::participants::{self, ParticipantError, PreparedSignUp};
 use crate::domain::ParticipantDetails;
+use crate::store::signup_batch::{self, NewSignUp};
 use crate::store::trials::Trial;
 use crate::store::{Backend, Store, StoreError};
 
@@ -196,24 +198,83 @@ async fn write_batches(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
     }
 }
 
-/// Writes `jobs` in one transaction: each one's limits in order, stopping at the first
-/// refusal, then its sign-up if every limit allowed it.
+/// Writes `jobs` in one transaction, with a few multi-row statements whatever their number:
+/// the counts of every first limit (the client addresses), then of the second limit (the email
+/// addresses) of the requests the first allowed, then the sign-ups every limit allowed.
+/// Requests are taken in order, so two requests on one key see the counts one after another,
+/// as if written one by one.
 async fn write(store: &Store, jobs: &[Job]) -> Result<Vec<Decision>, ParticipantError> {
     let mut tx = store.writer().begin().await?;
-    let mut decisions = Vec::with_capacity(jobs.len());
-    for job in jobs {
-        let mut decision = Decision::Allow;
-        for (key, limit) in &job.limits {
-            let usage = limits::hit_with(&mut *tx, key, WINDOW_SECONDS, job.now).await?;
-            decision = limits::within(&usage, *limit);
-            if decision != Decision::Allow {
-                break;
+    let mut decisions = vec![Decision::Allow; jobs.len()];
+    let stages = jobs.iter().map(|j| j.limits.len()).max().unwrap_or(0);
+    for stage in 0..stages {
+        let counted: Vec<usize> = (0..jobs.len())
+            .filter(|&i| decisions[i] == Decision::Allow && jobs[i].limits.len() > stage)
+            .collect();
+        let Some(&first) = counted.first() else {
+            break;
+        };
+        // Hits per key, in the order the requests came.
+        let mut order: Vec<(String, i64)> = Vec::new();
+        for &i in &counted {
+            let key = &jobs[i].limits[stage].0;
+            match order.iter_mut().find(|(k, _)| k == key) {
+                Some((_, n)) => *n += 1,
+                None => order.push((key.clone(), 1)),
             }
         }
-        if let (Decision::Allow, Some(sign_up)) = (decision, &job.sign_up) {
-            participants::write_sign_up(&mut tx, sign_up).await?;
+        let now = jobs[first].now;
+        let (start, previous, expires) = limits::windows(now, WINDOW_SECONDS);
+        let counts = signup_batch::count_hits(
+            &mut tx,
+            &order,
+            start,
+            previous,
+            expires,
+            now.timestamp_millis(),
+        )
+        .await?;
+        // The k-th of n requests on a key saw the count before the batch plus k.
+        let mut seen: HashMap<&str, i64> = HashMap::new();
+        for &i in &counted {
+            let (key, limit) = &jobs[i].limits[stage];
+            let total = order.iter().find(|(k, _)| k == key).map_or(1, |(_, n)| *n);
+            let k = seen.entry(key.as_str()).or_insert(0);
+            *k += 1;
+            let mut at = *counts
+                .get(key)
+                .ok_or(StoreError::Sql(sqlx::Error::RowNotFound))?;
+            at.hits -= total - *k;
+            decisions[i] = limits::within(&limits::usage_of(&at, WINDOW_SECONDS, now), *limit);
         }
-        decisions.push(decision);
+    }
+
+    let allowed: Vec<&PreparedSignUp> = jobs
+        .iter()
+        .zip(&decisions)
+        .filter(|(_, d)| **d == Decision::Allow)
+        .filter_map(|(job, _)| job.sign_up.as_ref())
+        .collect();
+    if let Some(first) = allowed.first() {
+        let now = first.now();
+        let new: Vec<NewSignUp> = allowed
+            .iter()
+            .map(|s| NewSignUp {
+                trial_id: s.trial_id(),
+                details: s.details(),
+            })
+            .collect();
+        let landed = signup_batch::add_members(&mut tx, &new, now).await?;
+        let mut links = Vec::new();
+        let mut emails = Vec::new();
+        for (s, l) in allowed.iter().zip(landed) {
+            for (purpose, hash, expires) in s.links_for(l.state) {
+                links.push((l.membership_id, purpose, hash, expires));
+            }
+            emails.push(s.email_for(l.state, l.name, l.participant_id)?);
+        }
+        signup_batch::insert_link_tokens(&mut tx, now, &links).await?;
+        signup_batch::enqueue(&mut tx, &emails, first.message_domain(), now).await?;
     }
     tx.commit().await?;
     Ok(decisions)

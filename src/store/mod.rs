@@ -38,6 +38,7 @@ pub mod search;
 pub mod secrets;
 pub mod service;
 pub mod signup;
+pub mod signup_batch;
 pub mod techniques;
 pub mod time;
 pub mod trials;

@@ -567,10 +567,9 @@ pub mod api {
             ));
         }
         let mut q = filters.member_query();
-        let total = rules::count_members(&store, &trial, &q).await?;
         q.limit = paging.limit.unwrap_or(100).clamp(1, 1000);
         q.offset = paging.offset.max(0);
-        let members = rules::list_members(&store, &trial, &q).await?;
+        let (members, total) = rules::member_page(&store, &trial, &q).await?;
         let participants = members.iter().map(view).collect();
         Ok(HttpResponse::Ok().json(MemberList {
             participants,
