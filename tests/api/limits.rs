@@ -540,3 +540,36 @@ async fn limits_sign_ups_sent_at_once_are_each_counted_and_stored() {
     let states = app.store.count_members_by_state(trial.id).await.unwrap();
     assert_eq!(states, vec![(MembershipState::Pending, 35)]);
 }
+
+/// Five sign-ups for one email address at the same moment, from five clients: the per-email
+/// limit lets exactly three through, and they find each other as if written one after
+/// another (one person, one membership, an email for each accepted sign-up).
+#[tokio::test]
+async fn limits_one_address_signed_up_five_times_at_once_is_one_person() {
+    let app = spawn_app_with(|s| {
+        s.trusted_proxies = TrustedProxies::parse("127.0.0.1, ::1").unwrap();
+        s.signup_limit_per_email = 3;
+    })
+    .await;
+    open_trial(&app, "ward-7", "Nursing\nEstates").await;
+    let clients: Vec<String> = (0..5).map(|i| format!("198.51.100.{i}")).collect();
+    let answers = futures_util::future::join_all(
+        clients
+            .iter()
+            .map(|client| api_sign_up(&app, forwarded_for(client), "twin@example.org")),
+    )
+    .await;
+    let mut status: Vec<u16> = answers.iter().map(|r| r.status().as_u16()).collect();
+    status.sort_unstable();
+    assert_eq!(status, [202, 202, 202, 429, 429]);
+    let trial = app.store.find_trial("ward-7").await.unwrap().unwrap();
+    let states = app.store.count_members_by_state(trial.id).await.unwrap();
+    assert_eq!(states, vec![(MembershipState::Pending, 1)]);
+    let outbox = app.store.list_outbox(100).await.unwrap();
+    assert_eq!(outbox.len(), 3);
+    assert!(outbox.iter().all(|m| m.to_address == "twin@example.org"));
+    assert!(
+        outbox.iter().all(|m| m.template == "participant_confirm"),
+        "{outbox:?}"
+    );
+}
