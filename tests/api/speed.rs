@@ -315,3 +315,77 @@ async fn retention_deletes_expired_sessions_only() {
     let console = app.get("/admin/tokens").await;
     assert_eq!(console.status().as_u16(), 200);
 }
+
+/// The senders' claim reads only waiting messages: after 100,000 sent ones, the query that
+/// finds due messages still seeks them through an index by state (`outbox_due` or
+/// `outbox_waiting_idx`) and never scans the table, so its cost does not grow with what was
+/// sent. Its speed is not timed here.
+#[tokio::test]
+async fn the_claim_of_due_emails_reads_only_waiting_messages_after_100_000_sent() {
+    use coffee_trials::store::Backend;
+    let t = TestStore::new().await;
+    let store = &t.store;
+    let now = Utc::now();
+    let then = coffee_trials::store::time::to_db(now - Duration::days(60));
+    sqlx::query(
+        "WITH RECURSIVE n(i) AS (SELECT 1 UNION ALL SELECT i + 1 FROM n WHERE i < 100000) \
+         INSERT INTO outbox (message_id, template, to_address, subject, body_text, body_html, \
+           state, attempts, next_attempt_at, created_at, sent_at) \
+         SELECT '<sent-' || i || '@example.org>', 'test', 'person@example.org', 'Sent', '', '', \
+           'sent', 1, $1, $1, $1 FROM n",
+    )
+    .bind(&then)
+    .execute(store.pool())
+    .await
+    .unwrap();
+    let mut tx = store.pool().begin().await.unwrap();
+    for n in 0..10 {
+        enqueue(
+            &mut tx,
+            &email(n),
+            "example.org",
+            now - Duration::minutes(1),
+        )
+        .await
+        .unwrap();
+    }
+    tx.commit().await.unwrap();
+    sqlx::query("ANALYZE").execute(store.pool()).await.unwrap();
+
+    // The claim's inner query, as `claim_due_emails` writes it.
+    let inner = "SELECT id FROM outbox WHERE state IN ('queued', 'sending') \
+                 AND ((state = 'queued' AND next_attempt_at <= $1) \
+                   OR (state = 'sending' AND lease_until < $1)) \
+                 ORDER BY next_attempt_at, id LIMIT 10";
+    let plan: Vec<String> = match store.backend() {
+        Backend::Sqlite => {
+            let rows: Vec<(i64, i64, i64, String)> =
+                sqlx::query_as(&format!("EXPLAIN QUERY PLAN {inner}"))
+                    .bind(coffee_trials::store::time::to_db(now))
+                    .fetch_all(store.pool())
+                    .await
+                    .unwrap();
+            rows.into_iter().map(|r| r.3).collect()
+        }
+        Backend::Postgres => sqlx::query_as::<_, (String,)>(&format!("EXPLAIN {inner}"))
+            .bind(coffee_trials::store::time::to_db(now))
+            .fetch_all(store.pool())
+            .await
+            .unwrap()
+            .into_iter()
+            .map(|r| r.0)
+            .collect(),
+    };
+    let scans = |line: &String| line.starts_with("SCAN outbox") || line.contains("Seq Scan");
+    assert!(!plan.iter().any(scans), "{plan:#?}");
+    assert!(
+        plan.iter()
+            .any(|line| line.contains("outbox_due") || line.contains("outbox_waiting_idx")),
+        "{plan:#?}"
+    );
+    let claimed = store
+        .claim_due_emails(now, now + Duration::minutes(5), 100)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 10);
+}
