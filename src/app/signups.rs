@@ -62,7 +62,8 @@ pub struct SignUpDesk {
 }
 
 impl SignUpDesk {
-    /// Starts the writers: one on SQLite (it has one writer anyway), four on PostgreSQL.
+    /// Starts the writers: one on SQLite (it has one writer anyway), eight on PostgreSQL (half
+    /// its pool, so that reads always find a connection).
     pub fn start(
         store: &Store,
         limits: RateLimits,
@@ -74,7 +75,7 @@ impl SignUpDesk {
         let jobs = Arc::new(Mutex::new(jobs));
         let writers = match store.backend() {
             Backend::Sqlite => 1,
-            Backend::Postgres => 4,
+            Backend::Postgres => 8,
         };
         for _ in 0..writers {
             tokio::spawn(write_batches(store.clone(), jobs.clone()));
@@ -153,7 +154,7 @@ impl SignUpDesk {
     }
 }
 
-/// Only while the runtime shuts down.
+/// The writers are gone (the runtime shuts down) or a write panicked.
 fn writers_gone() -> ParticipantError {
     ParticipantError::Store(StoreError::Sql(sqlx::Error::WorkerCrashed))
 }
@@ -177,7 +178,7 @@ async fn write_batches(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
             }
             batch
         };
-        match write(&store, &batch).await {
+        match guarded(write(&store, &batch)).await {
             Ok(decisions) => {
                 for (job, decision) in batch.into_iter().zip(decisions) {
                     let _ = job.reply.send(Ok(decision));
@@ -188,12 +189,28 @@ async fn write_batches(store: Store, jobs: Arc<Mutex<mpsc::Receiver<Job>>>) {
                     tracing::warn!(error = %e, size = batch.len(), "a batch of sign-ups failed; writing them one by one");
                 }
                 for job in batch {
-                    let one = write(&store, std::slice::from_ref(&job))
+                    let one = guarded(write(&store, std::slice::from_ref(&job)))
                         .await
                         .map(|decisions| decisions[0]);
                     let _ = job.reply.send(one);
                 }
             }
+        }
+    }
+}
+
+/// A batch's write with a panic turned into an error: the writer task must outlive any one
+/// bad request, or every later sign-up would wait for a writer that is gone. The transaction
+/// is rolled back as it is dropped.
+async fn guarded(
+    write: impl std::future::Future<Output = Result<Vec<Decision>, ParticipantError>>,
+) -> Result<Vec<Decision>, ParticipantError> {
+    use futures_util::FutureExt;
+    match std::panic::AssertUnwindSafe(write).catch_unwind().await {
+        Ok(result) => result,
+        Err(_) => {
+            tracing::error!("writing a batch of sign-ups panicked; its requests get an error");
+            Err(writers_gone())
         }
     }
 }

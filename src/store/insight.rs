@@ -93,6 +93,23 @@ impl FromRow<'_, AnyRow> for FeedbackRow {
     }
 }
 
+/// An answer row (group, membership, outcome, rating, shared takeaway, share flag) of round
+/// `round`, as the figures take it.
+type AnswerRow = (i64, i64, String, Option<i64>, String, i64);
+
+fn answer(round: i64, row: AnswerRow) -> Answer {
+    let (group_id, membership_id, outcome, rating, takeaway, share) = row;
+    Answer {
+        round,
+        group_id,
+        membership_id,
+        outcome: Outcome::parse(&outcome),
+        rating,
+        takeaway,
+        share_consent: share == 1,
+    }
+}
+
 /// A round of a trial and the version of its figures.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub struct RoundVersion {
@@ -213,17 +230,9 @@ impl Store {
         .await?;
         Ok(rows
             .into_iter()
-            .map(
-                |(round, group_id, membership_id, outcome, rating, takeaway, share)| Answer {
-                    round,
-                    group_id,
-                    membership_id,
-                    outcome: Outcome::parse(&outcome),
-                    rating,
-                    takeaway,
-                    share_consent: share == 1,
-                },
-            )
+            .map(|(round, g, m, outcome, rating, note, share)| {
+                answer(round, (g, m, outcome, rating, note, share))
+            })
             .collect())
     }
 
@@ -263,8 +272,7 @@ impl Store {
         .bind(round_id)
         .fetch_all(self.pool())
         .await?;
-        type Row = (i64, i64, String, Option<i64>, String, i64);
-        let answers: Vec<Row> = sqlx::query_as(
+        let answers: Vec<AnswerRow> = sqlx::query_as(
             "SELECT f.group_id, f.membership_id, f.outcome, f.rating, \
                CASE WHEN f.share_consent = 1 THEN f.takeaway ELSE '' END, f.share_consent \
              FROM round_groups g JOIN feedback f ON f.group_id = g.id WHERE g.round_id = $1",
@@ -284,20 +292,7 @@ impl Store {
         Ok(RoundHistory {
             number,
             placements,
-            answers: answers
-                .into_iter()
-                .map(
-                    |(group_id, membership_id, outcome, rating, takeaway, share)| Answer {
-                        round: number,
-                        group_id,
-                        membership_id,
-                        outcome: Outcome::parse(&outcome),
-                        rating,
-                        takeaway,
-                        share_consent: share == 1,
-                    },
-                )
-                .collect(),
+            answers: answers.into_iter().map(|row| answer(number, row)).collect(),
             met_pairs,
         })
     }
