@@ -16,7 +16,7 @@ use crate::mail::{self, participant_already, participant_confirm, RenderError};
 use crate::matching::meet::{self, Reach};
 use crate::store::history::{AnswerRow, EmailProblemRow};
 use crate::store::outbox::{self, NewEmail};
-use crate::store::participants::{add_member, AddOutcome, Member};
+use crate::store::participants::{AddOutcome, Member};
 use crate::store::signup::{self, LinkPurpose, OtherMember};
 use crate::store::time::to_db;
 use crate::store::trials::Trial;
@@ -98,36 +98,9 @@ pub fn check_sign_up(
     }
 }
 
-/// Records a sign-up and writes the right email in the same transaction. Whatever the address
-/// was, the caller shows the same answer; only the email says what happened. The one
-/// exception is a sign-up to an event: it is pairable at once, and the answer is the token of
-/// the person's event page (`/e/{token}`), given alike for known and new addresses.
-///
-/// The web's sign-ups go through [`crate::app::signups::SignUpDesk`], which writes many of
-/// these in one transaction; this is the one-at-a-time form of the same thing.
-pub async fn sign_up(
-    store: &Store,
-    base_url: &url::Url,
-    trial: &Trial,
-    details: &ParticipantDetails,
-    now: DateTime<Utc>,
-) -> Result<Option<String>, ParticipantError> {
-    if trial.is_event() {
-        return sign_up_at_event(store, base_url, trial, details, now)
-            .await
-            .map(Some);
-    }
-    let prepared = prepare_sign_up(base_url, trial, details, now)?;
-    let mut tx = store.writer().begin().await?;
-    write_sign_up(&mut tx, &prepared).await?;
-    tx.commit().await?;
-    metrics::counter!("signups_total", "kind" => "programme").increment(1);
-    Ok(None)
-}
-
 /// A sign-up to a programme trial with everything that needs no database done: the tokens,
 /// their links and the confirmation email as a new person gets it (the usual case; the others
-/// are written by [`write_sign_up`]). Made before a transaction opens, so that SQLite's single
+/// are written by `app::signups`). Made before a transaction opens, so that SQLite's single
 /// writer is held only for the inserts.
 #[derive(Clone, Debug)]
 pub struct PreparedSignUp {
@@ -179,49 +152,6 @@ pub fn prepare_sign_up(
         new_person_email,
         domain: mail::message_domain(base_url),
     })
-}
-
-/// Writes a prepared sign-up inside `tx`: the person and membership (or finds them), the
-/// links, and the email that fits what was found.
-pub async fn write_sign_up(
-    tx: &mut Transaction<'_, Any>,
-    s: &PreparedSignUp,
-) -> Result<(), ParticipantError> {
-    let (trial, details, now) = (&s.trial, &s.details, s.now);
-    let outcome = add_member(
-        tx,
-        trial.id,
-        details,
-        MembershipState::Pending,
-        Some(now),
-        now,
-    )
-    .await?;
-    let (membership_id, state, fresh) = match outcome {
-        AddOutcome::Added {
-            membership_id,
-            new_participant: Some(participant_id),
-            ..
-        } => (
-            membership_id,
-            MembershipState::Pending,
-            Some((participant_id, details.name.as_str().to_string())),
-        ),
-        AddOutcome::Added { membership_id, .. } => (membership_id, MembershipState::Pending, None),
-        AddOutcome::AlreadyMember {
-            membership_id,
-            state,
-        } => (membership_id, state, None),
-    };
-    // A person new to the whole service has the name just typed; anyone else keeps theirs.
-    let (participant_id, name) = match fresh {
-        Some(known) => known,
-        None => signup::person_of_membership(tx, membership_id).await?,
-    };
-    signup::insert_link_tokens(tx, membership_id, now, &s.links_for(state)).await?;
-    let email = s.email_for(state, name, participant_id)?;
-    outbox::enqueue(tx, &email, &s.domain, now).await?;
-    Ok(())
 }
 
 impl PreparedSignUp {
@@ -322,7 +252,7 @@ fn confirmation_message(
 /// An event sign-up, always a person of its own with the name typed (see
 /// `events::start_event_sign_up`), and a confirmation email to the address typed. Following
 /// that link is what joins the sign-up to anyone already known by the address.
-async fn sign_up_at_event(
+pub async fn sign_up_at_event(
     store: &Store,
     base_url: &url::Url,
     trial: &Trial,

@@ -128,10 +128,16 @@ impl SignUpDesk {
         }
         match valid {
             // An event sign-up is rare and writes more; it goes the ordinary way.
-            Some((trial, details)) if trial.is_event() => Ok(Admission::Done(
-                participants::sign_up(self.limits.store(), &self.base_url, trial, details, now)
-                    .await?,
-            )),
+            Some((trial, details)) if trial.is_event() => Ok(Admission::Done(Some(
+                participants::sign_up_at_event(
+                    self.limits.store(),
+                    &self.base_url,
+                    trial,
+                    details,
+                    now,
+                )
+                .await?,
+            ))),
             _ => Ok(Admission::Done(None)),
         }
     }

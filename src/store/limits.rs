@@ -88,26 +88,6 @@ impl Store {
         count_hit(self.writer(), key, window_start, expires_at, now_ms).await
     }
 
-    /// Adds one hit and reads the previous window; see [`count_hit_and_previous`].
-    pub async fn count_rate_limit_hit_and_previous(
-        &self,
-        key: &str,
-        window_start: i64,
-        previous_start: i64,
-        expires_at: i64,
-        now_ms: i64,
-    ) -> Result<HitCounts, StoreError> {
-        count_hit_and_previous(
-            self.writer(),
-            key,
-            window_start,
-            previous_start,
-            expires_at,
-            now_ms,
-        )
-        .await
-    }
-
     /// The counts of `key` in the windows that started at or after `since`.
     pub async fn rate_limit_windows(
         &self,

@@ -109,8 +109,6 @@ pub enum AddOutcome {
     Added {
         membership_id: i64,
         public_id: String,
-        /// The person's id when this also created the person (the address was new).
-        new_participant: Option<i64>,
     },
     /// The address was already in this trial; nothing was changed.
     AlreadyMember {
@@ -144,7 +142,6 @@ pub async fn add_member(
     ))
     .fetch_optional(&mut **tx)
     .await?;
-    let new_participant = inserted.map(|(id,)| id);
     let participant_id = match inserted {
         Some((id,)) => id,
         None => {
@@ -182,7 +179,6 @@ pub async fn add_member(
         return Ok(AddOutcome::Added {
             membership_id,
             public_id,
-            new_participant,
         });
     }
     let (membership_id, state): (i64, String) = sqlx::query_as(
