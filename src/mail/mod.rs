@@ -88,6 +88,7 @@ macro_rules! email_templates {
 }
 
 pub mod pairing;
+pub mod recorder;
 mod send_error;
 mod smtp_pool;
 pub mod transport;

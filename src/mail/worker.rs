@@ -25,6 +25,7 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::recorder::SentRecorder;
 use super::transport::{SendError, Transport};
 use crate::config::Settings;
 use crate::store::outbox::ClaimedEmail;
@@ -104,15 +105,17 @@ impl Worker {
         let config = Arc::new(config);
         let health = Arc::new(Health::default());
         let mut tasks = JoinSet::new();
+        let recorder = Arc::new(SentRecorder::start(store.clone()));
         for _ in 0..config.senders.max(1) {
-            let (store, transport, config, health, stopped) = (
+            let (store, transport, config, health, recorder, stopped) = (
                 store.clone(),
                 transport.clone(),
                 config.clone(),
                 health.clone(),
+                recorder.clone(),
                 stopped.clone(),
             );
-            tasks.spawn(sender(store, transport, config, health, stopped));
+            tasks.spawn(sender(store, transport, config, health, recorder, stopped));
         }
         Self { stop, tasks }
     }
@@ -214,13 +217,14 @@ async fn sender(
     transport: Arc<Transport>,
     config: Arc<WorkerConfig>,
     health: Arc<Health>,
+    recorder: Arc<SentRecorder>,
     mut stopped: watch::Receiver<bool>,
 ) {
     while !*stopped.borrow() {
         let pause = if health.database_trouble() {
             true
         } else {
-            match deliver_batch(&store, &transport, &config, &health, &stopped).await {
+            match deliver_batch(&store, &transport, &config, &health, &recorder, &stopped).await {
                 Ok(0) => true,
                 Ok(_) => false,
                 Err(e) => {
@@ -247,6 +251,7 @@ async fn deliver_batch(
     transport: &Transport,
     config: &WorkerConfig,
     health: &Health,
+    recorder: &SentRecorder,
     stopped: &watch::Receiver<bool>,
 ) -> Result<usize, StoreError> {
     let now = Utc::now();
@@ -271,7 +276,9 @@ async fn deliver_batch(
             }
             continue;
         }
-        if deliver_claimed(store, transport, config, health, email).await == Outcome::NotSent {
+        if deliver_claimed(store, transport, config, health, Some(recorder), email).await
+            == Outcome::NotSent
+        {
             database_away = true;
         }
     }
@@ -300,7 +307,15 @@ pub async fn deliver_one(
     config: &WorkerConfig,
     email: &ClaimedEmail,
 ) -> Outcome {
-    deliver_claimed(store, transport, config, &Health::default(), email.clone()).await
+    deliver_claimed(
+        store,
+        transport,
+        config,
+        &Health::default(),
+        None,
+        email.clone(),
+    )
+    .await
 }
 
 /// Renews the lease, sends while keeping it renewed, and records the outcome, waiting for the
@@ -311,12 +326,10 @@ async fn deliver_claimed(
     transport: &Transport,
     config: &WorkerConfig,
     health: &Health,
+    recorder: Option<&SentRecorder>,
     mut email: ClaimedEmail,
 ) -> Outcome {
-    match store
-        .renew_email_lease(&mut email, lease_from_now(config))
-        .await
-    {
+    match renew_unless_fresh(store, config, &mut email).await {
         Ok(true) => {}
         Ok(false) => {
             tracing::debug!(
@@ -351,7 +364,7 @@ async fn deliver_claimed(
     let mut trouble = false;
     let mut wait = Duration::from_millis(100);
     let recorded = loop {
-        match record(store, config, &email, &result).await {
+        match record(store, recorder, config, &email, &result).await {
             Ok(recorded) => break recorded,
             Err(e) => {
                 if !trouble {
@@ -381,6 +394,23 @@ async fn deliver_claimed(
             Outcome::LeaseLost
         }
     }
+}
+
+/// Renews the lease before a send, unless more than half of it is left (the message was
+/// claimed a moment ago): nobody can have taken it over then, and a renewal would only be one
+/// more write per message, which on SQLite queues behind everyone else's.
+async fn renew_unless_fresh(
+    store: &Store,
+    config: &WorkerConfig,
+    email: &mut ClaimedEmail,
+) -> Result<bool, StoreError> {
+    let half = chrono::Duration::from_std(config.lease / 2).unwrap_or_default();
+    let fresh = crate::store::time::from_db(&email.lease_until)
+        .is_some_and(|until| until - Utc::now() > half);
+    if fresh {
+        return Ok(true);
+    }
+    store.renew_email_lease(email, lease_from_now(config)).await
 }
 
 fn lease_from_now(config: &WorkerConfig) -> chrono::DateTime<Utc> {
@@ -422,6 +452,7 @@ async fn send_holding_lease(
 /// Records what became of a send: `(whether the lease still held, the outcome)`.
 async fn record(
     store: &Store,
+    recorder: Option<&SentRecorder>,
     config: &WorkerConfig,
     email: &ClaimedEmail,
     result: &Result<(), SendError>,
@@ -430,7 +461,11 @@ async fn record(
     Ok(match result {
         Ok(()) => {
             tracing::debug!(outbox_id = email.id, "outbox: sent");
-            (store.mark_email_sent(email, now).await?, Outcome::Sent)
+            let recorded = match recorder {
+                Some(recorder) => recorder.mark_sent(email, now).await?,
+                None => store.mark_email_sent(email, now).await?,
+            };
+            (recorded, Outcome::Sent)
         }
         Err(SendError::Permanent {
             error,

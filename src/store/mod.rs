@@ -42,6 +42,7 @@ pub mod signup_batch;
 pub mod techniques;
 pub mod time;
 pub mod trials;
+mod wal;
 pub mod webhooks;
 
 /// Statements slower than this are logged as warnings (sqlx's own default).
@@ -110,7 +111,7 @@ impl Store {
             .test_before_acquire(false);
         let (pool, writer) = match backend {
             Backend::Sqlite => {
-                let pool = sqlite_pool(pool_options.clone().max_connections(8))
+                let pool = sqlite_pool(pool_options.clone().max_connections(8), true)
                     .connect_with(options.clone())
                     .await
                     .map_err(connect_err)?;
@@ -118,10 +119,11 @@ impl Store {
                 // write at once sleep in SQLite's busy handler (1, 2, 5, ... 100 ms) and retry,
                 // which is what made sign-ups slow under load; writes queued for this single
                 // connection wait in the pool's queue instead and follow each other at once.
-                let writer = sqlite_pool(pool_options.max_connections(1).min_connections(1))
+                let writer = sqlite_pool(pool_options.max_connections(1).min_connections(1), false)
                     .connect_with(options)
                     .await
                     .map_err(connect_err)?;
+                wal::spawn_checkpoints(pool.clone(), writer.clone());
                 (pool, writer)
             }
             Backend::Postgres => {
@@ -205,16 +207,21 @@ impl Store {
 /// foreign keys, a busy timeout for writes that still meet, and `synchronous = NORMAL` (in WAL
 /// mode a commit is durable once the WAL is synced at a checkpoint; a power cut may lose the
 /// last commits but never corrupts). `journal_size_limit` truncates the WAL back to 64 MB after
-/// a checkpoint, so a burst of writes does not leave a WAL of gigabytes behind.
-fn sqlite_pool(options: AnyPoolOptions) -> AnyPoolOptions {
-    options.after_connect(|conn, _meta| {
+/// a checkpoint, so a burst of writes does not leave a WAL of gigabytes behind. Statement
+/// journals (a multi-row insert's undo log) stay in memory instead of temporary files.
+/// `checkpoints_on_commit: false` is for the writer, see [`wal`].
+fn sqlite_pool(options: AnyPoolOptions, checkpoints_on_commit: bool) -> AnyPoolOptions {
+    options.after_connect(move |conn, _meta| {
         Box::pin(async move {
             conn.execute(
                 "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
                  PRAGMA busy_timeout = 5000; PRAGMA synchronous = NORMAL; \
-                 PRAGMA journal_size_limit = 67108864;",
+                 PRAGMA journal_size_limit = 67108864; PRAGMA temp_store = MEMORY;",
             )
             .await?;
+            if !checkpoints_on_commit {
+                conn.execute("PRAGMA wal_autocheckpoint = 0;").await?;
+            }
             Ok(())
         })
     })

@@ -274,39 +274,42 @@ impl super::Store {
     }
 
     /// Records a delivery. False when the lease was lost to another worker meanwhile. Mail
-    /// to the person went through, so a refused address they were flagged for is cleared
-    /// in the same transaction.
+    /// to the person went through, so a refused address they were flagged for is cleared by
+    /// the same statement (a trigger, migration 0078): one statement, no transaction to open.
     pub async fn mark_email_sent(
         &self,
         email: &ClaimedEmail,
         now: DateTime<Utc>,
     ) -> Result<bool, StoreError> {
-        let mut tx = self.writer().begin().await?;
-        let done = sqlx::query(
-            "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL \
-             WHERE id = $2 AND state = 'sending' AND lease_until = $3",
-        )
-        .bind(to_db(now))
-        .bind(email.id)
-        .bind(&email.lease_until)
-        .execute(&mut *tx)
-        .await?;
-        if done.rows_affected() != 1 {
-            return Ok(false);
-        }
-        if let Some(participant_id) = email.participant_id {
-            sqlx::query(
-                "UPDATE participants SET needs_attention = NULL, updated_at = $1 \
-                 WHERE id = $2 AND needs_attention IS NOT NULL AND email = $3",
-            )
-            .bind(to_db(now))
-            .bind(participant_id)
-            .bind(&email.to_address)
-            .execute(&mut *tx)
+        let recorded = self
+            .mark_emails_sent(&[(email.id, email.lease_until.as_str())], now)
             .await?;
+        Ok(!recorded.is_empty())
+    }
+
+    /// [`Store::mark_email_sent`] for several messages at once, each `(id, lease_until)`;
+    /// answers the ids recorded (not those whose lease was lost meanwhile).
+    pub async fn mark_emails_sent(
+        &self,
+        sent: &[(i64, &str)],
+        now: DateTime<Utc>,
+    ) -> Result<Vec<i64>, StoreError> {
+        if sent.is_empty() {
+            return Ok(Vec::new());
         }
-        tx.commit().await?;
-        Ok(true)
+        let each: Vec<String> = (0..sent.len())
+            .map(|i| format!("(id = ${} AND lease_until = ${})", 2 + i * 2, 3 + i * 2))
+            .collect();
+        let sql = format!(
+            "UPDATE outbox SET state = 'sent', sent_at = $1, lease_until = NULL \
+             WHERE state = 'sending' AND ({}) RETURNING id",
+            each.join(" OR ")
+        );
+        let mut query = sqlx::query_scalar::<_, i64>(&sql).bind(to_db(now));
+        for (id, lease_until) in sent {
+            query = query.bind(*id).bind(*lease_until);
+        }
+        Ok(query.fetch_all(self.writer()).await?)
     }
 
     /// Puts a message back in the queue after a failed attempt, keeping the error.

@@ -499,3 +499,39 @@ async fn organisers_see_failed_messages_and_can_send_them_again() {
         .unwrap();
     assert_eq!(forged.status().as_u16(), 403);
 }
+
+#[tokio::test]
+async fn sends_recorded_together_are_each_recorded_only_under_their_own_lease() {
+    let db = TestDatabase::create().await;
+    let store = open_store(&db).await;
+    let ids = enqueue_all(&store, &[email(1), email(2), email(3)]).await;
+    let now = Utc::now();
+    let claimed = store
+        .claim_due_emails(now, now + chrono::Duration::minutes(5), 10)
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 3);
+    // Another sender holds the second message now: its lease moved on.
+    let mut taken_over = claimed[1].clone();
+    assert!(store
+        .renew_email_lease(&mut taken_over, now + chrono::Duration::minutes(9))
+        .await
+        .unwrap());
+
+    let sent: Vec<(i64, &str)> = claimed
+        .iter()
+        .map(|e| (e.id, e.lease_until.as_str()))
+        .collect();
+    let mut recorded = store.mark_emails_sent(&sent, Utc::now()).await.unwrap();
+    recorded.sort_unstable();
+    assert_eq!(recorded, vec![claimed[0].id, claimed[2].id]);
+    assert_eq!(state_of(&store, &ids[0]).await.0, "sent");
+    assert_eq!(state_of(&store, &ids[1]).await.0, "sending");
+    assert_eq!(state_of(&store, &ids[2]).await.0, "sent");
+    // Recorded once: the same records again change nothing.
+    assert!(store
+        .mark_emails_sent(&sent, Utc::now())
+        .await
+        .unwrap()
+        .is_empty());
+}

@@ -47,6 +47,7 @@ mod search;
 mod smtp_sink;
 mod speed;
 mod speed_dashboard;
+mod sqlite_wal;
 mod technique_console;
 mod techniques;
 mod trials;
