@@ -389,6 +389,20 @@ async fn main() {
 
     let people_page = one_at_a_time(o.repeats, || client.get(&page)).await;
     let people_page16 = sixteen_at_once(|| client.get(&page)).await;
+    // The page's filters (formerly an ignored test that printed them).
+    let mut filtered = Vec::new();
+    for query in [
+        "history=never-paired",
+        "history=paired",
+        "history=gave-feedback",
+        "history=no-feedback",
+        "history=email-problems",
+        "history=paired&search=person%2012",
+        "history=paired&page=80",
+    ] {
+        let url = format!("{page}?{query}");
+        filtered.push((query, one_at_a_time(o.repeats, || client.get(&url)).await));
+    }
     let api_one = one_at_a_time(o.repeats, || client.get(&api).bearer_auth(&token)).await;
     let api16 = sixteen_at_once(|| client.get(&api).bearer_auth(&token)).await;
 
@@ -423,6 +437,9 @@ async fn main() {
         "| participants page | {:.1} | {:.1} | {:.1} | {:.1} |",
         people_page.0, people_page.1, people_page16.0, people_page16.1
     );
+    for (query, (p50, max)) in &filtered {
+        println!("| participants page, `{query}` | {p50:.1} | {max:.1} | | |");
+    }
     println!(
         "| API participants `limit=1000` | {:.1} | {:.1} | {:.1} | {:.1} |",
         api_one.0, api_one.1, api16.0, api16.1

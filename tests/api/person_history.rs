@@ -1,6 +1,5 @@
 //! A person's page in the console (pairings, feedback answers, email problems), the
 //! participants list filtered by that history, and dates as people read them.
-use std::time::Instant;
 
 use chrono::{DateTime, Utc};
 use coffee_trials::domain::MembershipState;
@@ -476,82 +475,4 @@ async fn the_time_zone_field_suggests_the_iana_names_and_refuses_others() {
     assert_eq!(response.status().as_u16(), 303);
     let html = app.get_html("/admin/trials/zoned").await;
     assert!(html.contains("value=\"Asia/Kolkata\""));
-}
-
-/// Figures, not a check of speed: the list and its filters over 10,000 people.
-/// `cargo test --test api person_history::figures -- --ignored --nocapture`
-#[tokio::test]
-#[ignore = "prints figures; run by hand"]
-async fn figures_for_ten_thousand_people() {
-    let app = spawn_app_with(|s| s.background_loops = false).await;
-    app.sign_up_first_organiser().await;
-    let trial = TrialBuilder::new("big").create(&app.store).await;
-    let started = Instant::now();
-    let mut ids = Vec::new();
-    let mut tx = app.store.pool().begin().await.unwrap();
-    for n in 0..10_000 {
-        let d = PersonBuilder::new(&format!("Person {n:05}"), &format!("p{n}@example.org"))
-            .details(&trial);
-        match add_member(
-            &mut tx,
-            trial.id,
-            &d,
-            MembershipState::Active,
-            None,
-            Utc::now(),
-        )
-        .await
-        .unwrap()
-        {
-            coffee_trials::store::participants::AddOutcome::Added { membership_id, .. } => {
-                ids.push(membership_id)
-            }
-            other => panic!("{other:?}"),
-        }
-    }
-    tx.commit().await.unwrap();
-    // Half of them paired in one published round, a fifth of those answering.
-    let mut round = RoundBuilder::new().published();
-    for pair in ids[..5_000].chunks(2) {
-        round = round.group(pair);
-    }
-    let round = round.create(&app.store, &trial).await;
-    let members = app.store.round_members(round.id).await.unwrap();
-    for m in members.iter().take(1_000) {
-        app.store
-            .upsert_feedback_answer(m.group_id, m.membership_id, "met", Utc::now())
-            .await
-            .unwrap();
-    }
-    eprintln!("seeded 10,000 people in {:?}", started.elapsed());
-
-    for query in [
-        "",
-        "history=never-paired",
-        "history=paired",
-        "history=gave-feedback",
-        "history=no-feedback",
-        "history=email-problems",
-        "history=never-paired&page=80",
-        "history=paired&search=person%2000",
-    ] {
-        let path = format!("/admin/trials/big/participants?{query}");
-        app.get_html(&path).await;
-        let started = Instant::now();
-        let runs = 5;
-        let mut html = String::new();
-        for _ in 0..runs {
-            html = app.get_html(&path).await;
-        }
-        eprintln!(
-            "{:>40}: {:>6.1} ms a page ({} matching)",
-            if query.is_empty() {
-                "(no filter)"
-            } else {
-                query
-            },
-            started.elapsed().as_secs_f64() * 1000.0 / runs as f64,
-            matching(&html)
-        );
-    }
 }
