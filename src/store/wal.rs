@@ -26,6 +26,8 @@ const EVERY: Duration = Duration::from_millis(250);
 /// 32 MB of 4 KB pages: at the busiest about twice a second.
 const RESTART_AFTER_FRAMES: i64 = 8192;
 
+/// Before the pass on the writer, passive passes go on (at most this many) until one finds
+/// fewer than [`LITTLE_LEFT_FRAMES`] new pages: the writer then waits only for those.
 const CATCH_UP_PASSES: usize = 6;
 const LITTLE_LEFT_FRAMES: i64 = 256;
 
@@ -34,16 +36,26 @@ pub(super) fn spawn_checkpoints(pool: AnyPool, writer: AnyPool) {
     tokio::spawn(async move {
         let mut tick = tokio::time::interval(EVERY);
         tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Delay);
+        // Said once when checkpoints start failing and once when they work again: four
+        // warnings a second through a disk outage would bury everything else in the log.
+        let mut failing = false;
         loop {
             tick.tick().await;
             if pool.is_closed() || writer.is_closed() {
                 return;
             }
-            if let Err(e) = checkpoint(&pool, &writer).await {
-                if pool.is_closed() || writer.is_closed() {
-                    return;
+            match checkpoint(&pool, &writer).await {
+                Ok(()) if failing => {
+                    failing = false;
+                    tracing::info!("sqlite: checkpoints work again");
                 }
-                tracing::warn!(error = %e, "sqlite: a checkpoint failed; the next one tries again");
+                Ok(()) => {}
+                Err(_) if pool.is_closed() || writer.is_closed() => return,
+                Err(e) if !failing => {
+                    failing = true;
+                    tracing::warn!(error = %e, "sqlite: a checkpoint failed; trying again every 250 ms");
+                }
+                Err(_) => {}
             }
         }
     });
