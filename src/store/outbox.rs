@@ -211,6 +211,28 @@ impl FromRow<'_, AnyRow> for DeliveryFailing {
     }
 }
 
+/// The messages a sender may claim, oldest first, to be followed by `LIMIT`: queued ones that
+/// are due (`$2` is now), and those whose sender's lease ran out. A message in `sending`
+/// keeps the `next_attempt_at` it was claimed at, which was due then, so one range over
+/// `next_attempt_at` covers both kinds. Written so, the query walks `outbox_waiting_idx` in
+/// its own order and stops at the limit. The earlier `(queued AND due) OR (sending AND
+/// lapsed)` went through the `(state, next_attempt_at)` index instead and sorted what it
+/// found: on SQLite every waiting message (tens of thousands after a burst of sign-ups), on
+/// PostgreSQL every `sending` entry, dead ones included, until autovacuum came round.
+/// SQLite is told which index to use, as its planner still prefers the other one.
+pub fn due_emails(backend: &super::Backend) -> String {
+    let index = match backend {
+        super::Backend::Sqlite => " INDEXED BY outbox_waiting_idx",
+        super::Backend::Postgres => "",
+    };
+    format!(
+        "SELECT id FROM outbox{index} \
+         WHERE state IN ('queued', 'sending') AND next_attempt_at <= $2 \
+           AND (state = 'queued' OR lease_until < $2) \
+         ORDER BY next_attempt_at, id"
+    )
+}
+
 const CLAIMED_COLUMNS: &str = "id, message_id, to_address, participant_id, subject, body_text, \
      body_html, headers_json, attachments_json, attempts, lease_until";
 
@@ -231,12 +253,9 @@ impl super::Store {
         };
         let sql = format!(
             "UPDATE outbox SET state = 'sending', lease_until = $1, attempts = attempts + 1 \
-             WHERE id IN (SELECT id FROM outbox \
-               WHERE state IN ('queued', 'sending') \
-                 AND ((state = 'queued' AND next_attempt_at <= $2) \
-                   OR (state = 'sending' AND lease_until < $2)) \
-               ORDER BY next_attempt_at, id LIMIT $3{lock}) \
-             RETURNING {CLAIMED_COLUMNS}"
+             WHERE id IN ({due} LIMIT $3{lock}) \
+             RETURNING {CLAIMED_COLUMNS}",
+            due = due_emails(self.backend())
         );
         let mut claimed: Vec<ClaimedEmail> = sqlx::query_as(&sql)
             .bind(to_db(lease_until))
