@@ -48,7 +48,9 @@ impl Application {
             .await
             .map_err(StartupError::Database)?;
         store.migrate().await.map_err(StartupError::Database)?;
-        let worker_config = WorkerConfig::from_settings(settings);
+        let mut worker_config = WorkerConfig::from_settings(settings);
+        let foreground = crate::mail::foreground::Foreground::default();
+        worker_config.give_way.foreground = foreground.clone();
         let transport = Transport::from_settings(settings, worker_config.senders as u32)?;
         let listener = TcpListener::bind(settings.bind).map_err(|source| StartupError::Bind {
             addr: settings.bind,
@@ -83,6 +85,7 @@ impl Application {
             settings.signup_limit_per_ip,
             settings.signup_limit_per_email,
             settings.base_url.clone(),
+            foreground,
         ));
         let trusted_proxies = Data::new(settings.trusted_proxies.clone());
         let dashboards = Data::new(crate::app::dashboard::DashboardCache::new());

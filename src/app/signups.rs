@@ -22,6 +22,7 @@ use tokio::sync::{mpsc, oneshot, Mutex};
 use crate::app::limits::{self, Decision, RateLimits};
 use crate::app::participants::{self, ParticipantError, PreparedSignUp};
 use crate::domain::ParticipantDetails;
+use crate::mail::foreground::Foreground;
 use crate::store::signup_batch::{self, NewSignUp};
 use crate::store::trials::Trial;
 use crate::store::{Backend, Store, StoreError};
@@ -59,6 +60,8 @@ pub struct SignUpDesk {
     per_email: u32,
     base_url: url::Url,
     queue: mpsc::Sender<Job>,
+    /// Every attempt is counted here, so that delivery gives way to a crowd.
+    foreground: Foreground,
 }
 
 impl SignUpDesk {
@@ -70,6 +73,7 @@ impl SignUpDesk {
         per_address: u32,
         per_email: u32,
         base_url: url::Url,
+        foreground: Foreground,
     ) -> Self {
         let (queue, jobs) = mpsc::channel(QUEUE_LENGTH);
         let jobs = Arc::new(Mutex::new(jobs));
@@ -86,6 +90,7 @@ impl SignUpDesk {
             per_email,
             base_url,
             queue,
+            foreground,
         }
     }
 
@@ -98,6 +103,7 @@ impl SignUpDesk {
         valid: Option<(&Trial, &ParticipantDetails)>,
         now: DateTime<Utc>,
     ) -> Result<Admission, ParticipantError> {
+        self.foreground.arrived();
         let mut counted = vec![(
             self.limits.key("signup-address", &[&address.to_string()]),
             self.per_address,

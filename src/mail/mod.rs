@@ -87,6 +87,7 @@ macro_rules! email_templates {
     };
 }
 
+pub mod foreground;
 pub mod pairing;
 pub mod recorder;
 mod send_error;

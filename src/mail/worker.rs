@@ -25,6 +25,7 @@ use rand::Rng;
 use tokio::sync::watch;
 use tokio::task::JoinSet;
 
+use super::foreground::GiveWay;
 use super::recorder::SentRecorder;
 use super::transport::{SendError, Transport};
 use crate::config::Settings;
@@ -50,6 +51,8 @@ pub struct WorkerConfig {
     /// The least wait after a send whose outcome is unknown (the server took the message but
     /// did not answer): sending it again at once would likely deliver it twice.
     pub unknown_wait: Duration,
+    /// How the senders give way to a burst of sign-ups; see [`super::foreground`].
+    pub give_way: GiveWay,
 }
 
 impl WorkerConfig {
@@ -66,6 +69,7 @@ impl WorkerConfig {
             backoff_base: Duration::from_secs(60),
             backoff_max: Duration::from_secs(3600),
             unknown_wait: Duration::from_secs(30 * 60),
+            give_way: GiveWay::default(),
         }
     }
 
@@ -221,6 +225,7 @@ async fn sender(
     mut stopped: watch::Receiver<bool>,
 ) {
     while !*stopped.borrow() {
+        give_way(&config.give_way, &mut stopped).await;
         let pause = if health.database_trouble() {
             true
         } else {
@@ -238,6 +243,20 @@ async fn sender(
                 _ = stopped.changed() => {}
                 _ = tokio::time::sleep(config.idle_poll) => {}
             }
+        }
+    }
+}
+
+/// Waits while sign-ups arrive in a crowd, pause by pause, up to `longest`.
+async fn give_way(give_way: &GiveWay, stopped: &mut watch::Receiver<bool>) {
+    let start = tokio::time::Instant::now();
+    while give_way.foreground.is_busy_at(std::time::Instant::now())
+        && start.elapsed() < give_way.longest
+        && !*stopped.borrow()
+    {
+        tokio::select! {
+            _ = stopped.changed() => {}
+            _ = tokio::time::sleep(give_way.pause) => {}
         }
     }
 }

@@ -4,10 +4,13 @@
 use std::collections::{HashMap, HashSet};
 use std::future::Future;
 use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, Ordering};
+use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::Utc;
 use coffee_trials::config::DatabaseUrl;
+use coffee_trials::mail::foreground::{Foreground, GiveWay};
 use coffee_trials::mail::transport::Transport;
 use coffee_trials::mail::worker::{Outcome, Worker, WorkerConfig};
 use coffee_trials::store::outbox::{enqueue, NewEmail, OutboxProgress};
@@ -534,4 +537,87 @@ async fn sends_recorded_together_are_each_recorded_only_under_their_own_lease() 
         .await
         .unwrap()
         .is_empty());
+}
+
+/// A crowd of sign-ups at 5,000 a second, counted where the sign-up desk counts them, until
+/// `done` is set.
+fn crowd(foreground: Foreground, done: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
+    tokio::spawn(async move {
+        while !done.load(Ordering::SeqCst) {
+            for _ in 0..100 {
+                foreground.arrived();
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+}
+
+/// While sign-ups arrive in a crowd the senders give way: a queued message waits as long as
+/// the crowd lasts (here shorter than `longest`), and goes out soon after it ends.
+#[tokio::test]
+async fn senders_give_way_to_a_crowd_of_sign_ups_and_catch_up_after_it() {
+    let db = TestDatabase::create().await;
+    let store = open_store(&db).await;
+    let sink = SmtpSink::start().await;
+    let foreground = Foreground::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let signing_up = crowd(foreground.clone(), done.clone());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let ids = enqueue_all(&store, &[email(1)]).await;
+    let config = WorkerConfig {
+        give_way: GiveWay {
+            foreground,
+            pause: Duration::from_millis(20),
+            longest: Duration::from_secs(60),
+        },
+        ..fast_config()
+    };
+    let worker = Worker::start(store.clone(), smtp(&sink.url()), config);
+
+    tokio::time::sleep(Duration::from_secs(1)).await;
+    assert_eq!(sink.count(), 0, "a message went out during the crowd");
+    assert_eq!(state_of(&store, &ids[0]).await.0, "queued");
+
+    done.store(true, Ordering::SeqCst);
+    signing_up.await.unwrap();
+    wait_for(
+        "the message after the crowd",
+        Duration::from_secs(10),
+        || async { sink.copies_of(&ids[0]) == 1 },
+    )
+    .await;
+    worker.stop().await;
+}
+
+/// A crowd that does not end slows delivery but never stops it: after `longest`, each sender
+/// claims a batch anyway.
+#[tokio::test]
+async fn senders_still_deliver_during_a_crowd_that_does_not_end() {
+    let db = TestDatabase::create().await;
+    let store = open_store(&db).await;
+    let sink = SmtpSink::start().await;
+    let foreground = Foreground::default();
+    let done = Arc::new(AtomicBool::new(false));
+    let signing_up = crowd(foreground.clone(), done.clone());
+    tokio::time::sleep(Duration::from_millis(100)).await;
+    let ids = enqueue_all(&store, &[email(1), email(2), email(3)]).await;
+    let config = WorkerConfig {
+        give_way: GiveWay {
+            foreground: foreground.clone(),
+            pause: Duration::from_millis(20),
+            longest: Duration::from_millis(300),
+        },
+        ..fast_config()
+    };
+    let worker = Worker::start(store.clone(), smtp(&sink.url()), config);
+    wait_for(
+        "every message during the crowd",
+        Duration::from_secs(10),
+        || async { ids.iter().all(|id| sink.copies_of(id) == 1) },
+    )
+    .await;
+    assert!(foreground.is_busy_at(std::time::Instant::now()));
+    done.store(true, Ordering::SeqCst);
+    signing_up.await.unwrap();
+    worker.stop().await;
 }

@@ -573,3 +573,30 @@ async fn limits_one_address_signed_up_five_times_at_once_is_one_person() {
         "{outbox:?}"
     );
 }
+
+/// Every sign-up attempt, refused or not, is counted where the outbox senders read whether a
+/// crowd is signing up (so that delivery gives way to it).
+#[tokio::test]
+async fn the_sign_up_desk_counts_every_attempt_for_the_senders() {
+    use coffee_trials::app::limits::RateLimits;
+    use coffee_trials::app::signups::SignUpDesk;
+    use coffee_trials::mail::foreground::Foreground;
+    let t = crate::helpers::TestStore::new().await;
+    let foreground = Foreground::default();
+    let desk = SignUpDesk::start(
+        &t.store,
+        RateLimits::load(&t.store).await.unwrap(),
+        1000,
+        1000,
+        url::Url::parse("http://127.0.0.1/").unwrap(),
+        foreground.clone(),
+    );
+    let address: std::net::IpAddr = "127.0.0.9".parse().unwrap();
+    assert_eq!(foreground.per_second_at(std::time::Instant::now()), 0.0);
+    for _ in 0..60 {
+        desk.sign_up(address, None, chrono::Utc::now())
+            .await
+            .unwrap();
+    }
+    assert!(foreground.per_second_at(std::time::Instant::now()) > 0.0);
+}
