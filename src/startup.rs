@@ -97,7 +97,7 @@ impl Application {
             WebSettings::new(settings.base_url.clone(), settings.smtp_url.is_some())
                 .with_mail_from(settings.mail_from.clone()),
         );
-        crate::web::metrics::install();
+        crate::web::metrics::install_with_upkeep();
         let metrics_access = Data::new(crate::web::metrics::MetricsAccess {
             token: settings.metrics_token.clone(),
             served: settings.metrics_token.is_some(),

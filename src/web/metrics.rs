@@ -49,6 +49,25 @@ pub fn install() -> Option<&'static PrometheusHandle> {
         .as_ref()
 }
 
+/// Histogram samples wait in the recorder until upkeep folds them into their buckets. A scrape
+/// runs it; a service that nobody scrapes kept every sample, about 16 bytes per request
+/// (measured: RSS up 15 MB for each 900,000 answers of `/healthz`, without end). So the
+/// recorder is installed with a task that runs upkeep every few seconds, for as long as the
+/// runtime that serves the app.
+pub fn install_with_upkeep() {
+    const EVERY: std::time::Duration = std::time::Duration::from_secs(5);
+    if let Some(handle) = install() {
+        tokio::spawn(async move {
+            let mut every = tokio::time::interval(EVERY);
+            every.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Skip);
+            loop {
+                every.tick().await;
+                handle.run_upkeep();
+            }
+        });
+    }
+}
+
 fn describe() {
     use ::metrics::{describe_counter, describe_gauge, describe_histogram, Unit};
     describe_counter!(
