@@ -83,12 +83,19 @@ impl<K: Eq + Hash + Clone, T: Clone> Memo<K, T> {
     {
         let edits = edits_in_this_process();
         let known = {
-            let entries = self.lock();
-            match entries.get(&key) {
+            let mut entries = self.lock();
+            match entries.get_mut(&key) {
                 Some(e) if e.edits == edits && e.checked.elapsed() < RECHECK_AFTER => {
                     return Ok(e.value.clone())
                 }
-                Some(e) if e.edits == edits => Some(e.fingerprint.clone()),
+                Some(e) if e.edits == edits => {
+                    // This request asks the database; the others go on with what is kept
+                    // meanwhile. When every request that found the check due asked at once,
+                    // a database busy with other work (the outbox catching up after a burst
+                    // of sign-ups) held them all: p99 637 ms for a page served from memory.
+                    e.checked = Instant::now();
+                    Some(e.fingerprint.clone())
+                }
                 _ => None,
             }
         };

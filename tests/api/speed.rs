@@ -140,6 +140,28 @@ async fn the_library_served_from_memory_shows_an_edit_at_once() {
     assert_eq!(missing.status().as_u16(), 404);
 }
 
+/// An edit written by another instance (straight into the database, so this process's own
+/// count of edits does not move) is seen once the kept pages are due for a check, 5 s later.
+#[tokio::test]
+async fn the_library_in_memory_shows_another_instances_edit_after_its_check() {
+    let app = spawn_app_without_loops().await;
+    assert!(app.get_html("/techniques").await.contains("Peer assist"));
+    let later = coffee_trials::store::time::to_db(Utc::now() + Duration::minutes(1));
+    sqlx::query("UPDATE techniques SET name = 'Peer assist, elsewhere', updated_at = $1 WHERE slug = 'peer-assist'")
+        .bind(&later)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    let kept = app.get_html("/techniques").await;
+    assert!(
+        !kept.contains("Peer assist, elsewhere"),
+        "served from memory until the check"
+    );
+    tokio::time::sleep(std::time::Duration::from_millis(5_300)).await;
+    let checked = app.get_html("/techniques").await;
+    assert!(checked.contains("Peer assist, elsewhere"));
+}
+
 fn email(n: usize) -> NewEmail {
     NewEmail {
         template: "test",
