@@ -539,85 +539,99 @@ async fn sends_recorded_together_are_each_recorded_only_under_their_own_lease() 
         .is_empty());
 }
 
-/// A crowd of sign-ups at 5,000 a second, counted where the sign-up desk counts them, until
-/// `done` is set.
-fn crowd(foreground: Foreground, done: Arc<AtomicBool>) -> tokio::task::JoinHandle<()> {
-    tokio::spawn(async move {
-        while !done.load(Ordering::SeqCst) {
-            for _ in 0..100 {
-                foreground.arrived();
-            }
-            tokio::time::sleep(Duration::from_millis(20)).await;
+/// A worker whose senders read a crowd of sign-ups at 5,000 a second (counted where the
+/// sign-up desk counts them, already under way) and give way for at most `longest`, with
+/// `messages` queued. The crowd goes on until [`Crowd::end`].
+struct Crowd {
+    _db: TestDatabase,
+    store: Store,
+    sink: SmtpSink,
+    ids: Vec<String>,
+    worker: Worker,
+    foreground: Foreground,
+    done: Arc<AtomicBool>,
+    signing_up: tokio::task::JoinHandle<()>,
+}
+
+impl Crowd {
+    async fn start(messages: usize, longest: Duration) -> Self {
+        let db = TestDatabase::create().await;
+        let store = open_store(&db).await;
+        let sink = SmtpSink::start().await;
+        let foreground = Foreground::default();
+        let done = Arc::new(AtomicBool::new(false));
+        let signing_up = {
+            let (foreground, done) = (foreground.clone(), done.clone());
+            tokio::spawn(async move {
+                while !done.load(Ordering::SeqCst) {
+                    for _ in 0..100 {
+                        foreground.arrived();
+                    }
+                    tokio::time::sleep(Duration::from_millis(20)).await;
+                }
+            })
+        };
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        let emails: Vec<NewEmail> = (1..=messages).map(email).collect();
+        let ids = enqueue_all(&store, &emails).await;
+        let config = WorkerConfig {
+            give_way: GiveWay {
+                foreground: foreground.clone(),
+                pause: Duration::from_millis(20),
+                longest,
+            },
+            ..fast_config()
+        };
+        let worker = Worker::start(store.clone(), smtp(&sink.url()), config);
+        Crowd {
+            _db: db,
+            store,
+            sink,
+            ids,
+            worker,
+            foreground,
+            done,
+            signing_up,
         }
-    })
+    }
+
+    async fn end(&mut self) {
+        self.done.store(true, Ordering::SeqCst);
+        (&mut self.signing_up).await.unwrap();
+    }
 }
 
 /// While sign-ups arrive in a crowd the senders give way: a queued message waits as long as
 /// the crowd lasts (here shorter than `longest`), and goes out soon after it ends.
 #[tokio::test]
 async fn senders_give_way_to_a_crowd_of_sign_ups_and_catch_up_after_it() {
-    let db = TestDatabase::create().await;
-    let store = open_store(&db).await;
-    let sink = SmtpSink::start().await;
-    let foreground = Foreground::default();
-    let done = Arc::new(AtomicBool::new(false));
-    let signing_up = crowd(foreground.clone(), done.clone());
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let ids = enqueue_all(&store, &[email(1)]).await;
-    let config = WorkerConfig {
-        give_way: GiveWay {
-            foreground,
-            pause: Duration::from_millis(20),
-            longest: Duration::from_secs(60),
-        },
-        ..fast_config()
-    };
-    let worker = Worker::start(store.clone(), smtp(&sink.url()), config);
-
+    let mut crowd = Crowd::start(1, Duration::from_secs(60)).await;
     tokio::time::sleep(Duration::from_secs(1)).await;
-    assert_eq!(sink.count(), 0, "a message went out during the crowd");
-    assert_eq!(state_of(&store, &ids[0]).await.0, "queued");
+    assert_eq!(crowd.sink.count(), 0, "a message went out during the crowd");
+    assert_eq!(state_of(&crowd.store, &crowd.ids[0]).await.0, "queued");
 
-    done.store(true, Ordering::SeqCst);
-    signing_up.await.unwrap();
+    crowd.end().await;
     wait_for(
         "the message after the crowd",
         Duration::from_secs(10),
-        || async { sink.copies_of(&ids[0]) == 1 },
+        || async { crowd.sink.copies_of(&crowd.ids[0]) == 1 },
     )
     .await;
-    worker.stop().await;
+    crowd.worker.stop().await;
 }
 
 /// A crowd that does not end slows delivery but never stops it: after `longest`, each sender
 /// claims a batch anyway.
 #[tokio::test]
 async fn senders_still_deliver_during_a_crowd_that_does_not_end() {
-    let db = TestDatabase::create().await;
-    let store = open_store(&db).await;
-    let sink = SmtpSink::start().await;
-    let foreground = Foreground::default();
-    let done = Arc::new(AtomicBool::new(false));
-    let signing_up = crowd(foreground.clone(), done.clone());
-    tokio::time::sleep(Duration::from_millis(100)).await;
-    let ids = enqueue_all(&store, &[email(1), email(2), email(3)]).await;
-    let config = WorkerConfig {
-        give_way: GiveWay {
-            foreground: foreground.clone(),
-            pause: Duration::from_millis(20),
-            longest: Duration::from_millis(300),
-        },
-        ..fast_config()
-    };
-    let worker = Worker::start(store.clone(), smtp(&sink.url()), config);
+    let mut crowd = Crowd::start(3, Duration::from_millis(300)).await;
     wait_for(
         "every message during the crowd",
         Duration::from_secs(10),
-        || async { ids.iter().all(|id| sink.copies_of(id) == 1) },
+        || async { crowd.ids.iter().all(|id| crowd.sink.copies_of(id) == 1) },
     )
     .await;
-    assert!(foreground.is_busy_at(std::time::Instant::now()));
-    done.store(true, Ordering::SeqCst);
-    signing_up.await.unwrap();
-    worker.stop().await;
+    assert!(crowd.foreground.is_busy_at(std::time::Instant::now()));
+    crowd.end().await;
+    crowd.worker.stop().await;
 }
