@@ -12,9 +12,14 @@
 //! The counts stay in the database (`rate_limits`), shared by every instance: a batch counts
 //! a request's limits in order, stopping at the first refusal, in the same transaction as the
 //! sign-up they allow.
+//!
+//! The trial a sign-up names is read once a second at most ([`KnownTrials`]): on PostgreSQL
+//! that read, with the pool's check of the connection it hands back, was two of the five or
+//! so round trips each sign-up cost (a batch of four shares about eleven).
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
+use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
 use tokio::sync::{mpsc, oneshot, Mutex};
@@ -24,7 +29,7 @@ use crate::app::participants::{self, ParticipantError, PreparedSignUp};
 use crate::domain::ParticipantDetails;
 use crate::mail::foreground::Foreground;
 use crate::store::signup_batch::{self, NewSignUp};
-use crate::store::trials::Trial;
+use crate::store::trials::{self, Trial};
 use crate::store::{Backend, Store, StoreError};
 
 const WINDOW_SECONDS: i64 = 3600;
@@ -62,6 +67,7 @@ pub struct SignUpDesk {
     queue: mpsc::Sender<Job>,
     /// Every attempt is counted here, so that delivery gives way to a crowd.
     foreground: Foreground,
+    trials: KnownTrials,
 }
 
 impl SignUpDesk {
@@ -93,7 +99,29 @@ impl SignUpDesk {
             base_url,
             queue,
             foreground,
+            trials: KnownTrials::default(),
         }
+    }
+
+    /// The trial whose short address is `slug`, as a sign-up sees it: read from the database
+    /// at most once every [`TRIAL_FRESH`]. An organiser's change saved through this process
+    /// (closing sign-ups, a new list of values) is seen at once; one saved through another
+    /// instance within that second. A slug that names no trial is asked every time, so a
+    /// trial takes sign-ups as soon as it is created, and made-up slugs cannot fill the memory.
+    pub async fn trial(&self, slug: &str) -> Result<Option<Trial>, StoreError> {
+        // Read before the database, so that an edit saved meanwhile makes this copy old.
+        let seen = Seen {
+            at: Instant::now(),
+            edits: trials::edits_in_this_process(),
+        };
+        if let Some(trial) = self.trials.fresh(slug, seen) {
+            return Ok(Some(trial));
+        }
+        let found = crate::app::trials::find(self.limits.store(), slug).await?;
+        if let Some(trial) = &found {
+            self.trials.keep(slug, trial.clone(), seen);
+        }
+        Ok(found)
     }
 
     /// One sign-up attempt from `address`. `valid` is the trial and details when the request
@@ -165,6 +193,50 @@ impl SignUpDesk {
         };
         self.queue.send(job).await.map_err(|_| writers_gone())?;
         answer.await.map_err(|_| writers_gone())?
+    }
+}
+
+/// How long a trial read for sign-ups is used without asking the database again.
+pub const TRIAL_FRESH: Duration = Duration::from_secs(1);
+
+/// When a trial was read, and how many trial edits this process had saved by then.
+#[derive(Clone, Copy, Debug)]
+struct Seen {
+    at: Instant,
+    edits: u64,
+}
+
+impl Seen {
+    /// Whether a copy read at `self` may still be used at `now`.
+    fn still_fresh_at(&self, now: Seen) -> bool {
+        self.edits == now.edits && now.at.saturating_duration_since(self.at) < TRIAL_FRESH
+    }
+}
+
+/// Trials by slug, each with when it was read. Only trials that exist are kept, and an entry
+/// that is no longer fresh is never used, so this holds about one entry per trial.
+#[derive(Default)]
+struct KnownTrials {
+    by_slug: std::sync::Mutex<HashMap<String, (Seen, Trial)>>,
+}
+
+impl KnownTrials {
+    fn fresh(&self, slug: &str, now: Seen) -> Option<Trial> {
+        let by_slug = self.by_slug.lock().unwrap_or_else(|e| e.into_inner());
+        by_slug
+            .get(slug)
+            .filter(|(read, _)| read.still_fresh_at(now))
+            .map(|(_, trial)| trial.clone())
+    }
+
+    fn keep(&self, slug: &str, trial: Trial, read: Seen) {
+        let mut by_slug = self.by_slug.lock().unwrap_or_else(|e| e.into_inner());
+        // A renamed trial's old slug is never read again: drop what is stale now and then, so
+        // that such entries do not pile up.
+        if by_slug.len() >= 64 {
+            by_slug.retain(|_, (at, _)| at.still_fresh_at(read));
+        }
+        by_slug.insert(slug.to_string(), (read, trial));
     }
 }
 
@@ -309,4 +381,84 @@ async fn write(store: &Store, jobs: &[Job]) -> Result<Vec<Decision>, Participant
     }
     tx.commit().await?;
     Ok(decisions)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn trial(slug: &str, open: bool) -> Trial {
+        let now = Utc::now();
+        Trial {
+            id: 1,
+            slug: slug.into(),
+            name: slug.into(),
+            description: String::new(),
+            kind: crate::domain::TrialKind::Programme,
+            attribute_name: String::new(),
+            attribute_values: String::new(),
+            group_size: 2,
+            open_for_signup: open,
+            show_on_home: false,
+            time_zone: "UTC".into(),
+            schedule: None,
+            auto_publish: false,
+            notice_hours: 24,
+            feedback_delay_days: 7,
+            event_date: None,
+            event_place: None,
+            event_planned_rounds: None,
+            event_round_minutes: None,
+            schedule_since: None,
+            created_at: now,
+            updated_at: now,
+        }
+    }
+
+    fn seen(at: Instant, edits: u64) -> Seen {
+        Seen { at, edits }
+    }
+
+    #[test]
+    fn a_kept_trial_is_used_for_a_second_and_then_read_again() {
+        let known = KnownTrials::default();
+        let start = Instant::now();
+        assert!(known.fresh("ward-7", seen(start, 0)).is_none());
+        known.keep("ward-7", trial("ward-7", true), seen(start, 0));
+        let almost = seen(start + TRIAL_FRESH - Duration::from_millis(1), 0);
+        assert!(known
+            .fresh("ward-7", almost)
+            .is_some_and(|t| t.open_for_signup));
+        assert!(known
+            .fresh("ward-7", seen(start + TRIAL_FRESH, 0))
+            .is_none());
+        assert!(known.fresh("ward-8", almost).is_none());
+        // Read again: the new reading replaces the old one.
+        let later = seen(start + TRIAL_FRESH, 0);
+        known.keep("ward-7", trial("ward-7", false), later);
+        assert!(known
+            .fresh("ward-7", later)
+            .is_some_and(|t| !t.open_for_signup));
+    }
+
+    #[test]
+    fn an_edit_saved_through_this_process_makes_kept_trials_old_at_once() {
+        let known = KnownTrials::default();
+        let start = Instant::now();
+        known.keep("ward-7", trial("ward-7", true), seen(start, 3));
+        assert!(known.fresh("ward-7", seen(start, 3)).is_some());
+        assert!(known.fresh("ward-7", seen(start, 4)).is_none());
+    }
+
+    #[test]
+    fn stale_trials_do_not_pile_up() {
+        let known = KnownTrials::default();
+        let start = Instant::now();
+        for n in 0..64 {
+            known.keep(&format!("old-{n}"), trial("old", true), seen(start, 0));
+        }
+        known.keep("new", trial("new", true), seen(start + TRIAL_FRESH, 0));
+        let kept = known.by_slug.lock().unwrap().len();
+        assert_eq!(kept, 1);
+    }
 }

@@ -1,4 +1,6 @@
 //! Trials: programmes of rounds, or events.
+use std::sync::atomic::{AtomicU64, Ordering};
+
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
@@ -130,6 +132,16 @@ pub enum SaveTrialError {
     Store(#[from] StoreError),
 }
 
+/// Bumped after every trial saved through this process, so that copies kept in memory (the
+/// sign-ups' [`crate::app::signups::SignUpDesk::trial`]) are read again at once. Other
+/// instances' edits reach those copies when they expire.
+static EDITS: AtomicU64 = AtomicU64::new(0);
+
+/// How many trial edits this process has saved since it started.
+pub fn edits_in_this_process() -> u64 {
+    EDITS.load(Ordering::Acquire)
+}
+
 pub(crate) const TRIAL_COLUMNS: &str =
     "id, slug, name, description, kind, attribute_name, attribute_values, \
      group_size, open_for_signup, time_zone, schedule, auto_publish, notice_hours, \
@@ -202,6 +214,7 @@ impl Store {
             .bind(i64::from(t.show_on_home))
             .fetch_optional(self.pool())
             .await;
+        EDITS.fetch_add(1, Ordering::AcqRel);
         match result {
             Ok(Some(trial)) => Ok(trial),
             Ok(None) => Err(SaveTrialError::NotFound),

@@ -56,6 +56,16 @@ impl TrialBuilder {
             .await
             .expect("the trial is saved")
     }
+
+    /// Saves these settings over the trial already at this builder's slug, as an organiser's
+    /// edit does.
+    pub async fn update(self, store: &Store) -> Trial {
+        let settings = TrialSettings::try_from(&self.input).expect("the trial settings are valid");
+        store
+            .update_trial(&self.input.slug, &settings, Utc::now())
+            .await
+            .expect("the trial is saved")
+    }
 }
 
 /// A member of one trial, added with [`add_member`].

@@ -162,6 +162,94 @@ async fn the_library_in_memory_shows_another_instances_edit_after_its_check() {
     assert!(checked.contains("Peer assist, elsewhere"));
 }
 
+async fn json_sign_up(
+    app: &crate::helpers::TestApp,
+    slug: &str,
+    email: &str,
+) -> (u16, serde_json::Value) {
+    let response = app
+        .client
+        .post(app.url("/api/v1/public/signups"))
+        .json(&serde_json::json!({
+            "trial": slug,
+            "name": "Grace Hopper",
+            "email": email,
+            "meeting_modes": ["video"],
+            "consent": true,
+        }))
+        .send()
+        .await
+        .unwrap();
+    let status = response.status().as_u16();
+    (status, response.json().await.unwrap_or_default())
+}
+
+/// Sign-ups read the trial they name at most once a second: a trial made a moment ago takes
+/// sign-ups at once (a slug that named nothing is not remembered), an edit saved through this
+/// process is seen at once, and one saved by another instance (straight into the database)
+/// once that second has passed.
+#[tokio::test]
+async fn sign_ups_see_a_new_trial_and_an_edit_at_once_and_another_instances_within_a_second() {
+    let app = spawn_app_without_loops().await;
+    let (status, body) = json_sign_up(&app, "ward-9", "early@example.org").await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("trial")),
+        "{body}"
+    );
+
+    let open = |t: &mut coffee_trials::domain::TrialInput| t.open_for_signup = true;
+    TrialBuilder::new("ward-9")
+        .with(open)
+        .create(&app.store)
+        .await;
+    let (status, body) = json_sign_up(&app, "ward-9", "first@example.org").await;
+    assert_eq!(status, 202, "{body}");
+
+    TrialBuilder::new("ward-9")
+        .with(|t| t.open_for_signup = false)
+        .update(&app.store)
+        .await;
+    let (status, body) = json_sign_up(&app, "ward-9", "closed@example.org").await;
+    assert_eq!(
+        (status, body["field"].as_str()),
+        (422, Some("trial")),
+        "{body}"
+    );
+
+    sqlx::query("UPDATE trials SET open_for_signup = 1 WHERE slug = 'ward-9'")
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+    tokio::time::sleep(
+        coffee_trials::app::signups::TRIAL_FRESH + std::time::Duration::from_millis(200),
+    )
+    .await;
+    let form = app
+        .submit(
+            "/t/ward-9",
+            "/t/ward-9",
+            &[
+                ("name", "Grace Hopper"),
+                ("email", "reopened@example.org"),
+                ("meeting_modes", "video"),
+                ("consent", "on"),
+            ],
+        )
+        .await;
+    assert_eq!(form.status().as_u16(), 303);
+    let mut stored: Vec<String> = app
+        .store
+        .list_outbox(100)
+        .await
+        .unwrap()
+        .into_iter()
+        .map(|m| m.to_address)
+        .collect();
+    stored.sort_unstable();
+    assert_eq!(stored, ["first@example.org", "reopened@example.org"]);
+}
+
 fn email(n: usize) -> NewEmail {
     NewEmail {
         template: "test",

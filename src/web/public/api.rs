@@ -7,7 +7,6 @@ use actix_web::{HttpRequest, HttpResponse, ResponseError};
 use chrono::Utc;
 use serde::Deserialize;
 
-use crate::app;
 use crate::app::participants::{self, ParticipantError};
 use crate::app::signups::{Admission, SignUpDesk};
 use crate::domain::ParticipantInput;
@@ -107,11 +106,10 @@ pub struct SignUpAccepted {
     ))]
 pub async fn signup(
     req: HttpRequest,
-    store: Data<Store>,
     desk: Data<SignUpDesk>,
     body: Json<SignUpBody>,
 ) -> Result<HttpResponse, ApiError> {
-    let checked = match app::trials::find(&store, body.trial.trim()).await? {
+    let checked = match desk.trial(body.trial.trim()).await? {
         Some(trial) => participants::check_sign_up(&trial, &body.input, body.consent)
             .map(|details| (trial, details))
             .map_err(ApiError::from),

@@ -216,13 +216,12 @@ struct CheckEmailPage {
 
 async fn signup(
     req: HttpRequest,
-    store: Data<Store>,
     desk: Data<SignUpDesk>,
     csrf: CsrfToken,
     slug: Path<String>,
     form: Form<Vec<(String, String)>>,
 ) -> Result<HttpResponse, PageError> {
-    let trial = public_trial(&store, &slug).await?;
+    let trial = desk.trial(&slug).await?.ok_or_else(no_such_trial)?;
     let (input, consent) = input_from_pairs(&form);
     let checked = participants::check_sign_up(&trial, &input, consent);
     let valid = checked.as_ref().ok().map(|details| (&trial, details));
