@@ -101,7 +101,8 @@ pub async fn add_members(
         return Ok(Vec::new());
     }
     let now = to_db(now);
-    // The people: new addresses are inserted; then everyone's id and name is read back.
+    // The people: new addresses are inserted and come back with their ids; the addresses
+    // already known (seldom, under a crowd of new people) are read afterwards.
     let rows: Vec<String> = (0..sign_ups.len())
         .map(|i| {
             let b = 1 + i * 4;
@@ -110,10 +111,10 @@ pub async fn add_members(
         .collect();
     let sql = format!(
         "INSERT INTO participants (public_id, email, name, created_at, updated_at, search_key) \
-         VALUES {} ON CONFLICT (email) DO NOTHING",
+         VALUES {} ON CONFLICT (email) DO NOTHING RETURNING id, email, name",
         rows.join(", ")
     );
-    let mut query = sqlx::query(&sql).bind(&now);
+    let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql).bind(&now);
     for s in sign_ups {
         let d = s.details;
         query = query
@@ -122,22 +123,33 @@ pub async fn add_members(
             .bind(d.name.as_str())
             .bind(search_key(d.name.as_str(), Some(d.email.as_str())));
     }
-    query.execute(&mut **tx).await?;
-    let list: Vec<String> = (1..=sign_ups.len()).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "SELECT id, email, name FROM participants WHERE email IN ({})",
-        list.join(", ")
-    );
-    let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql);
-    for s in sign_ups {
-        query = query.bind(s.details.email.as_str());
-    }
-    let people: HashMap<String, (i64, String)> = query
+    let mut people: HashMap<String, (i64, String)> = query
         .fetch_all(&mut **tx)
         .await?
         .into_iter()
         .map(|(id, email, name)| (email, (id, name)))
         .collect();
+    let mut known: Vec<&str> = sign_ups
+        .iter()
+        .map(|s| s.details.email.as_str())
+        .filter(|email| !people.contains_key(*email))
+        .collect();
+    known.sort_unstable();
+    known.dedup();
+    if !known.is_empty() {
+        let list: Vec<String> = (1..=known.len()).map(|n| format!("${n}")).collect();
+        let sql = format!(
+            "SELECT id, email, name FROM participants WHERE email IN ({})",
+            list.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql);
+        for email in &known {
+            query = query.bind(*email);
+        }
+        for (id, email, name) in query.fetch_all(&mut **tx).await? {
+            people.insert(email, (id, name));
+        }
+    }
     let person = |s: &NewSignUp| {
         people
             .get(s.details.email.as_str())
@@ -145,7 +157,8 @@ pub async fn add_members(
             .ok_or_else(|| StoreError::Sql(sqlx::Error::RowNotFound))
     };
 
-    // The memberships: new ones inserted as pending; then each one's id and state read back.
+    // The memberships: new ones are inserted as pending and come back with their ids; the
+    // ones that existed are read afterwards, with their state.
     let mut participant_ids = Vec::with_capacity(sign_ups.len());
     for s in sign_ups {
         participant_ids.push(person(s)?.0);
@@ -172,10 +185,11 @@ pub async fn add_members(
     let sql = format!(
         "INSERT INTO memberships (public_id, trial_id, participant_id, state, attribute_value, \
          role, site, team, meeting_modes, introduction, consent_at, confirmed_at, created_at, \
-         updated_at) VALUES {} ON CONFLICT (trial_id, participant_id) DO NOTHING",
+         updated_at) VALUES {} ON CONFLICT (trial_id, participant_id) DO NOTHING \
+         RETURNING id, trial_id, participant_id",
         rows.join(", ")
     );
-    let mut query = sqlx::query(&sql).bind(&now);
+    let mut query = sqlx::query_as::<_, (i64, i64, i64)>(&sql).bind(&now);
     for (s, participant_id) in sign_ups.iter().zip(&participant_ids) {
         let d = s.details;
         query = query
@@ -189,21 +203,41 @@ pub async fn add_members(
             .bind(MeetingMode::join(&d.meeting_modes))
             .bind(&d.introduction);
     }
-    query.execute(&mut **tx).await?;
-    let list: Vec<String> = (1..=sign_ups.len()).map(|n| format!("${n}")).collect();
-    let sql = format!(
-        "SELECT id, trial_id, participant_id, state FROM memberships \
-         WHERE participant_id IN ({})",
-        list.join(", ")
-    );
-    let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql);
-    for participant_id in &participant_ids {
-        query = query.bind(*participant_id);
-    }
-    let mut memberships: HashMap<(i64, i64), (i64, MembershipState)> = HashMap::new();
-    for (id, trial_id, participant_id, state) in query.fetch_all(&mut **tx).await? {
-        let state = columns::stored("state", &state, MembershipState::parse)?;
-        memberships.insert((trial_id, participant_id), (id, state));
+    let mut memberships: HashMap<(i64, i64), (i64, MembershipState)> = query
+        .fetch_all(&mut **tx)
+        .await?
+        .into_iter()
+        .map(|(id, trial_id, participant_id)| {
+            ((trial_id, participant_id), (id, MembershipState::Pending))
+        })
+        .collect();
+    let mut members_before: Vec<i64> = sign_ups
+        .iter()
+        .zip(&participant_ids)
+        .filter(|(s, p)| !memberships.contains_key(&(s.trial_id, **p)))
+        .map(|(_, p)| *p)
+        .collect();
+    members_before.sort_unstable();
+    members_before.dedup();
+    if !members_before.is_empty() {
+        let list: Vec<String> = (1..=members_before.len())
+            .map(|n| format!("${n}"))
+            .collect();
+        let sql = format!(
+            "SELECT id, trial_id, participant_id, state FROM memberships \
+             WHERE participant_id IN ({})",
+            list.join(", ")
+        );
+        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql);
+        for participant_id in &members_before {
+            query = query.bind(*participant_id);
+        }
+        for (id, trial_id, participant_id, state) in query.fetch_all(&mut **tx).await? {
+            let state = columns::stored("state", &state, MembershipState::parse)?;
+            memberships
+                .entry((trial_id, participant_id))
+                .or_insert((id, state));
+        }
     }
     let mut landed = Vec::with_capacity(sign_ups.len());
     for (s, participant_id) in sign_ups.iter().zip(participant_ids) {
