@@ -15,7 +15,7 @@
 //!
 //! The trial a sign-up names is read once a second at most ([`KnownTrials`]): on PostgreSQL
 //! that read, with the pool's check of the connection it hands back, was two of the five or
-//! so round trips each sign-up cost (a batch of four shares about eleven).
+//! so round trips each sign-up cost (a batch of four then shared about eleven).
 use std::collections::HashMap;
 use std::net::IpAddr;
 use std::sync::Arc;
