@@ -87,7 +87,9 @@ async fn insert_rows(store: &Store, head: &str, rows: &[String], chunk: usize) {
 
 /// The trial, its people in twelve departments, and `rounds` published rounds of pairs (a
 /// trio when the number is odd), each answered by about 60 % of the people, with a rating
-/// and now and then a shared takeaway.
+/// and now and then a shared takeaway. Each round is drawn as a draft and then published,
+/// as the service does. On PostgreSQL the tables are then vacuumed and analysed, as
+/// autovacuum would have done in a service that grew to this size over months.
 async fn seed(store: &Store, o: &Options) -> Duration {
     let started = Instant::now();
     let now = Utc::now();
@@ -135,8 +137,8 @@ async fn seed(store: &Store, o: &Options) -> Duration {
     let outcomes = ["met", "met", "met", "some_met", "not_yet", "could_not_meet"];
     for number in 1..=o.rounds as i64 {
         let (round_id,): (i64,) = sqlx::query_as(
-            "INSERT INTO rounds (trial_id, number, kind, state, seed, created_at, published_at) \
-             VALUES ($1, $2, 'manual', 'published', $3, $4, $4) RETURNING id",
+            "INSERT INTO rounds (trial_id, number, kind, state, seed, created_at) \
+             VALUES ($1, $2, 'manual', 'draft', $3, $4) RETURNING id",
         )
         .bind(trial.id)
         .bind(number)
@@ -200,6 +202,12 @@ async fn seed(store: &Store, o: &Options) -> Duration {
             2000,
         )
         .await;
+        sqlx::query("UPDATE rounds SET state = 'published', published_at = $1 WHERE id = $2")
+            .bind(&at)
+            .bind(round_id)
+            .execute(store.pool())
+            .await
+            .unwrap();
         insert_rows(
             store,
             "INSERT INTO feedback (group_id, membership_id, outcome, rating, takeaway, \
@@ -208,6 +216,12 @@ async fn seed(store: &Store, o: &Options) -> Duration {
             1000,
         )
         .await;
+    }
+    if *store.backend() == coffee_trials::store::Backend::Postgres {
+        sqlx::query("VACUUM ANALYZE")
+            .execute(store.pool())
+            .await
+            .unwrap();
     }
     started.elapsed()
 }

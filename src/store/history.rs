@@ -1,7 +1,8 @@
 //! A person's history in a trial, for the console: the groups they were in, their feedback
 //! answers and the emails that did not reach them; and the filters of a trial's people list
-//! by that history. Each filter is an `EXISTS` over an index keyed by the membership or the
-//! participant, so a page of a large trial never reads anyone's history but the page's.
+//! by that history. The filters read counts kept on the membership row itself, or (for email
+//! problems) probe an index keyed by the participant, so filtering a large trial reads no one's
+//! history.
 use chrono::{DateTime, Utc};
 use sqlx::any::AnyRow;
 use sqlx::{FromRow, Row};
@@ -71,17 +72,12 @@ impl HistoryFilter {
     }
 }
 
-const PAIRED: &str = "EXISTS (SELECT 1 FROM round_group_members hm \
-     JOIN round_groups hg ON hg.id = hm.group_id JOIN rounds hr ON hr.id = hg.round_id \
-     WHERE hm.membership_id = m.id AND hr.state = 'published')";
-const NOT_PAIRED: &str = "NOT EXISTS (SELECT 1 FROM round_group_members hm \
-     JOIN round_groups hg ON hg.id = hm.group_id JOIN rounds hr ON hr.id = hg.round_id \
-     WHERE hm.membership_id = m.id AND hr.state = 'published')";
-const GAVE_FEEDBACK: &str = "EXISTS (SELECT 1 FROM feedback hf WHERE hf.membership_id = m.id)";
-const PAIRED_NO_FEEDBACK: &str = "EXISTS (SELECT 1 FROM round_group_members hm \
-     JOIN round_groups hg ON hg.id = hm.group_id JOIN rounds hr ON hr.id = hg.round_id \
-     WHERE hm.membership_id = m.id AND hr.state = 'published') \
-     AND NOT EXISTS (SELECT 1 FROM feedback hf WHERE hf.membership_id = m.id)";
+// `paired_rounds` and `answers_given` are kept by triggers (migration 0080): the number of
+// published rounds the membership was placed in, and of its answers.
+const PAIRED: &str = "m.paired_rounds > 0";
+const NOT_PAIRED: &str = "m.paired_rounds = 0";
+const GAVE_FEEDBACK: &str = "m.answers_given > 0";
+const PAIRED_NO_FEEDBACK: &str = "m.paired_rounds > 0 AND m.answers_given = 0";
 /// The failed-message probe uses `outbox_failed_by_participant_idx` (migration 0070); only
 /// failures to the address the person has now count.
 const EMAIL_PROBLEMS: &str = "(p.needs_attention IS NOT NULL OR EXISTS (SELECT 1 FROM outbox ho \

@@ -256,6 +256,8 @@ async fn a_persons_page_shows_pairings_feedback_and_email_problems_and_the_list_
         assert!(html.contains(empty), "{empty} in {html}");
     }
 
+    assert_history_counts_are_true(&app.store).await;
+
     // The list, filtered by each kind of history.
     for (filter, names) in [
         ("never-paired", vec!["Dee Darwin"]),
@@ -475,4 +477,149 @@ async fn the_time_zone_field_suggests_the_iana_names_and_refuses_others() {
     assert_eq!(response.status().as_u16(), 303);
     let html = app.get_html("/admin/trials/zoned").await;
     assert!(html.contains("value=\"Asia/Kolkata\""));
+}
+
+/// Checks the history counts every membership carries (kept by triggers, migration 0080)
+/// against the placements and answers they count, read afresh.
+pub async fn assert_history_counts_are_true(store: &Store) {
+    let rows: Vec<(i64, i64, i64, i64, i64)> = sqlx::query_as(
+        "SELECT m.id, m.paired_rounds, \
+           (SELECT COUNT(*) FROM round_group_members hm \
+            JOIN round_groups hg ON hg.id = hm.group_id JOIN rounds hr ON hr.id = hg.round_id \
+            WHERE hm.membership_id = m.id AND hr.state = 'published'), \
+           m.answers_given, \
+           (SELECT COUNT(*) FROM feedback hf WHERE hf.membership_id = m.id) \
+         FROM memberships m ORDER BY m.id",
+    )
+    .fetch_all(store.pool())
+    .await
+    .unwrap();
+    assert!(!rows.is_empty());
+    for (id, paired, placements, answers, feedback) in rows {
+        assert_eq!(paired, placements, "published rounds of membership {id}");
+        assert_eq!(answers, feedback, "answers of membership {id}");
+    }
+}
+
+#[tokio::test]
+async fn history_counts_follow_drafts_publishing_and_answers() {
+    let app = spawn_app_with(|s| s.background_loops = false).await;
+    let trial = TrialBuilder::new("counts").create(&app.store).await;
+    let mut people = Vec::new();
+    for (name, email) in [
+        ("Ada Lovelace", "ada@example.org"),
+        ("Bo Brunel", "bo@example.org"),
+        ("Cy Curie", "cy@example.org"),
+        ("Dee Darwin", "dee@example.org"),
+    ] {
+        people.push(
+            PersonBuilder::new(name, email)
+                .add_to(&app.store, &trial)
+                .await,
+        );
+    }
+    let [ada, bo, cy, dee] = [0, 1, 2, 3].map(|i| people[i].membership_id);
+    let counts = |id: i64| {
+        let store = app.store.clone();
+        async move {
+            let row: (i64, i64) = sqlx::query_as(
+                "SELECT paired_rounds, answers_given FROM memberships WHERE id = $1",
+            )
+            .bind(id)
+            .fetch_one(store.pool())
+            .await
+            .unwrap();
+            row
+        }
+    };
+
+    // A draft pairs nobody, drawn again or discarded.
+    let draft = RoundBuilder::new()
+        .group(&[ada, bo])
+        .group(&[cy, dee])
+        .create(&app.store, &trial)
+        .await;
+    let redrawn = [
+        coffee_trials::store::rounds::NewGroup {
+            membership_ids: vec![ada, cy],
+            reason: "drawn again".into(),
+            table_label: None,
+        },
+        coffee_trials::store::rounds::NewGroup {
+            membership_ids: vec![bo, dee],
+            reason: "drawn again".into(),
+            table_label: None,
+        },
+    ];
+    assert!(app
+        .store
+        .replace_draft_groups(draft.id, 2, &redrawn)
+        .await
+        .unwrap());
+    assert_eq!(counts(ada).await, (0, 0));
+    assert_history_counts_are_true(&app.store).await;
+    assert!(app
+        .store
+        .delete_draft_round(draft.id, Utc::now())
+        .await
+        .unwrap());
+    assert_history_counts_are_true(&app.store).await;
+
+    // Publishing counts everyone placed; Dee sits this one out.
+    let one = RoundBuilder::new()
+        .group(&[ada, bo, cy])
+        .published()
+        .create(&app.store, &trial)
+        .await;
+    assert_eq!(counts(ada).await, (1, 0));
+    assert_eq!(counts(dee).await, (0, 0));
+    RoundBuilder::new()
+        .group(&[ada, dee])
+        .published()
+        .create(&app.store, &trial)
+        .await;
+    assert_eq!(counts(ada).await, (2, 0));
+
+    // An answer counts once, however often it is changed.
+    let group = app.store.round_members(one.id).await.unwrap()[0].group_id;
+    for outcome in ["met", "not_yet", "met"] {
+        app.store
+            .upsert_feedback_answer(group, bo, outcome, Utc::now())
+            .await
+            .unwrap();
+    }
+    assert_eq!(counts(bo).await, (1, 1));
+    assert_eq!(counts(ada).await, (2, 0));
+    assert_history_counts_are_true(&app.store).await;
+
+    // The list's filters read the counts.
+    let query = |history| coffee_trials::store::participants::MemberQuery {
+        history: Some(history),
+        ..Default::default()
+    };
+    let names = |filter| {
+        let store = app.store.clone();
+        let trial_id = trial.id;
+        async move {
+            let mut names: Vec<String> = store
+                .list_members(trial_id, &query(filter))
+                .await
+                .unwrap()
+                .into_iter()
+                .map(|m| m.name)
+                .collect();
+            names.sort();
+            names
+        }
+    };
+    use coffee_trials::store::history::HistoryFilter;
+    assert!(names(HistoryFilter::NeverPaired).await.is_empty());
+    assert_eq!(
+        names(HistoryFilter::GaveFeedback).await,
+        ["Bo Brunel".to_string()]
+    );
+    assert_eq!(
+        names(HistoryFilter::PairedNoFeedback).await,
+        ["Ada Lovelace", "Cy Curie", "Dee Darwin"]
+    );
 }
