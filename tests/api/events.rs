@@ -1398,6 +1398,7 @@ async fn events_confirming_a_known_address_joins_its_history_and_do_not_pair_lis
             vec!["Ada Lovelace".to_string(), "Hedy Lamarr".to_string()],
             vec!["Alan Turing".to_string(), "Grace Hopper".to_string()],
         ]
-    ); // The sign-up's placements moved across with the history counts they carry.
+    );
+    // The sign-up's placements moved across with the history counts they carry.
     crate::person_history::assert_history_counts_are_true(&app.store).await;
 }

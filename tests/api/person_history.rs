@@ -3,8 +3,10 @@
 
 use chrono::{DateTime, Utc};
 use coffee_trials::domain::MembershipState;
+use coffee_trials::store::history::HistoryFilter;
 use coffee_trials::store::outbox::{enqueue, NewEmail};
-use coffee_trials::store::participants::add_member;
+use coffee_trials::store::participants::{add_member, MemberQuery};
+use coffee_trials::store::rounds::NewGroup;
 use coffee_trials::store::Store;
 use coffee_trials::web::dates::when;
 
@@ -539,18 +541,11 @@ async fn history_counts_follow_drafts_publishing_and_answers() {
         .group(&[cy, dee])
         .create(&app.store, &trial)
         .await;
-    let redrawn = [
-        coffee_trials::store::rounds::NewGroup {
-            membership_ids: vec![ada, cy],
-            reason: "drawn again".into(),
-            table_label: None,
-        },
-        coffee_trials::store::rounds::NewGroup {
-            membership_ids: vec![bo, dee],
-            reason: "drawn again".into(),
-            table_label: None,
-        },
-    ];
+    let redrawn = [vec![ada, cy], vec![bo, dee]].map(|membership_ids| NewGroup {
+        membership_ids,
+        reason: "drawn again".into(),
+        table_label: None,
+    });
     assert!(app
         .store
         .replace_draft_groups(draft.id, 2, &redrawn)
@@ -593,7 +588,7 @@ async fn history_counts_follow_drafts_publishing_and_answers() {
     assert_history_counts_are_true(&app.store).await;
 
     // The list's filters read the counts.
-    let query = |history| coffee_trials::store::participants::MemberQuery {
+    let query = |history| MemberQuery {
         history: Some(history),
         ..Default::default()
     };
@@ -612,7 +607,6 @@ async fn history_counts_follow_drafts_publishing_and_answers() {
             names
         }
     };
-    use coffee_trials::store::history::HistoryFilter;
     assert!(names(HistoryFilter::NeverPaired).await.is_empty());
     assert_eq!(
         names(HistoryFilter::GaveFeedback).await,
