@@ -17,6 +17,8 @@
 use std::collections::{BTreeMap, BTreeSet, HashMap};
 use std::fmt::Write;
 
+use serde::{Deserialize, Serialize};
+
 use crate::domain::GroupMeeting;
 pub use crate::domain::Outcome;
 
@@ -68,7 +70,7 @@ pub struct History {
 }
 
 /// What happened in one published round.
-#[derive(Clone, Debug, Default, PartialEq, Eq)]
+#[derive(Clone, Debug, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct RoundStats {
     pub number: i64,
     pub groups: i64,
@@ -116,7 +118,7 @@ impl Heatmap {
 }
 
 /// A note someone agreed to share, without their name.
-#[derive(Clone, Debug, PartialEq, Eq)]
+#[derive(Clone, Debug, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Takeaway {
     pub round: i64,
     pub text: String,
@@ -184,8 +186,9 @@ struct GroupFacts {
 
 /// One published round's share of the figures: everything that can be worked out from that
 /// round alone. The dashboard keeps these per round, so an answer about one round recomputes
-/// that round and then only adds the parts up ([`combine`]).
-#[derive(Clone, Debug, Default, PartialEq)]
+/// that round and then only adds the parts up ([`combine`]). Kept in the database too (as
+/// JSON, see `app::dashboard::FIGURES_FORMAT`), so a restart does not compute them again.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
 pub struct RoundPart {
     pub stats: RoundStats,
     /// The pairs who met in this round, each as (smaller id, larger id), sorted, no repeats.

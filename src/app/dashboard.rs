@@ -8,11 +8,15 @@
 //! finds the trial's version moved reads and computes again only the rounds whose version
 //! moved, then adds up the parts. The counts of people change with every sign-up and are one
 //! cheap query, so they are read afresh on every view and never cached.
+//!
+//! Each round's part is also stored in the database under its version (`round_figures`), so
+//! the first view after a restart, or on another instance, reads fifty parts back instead of
+//! 800,000 rows.
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};
 
 use crate::insight::{self, History, People, RoundPart, Stats};
-use crate::store::insight::RoundVersion;
+use crate::store::insight::{RoundVersion, StoredRoundFigures};
 use crate::store::trials::Trial;
 use crate::store::{Store, StoreError};
 
@@ -93,7 +97,14 @@ pub async fn stats(
     Ok(stats)
 }
 
-/// New figures at `version`, reusing the parts of rounds whose version has not moved.
+/// The layout and way of counting of the figures stored per round (`round_figures`). Raise it
+/// whenever [`RoundPart`] or [`insight::compute_round`] changes: rows of another format are
+/// then computed afresh instead of being read back.
+pub const FIGURES_FORMAT: i64 = 1;
+
+/// New figures at `version`, reusing the parts of rounds whose version has not moved: from
+/// memory, else from the database (stored by an earlier view, in this instance or another),
+/// else read and computed, then stored.
 async fn recompute(
     store: &Store,
     trial: &Trial,
@@ -105,8 +116,37 @@ async fn recompute(
     let published: Vec<RoundVersion> = rounds.iter().copied().filter(|r| r.published).collect();
     let draft_rounds = (rounds.len() - published.len()) as i64;
     parts.retain(|id, (v, _)| published.iter().any(|r| r.id == *id && r.version == *v));
+    let missing: Vec<RoundVersion> = published
+        .iter()
+        .copied()
+        .filter(|r| !parts.contains_key(&r.id))
+        .collect();
+    let mut stored = Vec::new();
+    for r in &missing {
+        if let Some(s) = store.stored_round_figures(r.id).await? {
+            if s.version == r.version && s.format == FIGURES_FORMAT {
+                stored.push(s);
+            }
+        }
+    }
+    // Parsing fifty rounds' JSON takes tens of milliseconds: off the serving threads too.
+    let read_back = off_the_serving_threads(move || {
+        stored
+            .into_iter()
+            .filter_map(|s| match serde_json::from_str::<RoundPart>(&s.part) {
+                Ok(part) => Some((s.round_id, (s.version, Arc::new(part)))),
+                Err(e) => {
+                    tracing::warn!(round = s.round_id, error = %e,
+                        "stored figures of a round are unreadable; computing them again");
+                    None
+                }
+            })
+            .collect::<Vec<_>>()
+    })
+    .await?;
+    parts.extend(read_back);
     let mut stale = Vec::new();
-    for r in published.iter().filter(|r| !parts.contains_key(&r.id)) {
+    for r in missing.iter().filter(|r| !parts.contains_key(&r.id)) {
         stale.push((
             r.id,
             r.version,
@@ -119,11 +159,22 @@ async fn recompute(
         .into_iter()
         .map(str::to_string)
         .collect();
-    // Tens of milliseconds for one round of 10,000 people, seconds for fifty: off the thread
-    // that serves other requests.
-    let work = tokio::task::spawn_blocking(move || {
+    // Tens of milliseconds for one round of 10,000 people, seconds for fifty.
+    let (parts, stats, to_store) = off_the_serving_threads(move || {
+        let mut to_store = Vec::with_capacity(stale.len());
         for (id, round_version, history) in stale {
             let part = insight::compute_round(&history);
+            match serde_json::to_string(&part) {
+                Ok(json) => to_store.push(StoredRoundFigures {
+                    round_id: id,
+                    version: round_version,
+                    format: FIGURES_FORMAT,
+                    part: json,
+                }),
+                Err(e) => {
+                    tracing::warn!(round = id, error = %e, "a round's figures cannot be stored")
+                }
+            }
             parts.insert(id, (round_version, Arc::new(part)));
         }
         let stats = insight::combine(
@@ -133,18 +184,32 @@ async fn recompute(
             parts.values().map(|(_, p)| p.as_ref()),
             &values,
         );
-        (parts, stats)
-    });
-    let (parts, stats) = match work.await {
-        Ok(done) => done,
-        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
-        // Only when the runtime is shutting down.
-        Err(_) => return Err(StoreError::Sql(sqlx::Error::WorkerCrashed)),
-    };
+        (parts, stats, to_store)
+    })
+    .await?;
+    // Kept for speed only: a failure to store costs the next restart a computation, so it is
+    // logged and the page is still shown.
+    if !to_store.is_empty() {
+        if let Err(e) = store.save_round_figures(&to_store).await {
+            tracing::warn!(error = %e, "the dashboard's figures were not stored");
+        }
+    }
     Ok(Cached {
         version,
         attribute_values: trial.attribute_values.clone(),
         stats: Arc::new(stats),
         parts,
     })
+}
+
+/// Runs CPU-bound work on tokio's blocking threads, so other requests are served meanwhile.
+async fn off_the_serving_threads<T: Send + 'static>(
+    work: impl FnOnce() -> T + Send + 'static,
+) -> Result<T, StoreError> {
+    match tokio::task::spawn_blocking(work).await {
+        Ok(done) => Ok(done),
+        Err(e) if e.is_panic() => std::panic::resume_unwind(e.into_panic()),
+        // Only when the runtime is shutting down.
+        Err(_) => Err(StoreError::Sql(sqlx::Error::WorkerCrashed)),
+    }
 }

@@ -119,6 +119,16 @@ pub struct RoundVersion {
     pub version: i64,
 }
 
+/// One published round's figures as stored in the database: `part` is its
+/// [`crate::insight::RoundPart`] in the layout `format` names, computed at `version`.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct StoredRoundFigures {
+    pub round_id: i64,
+    pub version: i64,
+    pub format: i64,
+    pub part: String,
+}
+
 impl Store {
     /// Everyone in every group of the trial's published rounds, by round, group and name.
     pub async fn pairing_rows(&self, trial_id: i64) -> Result<Vec<PairingRow>, StoreError> {
@@ -295,6 +305,55 @@ impl Store {
             answers: answers.into_iter().map(|row| answer(number, row)).collect(),
             met_pairs,
         })
+    }
+
+    /// One round's figures as a service stored them (migration 0081), if any are stored.
+    pub async fn stored_round_figures(
+        &self,
+        round_id: i64,
+    ) -> Result<Option<StoredRoundFigures>, StoreError> {
+        let row: Option<(i64, i64, String)> =
+            sqlx::query_as("SELECT version, format, part FROM round_figures WHERE round_id = $1")
+                .bind(round_id)
+                .fetch_optional(self.pool())
+                .await?;
+        Ok(row.map(|(version, format, part)| StoredRoundFigures {
+            round_id,
+            version,
+            format,
+            part,
+        }))
+    }
+
+    /// Stores rounds' figures, in one transaction. A round's row is only written while
+    /// `version` is still the round's version: figures computed from rows that changed
+    /// meanwhile (the change deleted the stored ones, see 0081) are not put back. Returns how
+    /// many were written.
+    pub async fn save_round_figures(
+        &self,
+        figures: &[StoredRoundFigures],
+    ) -> Result<u64, StoreError> {
+        let mut tx = self.writer().begin().await?;
+        let mut written = 0;
+        for f in figures {
+            written += sqlx::query(
+                "INSERT INTO round_figures (round_id, version, format, part) \
+                 SELECT $1, $2, $3, $4 WHERE EXISTS (SELECT 1 FROM rounds WHERE id = $1) \
+                   AND $2 = (SELECT COALESCE(MAX(version), 0) FROM round_versions \
+                     WHERE round_id = $1) \
+                 ON CONFLICT (round_id) DO UPDATE SET version = excluded.version, \
+                   format = excluded.format, part = excluded.part",
+            )
+            .bind(f.round_id)
+            .bind(f.version)
+            .bind(f.format)
+            .bind(&f.part)
+            .execute(&mut *tx)
+            .await?
+            .rows_affected();
+        }
+        tx.commit().await?;
+        Ok(written)
     }
 
     /// Every member of the trial with their grouping value now.

@@ -3,7 +3,10 @@
 //! figures depend on moves the trial's version in the same transaction, so the page is never
 //! stale, whichever way the change was written; and the counts of people are always current.
 use chrono::Utc;
+use coffee_trials::app::dashboard::{self, stats, DashboardCache, FIGURES_FORMAT};
 use coffee_trials::domain::MembershipState;
+use coffee_trials::insight::{self, Stats};
+use coffee_trials::store::insight::StoredRoundFigures;
 use coffee_trials::store::trials::Trial;
 
 use crate::builders::{PersonBuilder, RoundBuilder, TrialBuilder};
@@ -186,6 +189,12 @@ async fn versions_belong_to_one_trial() {
     assert!(app.store.trial_version(other.id).await.unwrap() > theirs);
 }
 
+/// The figures computed from the trial's whole history at once, with no cache of any kind.
+async fn from_scratch(app: &TestApp, trial: &Trial) -> Stats {
+    let history = dashboard::history(&app.store, trial).await.unwrap();
+    insight::compute(&history)
+}
+
 /// The version of each round's figures, by round number.
 async fn round_versions(app: &TestApp, trial: &Trial) -> Vec<(i64, i64)> {
     app.store
@@ -199,7 +208,6 @@ async fn round_versions(app: &TestApp, trial: &Trial) -> Vec<(i64, i64)> {
 
 #[tokio::test]
 async fn an_answer_recomputes_its_own_round_and_the_sum_matches_a_fresh_computation() {
-    use coffee_trials::app::dashboard::{stats, DashboardCache};
     let f = fixture().await;
     let (app, p) = (&f.app, &f.people);
     let first = RoundBuilder::new()
@@ -228,8 +236,8 @@ async fn an_answer_recomputes_its_own_round_and_the_sum_matches_a_fresh_computat
     assert!(after[1].1 > before[1].1, "round 2's version moves");
 
     // Changes to both rounds, each followed by a view through the same cache, which
-    // recomputes only the rounds that moved; each time the sum must equal the figures of a
-    // cache that starts empty.
+    // recomputes only the rounds that moved; each time the sum must equal the figures
+    // computed from the whole history at once.
     let g1 = groups(app, first.id).await;
     let steps: Vec<(i64, i64, &str)> = vec![
         (g1[0], p[0], "met"),
@@ -244,13 +252,195 @@ async fn an_answer_recomputes_its_own_round_and_the_sum_matches_a_fresh_computat
             .await
             .unwrap();
         let kept = stats(&app.store, &cache, &f.trial).await.unwrap();
-        let fresh = stats(&app.store, &DashboardCache::new(), &f.trial)
-            .await
-            .unwrap();
-        assert_eq!(kept, fresh, "after {outcome} in group {group}");
+        assert_eq!(
+            kept,
+            from_scratch(app, &f.trial).await,
+            "after {outcome} in group {group}"
+        );
     }
     let last = stats(&app.store, &cache, &f.trial).await.unwrap();
     // Round 1: 0-1 and 2-3 met; round 2: "some met" without named pairs adds nothing.
     assert_eq!(last.connections, 2);
     assert_eq!(last.rounds.len(), 2);
+}
+
+/// Rewrites a round's stored figures, as a damaged or foreign row would look.
+async fn overwrite_stored_figures(app: &TestApp, round_id: i64, format: i64, part: &str) {
+    sqlx::query("UPDATE round_figures SET format = $1, part = $2 WHERE round_id = $3")
+        .bind(format)
+        .bind(part)
+        .bind(round_id)
+        .execute(app.store.pool())
+        .await
+        .unwrap();
+}
+
+async fn current_round_version(app: &TestApp, trial: &Trial, round_id: i64) -> i64 {
+    let rounds = app.store.round_versions(trial.id).await.unwrap();
+    rounds.iter().find(|r| r.id == round_id).unwrap().version
+}
+
+#[tokio::test]
+async fn a_restart_reads_each_rounds_figures_back_but_never_stale_or_unreadable_ones() {
+    let f = fixture().await;
+    let (app, p) = (&f.app, &f.people);
+    let first = RoundBuilder::new()
+        .group(&[p[0], p[1]])
+        .group(&[p[2], p[3]])
+        .published()
+        .create(&app.store, &f.trial)
+        .await;
+    let second = RoundBuilder::new()
+        .group(&[p[0], p[3]])
+        .group(&[p[1], p[2]])
+        .published()
+        .create(&app.store, &f.trial)
+        .await;
+    let g1 = groups(app, first.id).await;
+    let g2 = groups(app, second.id).await;
+    for (group, who) in [(g1[0], p[0]), (g2[1], p[2])] {
+        app.store
+            .upsert_feedback_answer(group, who, "met", Utc::now())
+            .await
+            .unwrap();
+    }
+    let truth = from_scratch(app, &f.trial).await;
+    assert_eq!(truth.connections, 2);
+
+    // The first view stores each round's part under the round's current version.
+    let viewed = stats(&app.store, &DashboardCache::new(), &f.trial)
+        .await
+        .unwrap();
+    assert_eq!(viewed, truth);
+    for round in [&first, &second] {
+        let stored = app.store.stored_round_figures(round.id).await.unwrap();
+        let stored = stored.expect("a viewed round's figures are stored");
+        assert_eq!(
+            stored.version,
+            current_round_version(app, &f.trial, round.id).await
+        );
+        assert_eq!(stored.format, FIGURES_FORMAT);
+    }
+
+    // A restart (a new, empty cache) reads the stored parts back instead of computing them:
+    // a stored part altered by hand shows through.
+    let stored = app.store.stored_round_figures(first.id).await.unwrap();
+    let mut part: serde_json::Value = serde_json::from_str(&stored.unwrap().part).unwrap();
+    part["stats"]["groups"] = serde_json::json!(99);
+    overwrite_stored_figures(app, first.id, FIGURES_FORMAT, &part.to_string()).await;
+    let restarted = stats(&app.store, &DashboardCache::new(), &f.trial)
+        .await
+        .unwrap();
+    assert_eq!(restarted.rounds[0].groups, 99);
+    assert_eq!(restarted.rounds[1], truth.rounds[1]);
+
+    // An answer about round 1 deletes its stored part in the same transaction; the next
+    // restart computes it afresh and stores it under the new version.
+    app.store
+        .upsert_feedback_answer(g1[1], p[3], "could_not_meet", Utc::now())
+        .await
+        .unwrap();
+    assert_eq!(
+        app.store.stored_round_figures(first.id).await.unwrap(),
+        None
+    );
+    let truth = from_scratch(app, &f.trial).await;
+    assert_eq!(truth.rounds[0].did_not_meet, 1);
+    let restarted = stats(&app.store, &DashboardCache::new(), &f.trial)
+        .await
+        .unwrap();
+    assert_eq!(restarted, truth);
+    let stored = app.store.stored_round_figures(first.id).await.unwrap();
+    assert_eq!(
+        stored.map(|s| s.version),
+        Some(current_round_version(app, &f.trial, first.id).await)
+    );
+
+    // A part of another format, or one that cannot be read, is computed afresh and replaced.
+    for (format, text) in [(FIGURES_FORMAT + 1, "{}"), (FIGURES_FORMAT, "{not json")] {
+        overwrite_stored_figures(app, second.id, format, text).await;
+        let restarted = stats(&app.store, &DashboardCache::new(), &f.trial)
+            .await
+            .unwrap();
+        assert_eq!(
+            restarted, truth,
+            "with a stored part of format {format}: {text}"
+        );
+        let stored = app.store.stored_round_figures(second.id).await.unwrap();
+        let stored = stored.expect("stored again");
+        assert_eq!(stored.format, FIGURES_FORMAT);
+        serde_json::from_str::<insight::RoundPart>(&stored.part).unwrap();
+    }
+}
+
+#[tokio::test]
+async fn figures_are_stored_only_under_the_rounds_current_version_and_go_with_the_round() {
+    let f = fixture().await;
+    let (app, p) = (&f.app, &f.people);
+    let round = RoundBuilder::new()
+        .group(&[p[0], p[1]])
+        .published()
+        .create(&app.store, &f.trial)
+        .await;
+    let figures = |version: i64| StoredRoundFigures {
+        round_id: round.id,
+        version,
+        format: FIGURES_FORMAT,
+        part: "{}".into(),
+    };
+    let before = current_round_version(app, &f.trial, round.id).await;
+    // Figures computed before an answer arrived are refused once the answer is committed.
+    let g = groups(app, round.id).await;
+    app.store
+        .upsert_feedback_answer(g[0], p[0], "met", Utc::now())
+        .await
+        .unwrap();
+    let now = current_round_version(app, &f.trial, round.id).await;
+    assert!(now > before);
+    assert_eq!(
+        app.store
+            .save_round_figures(&[figures(before)])
+            .await
+            .unwrap(),
+        0
+    );
+    assert_eq!(
+        app.store.stored_round_figures(round.id).await.unwrap(),
+        None
+    );
+    assert_eq!(
+        app.store.save_round_figures(&[figures(now)]).await.unwrap(),
+        1
+    );
+    assert_eq!(
+        app.store.stored_round_figures(round.id).await.unwrap(),
+        Some(figures(now))
+    );
+
+    // A discarded draft takes its stored figures with it.
+    let draft = RoundBuilder::new()
+        .group(&[p[2], p[3]])
+        .create(&app.store, &f.trial)
+        .await;
+    let draft_version = current_round_version(app, &f.trial, draft.id).await;
+    let stored = StoredRoundFigures {
+        round_id: draft.id,
+        ..figures(draft_version)
+    };
+    assert_eq!(app.store.save_round_figures(&[stored]).await.unwrap(), 1);
+    assert!(app
+        .store
+        .delete_draft_round(draft.id, Utc::now())
+        .await
+        .unwrap());
+    assert_eq!(
+        app.store.stored_round_figures(draft.id).await.unwrap(),
+        None
+    );
+    // A round that no longer exists is not stored at all.
+    let gone = StoredRoundFigures {
+        round_id: draft.id,
+        ..figures(draft_version)
+    };
+    assert_eq!(app.store.save_round_figures(&[gone]).await.unwrap(), 0);
 }
