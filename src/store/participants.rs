@@ -214,6 +214,32 @@ pub struct MemberQuery {
     pub offset: i64,
 }
 
+impl MemberQuery {
+    /// ` WHERE ...` for the filters in use, with the trial as `$1` and the returned strings as
+    /// `$2`, `$3`, ... in order. Filters not in use are left out of the text rather than
+    /// written as `($2 IS NULL OR ...)`: PostgreSQL plans a prepared statement for any value
+    /// after five runs, and for the whole trial it then guessed one row and probed 10,000
+    /// memberships one at a time (22 ms instead of 5). Each combination of filters is its own
+    /// statement, planned for what it asks.
+    pub(crate) fn filter(&self) -> (String, Vec<String>) {
+        let mut sql = String::from(" WHERE m.trial_id = $1");
+        let mut values = Vec::new();
+        if let Some(search) = &self.search {
+            values.push(super::search::like_pattern(search));
+            sql += &format!(" AND p.search_key LIKE ${} ESCAPE '\\'", values.len() + 1);
+        }
+        if let Some(state) = self.state {
+            values.push(state.as_str().to_string());
+            sql += &format!(" AND m.state = ${}", values.len() + 1);
+        }
+        if self.needs_attention {
+            sql += " AND p.needs_attention IS NOT NULL";
+        }
+        sql += &super::history::history_condition(self.history);
+        (sql, values)
+    }
+}
+
 impl Store {
     pub async fn find_member(
         &self,
@@ -239,27 +265,30 @@ impl Store {
             .await?)
     }
 
+    /// One page of the trial's people matching `q`, by name. The page's ids are chosen first
+    /// from the two narrow columns the order needs, then only those rows are read in full:
+    /// sorting 10,000 whole rows to keep 50 took twice as long on PostgreSQL.
     pub async fn list_members(
         &self,
         trial_id: i64,
         q: &MemberQuery,
     ) -> Result<Vec<Member>, StoreError> {
-        let pattern = q.search.as_deref().map(super::search::like_pattern);
+        let (filter, values) = q.filter();
+        let limit = values.len() + 2;
         let sql = format!(
-            "{MEMBER_SELECT} WHERE m.trial_id = $1 \
-             AND ($2 IS NULL OR p.search_key LIKE $2 ESCAPE '\\') \
-             AND ($3 IS NULL OR m.state = $3) \
-             AND ($6 = 0 OR p.needs_attention IS NOT NULL){} \
-             ORDER BY LOWER(p.name), m.id LIMIT $4 OFFSET $5",
-            super::history::history_condition(q.history)
+            "{MEMBER_SELECT} JOIN (SELECT m.id FROM memberships m \
+               JOIN participants p ON p.id = m.participant_id{filter} \
+               ORDER BY LOWER(p.name), m.id LIMIT ${limit} OFFSET ${}) page ON page.id = m.id \
+             ORDER BY LOWER(p.name), m.id",
+            limit + 1
         );
-        Ok(sqlx::query_as(&sql)
-            .bind(trial_id)
-            .bind(pattern)
-            .bind(q.state.map(|s| s.as_str()))
+        let mut query = sqlx::query_as(&sql).bind(trial_id);
+        for value in &values {
+            query = query.bind(value.as_str());
+        }
+        Ok(query
             .bind(if q.limit > 0 { q.limit } else { i64::MAX })
             .bind(q.offset.max(0))
-            .bind(i64::from(q.needs_attention))
             .fetch_all(self.pool())
             .await?)
     }

@@ -139,21 +139,13 @@ impl Store {
         state: Option<MembershipState>,
         needs_attention: bool,
     ) -> Result<i64, StoreError> {
-        let pattern = search.map(super::search::like_pattern);
-        let (n,): (i64,) = sqlx::query_as(
-            "SELECT COUNT(*) FROM memberships m JOIN participants p ON p.id = m.participant_id \
-             WHERE m.trial_id = $1 \
-             AND ($2 IS NULL OR p.search_key LIKE $2 ESCAPE '\\') \
-             AND ($3 IS NULL OR m.state = $3) \
-             AND ($4 = 0 OR p.needs_attention IS NOT NULL)",
-        )
-        .bind(trial_id)
-        .bind(pattern)
-        .bind(state.map(|s| s.as_str()))
-        .bind(i64::from(needs_attention))
-        .fetch_one(self.pool())
-        .await?;
-        Ok(n)
+        let q = MemberQuery {
+            search: search.map(str::to_string),
+            state,
+            needs_attention,
+            ..MemberQuery::default()
+        };
+        self.count_member_query(trial_id, &q).await
     }
 
     /// How many of a trial's people match every filter of the query (paging aside).
@@ -162,22 +154,16 @@ impl Store {
         trial_id: i64,
         q: &MemberQuery,
     ) -> Result<i64, StoreError> {
-        let pattern = q.search.as_deref().map(super::search::like_pattern);
+        let (filter, values) = q.filter();
         let sql = format!(
-            "SELECT COUNT(*) FROM memberships m JOIN participants p ON p.id = m.participant_id \
-             WHERE m.trial_id = $1 \
-             AND ($2 IS NULL OR p.search_key LIKE $2 ESCAPE '\\') \
-             AND ($3 IS NULL OR m.state = $3) \
-             AND ($4 = 0 OR p.needs_attention IS NOT NULL){}",
-            super::history::history_condition(q.history)
+            "SELECT COUNT(*) FROM memberships m JOIN participants p ON p.id = m.participant_id\
+             {filter}"
         );
-        let (n,): (i64,) = sqlx::query_as(&sql)
-            .bind(trial_id)
-            .bind(pattern)
-            .bind(q.state.map(|s| s.as_str()))
-            .bind(i64::from(q.needs_attention))
-            .fetch_one(self.pool())
-            .await?;
+        let mut query = sqlx::query_as(&sql).bind(trial_id);
+        for value in &values {
+            query = query.bind(value.as_str());
+        }
+        let (n,): (i64,) = query.fetch_one(self.pool()).await?;
         Ok(n)
     }
 
