@@ -7,6 +7,7 @@ use coffee_trials::app::dashboard::{self, stats, DashboardCache, FIGURES_FORMAT}
 use coffee_trials::domain::MembershipState;
 use coffee_trials::insight::{self, Stats};
 use coffee_trials::store::insight::StoredRoundFigures;
+use coffee_trials::store::rounds::Round;
 use coffee_trials::store::trials::Trial;
 
 use crate::builders::{PersonBuilder, RoundBuilder, TrialBuilder};
@@ -195,6 +196,22 @@ async fn from_scratch(app: &TestApp, trial: &Trial) -> Stats {
     insight::compute(&history)
 }
 
+/// A published round of the fixture's trial with these groups.
+async fn published(app: &TestApp, trial: &Trial, groups: &[&[i64]]) -> Round {
+    let mut round = RoundBuilder::new();
+    for group in groups {
+        round = round.group(group);
+    }
+    round.published().create(&app.store, trial).await
+}
+
+/// The figures as the first view of a restarted service sees them: nothing in memory.
+async fn view_after_restart(app: &TestApp, trial: &Trial) -> Stats {
+    stats(&app.store, &DashboardCache::new(), trial)
+        .await
+        .unwrap()
+}
+
 /// The version of each round's figures, by round number.
 async fn round_versions(app: &TestApp, trial: &Trial) -> Vec<(i64, i64)> {
     app.store
@@ -210,18 +227,8 @@ async fn round_versions(app: &TestApp, trial: &Trial) -> Vec<(i64, i64)> {
 async fn an_answer_recomputes_its_own_round_and_the_sum_matches_a_fresh_computation() {
     let f = fixture().await;
     let (app, p) = (&f.app, &f.people);
-    let first = RoundBuilder::new()
-        .group(&[p[0], p[1]])
-        .group(&[p[2], p[3]])
-        .published()
-        .create(&app.store, &f.trial)
-        .await;
-    let second = RoundBuilder::new()
-        .group(&[p[0], p[2], p[3]])
-        .group(&[p[1]])
-        .published()
-        .create(&app.store, &f.trial)
-        .await;
+    let first = published(app, &f.trial, &[&[p[0], p[1]], &[p[2], p[3]]]).await;
+    let second = published(app, &f.trial, &[&[p[0], p[2], p[3]], &[p[1]]]).await;
     let cache = DashboardCache::new();
     stats(&app.store, &cache, &f.trial).await.unwrap();
 
@@ -284,18 +291,8 @@ async fn current_round_version(app: &TestApp, trial: &Trial, round_id: i64) -> i
 async fn a_restart_reads_each_rounds_figures_back_but_never_stale_or_unreadable_ones() {
     let f = fixture().await;
     let (app, p) = (&f.app, &f.people);
-    let first = RoundBuilder::new()
-        .group(&[p[0], p[1]])
-        .group(&[p[2], p[3]])
-        .published()
-        .create(&app.store, &f.trial)
-        .await;
-    let second = RoundBuilder::new()
-        .group(&[p[0], p[3]])
-        .group(&[p[1], p[2]])
-        .published()
-        .create(&app.store, &f.trial)
-        .await;
+    let first = published(app, &f.trial, &[&[p[0], p[1]], &[p[2], p[3]]]).await;
+    let second = published(app, &f.trial, &[&[p[0], p[3]], &[p[1], p[2]]]).await;
     let g1 = groups(app, first.id).await;
     let g2 = groups(app, second.id).await;
     for (group, who) in [(g1[0], p[0]), (g2[1], p[2])] {
@@ -308,9 +305,7 @@ async fn a_restart_reads_each_rounds_figures_back_but_never_stale_or_unreadable_
     assert_eq!(truth.connections, 2);
 
     // The first view stores each round's part under the round's current version.
-    let viewed = stats(&app.store, &DashboardCache::new(), &f.trial)
-        .await
-        .unwrap();
+    let viewed = view_after_restart(app, &f.trial).await;
     assert_eq!(viewed, truth);
     for round in [&first, &second] {
         let stored = app.store.stored_round_figures(round.id).await.unwrap();
@@ -328,9 +323,7 @@ async fn a_restart_reads_each_rounds_figures_back_but_never_stale_or_unreadable_
     let mut part: serde_json::Value = serde_json::from_str(&stored.unwrap().part).unwrap();
     part["stats"]["groups"] = serde_json::json!(99);
     overwrite_stored_figures(app, first.id, FIGURES_FORMAT, &part.to_string()).await;
-    let restarted = stats(&app.store, &DashboardCache::new(), &f.trial)
-        .await
-        .unwrap();
+    let restarted = view_after_restart(app, &f.trial).await;
     assert_eq!(restarted.rounds[0].groups, 99);
     assert_eq!(restarted.rounds[1], truth.rounds[1]);
 
@@ -346,9 +339,7 @@ async fn a_restart_reads_each_rounds_figures_back_but_never_stale_or_unreadable_
     );
     let truth = from_scratch(app, &f.trial).await;
     assert_eq!(truth.rounds[0].did_not_meet, 1);
-    let restarted = stats(&app.store, &DashboardCache::new(), &f.trial)
-        .await
-        .unwrap();
+    let restarted = view_after_restart(app, &f.trial).await;
     assert_eq!(restarted, truth);
     let stored = app.store.stored_round_figures(first.id).await.unwrap();
     assert_eq!(
@@ -359,9 +350,7 @@ async fn a_restart_reads_each_rounds_figures_back_but_never_stale_or_unreadable_
     // A part of another format, or one that cannot be read, is computed afresh and replaced.
     for (format, text) in [(FIGURES_FORMAT + 1, "{}"), (FIGURES_FORMAT, "{not json")] {
         overwrite_stored_figures(app, second.id, format, text).await;
-        let restarted = stats(&app.store, &DashboardCache::new(), &f.trial)
-            .await
-            .unwrap();
+        let restarted = view_after_restart(app, &f.trial).await;
         assert_eq!(
             restarted, truth,
             "with a stored part of format {format}: {text}"
@@ -377,11 +366,7 @@ async fn a_restart_reads_each_rounds_figures_back_but_never_stale_or_unreadable_
 async fn figures_are_stored_only_under_the_rounds_current_version_and_go_with_the_round() {
     let f = fixture().await;
     let (app, p) = (&f.app, &f.people);
-    let round = RoundBuilder::new()
-        .group(&[p[0], p[1]])
-        .published()
-        .create(&app.store, &f.trial)
-        .await;
+    let round = published(app, &f.trial, &[&[p[0], p[1]]]).await;
     let figures = |version: i64| StoredRoundFigures {
         round_id: round.id,
         version,
