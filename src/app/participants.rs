@@ -190,6 +190,12 @@ impl PreparedSignUp {
         links
     }
 
+    /// The email of the usual case, a new pending membership of a person stored under the
+    /// name typed; without its person, whom the database numbers.
+    pub fn usual_email(&self) -> &NewEmail {
+        &self.new_person_email
+    }
+
     /// The email for a membership found in `state`, whose person is stored as `name`: the
     /// prepared one in the usual case, else one written for what was found.
     pub fn email_for(

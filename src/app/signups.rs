@@ -22,13 +22,14 @@ use std::sync::Arc;
 use std::time::{Duration, Instant};
 
 use chrono::{DateTime, Utc};
+use sqlx::{Any, Transaction};
 use tokio::sync::{mpsc, oneshot, Mutex};
 
 use crate::app::limits::{self, Decision, RateLimits};
 use crate::app::participants::{self, ParticipantError, PreparedSignUp};
-use crate::domain::ParticipantDetails;
+use crate::domain::{MembershipState, ParticipantDetails};
 use crate::mail::foreground::Foreground;
-use crate::store::signup_batch::{self, NewSignUp};
+use crate::store::signup_batch::{self, Landed, NewSignUp, UsualSignUp};
 use crate::store::trials::{self, Trial};
 use crate::store::{Backend, Store, StoreError};
 
@@ -307,6 +308,7 @@ async fn guarded(
 /// Requests are taken in order, so two requests on one key see the counts one after another,
 /// as if written one by one.
 async fn write(store: &Store, jobs: &[Job]) -> Result<Vec<Decision>, ParticipantError> {
+    let backend = store.backend();
     let mut tx = store.writer().begin().await?;
     let mut decisions = vec![Decision::Allow; jobs.len()];
     let stages = jobs.iter().map(|j| j.limits.len()).max().unwrap_or(0);
@@ -358,29 +360,81 @@ async fn write(store: &Store, jobs: &[Job]) -> Result<Vec<Decision>, Participant
         .filter(|(_, d)| **d == Decision::Allow)
         .filter_map(|(job, _)| job.sign_up.as_ref())
         .collect();
-    if let Some(first) = allowed.first() {
-        let now = first.now();
-        let new: Vec<NewSignUp> = allowed
-            .iter()
-            .map(|s| NewSignUp {
-                trial_id: s.trial_id(),
-                details: s.details(),
-            })
-            .collect();
-        let landed = signup_batch::add_members(&mut tx, &new, now).await?;
-        let mut links = Vec::new();
-        let mut emails = Vec::new();
-        for (s, l) in allowed.iter().zip(landed) {
-            for (purpose, hash, expires) in s.links_for(l.state) {
-                links.push((l.membership_id, purpose, hash, expires));
-            }
-            emails.push(s.email_for(l.state, l.name, l.participant_id)?);
-        }
-        signup_batch::insert_link_tokens(&mut tx, now, &links).await?;
-        signup_batch::enqueue(&mut tx, &emails, first.message_domain(), now).await?;
-    }
+    record(&mut tx, backend, &allowed).await?;
     tx.commit().await?;
     Ok(decisions)
+}
+
+/// Writes sign-ups whose limits allowed them in one transaction, as a writer does with a
+/// batch (without counting any limit). Whatever a batch holds, it comes out as the same
+/// sign-ups written one after another would; the tests hold the two side by side.
+pub async fn record_together(
+    store: &Store,
+    sign_ups: &[PreparedSignUp],
+) -> Result<(), ParticipantError> {
+    let mut tx = store.writer().begin().await?;
+    let all: Vec<&PreparedSignUp> = sign_ups.iter().collect();
+    record(&mut tx, store.backend(), &all).await?;
+    tx.commit().await?;
+    Ok(())
+}
+
+/// The people, memberships, links and emails of the sign-ups in `allowed`, in their order.
+async fn record(
+    tx: &mut Transaction<'_, Any>,
+    backend: &Backend,
+    allowed: &[&PreparedSignUp],
+) -> Result<(), ParticipantError> {
+    let Some(first) = allowed.first() else {
+        return Ok(());
+    };
+    let now = first.now();
+    let new: Vec<NewSignUp> = allowed
+        .iter()
+        .map(|s| NewSignUp {
+            trial_id: s.trial_id(),
+            details: s.details(),
+        })
+        .collect();
+    // On PostgreSQL one statement writes the usual sign-ups in full; the rest (and every
+    // sign-up on SQLite) get their links and email from what they found.
+    let landed: Vec<(Landed, bool)> = match backend {
+        Backend::Postgres => {
+            let usual: Vec<UsualSignUp> = allowed
+                .iter()
+                .zip(new)
+                .map(|(s, sign_up)| UsualSignUp {
+                    sign_up,
+                    links: s.links_for(MembershipState::Pending),
+                    email: s.usual_email(),
+                })
+                .collect();
+            signup_batch::add_usual_sign_ups(tx, &usual, first.message_domain(), now)
+                .await?
+                .into_iter()
+                .map(|w| (w.landed, w.complete))
+                .collect()
+        }
+        Backend::Sqlite => signup_batch::add_members(tx, &new, now)
+            .await?
+            .into_iter()
+            .map(|l| (l, false))
+            .collect(),
+    };
+    let mut links = Vec::new();
+    let mut emails = Vec::new();
+    for (s, (l, complete)) in allowed.iter().zip(landed) {
+        if complete {
+            continue;
+        }
+        for (purpose, hash, expires) in s.links_for(l.state) {
+            links.push((l.membership_id, purpose, hash, expires));
+        }
+        emails.push(s.email_for(l.state, l.name, l.participant_id)?);
+    }
+    signup_batch::insert_link_tokens(tx, now, &links).await?;
+    signup_batch::enqueue(tx, &emails, first.message_domain(), now).await?;
+    Ok(())
 }
 
 #[cfg(test)]

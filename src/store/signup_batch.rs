@@ -315,9 +315,8 @@ pub async fn enqueue(
     );
     let mut query = sqlx::query(&sql).bind(to_db(now));
     for email in emails {
-        let message_id = format!("<{}@{}>", &crate::tokens::new_token()[..32], message_domain);
         query = query
-            .bind(message_id)
+            .bind(new_message_id(message_domain))
             .bind(email.template)
             .bind(&email.to_address)
             .bind(email.participant_id)
@@ -330,4 +329,172 @@ pub async fn enqueue(
     }
     query.execute(&mut **tx).await?;
     Ok(())
+}
+
+fn new_message_id(message_domain: &str) -> String {
+    format!("<{}@{}>", &crate::tokens::new_token()[..32], message_domain)
+}
+
+/// A sign-up of a batch with what it writes in the usual case, a new pending membership of a
+/// person stored under the name typed: its links, as (purpose, hash, expiry), and its email.
+pub struct UsualSignUp<'a> {
+    pub sign_up: NewSignUp<'a>,
+    pub links: Vec<(LinkPurpose, &'a str, DateTime<Utc>)>,
+    pub email: &'a NewEmail,
+}
+
+/// Where a sign-up of [`add_usual_sign_ups`] landed, and whether its links and email were
+/// written with it.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Written {
+    pub landed: Landed,
+    pub complete: bool,
+}
+
+/// PostgreSQL only: the people, pending memberships, links and emails of a batch in one
+/// statement, where `add_members`, `insert_link_tokens` and `enqueue` take four. Each round
+/// trip costs both processes a wake-up and the server an executor start, and under a crowd
+/// of sign-ups those were most of PostgreSQL's work besides the inserts themselves. The rows
+/// go as three JSON arrays, so the statement's text is the same whatever the batch's size:
+/// each connection parses and plans it once, where a `VALUES` list with a parameter per
+/// field would be a new statement, planned again, for every size.
+///
+/// A sign-up that finds its membership there already, or its person under another name, is
+/// landed but not complete: its links and email depend on what was found, so the caller
+/// writes them. Every sign-up finds what the ones before it in the batch wrote, as with
+/// `add_members`. (SQLite has no `INSERT` inside `WITH`; in process, its round trips are
+/// cheap anyway.)
+pub async fn add_usual_sign_ups(
+    tx: &mut Transaction<'_, Any>,
+    sign_ups: &[UsualSignUp<'_>],
+    message_domain: &str,
+    now: DateTime<Utc>,
+) -> Result<Vec<Written>, StoreError> {
+    if sign_ups.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut input = Vec::with_capacity(sign_ups.len());
+    let mut links = Vec::with_capacity(sign_ups.len() * 3);
+    let mut mail = Vec::with_capacity(sign_ups.len());
+    for (n, s) in sign_ups.iter().enumerate() {
+        let d = s.sign_up.details;
+        input.push(serde_json::json!({
+            "n": n,
+            "person_public_id": new_public_id(),
+            "email": d.email.as_str(),
+            "name": d.name.as_str(),
+            "search_key": search_key(d.name.as_str(), Some(d.email.as_str())),
+            "member_public_id": new_public_id(),
+            "trial_id": s.sign_up.trial_id,
+            "attribute_value": d.attribute_value,
+            "role": d.role,
+            "site": d.site,
+            "team": d.team,
+            "meeting_modes": MeetingMode::join(&d.meeting_modes),
+            "introduction": d.introduction,
+        }));
+        for (purpose, hash, expires_at) in &s.links {
+            links.push(serde_json::json!({
+                "n": n,
+                "purpose": purpose.as_str(),
+                "token_hash": hash,
+                "expires_at": to_db(*expires_at),
+            }));
+        }
+        let e = s.email;
+        mail.push(serde_json::json!({
+            "n": n,
+            "message_id": new_message_id(message_domain),
+            "template": e.template,
+            "to_address": e.to_address,
+            "subject": e.subject,
+            "body_text": e.body_text,
+            "body_html": e.body_html,
+            "headers_json": e.headers_json,
+            "attachments_json": e.attachments_json,
+        }));
+    }
+    // Rows of `participants` and `memberships` read here are those from before the statement;
+    // the ones it inserts come from RETURNING. The reads are one index probe per row
+    // (LATERAL ... LIMIT 1 is not flattened into a join): the rows of JSON are estimated at
+    // a hundred, and a plan kept for the statement must not scan the tables as they grow.
+    let rows: Vec<(i64, i64, String, Option<i64>, String, bool)> = sqlx::query_as(
+        "WITH input AS (SELECT * FROM json_to_recordset($2::json) AS i (n BIGINT, \
+           person_public_id TEXT, email TEXT, name TEXT, search_key TEXT, \
+           member_public_id TEXT, trial_id BIGINT, attribute_value TEXT, role TEXT, site TEXT, \
+           team TEXT, meeting_modes TEXT, introduction TEXT)), \
+         links AS (SELECT * FROM json_to_recordset($3::json) AS k (n BIGINT, purpose TEXT, \
+           token_hash TEXT, expires_at TEXT)), \
+         mail AS (SELECT * FROM json_to_recordset($4::json) AS e (n BIGINT, message_id TEXT, \
+           template TEXT, to_address TEXT, subject TEXT, body_text TEXT, body_html TEXT, \
+           headers_json TEXT, attachments_json TEXT)), \
+         new_people AS ( \
+           INSERT INTO participants (public_id, email, name, created_at, updated_at, search_key) \
+           SELECT person_public_id, email, name, $1, $1, search_key FROM input ORDER BY n \
+           ON CONFLICT (email) DO NOTHING RETURNING id, email, name), \
+         people AS ( \
+           SELECT id, email, name FROM new_people \
+           UNION ALL \
+           SELECT p.id, p.email, p.name FROM (SELECT DISTINCT email FROM input) i \
+           CROSS JOIN LATERAL (SELECT id, email, name FROM participants \
+             WHERE email = i.email LIMIT 1) p), \
+         new_members AS ( \
+           INSERT INTO memberships (public_id, trial_id, participant_id, state, attribute_value, \
+             role, site, team, meeting_modes, introduction, consent_at, created_at, updated_at) \
+           SELECT i.member_public_id, i.trial_id, p.id, 'pending', i.attribute_value, i.role, \
+             i.site, i.team, i.meeting_modes, i.introduction, $1, $1, $1 \
+           FROM input i JOIN people p ON p.email = i.email ORDER BY i.n \
+           ON CONFLICT (trial_id, participant_id) DO NOTHING \
+           RETURNING id, trial_id, participant_id), \
+         landed AS ( \
+           SELECT i.n, p.id AS participant_id, p.name, \
+             COALESCE(nm.id, m.id) AS membership_id, COALESCE(m.state, 'pending') AS state, \
+             nm.id IS NOT NULL AND p.name = i.name AS complete \
+           FROM input i JOIN people p ON p.email = i.email \
+           LEFT JOIN new_members nm ON nm.trial_id = i.trial_id AND nm.participant_id = p.id \
+           LEFT JOIN LATERAL (SELECT id, state FROM memberships \
+             WHERE trial_id = i.trial_id AND participant_id = p.id LIMIT 1) m ON TRUE), \
+         tokens AS ( \
+           INSERT INTO one_time_tokens (token_hash, purpose, membership_id, created_at, \
+             expires_at) \
+           SELECT k.token_hash, k.purpose, l.membership_id, $1, k.expires_at \
+           FROM landed l JOIN links k ON k.n = l.n WHERE l.complete), \
+         queued AS ( \
+           INSERT INTO outbox (message_id, template, to_address, participant_id, subject, \
+             body_text, body_html, headers_json, attachments_json, next_attempt_at, created_at) \
+           SELECT e.message_id, e.template, e.to_address, l.participant_id, e.subject, \
+             e.body_text, e.body_html, e.headers_json, e.attachments_json, $1, $1 \
+           FROM landed l JOIN mail e ON e.n = l.n WHERE l.complete ORDER BY l.n) \
+         SELECT n, participant_id, name, membership_id, state, complete FROM landed",
+    )
+    .bind(to_db(now))
+    .bind(serde_json::Value::Array(input).to_string())
+    .bind(serde_json::Value::Array(links).to_string())
+    .bind(serde_json::Value::Array(mail).to_string())
+    .fetch_all(&mut **tx)
+    .await?;
+    let mut written: Vec<Option<Written>> = vec![None; sign_ups.len()];
+    for (n, participant_id, name, membership_id, state, complete) in rows {
+        let membership_id = membership_id.ok_or(StoreError::Sql(sqlx::Error::RowNotFound))?;
+        let state = columns::stored("state", &state, MembershipState::parse)?;
+        let slot = usize::try_from(n)
+            .ok()
+            .and_then(|n| written.get_mut(n))
+            .ok_or(StoreError::Sql(sqlx::Error::RowNotFound))?;
+        *slot = Some(Written {
+            landed: Landed {
+                membership_id,
+                participant_id,
+                name,
+                state,
+            },
+            complete,
+        });
+    }
+    // A sign-up missing here found its address taken by a transaction that committed while
+    // this statement ran, after its snapshot: the caller writes the batch again.
+    written
+        .into_iter()
+        .map(|w| w.ok_or(StoreError::Sql(sqlx::Error::RowNotFound)))
+        .collect()
 }

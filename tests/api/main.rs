@@ -44,6 +44,7 @@ mod rounds_meet;
 mod route_table;
 mod schedule;
 mod search;
+mod signup_batches;
 mod smtp_sink;
 mod speed;
 mod speed_dashboard;
