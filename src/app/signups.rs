@@ -304,32 +304,25 @@ async fn guarded(
 }
 
 /// Writes `jobs` in one transaction, with a few multi-row statements whatever their number:
-/// the counts of every first limit (the client addresses), then of the second limit (the email
-/// addresses) of the requests the first allowed, then the sign-ups every limit allowed.
-/// Requests are taken in order, so two requests on one key see the counts one after another,
-/// as if written one by one.
+/// the counts of every limit of every request, then the sign-ups every limit allowed.
+/// Requests are taken in order, and a request's limits in theirs, stopping at the first
+/// refusal, so two requests on one key see the counts one after another, as if written one by
+/// one. A limit counted for a request that an earlier limit refused (the email address of a
+/// client over its limit) is taken back before the commit, so a refusal records nothing.
 async fn write(store: &Store, jobs: &[Job]) -> Result<Vec<Decision>, ParticipantError> {
     let backend = store.backend();
     let mut tx = store.writer().begin().await?;
     let mut decisions = vec![Decision::Allow; jobs.len()];
-    let stages = jobs.iter().map(|j| j.limits.len()).max().unwrap_or(0);
-    for stage in 0..stages {
-        let counted: Vec<usize> = (0..jobs.len())
-            .filter(|&i| decisions[i] == Decision::Allow && jobs[i].limits.len() > stage)
-            .collect();
-        let Some(&first) = counted.first() else {
-            break;
-        };
-        // Hits per key, in the order the requests came.
-        let mut order: Vec<(String, i64)> = Vec::new();
-        for &i in &counted {
-            let key = &jobs[i].limits[stage].0;
-            match order.iter_mut().find(|(k, _)| k == key) {
-                Some((_, n)) => *n += 1,
-                None => order.push((key.clone(), 1)),
-            }
+    // Hits per key, in the order the requests came: all counted in one statement.
+    let mut order: Vec<(String, i64)> = Vec::new();
+    for (key, _) in jobs.iter().flat_map(|j| &j.limits) {
+        match order.iter_mut().find(|(k, _)| k == key) {
+            Some((_, n)) => *n += 1,
+            None => order.push((key.clone(), 1)),
         }
-        let now = jobs[first].now;
+    }
+    if let Some(first) = jobs.first() {
+        let now = first.now;
         let (start, previous, expires) = limits::windows(now, WINDOW_SECONDS);
         let counts = signup_batch::count_hits(
             &mut tx,
@@ -340,19 +333,29 @@ async fn write(store: &Store, jobs: &[Job]) -> Result<Vec<Decision>, Participant
             now.timestamp_millis(),
         )
         .await?;
-        // The k-th of n requests on a key saw the count before the batch plus k.
+        // The k-th request counted on a key saw the count before the batch plus k.
         let mut seen: HashMap<&str, i64> = HashMap::new();
-        for &i in &counted {
-            let (key, limit) = &jobs[i].limits[stage];
-            let total = order.iter().find(|(k, _)| k == key).map_or(1, |(_, n)| *n);
-            let k = seen.entry(key.as_str()).or_insert(0);
-            *k += 1;
-            let mut at = *counts
-                .get(key)
-                .ok_or(StoreError::Sql(sqlx::Error::RowNotFound))?;
-            at.hits -= total - *k;
-            decisions[i] = limits::within(&limits::usage_of(&at, WINDOW_SECONDS, now), *limit);
+        let mut taken_back: Vec<(String, i64)> = Vec::new();
+        for (i, job) in jobs.iter().enumerate() {
+            for (key, limit) in &job.limits {
+                if decisions[i] != Decision::Allow {
+                    match taken_back.iter_mut().find(|(k, _)| k == key) {
+                        Some((_, n)) => *n += 1,
+                        None => taken_back.push((key.clone(), 1)),
+                    }
+                    continue;
+                }
+                let total = order.iter().find(|(k, _)| k == key).map_or(1, |(_, n)| *n);
+                let k = seen.entry(key.as_str()).or_insert(0);
+                *k += 1;
+                let mut at = *counts
+                    .get(key)
+                    .ok_or(StoreError::Sql(sqlx::Error::RowNotFound))?;
+                at.hits -= total - *k;
+                decisions[i] = limits::within(&limits::usage_of(&at, WINDOW_SECONDS, now), *limit);
+            }
         }
+        signup_batch::take_back_hits(&mut tx, &taken_back, start).await?;
     }
 
     let allowed: Vec<&PreparedSignUp> = jobs

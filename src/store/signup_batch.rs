@@ -73,6 +73,25 @@ pub async fn count_hits(
         .collect())
 }
 
+/// Takes back hits that [`count_hits`] added for requests refused by an earlier limit: `n`
+/// from each key's count in the window starting at `window_start`. Rare (a client over its
+/// limit), so one short statement per key.
+pub async fn take_back_hits(
+    tx: &mut Transaction<'_, Any>,
+    keys: &[(String, i64)],
+    window_start: i64,
+) -> Result<(), StoreError> {
+    for (key, n) in keys {
+        sqlx::query("UPDATE rate_limits SET hits = hits - $1 WHERE key = $2 AND window_start = $3")
+            .bind(*n)
+            .bind(key.as_str())
+            .bind(window_start)
+            .execute(&mut **tx)
+            .await?;
+    }
+    Ok(())
+}
+
 /// One sign-up of a batch.
 pub struct NewSignUp<'a> {
     pub trial_id: i64,

@@ -499,6 +499,40 @@ async fn limits_old_windows_are_deleted_and_keys_hold_no_personal_data() {
     }
 }
 
+/// Both limits are counted in one statement; an attempt refused for its client is taken back
+/// from its email address's count, so that it records nothing.
+#[tokio::test]
+async fn limits_an_attempt_refused_for_its_client_does_not_count_against_its_email() {
+    let app = spawn_app_with(|s| {
+        s.trusted_proxies = TrustedProxies::parse("127.0.0.1, ::1").unwrap();
+        s.signup_limit_per_ip = 1;
+        s.signup_limit_per_email = 1;
+    })
+    .await;
+    open_trial(&app, "ward-7", "Nursing\nEstates").await;
+    let status = |r: Response| r.status().as_u16();
+    let client = |n: u8| forwarded_for(&format!("198.51.100.{n}"));
+    assert_eq!(
+        status(api_sign_up(&app, client(1), "a1@example.org").await),
+        202
+    );
+    assert_eq!(
+        status(api_sign_up(&app, client(1), "shared@example.org").await),
+        429
+    );
+    assert_eq!(
+        status(api_sign_up(&app, client(2), "shared@example.org").await),
+        202
+    );
+    // Now the address has had its one sign-up.
+    assert_eq!(
+        status(api_sign_up(&app, client(3), "shared@example.org").await),
+        429
+    );
+    let outbox = app.store.list_outbox(10).await.unwrap();
+    assert_eq!(outbox.len(), 2);
+}
+
 /// Sign-ups sent at the same moment are written together, in batches: every one gets its own
 /// answer, each limit is counted exactly once per request, and every accepted sign-up has its
 /// person and its email.
