@@ -510,25 +510,20 @@ async fn limits_an_attempt_refused_for_its_client_does_not_count_against_its_ema
     })
     .await;
     open_trial(&app, "ward-7", "Nursing\nEstates").await;
-    let status = |r: Response| r.status().as_u16();
-    let client = |n: u8| forwarded_for(&format!("198.51.100.{n}"));
-    assert_eq!(
-        status(api_sign_up(&app, client(1), "a1@example.org").await),
-        202
-    );
-    assert_eq!(
-        status(api_sign_up(&app, client(1), "shared@example.org").await),
-        429
-    );
-    assert_eq!(
-        status(api_sign_up(&app, client(2), "shared@example.org").await),
-        202
-    );
-    // Now the address has had its one sign-up.
-    assert_eq!(
-        status(api_sign_up(&app, client(3), "shared@example.org").await),
-        429
-    );
+    for (client, email, expected) in [
+        (1, "a1@example.org", 202),
+        (1, "shared@example.org", 429),
+        (2, "shared@example.org", 202),
+        // Now the address has had its one sign-up.
+        (3, "shared@example.org", 429),
+    ] {
+        let r = api_sign_up(&app, forwarded_for(&format!("198.51.100.{client}")), email).await;
+        assert_eq!(
+            r.status().as_u16(),
+            expected,
+            "{email} from client {client}"
+        );
+    }
     let outbox = app.store.list_outbox(10).await.unwrap();
     assert_eq!(outbox.len(), 2);
 }
