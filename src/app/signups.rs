@@ -29,7 +29,7 @@ use crate::app::limits::{self, Decision, RateLimits};
 use crate::app::participants::{self, ParticipantError, PreparedSignUp};
 use crate::domain::{MembershipState, ParticipantDetails};
 use crate::mail::foreground::Foreground;
-use crate::store::signup_batch::{self, Landed, NewSignUp, UsualSignUp};
+use crate::store::signup_batch::{self, NewSignUp, UsualSignUp, Written};
 use crate::store::trials::{self, Trial};
 use crate::store::{Backend, Store, StoreError};
 
@@ -402,7 +402,7 @@ async fn record(
         .collect();
     // On PostgreSQL one statement writes the usual sign-ups in full; the rest (and every
     // sign-up on SQLite) get their links and email from what they found.
-    let landed: Vec<(Landed, bool)> = match backend {
+    let landed: Vec<Written> = match backend {
         Backend::Postgres => {
             let usual: Vec<UsualSignUp> = allowed
                 .iter()
@@ -413,24 +413,24 @@ async fn record(
                     email: s.usual_email(),
                 })
                 .collect();
-            signup_batch::add_usual_sign_ups(tx, &usual, first.message_domain(), now)
-                .await?
-                .into_iter()
-                .map(|w| (w.landed, w.complete))
-                .collect()
+            signup_batch::add_usual_sign_ups(tx, &usual, first.message_domain(), now).await?
         }
         Backend::Sqlite => signup_batch::add_members(tx, &new, now)
             .await?
             .into_iter()
-            .map(|l| (l, false))
+            .map(|landed| Written {
+                landed,
+                complete: false,
+            })
             .collect(),
     };
     let mut links = Vec::new();
     let mut emails = Vec::new();
-    for (s, (l, complete)) in allowed.iter().zip(landed) {
-        if complete {
+    for (s, written) in allowed.iter().zip(landed) {
+        if written.complete {
             continue;
         }
+        let l = written.landed;
         for (purpose, hash, expires) in s.links_for(l.state) {
             links.push((l.membership_id, purpose, hash, expires));
         }
