@@ -75,7 +75,7 @@ pub async fn new_link_token(
     now: DateTime<Utc>,
     expires: DateTime<Utc>,
 ) -> Result<String, StoreError> {
-    let token = tokens::new_token();
+    let token = tokens::new_link_token(now);
     insert_link_token(
         tx,
         purpose,
@@ -96,7 +96,7 @@ pub async fn issue_feedback_link(
     base_url: &url::Url,
     now: DateTime<Utc>,
 ) -> Result<String, StoreError> {
-    let token = tokens::new_token();
+    let token = tokens::new_link_token(now);
     crate::store::feedback::insert_group_token(
         tx,
         LinkPurpose::Feedback,

@@ -23,7 +23,7 @@ pub async fn issue_setup_link(
     if store.count_organisers().await? > 0 {
         return Ok(None);
     }
-    let token = tokens::new_token();
+    let token = tokens::new_link_token(Utc::now());
     let expires_at = Utc::now() + Duration::hours(SETUP_LINK_HOURS);
     store
         .insert_one_time_token(
@@ -76,7 +76,7 @@ pub async fn invite_organiser_from(
     {
         return Err(InviteError::AlreadyOrganiser);
     }
-    let token = tokens::new_token();
+    let token = tokens::new_link_token(Utc::now());
     let link = link(base_url, &format!("/admin/invite/{token}"));
     let message = mail::render(
         &organiser_invite::Context {
@@ -128,7 +128,7 @@ pub async fn request_password_reset(
     {
         return Ok(None);
     }
-    let token = tokens::new_token();
+    let token = tokens::new_link_token(Utc::now());
     let link = link(base_url, &format!("/admin/reset/{token}"));
     let message = if send_email {
         Some(mail::render(

@@ -763,7 +763,7 @@ async fn ask_still_in(
         if !db::claim_still_in(&mut tx, membership_id, trigger, now).await? {
             continue;
         }
-        let token = tokens::new_token();
+        let token = tokens::new_link_token(now);
         db::insert_group_token(
             &mut tx,
             LinkPurpose::StillIn,

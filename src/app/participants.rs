@@ -122,9 +122,9 @@ pub fn prepare_sign_up(
     now: DateTime<Utc>,
 ) -> Result<PreparedSignUp, ParticipantError> {
     let (manage, unsubscribe, confirm) = (
-        tokens::new_token(),
-        tokens::new_token(),
-        tokens::new_token(),
+        tokens::new_link_token(now),
+        tokens::new_link_token(now),
+        tokens::new_link_token(now),
     );
     let links = participant_links(base_url, &manage, &unsubscribe);
     let hashes = [

@@ -24,6 +24,12 @@ pub struct NewEmail {
     pub attachments_json: String,
 }
 
+/// A Message-ID that sorts by the time it was made, so that the outbox's unique index over
+/// them grows at its end (see [`crate::tokens::time_ordered_id`]).
+pub(crate) fn new_message_id(message_domain: &str, now: DateTime<Utc>) -> String {
+    format!("<{}@{message_domain}>", crate::tokens::time_ordered_id(now))
+}
+
 /// Queues an email inside the caller's transaction and returns its Message-ID, which stays the
 /// same across retries so that receivers can spot duplicates.
 pub async fn enqueue(
@@ -32,7 +38,7 @@ pub async fn enqueue(
     message_domain: &str,
     now: DateTime<Utc>,
 ) -> Result<String, StoreError> {
-    let message_id = format!("<{}@{}>", &crate::tokens::new_token()[..32], message_domain);
+    let message_id = new_message_id(message_domain, now);
     sqlx::query(
         "INSERT INTO outbox (message_id, template, to_address, participant_id, round_id, subject, \
          body_text, body_html, headers_json, attachments_json, next_attempt_at, created_at) \

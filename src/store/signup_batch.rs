@@ -10,7 +10,7 @@ use sqlx::{Any, Transaction};
 
 use super::columns;
 use super::limits::HitCounts;
-use super::outbox::NewEmail;
+use super::outbox::{new_message_id, NewEmail};
 use super::participants::new_public_id;
 use super::search::search_key;
 use super::signup::LinkPurpose;
@@ -335,7 +335,7 @@ pub async fn enqueue(
     let mut query = sqlx::query(&sql).bind(to_db(now));
     for email in emails {
         query = query
-            .bind(new_message_id(message_domain))
+            .bind(new_message_id(message_domain, now))
             .bind(email.template)
             .bind(&email.to_address)
             .bind(email.participant_id)
@@ -348,10 +348,6 @@ pub async fn enqueue(
     }
     query.execute(&mut **tx).await?;
     Ok(())
-}
-
-fn new_message_id(message_domain: &str) -> String {
-    format!("<{}@{}>", &crate::tokens::new_token()[..32], message_domain)
 }
 
 /// A sign-up of a batch with what it writes in the usual case, a new pending membership of a
@@ -423,7 +419,7 @@ pub async fn add_usual_sign_ups(
         let e = s.email;
         mail.push(serde_json::json!({
             "n": n,
-            "message_id": new_message_id(message_domain),
+            "message_id": new_message_id(message_domain, now),
             "template": e.template,
             "to_address": e.to_address,
             "subject": e.subject,

@@ -75,11 +75,11 @@ pub fn link_path(text: &str, prefix: &str) -> String {
     let start = text
         .find(prefix)
         .unwrap_or_else(|| panic!("no {prefix} link in {text}"));
-    let token: String = text[start + prefix.len()..]
-        .chars()
-        .take_while(|c| c.is_ascii_hexdigit())
-        .collect();
-    assert_eq!(token.len(), 64, "256-bit tokens");
+    let token: String = text[start + prefix.len()..].chars().take(64).collect();
+    assert!(
+        coffee_trials::tokens::looks_like_token(&token),
+        "a token after {prefix}: {token}"
+    );
     format!("{prefix}{token}")
 }
 
@@ -753,6 +753,62 @@ async fn participants_tokens_are_hashed_expire_and_work_once() {
             .as_u16(),
         410
     );
+}
+
+/// Links emailed before link tokens began with the time they were made: 64 random hex digits,
+/// stored as their bare hash. They must go on working until they expire.
+#[tokio::test]
+async fn participants_links_sent_before_link_tokens_carried_their_time_still_work() {
+    use coffee_trials::store::signup::{insert_link_token, LinkPurpose};
+    use coffee_trials::tokens::{hash_token, new_token};
+    let app = spawn_app().await;
+    let trial = open_trial(&app, "ward-7", "Nursing\nEstates").await;
+    let id = add_active(&app, &trial, "Grace Hopper", "grace@example.org").await;
+    let now = Utc::now();
+    let old = new_token();
+    let mut tx = app.store.pool().begin().await.unwrap();
+    insert_link_token(
+        &mut tx,
+        LinkPurpose::Manage,
+        id,
+        &hash_token(&old),
+        now,
+        now + Duration::days(30),
+    )
+    .await
+    .unwrap();
+    tx.commit().await.unwrap();
+
+    let new = manage_link_for(&app, id).await;
+    let new_token = new.strip_prefix("/m/").unwrap();
+    assert!(new_token.starts_with('z'), "{new_token}");
+    let stored: Vec<(String,)> =
+        sqlx::query_as("SELECT token_hash FROM one_time_tokens WHERE membership_id = $1")
+            .bind(id)
+            .fetch_all(app.store.pool())
+            .await
+            .unwrap();
+    assert!(stored
+        .iter()
+        .any(|(h,)| h.len() == 64 && !h.starts_with('z')));
+    assert!(stored
+        .iter()
+        .any(|(h,)| h.len() == 76 && h.starts_with(&new_token[..12])));
+
+    for path in [format!("/m/{old}"), new.clone()] {
+        let page = app.get(&path).await;
+        assert_eq!(page.status().as_u16(), 200, "{path}");
+        assert!(
+            page.text().await.unwrap().contains("Grace Hopper"),
+            "{path}"
+        );
+    }
+    // Each kind of token is only its own: the old token with a mark in front, or a made-up
+    // token of the new kind, opens nothing.
+    for made_up in [format!("z{}", &old[1..]), format!("z{}", "0".repeat(63))] {
+        let page = app.get(&format!("/m/{made_up}")).await;
+        assert_eq!(page.status().as_u16(), 410, "{made_up}");
+    }
 }
 
 #[tokio::test]
