@@ -13,11 +13,17 @@ use sha2::{Digest, Sha256};
 
 /// The first character of a link token, where the older, all-random tokens have a hex digit.
 const LINK_MARK: u8 = b'z';
-/// The mark and the millisecond the link was made, in 11 hex digits (until the year 2527).
-const LINK_PREFIX_LEN: usize = 12;
+/// Hex digits of the milliseconds since 1970 (enough until the year 2527).
+const TIME_DIGITS: usize = 11;
+/// The mark and the millisecond the link was made.
+const LINK_PREFIX_LEN: usize = 1 + TIME_DIGITS;
 
 pub fn new_token() -> String {
-    hex(&random_bytes::<32>())
+    let mut bytes = [0u8; 32];
+    rand::rngs::OsRng
+        .try_fill_bytes(&mut bytes)
+        .expect("the OS random generator works");
+    hex(&bytes)
 }
 
 /// A token for a link in an email: the mark, the time, then 208 random bits (52 hex digits).
@@ -34,7 +40,7 @@ pub fn new_link_token(now: DateTime<Utc>) -> String {
 /// that are unique but need not be secret (Message-IDs), for the same reason as the link tokens.
 pub fn time_ordered_id(now: DateTime<Utc>) -> String {
     let mut id = millis_hex(now);
-    id.push_str(&new_token()[..32 - (LINK_PREFIX_LEN - 1)]);
+    id.push_str(&new_token()[..32 - TIME_DIGITS]);
     id
 }
 
@@ -65,18 +71,11 @@ pub fn constant_time_eq(a: &str, b: &str) -> bool {
             == 0
 }
 
-fn random_bytes<const N: usize>() -> [u8; N] {
-    let mut bytes = [0u8; N];
-    rand::rngs::OsRng
-        .try_fill_bytes(&mut bytes)
-        .expect("the OS random generator works");
-    bytes
-}
-
-/// The milliseconds since 1970 in 11 hex digits (0 before 1970, the largest after 2527).
+/// The milliseconds since 1970 in [`TIME_DIGITS`] hex digits (0 before 1970, the largest
+/// after 2527).
 fn millis_hex(now: DateTime<Utc>) -> String {
     let millis = now.timestamp_millis().clamp(0, 0xfff_ffff_ffff);
-    format!("{millis:011x}")
+    format!("{millis:0width$x}", width = TIME_DIGITS)
 }
 
 fn hex(bytes: &[u8]) -> String {
@@ -166,5 +165,14 @@ mod tests {
         assert!(a.bytes().all(|c| c.is_ascii_hexdigit()));
         assert!(a < b);
         assert_eq!(&a[..11], "19ad7603d80");
+    }
+
+    #[test]
+    fn times_outside_eleven_hex_digits_are_held_at_the_ends() {
+        let before_1970 = Utc.timestamp_millis_opt(-5).unwrap();
+        let year_3000 = Utc.with_ymd_and_hms(3000, 1, 1, 0, 0, 0).unwrap();
+        assert_eq!(&new_link_token(before_1970)[..12], "z00000000000");
+        assert_eq!(&new_link_token(year_3000)[..12], "zfffffffffff");
+        assert_eq!(new_link_token(year_3000).len(), 64);
     }
 }
