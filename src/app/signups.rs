@@ -316,10 +316,7 @@ async fn write(store: &Store, jobs: &[Job]) -> Result<Vec<Decision>, Participant
     // Hits per key, in the order the requests came: all counted in one statement.
     let mut order: Vec<(String, i64)> = Vec::new();
     for (key, _) in jobs.iter().flat_map(|j| &j.limits) {
-        match order.iter_mut().find(|(k, _)| k == key) {
-            Some((_, n)) => *n += 1,
-            None => order.push((key.clone(), 1)),
-        }
+        tally(&mut order, key);
     }
     if let Some(first) = jobs.first() {
         let now = first.now;
@@ -339,10 +336,7 @@ async fn write(store: &Store, jobs: &[Job]) -> Result<Vec<Decision>, Participant
         for (i, job) in jobs.iter().enumerate() {
             for (key, limit) in &job.limits {
                 if decisions[i] != Decision::Allow {
-                    match taken_back.iter_mut().find(|(k, _)| k == key) {
-                        Some((_, n)) => *n += 1,
-                        None => taken_back.push((key.clone(), 1)),
-                    }
+                    tally(&mut taken_back, key);
                     continue;
                 }
                 let total = order.iter().find(|(k, _)| k == key).map_or(1, |(_, n)| *n);
@@ -367,6 +361,15 @@ async fn write(store: &Store, jobs: &[Job]) -> Result<Vec<Decision>, Participant
     record(&mut tx, backend, &allowed).await?;
     tx.commit().await?;
     Ok(decisions)
+}
+
+/// One more hit on `key`, keeping the keys in the order they first came. A batch holds a few
+/// dozen keys at most, so a scan is cheaper than a map.
+fn tally(counts: &mut Vec<(String, i64)>, key: &str) {
+    match counts.iter_mut().find(|(k, _)| k == key) {
+        Some((_, n)) => *n += 1,
+        None => counts.push((key.to_string(), 1)),
+    }
 }
 
 /// Writes sign-ups whose limits allowed them in one transaction, as a writer does with a
