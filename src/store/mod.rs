@@ -24,6 +24,7 @@ pub mod feedback;
 pub mod history;
 pub mod insight;
 pub mod limits;
+mod limits_file;
 pub mod met_pairs;
 pub mod metrics;
 pub mod organisers;
@@ -111,7 +112,9 @@ impl Store {
             .test_before_acquire(false);
         let (pool, writer) = match backend {
             Backend::Sqlite => {
-                let pool = sqlite_pool(pool_options.clone().max_connections(8), true)
+                let first = options.connect().await.map_err(connect_err)?;
+                let limits = limits_file::prepare(first).await.map_err(connect_err)?;
+                let pool = sqlite_pool(pool_options.clone().max_connections(8), true, &limits)
                     .connect_with(options.clone())
                     .await
                     .map_err(connect_err)?;
@@ -119,10 +122,14 @@ impl Store {
                 // write at once sleep in SQLite's busy handler (1, 2, 5, ... 100 ms) and retry,
                 // which is what made sign-ups slow under load; writes queued for this single
                 // connection wait in the pool's queue instead and follow each other at once.
-                let writer = sqlite_pool(pool_options.max_connections(1).min_connections(1), false)
-                    .connect_with(options)
-                    .await
-                    .map_err(connect_err)?;
+                let writer = sqlite_pool(
+                    pool_options.max_connections(1).min_connections(1),
+                    false,
+                    &limits,
+                )
+                .connect_with(options)
+                .await
+                .map_err(connect_err)?;
                 wal::spawn_checkpoints(pool.clone(), writer.clone());
                 (pool, writer)
             }
@@ -209,9 +216,16 @@ impl Store {
 /// last commits but never corrupts). `journal_size_limit` truncates the WAL back to 64 MB after
 /// a checkpoint, so a burst of writes does not leave a WAL of gigabytes behind. Statement
 /// journals (a multi-row insert's undo log) stay in memory instead of temporary files.
-/// `checkpoints_on_commit: false` is for the writer, see [`wal`].
-fn sqlite_pool(options: AnyPoolOptions, checkpoints_on_commit: bool) -> AnyPoolOptions {
+/// `checkpoints_on_commit: false` is for the writer, see [`wal`]. The rate-limit counters'
+/// file at `limits` is attached as the schema `limits`, see [`limits_file`].
+fn sqlite_pool(
+    options: AnyPoolOptions,
+    checkpoints_on_commit: bool,
+    limits: &str,
+) -> AnyPoolOptions {
+    let limits = limits.to_string();
     options.after_connect(move |conn, _meta| {
+        let limits = limits.clone();
         Box::pin(async move {
             conn.execute(
                 "PRAGMA journal_mode = WAL; PRAGMA foreign_keys = ON; \
@@ -219,6 +233,7 @@ fn sqlite_pool(options: AnyPoolOptions, checkpoints_on_commit: bool) -> AnyPoolO
                  PRAGMA journal_size_limit = 67108864; PRAGMA temp_store = MEMORY;",
             )
             .await?;
+            limits_file::attach(conn, &limits).await?;
             if !checkpoints_on_commit {
                 conn.execute("PRAGMA wal_autocheckpoint = 0;").await?;
             }

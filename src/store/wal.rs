@@ -64,26 +64,41 @@ pub(super) fn spawn_checkpoints(pool: AnyPool, writer: AnyPool) {
 }
 
 async fn checkpoint(pool: &AnyPool, writer: &AnyPool) -> Result<(), sqlx::Error> {
-    let (_, log, _) = passive(pool).await?;
-    if log <= RESTART_AFTER_FRAMES {
-        return Ok(());
-    }
-    // Catch up with the writes that came while copying, until what is left is little.
-    let mut copied_before = log;
-    for _ in 0..CATCH_UP_PASSES {
-        let (_, log, _) = passive(pool).await?;
-        if log - copied_before < LITTLE_LEFT_FRAMES {
-            break;
+    let (_, log, _) = passive(pool, Schema::Main).await?;
+    // The rate-limit counters' log (see `limits_file`): never synced, so copying it costs
+    // only the copy, and it goes the same way as the database's.
+    let (_, limits_log, _) = passive(pool, Schema::Limits).await?;
+    if log > RESTART_AFTER_FRAMES {
+        // Catch up with the writes that came while copying, until what is left is little.
+        let mut copied_before = log;
+        for _ in 0..CATCH_UP_PASSES {
+            let (_, log, _) = passive(pool, Schema::Main).await?;
+            if log - copied_before < LITTLE_LEFT_FRAMES {
+                break;
+            }
+            copied_before = log;
         }
-        copied_before = log;
+        passive(writer, Schema::Main).await?;
     }
-    passive(writer).await?;
+    if limits_log > RESTART_AFTER_FRAMES {
+        passive(writer, Schema::Limits).await?;
+    }
     Ok(())
 }
 
+/// Which database a checkpoint copies: without a name, SQLite would checkpoint every attached
+/// database and report the figures of whichever came last.
+#[derive(Clone, Copy)]
+enum Schema {
+    Main,
+    Limits,
+}
+
 /// (whether it could not start, pages in the log, pages copied so far)
-async fn passive(pool: &AnyPool) -> Result<(i64, i64, i64), sqlx::Error> {
-    sqlx::query_as("PRAGMA wal_checkpoint(PASSIVE)")
-        .fetch_one(pool)
-        .await
+async fn passive(pool: &AnyPool, schema: Schema) -> Result<(i64, i64, i64), sqlx::Error> {
+    let sql = match schema {
+        Schema::Main => "PRAGMA main.wal_checkpoint(PASSIVE)",
+        Schema::Limits => "PRAGMA limits.wal_checkpoint(PASSIVE)",
+    };
+    sqlx::query_as(sql).fetch_one(pool).await
 }

@@ -48,6 +48,7 @@ mod signup_batches;
 mod smtp_sink;
 mod speed;
 mod speed_dashboard;
+mod sqlite_limits_file;
 mod sqlite_wal;
 mod technique_console;
 mod techniques;

@@ -176,9 +176,11 @@ fn split_columns(list: &str) -> Vec<String> {
 
 async fn sqlite_schema(store: &Store) -> Schema {
     let pool = store.pool();
+    // The rate-limit counters have a file of their own, attached as `limits`.
     let tables: Vec<String> = sqlx::query(
         "SELECT name FROM sqlite_master WHERE type = 'table' \
-         AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%'",
+         AND name NOT LIKE 'sqlite_%' AND name NOT LIKE '_sqlx%' \
+         UNION ALL SELECT name FROM limits.sqlite_master WHERE type = 'table'",
     )
     .fetch_all(pool)
     .await
@@ -244,7 +246,9 @@ async fn sqlite_schema(store: &Store) -> Schema {
             .map(|r| r.get::<String, _>(0))
             .collect::<Vec<String>>();
             let sql: Option<String> = sqlx::query_scalar(
-                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1",
+                "SELECT sql FROM sqlite_master WHERE type = 'index' AND name = $1 \
+                 UNION ALL SELECT sql FROM limits.sqlite_master \
+                 WHERE type = 'index' AND name = $1",
             )
             .bind(&index_name)
             .fetch_one(pool)

@@ -1,0 +1,107 @@
+//! SQLite only: the rate-limit counters live in a file of their own beside the database,
+//! `<database>-limits`, attached to every connection as the schema `limits`.
+//!
+//! Each sign-up adds two counters under random keys, so a batch of sign-ups wrote two dozen
+//! scattered pages of the counters' index. In the database's own file those pages went
+//! through its log and through the synced checkpoints that copy the log back, and the pauses
+//! for those checkpoints were what the slowest sign-ups waited for (README, "A seventh
+//! profile"). Counters are not worth a sync: after a power cut, losing the last seconds of
+//! them costs nothing. So their file is never synced (`synchronous = OFF`). It keeps a
+//! write-ahead log, so that a crash of the process cannot damage it. A power cut can, and
+//! [`prepare`] then finds the damage at start and begins the file again, empty.
+//!
+//! Only one instance can use a SQLite database, so no other instance misses these counts;
+//! on PostgreSQL they stay in the shared database's `rate_limits` table.
+use std::path::Path;
+
+use sqlx::{AnyConnection, Connection, Executor};
+
+/// The same table and index as PostgreSQL's `rate_limits` (migration 0010).
+const SCHEMA: &str = "CREATE TABLE IF NOT EXISTS limits.rate_limits (\
+        key TEXT NOT NULL, \
+        window_start BIGINT NOT NULL, \
+        hits BIGINT NOT NULL, \
+        last_hit_ms BIGINT NOT NULL, \
+        expires_at BIGINT NOT NULL, \
+        PRIMARY KEY (key, window_start)); \
+    CREATE INDEX IF NOT EXISTS limits.rate_limits_expires_at ON rate_limits (expires_at);";
+
+/// Where the counters of the database open as `main` on `conn` go: beside its file. A
+/// database without a file (in memory) gets an empty name, which SQLite attaches as a private
+/// temporary database.
+async fn path_beside_main(conn: &mut AnyConnection) -> Result<String, sqlx::Error> {
+    let (file,): (String,) =
+        sqlx::query_as("SELECT file FROM pragma_database_list WHERE name = 'main'")
+            .fetch_one(&mut *conn)
+            .await?;
+    Ok(if file.is_empty() {
+        file
+    } else {
+        format!("{file}-limits")
+    })
+}
+
+/// Attaches the counters' file to `conn` and makes sure it holds the table. Runs on every new
+/// connection; the table exists after the first, so later ones only read the schema.
+pub(super) async fn attach(conn: &mut AnyConnection, path: &str) -> Result<(), sqlx::Error> {
+    sqlx::query("ATTACH DATABASE $1 AS limits")
+        .bind(path)
+        .execute(&mut *conn)
+        .await?;
+    conn.execute(
+        "PRAGMA limits.journal_mode = WAL; PRAGMA limits.synchronous = OFF; \
+         PRAGMA limits.journal_size_limit = 16777216;",
+    )
+    .await?;
+    conn.execute(SCHEMA).await?;
+    Ok(())
+}
+
+/// Before the pools open: finds where the counters go, checks their file and, if it is
+/// damaged (or not a database at all), starts it again empty. Returns its path.
+pub(super) async fn prepare(mut conn: AnyConnection) -> Result<String, sqlx::Error> {
+    let path = path_beside_main(&mut conn).await?;
+    if path.is_empty() || !Path::new(&path).exists() {
+        conn.close().await?;
+        return Ok(path);
+    }
+    let healthy = check(&mut conn, &path).await;
+    // Detached whatever the check said, so that no connection holds the file when it goes.
+    let _ = sqlx::query("DETACH DATABASE limits")
+        .execute(&mut conn)
+        .await;
+    conn.close().await?;
+    match healthy {
+        Ok(true) => {}
+        damage => {
+            let reason = match damage {
+                Err(e) => e.to_string(),
+                _ => "its integrity check failed".to_string(),
+            };
+            tracing::warn!(
+                %reason,
+                "sqlite: the rate-limit counters' file is damaged (after a power cut?); \
+                 starting it again, empty"
+            );
+            for suffix in ["", "-wal", "-shm"] {
+                match std::fs::remove_file(format!("{path}{suffix}")) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(sqlx::Error::Io(e))
+                    }
+                    _ => {}
+                }
+            }
+        }
+    }
+    Ok(path)
+}
+
+/// Whether the counters' file passes SQLite's quick check (a few milliseconds for the
+/// counters of an hour's sign-ups).
+async fn check(conn: &mut AnyConnection, path: &str) -> Result<bool, sqlx::Error> {
+    attach(conn, path).await?;
+    let (verdict,): (String,) = sqlx::query_as("PRAGMA limits.quick_check(1)")
+        .fetch_one(&mut *conn)
+        .await?;
+    Ok(verdict == "ok")
+}
