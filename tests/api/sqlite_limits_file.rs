@@ -189,3 +189,40 @@ async fn counts_from_before_the_move_come_along() {
     assert_eq!(tables_named(&store, "main").await, 0);
     assert_eq!(hit(&store).await, 42, "the count went on from where it was");
 }
+
+#[tokio::test]
+async fn a_counters_file_held_by_another_process_stops_the_start_and_is_kept() {
+    if on_postgres() {
+        return;
+    }
+    let db = TestDatabase::create().await;
+    let store = migrated_store(&db).await;
+    hit(&store).await;
+    store.close().await;
+
+    // Another program holds the file for itself: SQLite answers "busy", which is not damage,
+    // so the start fails (after the 5 s busy timeout) and the file is left as it is.
+    let path = limits_path(&db);
+    let mut holder = sqlx::AnyConnection::connect(&format!("sqlite:{path}"))
+        .await
+        .unwrap();
+    sqlx::query("PRAGMA locking_mode = EXCLUSIVE")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    sqlx::query("UPDATE rate_limits SET hits = hits + 1")
+        .execute(&mut holder)
+        .await
+        .unwrap();
+    let refused = Store::connect(&DatabaseUrl::parse(&db.url()).unwrap()).await;
+    assert!(refused.is_err(), "the store opened a file held by another");
+    let (hits,): (i64,) = sqlx::query_as("SELECT hits FROM rate_limits WHERE key = $1")
+        .bind(KEY)
+        .fetch_one(&mut holder)
+        .await
+        .unwrap();
+    assert_eq!(hits, 2);
+    holder.close().await.unwrap();
+    let store = reconnect(&db).await;
+    assert_eq!(hit(&store).await, 3, "the counts were kept");
+}
