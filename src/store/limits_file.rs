@@ -42,7 +42,8 @@ async fn path_beside_main(conn: &mut AnyConnection) -> Result<String, sqlx::Erro
 }
 
 /// Attaches the counters' file to `conn` and makes sure it holds the table. Runs on every new
-/// connection; the table exists after the first, so later ones only read the schema.
+/// connection; [`prepare`] made the table already, so they only read the schema (a database
+/// without a file gets a private one, made here).
 pub(super) async fn attach(conn: &mut AnyConnection, path: &str) -> Result<(), sqlx::Error> {
     sqlx::query("ATTACH DATABASE $1 AS limits")
         .bind(path)
@@ -64,33 +65,42 @@ pub(super) async fn attach(conn: &mut AnyConnection, path: &str) -> Result<(), s
 pub(super) async fn prepare(mut conn: AnyConnection) -> Result<String, sqlx::Error> {
     conn.execute("PRAGMA busy_timeout = 5000;").await?;
     let path = path_beside_main(&mut conn).await?;
-    if path.is_empty() || !Path::new(&path).exists() {
+    if path.is_empty() {
         conn.close().await?;
         return Ok(path);
     }
-    let verdict = check(&mut conn, &path).await;
-    // Detached whatever the check said, so that no connection holds the file when it goes.
-    let _ = sqlx::query("DETACH DATABASE limits")
-        .execute(&mut conn)
-        .await;
-    conn.close().await?;
-    let reason = match verdict {
-        Ok(verdict) if verdict == "ok" => return Ok(path),
-        Ok(verdict) => verdict,
-        Err(e) if is_damage(&e) => e.to_string(),
-        Err(e) => return Err(e),
-    };
-    tracing::warn!(
-        %reason,
-        "sqlite: the rate-limit counters' file is damaged (after a power cut?); \
-         starting it again, empty"
-    );
-    for suffix in ["", "-wal", "-shm"] {
-        match std::fs::remove_file(format!("{path}{suffix}")) {
-            Err(e) if e.kind() != std::io::ErrorKind::NotFound => return Err(sqlx::Error::Io(e)),
-            _ => {}
+    if Path::new(&path).exists() {
+        let verdict = check(&mut conn, &path).await;
+        // Detached whatever the check said, so that no connection holds the file if it goes.
+        let _ = sqlx::query("DETACH DATABASE limits")
+            .execute(&mut conn)
+            .await;
+        let reason = match verdict {
+            Ok(verdict) if verdict == "ok" => None,
+            Ok(verdict) => Some(verdict),
+            Err(e) if is_damage(&e) => Some(e.to_string()),
+            Err(e) => return Err(e),
+        };
+        if let Some(reason) = reason {
+            tracing::warn!(
+                %reason,
+                "sqlite: the rate-limit counters' file is damaged (after a power cut?); \
+                 starting it again, empty"
+            );
+            for suffix in ["", "-wal", "-shm"] {
+                match std::fs::remove_file(format!("{path}{suffix}")) {
+                    Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+                        return Err(sqlx::Error::Io(e))
+                    }
+                    _ => {}
+                }
+            }
         }
     }
+    // The table is made here, once, rather than by the pools' first connections all at once
+    // (they would wait for each other in SQLite's busy handler).
+    attach(&mut conn, &path).await?;
+    conn.close().await?;
     Ok(path)
 }
 

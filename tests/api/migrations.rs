@@ -578,9 +578,18 @@ async fn lookups_by_a_mostly_null_foreign_key_still_use_its_index() {
         let query = format!("SELECT id FROM {table} WHERE {column} = $1");
         let plan: Vec<String> = match store.backend() {
             Backend::Sqlite => {
+                // EXPLAIN reads the schema the connection has cached without checking that it
+                // is current, and a connection opened before the migrations may hold an older
+                // one: a real statement on the same connection reloads it first.
+                let mut conn = store.pool().acquire().await.unwrap();
+                sqlx::query(&query)
+                    .bind(7_i64)
+                    .fetch_all(&mut *conn)
+                    .await
+                    .unwrap();
                 sqlx::query_as::<_, (i64, i64, i64, String)>(&format!("EXPLAIN QUERY PLAN {query}"))
                     .bind(7_i64)
-                    .fetch_all(store.pool())
+                    .fetch_all(&mut *conn)
                     .await
                     .unwrap()
                     .into_iter()

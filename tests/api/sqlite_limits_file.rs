@@ -27,6 +27,16 @@ async fn reconnect(db: &TestDatabase) -> Store {
         .expect("the store opens whatever the counters' file holds")
 }
 
+/// Puts `bytes` at `path` as a new file, with no log beside it. A new file, not the old one
+/// overwritten: a pool's `close` can return while one of its connections is still open, and
+/// that connection, closing later, would copy its log into the file it has open.
+fn replace_file(path: &str, bytes: &[u8]) {
+    for suffix in ["", "-wal", "-shm"] {
+        let _ = std::fs::remove_file(format!("{path}{suffix}"));
+    }
+    std::fs::write(path, bytes).unwrap();
+}
+
 async fn tables_named(store: &Store, schema: &str) -> i64 {
     let sql = format!("SELECT COUNT(*) FROM {schema}.sqlite_master WHERE name = 'rate_limits'");
     let (n,): (i64,) = sqlx::query_as(&sql).fetch_one(store.pool()).await.unwrap();
@@ -111,10 +121,10 @@ async fn a_damaged_counters_file_is_started_again_and_the_database_keeps_its_row
         .unwrap();
     assert!(techniques > 0);
     store.close().await;
+    let path = limits_path(&db);
 
     // Every page copied from the log into the file, so that the damage below is not hidden by
     // a newer copy of the page in the log.
-    let path = limits_path(&db);
     let mut conn = sqlx::AnyConnection::connect(&format!("sqlite:{path}"))
         .await
         .unwrap();
@@ -132,7 +142,7 @@ async fn a_damaged_counters_file_is_started_again_and_the_database_keeps_its_row
         bytes.len()
     );
     bytes[4096..8192].fill(0xA5);
-    std::fs::write(&path, &bytes).unwrap();
+    replace_file(&path, &bytes);
 
     let store = reconnect(&db).await;
     assert_eq!(hit(&store).await, 1, "counting starts again");
@@ -145,10 +155,7 @@ async fn a_damaged_counters_file_is_started_again_and_the_database_keeps_its_row
     store.close().await;
 
     // Something that is not a database at all goes the same way.
-    std::fs::write(&path, b"not a database, not even close").unwrap();
-    for suffix in ["-wal", "-shm"] {
-        let _ = std::fs::remove_file(format!("{path}{suffix}"));
-    }
+    replace_file(&path, b"not a database, not even close");
     let store = reconnect(&db).await;
     assert_eq!(hit(&store).await, 1);
 }
