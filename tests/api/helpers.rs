@@ -321,6 +321,28 @@ impl std::ops::Deref for TestStore {
     }
 }
 
+/// Brings `store` to the schema as it was before migration `version`: for tests of what a
+/// migration does to rows written before it.
+pub async fn migrate_before(store: &Store, version: i64) {
+    let mut before = if on_postgres() {
+        sqlx::migrate!("./migrations/postgres")
+    } else {
+        sqlx::migrate!("./migrations/sqlite")
+    };
+    before.migrations = std::borrow::Cow::Owned(
+        before
+            .migrations
+            .iter()
+            .filter(|m| m.version < version)
+            .cloned()
+            .collect(),
+    );
+    before
+        .run(store.pool())
+        .await
+        .expect("the earlier migrations");
+}
+
 /// Connects to `db` and brings it to the latest schema.
 pub async fn migrated_store(db: &TestDatabase) -> Store {
     let store = Store::connect(&DatabaseUrl::parse(&db.url()).expect("a database URL"))

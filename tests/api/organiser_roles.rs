@@ -687,20 +687,7 @@ async fn accounts_that_existed_before_roles_become_admins() {
         .await
         .unwrap();
     // The schema as it was before roles, with one account in it.
-    let mut before = if crate::helpers::on_postgres() {
-        sqlx::migrate!("./migrations/postgres")
-    } else {
-        sqlx::migrate!("./migrations/sqlite")
-    };
-    before.migrations = std::borrow::Cow::Owned(
-        before
-            .migrations
-            .iter()
-            .filter(|m| m.version < 11)
-            .cloned()
-            .collect(),
-    );
-    before.run(store.pool()).await.unwrap();
+    crate::helpers::migrate_before(&store, 11).await;
     sqlx::query(
         "INSERT INTO organisers (email, password_hash, created_at) VALUES ('old@example.org', 'x', '2026-01-01T00:00:00Z')",
     )

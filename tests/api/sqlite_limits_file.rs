@@ -170,16 +170,7 @@ async fn counts_from_before_the_move_come_along() {
         .await
         .unwrap();
     // The schema as it was when the counters were in the database, with a count in it.
-    let mut before = sqlx::migrate!("./migrations/sqlite");
-    before.migrations = std::borrow::Cow::Owned(
-        before
-            .migrations
-            .iter()
-            .filter(|m| m.version < 82)
-            .cloned()
-            .collect(),
-    );
-    before.run(store.pool()).await.unwrap();
+    crate::helpers::migrate_before(&store, 82).await;
     assert_eq!(tables_named(&store, "main").await, 1);
     sqlx::query(
         "INSERT INTO main.rate_limits (key, window_start, hits, last_hit_ms, expires_at) \
@@ -202,22 +193,27 @@ async fn a_counters_file_held_by_another_process_stops_the_start_and_is_kept() {
     if on_postgres() {
         return;
     }
+    // Another program made the file and holds it for itself (no store of this test has had it
+    // open). SQLite answers "busy", which is not damage, so the start fails after the 5 s busy
+    // timeout and the file is left as it is.
+    sqlx::any::install_default_drivers();
     let db = TestDatabase::create().await;
-    let store = migrated_store(&db).await;
-    hit(&store).await;
-    store.close().await;
-
-    // Another program holds the file for itself: SQLite answers "busy", which is not damage,
-    // so the start fails (after the 5 s busy timeout) and the file is left as it is.
     let path = limits_path(&db);
-    let mut holder = sqlx::AnyConnection::connect(&format!("sqlite:{path}"))
+    let mut holder = sqlx::AnyConnection::connect(&format!("sqlite:{path}?mode=rwc"))
         .await
         .unwrap();
-    sqlx::query("PRAGMA locking_mode = EXCLUSIVE")
-        .execute(&mut holder)
-        .await
-        .unwrap();
-    sqlx::query("UPDATE rate_limits SET hits = hits + 1")
+    for sql in [
+        "PRAGMA locking_mode = EXCLUSIVE",
+        "CREATE TABLE rate_limits (key TEXT NOT NULL, window_start BIGINT NOT NULL, \
+         hits BIGINT NOT NULL, last_hit_ms BIGINT NOT NULL, expires_at BIGINT NOT NULL, \
+         PRIMARY KEY (key, window_start))",
+    ] {
+        sqlx::query(sql).execute(&mut holder).await.unwrap();
+    }
+    sqlx::query("INSERT INTO rate_limits VALUES ($1, $2, 2, 0, $3)")
+        .bind(KEY)
+        .bind(WINDOW)
+        .bind(WINDOW + 7200)
         .execute(&mut holder)
         .await
         .unwrap();
@@ -230,6 +226,6 @@ async fn a_counters_file_held_by_another_process_stops_the_start_and_is_kept() {
         .unwrap();
     assert_eq!(hits, 2);
     holder.close().await.unwrap();
-    let store = reconnect(&db).await;
+    let store = migrated_store(&db).await;
     assert_eq!(hit(&store).await, 3, "the counts were kept");
 }
