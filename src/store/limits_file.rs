@@ -83,7 +83,15 @@ pub(super) async fn prepare(mut conn: AnyConnection) -> Result<String, sqlx::Err
             Ok(verdict) if verdict == "ok" => None,
             Ok(verdict) => Some(verdict),
             Err(e) if is_damage(&e) => Some(e.to_string()),
-            Err(e) => return Err(e),
+            Err(e) => {
+                // The error itself names only the database's URL; say which file it was.
+                tracing::error!(
+                    file = %path,
+                    error = %e,
+                    "sqlite: cannot open the rate-limit counters' file; it is kept as it is"
+                );
+                return Err(e);
+            }
         };
         if let Some(reason) = reason {
             tracing::warn!(

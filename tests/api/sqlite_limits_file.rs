@@ -166,9 +166,7 @@ async fn counts_from_before_the_move_come_along() {
         return;
     }
     let db = TestDatabase::create().await;
-    let store = Store::connect(&DatabaseUrl::parse(&db.url()).unwrap())
-        .await
-        .unwrap();
+    let store = reconnect(&db).await;
     // The schema as it was when the counters were in the database, with a count in it.
     crate::helpers::migrate_before(&store, 82).await;
     assert_eq!(tables_named(&store, "main").await, 1);
