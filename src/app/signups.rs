@@ -323,6 +323,7 @@ async fn write(store: &Store, jobs: &[Job]) -> Result<Vec<Decision>, Participant
         let (start, previous, expires) = limits::windows(now, WINDOW_SECONDS);
         let counts = signup_batch::count_hits(
             &mut tx,
+            backend,
             &order,
             start,
             previous,
@@ -380,10 +381,19 @@ pub async fn record_together(
     sign_ups: &[PreparedSignUp],
 ) -> Result<(), ParticipantError> {
     let mut tx = store.writer().begin().await?;
-    let all: Vec<&PreparedSignUp> = sign_ups.iter().collect();
-    record(&mut tx, store.backend(), &all).await?;
+    record_in(&mut tx, store.backend(), sign_ups).await?;
     tx.commit().await?;
     Ok(())
+}
+
+/// As [`record_together`], inside the caller's transaction (on a connection of its choice).
+pub async fn record_in(
+    tx: &mut Transaction<'_, Any>,
+    backend: &Backend,
+    sign_ups: &[PreparedSignUp],
+) -> Result<(), ParticipantError> {
+    let all: Vec<&PreparedSignUp> = sign_ups.iter().collect();
+    record(tx, backend, &all).await
 }
 
 /// The people, memberships, links and emails of the sign-ups in `allowed`, in their order.
@@ -418,7 +428,7 @@ async fn record(
                 .collect();
             signup_batch::add_usual_sign_ups(tx, &usual, first.message_domain(), now).await?
         }
-        Backend::Sqlite => signup_batch::add_members(tx, &new, now)
+        Backend::Sqlite => signup_batch::add_members(tx, backend, &new, now)
             .await?
             .into_iter()
             .map(|landed| Written {
@@ -439,8 +449,8 @@ async fn record(
         }
         emails.push(s.email_for(l.state, l.name, l.participant_id)?);
     }
-    signup_batch::insert_link_tokens(tx, now, &links).await?;
-    signup_batch::enqueue(tx, &emails, first.message_domain(), now).await?;
+    signup_batch::insert_link_tokens(tx, backend, now, &links).await?;
+    signup_batch::enqueue(tx, backend, &emails, first.message_domain(), now).await?;
     Ok(())
 }
 

@@ -15,13 +15,45 @@ use super::participants::new_public_id;
 use super::search::search_key;
 use super::signup::LinkPurpose;
 use super::time::to_db;
-use super::StoreError;
+use super::{Backend, StoreError};
 use crate::domain::{MeetingMode, MembershipState, ParticipantDetails};
+
+/// A JSON array of objects, bound as parameter `$param`, read as a table named `alias` with
+/// the given columns (name and PostgreSQL type). A statement that takes its rows this way has
+/// the same text whatever the batch's size, so each connection prepares it once. With a
+/// `VALUES` list, each size was a statement of its own: after a crowd of sign-ups the writer
+/// held dozens of those prepared programs (several MB, seen with heaptrack), and the process
+/// never gave that memory back.
+fn json_rows(backend: &Backend, param: usize, alias: &str, columns: &[(&str, &str)]) -> String {
+    match backend {
+        Backend::Sqlite => {
+            let fields: Vec<String> = columns
+                .iter()
+                .map(|(name, _)| format!("value ->> '$.{name}' AS {name}"))
+                .collect();
+            format!(
+                "(SELECT {} FROM json_each(${param})) AS {alias}",
+                fields.join(", ")
+            )
+        }
+        Backend::Postgres => {
+            let fields: Vec<String> = columns
+                .iter()
+                .map(|(name, ty)| format!("{name} {ty}"))
+                .collect();
+            format!(
+                "json_to_recordset(${param}::json) AS {alias} ({})",
+                fields.join(", ")
+            )
+        }
+    }
+}
 
 /// Adds `increment` hits to each key (distinct keys) in the window starting at `window_start`
 /// and returns every key's count after that, with its previous window (`previous_start`).
 pub async fn count_hits(
     tx: &mut Transaction<'_, Any>,
+    backend: &Backend,
     keys: &[(String, i64)],
     window_start: i64,
     previous_start: i64,
@@ -31,15 +63,10 @@ pub async fn count_hits(
     if keys.is_empty() {
         return Ok(HashMap::new());
     }
-    // $1 window, $2 now, $3 expiry, $4 previous window; then (key, increment) per row.
-    let rows: Vec<String> = (0..keys.len())
-        .map(|i| {
-            let b = 4 + i * 2;
-            format!("(${}, $1, ${}, $2, $3)", b + 1, b + 2)
-        })
-        .collect();
+    // $1 window, $2 now, $3 expiry, $4 previous window, $5 the keys and their increments.
     let sql = format!(
-        "INSERT INTO rate_limits (key, window_start, hits, last_hit_ms, expires_at) VALUES {} \
+        "INSERT INTO rate_limits (key, window_start, hits, last_hit_ms, expires_at) \
+         SELECT h.key, $1, h.hits, $2, $3 FROM {} WHERE true \
          ON CONFLICT (key, window_start) \
          DO UPDATE SET hits = rate_limits.hits + excluded.hits, last_hit_ms = excluded.last_hit_ms \
          RETURNING key, hits, \
@@ -47,16 +74,18 @@ pub async fn count_hits(
             WHERE p.key = rate_limits.key AND p.window_start = $4) AS previous_hits, \
            (SELECT p.last_hit_ms FROM rate_limits p \
             WHERE p.key = rate_limits.key AND p.window_start = $4) AS previous_last_hit_ms",
-        rows.join(", ")
+        json_rows(backend, 5, "h", &[("key", "TEXT"), ("hits", "BIGINT")])
     );
-    let mut query = sqlx::query_as::<_, (String, i64, Option<i64>, Option<i64>)>(&sql)
+    let hits: Vec<serde_json::Value> = keys
+        .iter()
+        .map(|(key, increment)| serde_json::json!({ "key": key, "hits": increment }))
+        .collect();
+    let query = sqlx::query_as::<_, (String, i64, Option<i64>, Option<i64>)>(&sql)
         .bind(window_start)
         .bind(now_ms)
         .bind(expires_at)
-        .bind(previous_start);
-    for (key, increment) in keys {
-        query = query.bind(key.as_str()).bind(*increment);
-    }
+        .bind(previous_start)
+        .bind(serde_json::Value::Array(hits).to_string());
     let rows = query.fetch_all(&mut **tx).await?;
     Ok(rows
         .into_iter()
@@ -113,6 +142,7 @@ pub struct Landed {
 /// leaving alone whatever exists already, as `add_member` does one at a time.
 pub async fn add_members(
     tx: &mut Transaction<'_, Any>,
+    backend: &Backend,
     sign_ups: &[NewSignUp<'_>],
     now: DateTime<Utc>,
 ) -> Result<Vec<Landed>, StoreError> {
@@ -122,32 +152,46 @@ pub async fn add_members(
     let now = to_db(now);
     // The people: new addresses are inserted and come back with their ids; the addresses
     // already known (seldom, under a crowd of new people) are read afterwards.
-    let rows: Vec<String> = (0..sign_ups.len())
-        .map(|i| {
-            let b = 1 + i * 4;
-            format!("(${}, ${}, ${}, $1, $1, ${})", b + 1, b + 2, b + 3, b + 4)
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO participants (public_id, email, name, created_at, updated_at, search_key) \
-         VALUES {} ON CONFLICT (email) DO NOTHING RETURNING id, email, name",
-        rows.join(", ")
+         SELECT r.public_id, r.email, r.name, $1, $1, r.search_key FROM {} \
+         WHERE true ORDER BY r.n ON CONFLICT (email) DO NOTHING RETURNING id, email, name",
+        json_rows(
+            backend,
+            2,
+            "r",
+            &[
+                ("n", "BIGINT"),
+                ("public_id", "TEXT"),
+                ("email", "TEXT"),
+                ("name", "TEXT"),
+                ("search_key", "TEXT"),
+            ]
+        )
     );
-    let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql).bind(&now);
-    for s in sign_ups {
-        let d = s.details;
-        query = query
-            .bind(new_public_id())
-            .bind(d.email.as_str())
-            .bind(d.name.as_str())
-            .bind(search_key(d.name.as_str(), Some(d.email.as_str())));
-    }
-    let mut people: HashMap<String, (i64, String)> = query
-        .fetch_all(&mut **tx)
-        .await?
-        .into_iter()
-        .map(|(id, email, name)| (email, (id, name)))
+    let input: Vec<serde_json::Value> = sign_ups
+        .iter()
+        .enumerate()
+        .map(|(n, s)| {
+            let d = s.details;
+            serde_json::json!({
+                "n": n,
+                "public_id": new_public_id(),
+                "email": d.email.as_str(),
+                "name": d.name.as_str(),
+                "search_key": search_key(d.name.as_str(), Some(d.email.as_str())),
+            })
+        })
         .collect();
+    let mut people: HashMap<String, (i64, String)> =
+        sqlx::query_as::<_, (i64, String, String)>(&sql)
+            .bind(&now)
+            .bind(serde_json::Value::Array(input).to_string())
+            .fetch_all(&mut **tx)
+            .await?
+            .into_iter()
+            .map(|(id, email, name)| (email, (id, name)))
+            .collect();
     let mut known: Vec<&str> = sign_ups
         .iter()
         .map(|s| s.details.email.as_str())
@@ -156,16 +200,20 @@ pub async fn add_members(
     known.sort_unstable();
     known.dedup();
     if !known.is_empty() {
-        let list: Vec<String> = (1..=known.len()).map(|n| format!("${n}")).collect();
         let sql = format!(
-            "SELECT id, email, name FROM participants WHERE email IN ({})",
-            list.join(", ")
+            "SELECT id, email, name FROM participants \
+             WHERE email IN (SELECT r.email FROM {})",
+            json_rows(backend, 1, "r", &[("email", "TEXT")])
         );
-        let mut query = sqlx::query_as::<_, (i64, String, String)>(&sql);
-        for email in &known {
-            query = query.bind(*email);
-        }
-        for (id, email, name) in query.fetch_all(&mut **tx).await? {
+        let list: Vec<serde_json::Value> = known
+            .iter()
+            .map(|email| serde_json::json!({ "email": email }))
+            .collect();
+        for (id, email, name) in sqlx::query_as::<_, (i64, String, String)>(&sql)
+            .bind(serde_json::Value::Array(list).to_string())
+            .fetch_all(&mut **tx)
+            .await?
+        {
             people.insert(email, (id, name));
         }
     }
@@ -182,46 +230,55 @@ pub async fn add_members(
     for s in sign_ups {
         participant_ids.push(person(s)?.0);
     }
-    let width = 9;
-    let rows: Vec<String> = (0..sign_ups.len())
-        .map(|i| {
-            let b = 1 + i * width;
-            let p = |k: usize| format!("${}", b + k);
-            format!(
-                "({}, {}, {}, 'pending', {}, {}, {}, {}, {}, {}, $1, NULL, $1, $1)",
-                p(1),
-                p(2),
-                p(3),
-                p(4),
-                p(5),
-                p(6),
-                p(7),
-                p(8),
-                p(9)
-            )
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO memberships (public_id, trial_id, participant_id, state, attribute_value, \
          role, site, team, meeting_modes, introduction, consent_at, confirmed_at, created_at, \
-         updated_at) VALUES {} ON CONFLICT (trial_id, participant_id) DO NOTHING \
+         updated_at) \
+         SELECT r.public_id, r.trial_id, r.participant_id, 'pending', r.attribute_value, r.role, \
+           r.site, r.team, r.meeting_modes, r.introduction, $1, NULL, $1, $1 FROM {} \
+         WHERE true ORDER BY r.n ON CONFLICT (trial_id, participant_id) DO NOTHING \
          RETURNING id, trial_id, participant_id",
-        rows.join(", ")
+        json_rows(
+            backend,
+            2,
+            "r",
+            &[
+                ("n", "BIGINT"),
+                ("public_id", "TEXT"),
+                ("trial_id", "BIGINT"),
+                ("participant_id", "BIGINT"),
+                ("attribute_value", "TEXT"),
+                ("role", "TEXT"),
+                ("site", "TEXT"),
+                ("team", "TEXT"),
+                ("meeting_modes", "TEXT"),
+                ("introduction", "TEXT"),
+            ]
+        )
     );
-    let mut query = sqlx::query_as::<_, (i64, i64, i64)>(&sql).bind(&now);
-    for (s, participant_id) in sign_ups.iter().zip(&participant_ids) {
-        let d = s.details;
-        query = query
-            .bind(new_public_id())
-            .bind(s.trial_id)
-            .bind(*participant_id)
-            .bind(&d.attribute_value)
-            .bind(&d.role)
-            .bind(&d.site)
-            .bind(&d.team)
-            .bind(MeetingMode::join(&d.meeting_modes))
-            .bind(&d.introduction);
-    }
+    let input: Vec<serde_json::Value> = sign_ups
+        .iter()
+        .zip(&participant_ids)
+        .enumerate()
+        .map(|(n, (s, participant_id))| {
+            let d = s.details;
+            serde_json::json!({
+                "n": n,
+                "public_id": new_public_id(),
+                "trial_id": s.trial_id,
+                "participant_id": participant_id,
+                "attribute_value": d.attribute_value,
+                "role": d.role,
+                "site": d.site,
+                "team": d.team,
+                "meeting_modes": MeetingMode::join(&d.meeting_modes),
+                "introduction": d.introduction,
+            })
+        })
+        .collect();
+    let query = sqlx::query_as::<_, (i64, i64, i64)>(&sql)
+        .bind(&now)
+        .bind(serde_json::Value::Array(input).to_string());
     let mut memberships: HashMap<(i64, i64), (i64, MembershipState)> = query
         .fetch_all(&mut **tx)
         .await?
@@ -239,18 +296,17 @@ pub async fn add_members(
     members_before.sort_unstable();
     members_before.dedup();
     if !members_before.is_empty() {
-        let list: Vec<String> = (1..=members_before.len())
-            .map(|n| format!("${n}"))
-            .collect();
         let sql = format!(
             "SELECT id, trial_id, participant_id, state FROM memberships \
-             WHERE participant_id IN ({})",
-            list.join(", ")
+             WHERE participant_id IN (SELECT r.participant_id FROM {})",
+            json_rows(backend, 1, "r", &[("participant_id", "BIGINT")])
         );
-        let mut query = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql);
-        for participant_id in &members_before {
-            query = query.bind(*participant_id);
-        }
+        let list: Vec<serde_json::Value> = members_before
+            .iter()
+            .map(|p| serde_json::json!({ "participant_id": p }))
+            .collect();
+        let query = sqlx::query_as::<_, (i64, i64, i64, String)>(&sql)
+            .bind(serde_json::Value::Array(list).to_string());
         for (id, trial_id, participant_id, state) in query.fetch_all(&mut **tx).await? {
             let state = columns::stored("state", &state, MembershipState::parse)?;
             memberships
@@ -279,31 +335,46 @@ pub async fn add_members(
 /// hash, expiry) each.
 pub async fn insert_link_tokens(
     tx: &mut Transaction<'_, Any>,
+    backend: &Backend,
     now: DateTime<Utc>,
     links: &[(i64, LinkPurpose, &str, DateTime<Utc>)],
 ) -> Result<(), StoreError> {
     if links.is_empty() {
         return Ok(());
     }
-    let rows: Vec<String> = (0..links.len())
-        .map(|i| {
-            let b = 1 + i * 4;
-            format!("(${}, ${}, ${}, $1, ${})", b + 1, b + 2, b + 3, b + 4)
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO one_time_tokens (token_hash, purpose, membership_id, created_at, expires_at) \
-         VALUES {}",
-        rows.join(", ")
+         SELECT r.token_hash, r.purpose, r.membership_id, $1, r.expires_at FROM {} \
+         ORDER BY r.n",
+        json_rows(
+            backend,
+            2,
+            "r",
+            &[
+                ("n", "BIGINT"),
+                ("token_hash", "TEXT"),
+                ("purpose", "TEXT"),
+                ("membership_id", "BIGINT"),
+                ("expires_at", "TEXT"),
+            ]
+        )
     );
-    let mut query = sqlx::query(&sql).bind(to_db(now));
-    for (membership_id, purpose, hash, expires_at) in links {
-        query = query
-            .bind(hash.to_string())
-            .bind(purpose.as_str())
-            .bind(*membership_id)
-            .bind(to_db(*expires_at));
-    }
+    let rows: Vec<serde_json::Value> = links
+        .iter()
+        .enumerate()
+        .map(|(n, (membership_id, purpose, hash, expires_at))| {
+            serde_json::json!({
+                "n": n,
+                "token_hash": hash,
+                "purpose": purpose.as_str(),
+                "membership_id": membership_id,
+                "expires_at": to_db(*expires_at),
+            })
+        })
+        .collect();
+    let query = sqlx::query(&sql)
+        .bind(to_db(now))
+        .bind(serde_json::Value::Array(rows).to_string());
     query.execute(&mut **tx).await?;
     Ok(())
 }
@@ -311,6 +382,7 @@ pub async fn insert_link_tokens(
 /// Queues several emails in one statement, as `outbox::enqueue` does one.
 pub async fn enqueue(
     tx: &mut Transaction<'_, Any>,
+    backend: &Backend,
     emails: &[NewEmail],
     message_domain: &str,
     now: DateTime<Utc>,
@@ -318,34 +390,53 @@ pub async fn enqueue(
     if emails.is_empty() {
         return Ok(());
     }
-    let width = 10;
-    let rows: Vec<String> = (0..emails.len())
-        .map(|i| {
-            let b = 1 + i * width;
-            let p: Vec<String> = (1..=width).map(|k| format!("${}", b + k)).collect();
-            format!("({}, $1, $1)", p.join(", "))
-        })
-        .collect();
     let sql = format!(
         "INSERT INTO outbox (message_id, template, to_address, participant_id, round_id, subject, \
          body_text, body_html, headers_json, attachments_json, next_attempt_at, created_at) \
-         VALUES {}",
-        rows.join(", ")
+         SELECT r.message_id, r.template, r.to_address, r.participant_id, r.round_id, r.subject, \
+           r.body_text, r.body_html, r.headers_json, r.attachments_json, $1, $1 FROM {} \
+         ORDER BY r.n",
+        json_rows(
+            backend,
+            2,
+            "r",
+            &[
+                ("n", "BIGINT"),
+                ("message_id", "TEXT"),
+                ("template", "TEXT"),
+                ("to_address", "TEXT"),
+                ("participant_id", "BIGINT"),
+                ("round_id", "BIGINT"),
+                ("subject", "TEXT"),
+                ("body_text", "TEXT"),
+                ("body_html", "TEXT"),
+                ("headers_json", "TEXT"),
+                ("attachments_json", "TEXT"),
+            ]
+        )
     );
-    let mut query = sqlx::query(&sql).bind(to_db(now));
-    for email in emails {
-        query = query
-            .bind(new_message_id(message_domain, now))
-            .bind(email.template)
-            .bind(&email.to_address)
-            .bind(email.participant_id)
-            .bind(email.round_id)
-            .bind(&email.subject)
-            .bind(&email.body_text)
-            .bind(&email.body_html)
-            .bind(&email.headers_json)
-            .bind(&email.attachments_json);
-    }
+    let rows: Vec<serde_json::Value> = emails
+        .iter()
+        .enumerate()
+        .map(|(n, email)| {
+            serde_json::json!({
+                "n": n,
+                "message_id": new_message_id(message_domain, now),
+                "template": email.template,
+                "to_address": email.to_address,
+                "participant_id": email.participant_id,
+                "round_id": email.round_id,
+                "subject": email.subject,
+                "body_text": email.body_text,
+                "body_html": email.body_html,
+                "headers_json": email.headers_json,
+                "attachments_json": email.attachments_json,
+            })
+        })
+        .collect();
+    let query = sqlx::query(&sql)
+        .bind(to_db(now))
+        .bind(serde_json::Value::Array(rows).to_string());
     query.execute(&mut **tx).await?;
     Ok(())
 }

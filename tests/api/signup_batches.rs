@@ -4,7 +4,7 @@
 //! own membership.
 use chrono::Utc;
 use coffee_trials::app::participants::{prepare_sign_up, PreparedSignUp};
-use coffee_trials::app::signups::record_together;
+use coffee_trials::app::signups::{record_in, record_together};
 use coffee_trials::domain::{MembershipState, ParticipantDetails, ParticipantInput};
 use coffee_trials::store::trials::Trial;
 use coffee_trials::store::Store;
@@ -222,4 +222,65 @@ async fn a_batch_writes_what_the_same_sign_ups_one_after_another_write() {
     };
     assert_eq!(confirm_links("twin@example.org"), 3);
     assert_eq!(confirm_links("active@example.org"), 0);
+}
+
+/// A batch's statements read their rows from JSON, so their text is the same whatever the
+/// batch's size and a connection keeps a handful of them prepared. Written with a row per
+/// value, each size was a statement of its own, all kept by the writer after a crowd of
+/// sign-ups. Everyone here is known under another name, so on PostgreSQL too the links and
+/// emails take the statements shared with SQLite. Counted on PostgreSQL, which lists a
+/// session's prepared statements; SQLite has no such list, and there the batches are checked
+/// for what they wrote.
+#[tokio::test]
+async fn batches_of_every_size_share_their_prepared_statements() {
+    let store = TestStore::new().await;
+    let ward = TrialBuilder::new("ward-7").create(&store).await;
+    let other = TrialBuilder::new("estates").create(&store).await;
+    let mut rows: Vec<(Trial, String, String)> = Vec::new();
+    for n in 0..(1..=12).sum::<usize>() {
+        let email = format!("p{n}@example.org");
+        PersonBuilder::new(&format!("Known {n}"), &email)
+            .add_to(&store, &other)
+            .await;
+        rows.push((ward.clone(), format!("Typed {n}"), email));
+    }
+    // A session per connection: on PostgreSQL every batch goes through the same one.
+    let mut writer = store.writer().acquire().await.unwrap();
+    let mut start = 0;
+    for size in 1..=12 {
+        let batch: Vec<(Trial, &str, &str, &str)> = rows[start..start + size]
+            .iter()
+            .map(|(t, name, email)| (t.clone(), name.as_str(), email.as_str(), ""))
+            .collect();
+        start += size;
+        let mut tx = sqlx::Connection::begin(&mut *writer).await.unwrap();
+        record_in(&mut tx, store.backend(), &prepared(&batch))
+            .await
+            .expect("the batch is written");
+        tx.commit().await.unwrap();
+    }
+    let emails: i64 = sqlx::query_scalar(
+        "SELECT COUNT(*) FROM outbox o JOIN memberships m ON m.participant_id = o.participant_id \
+         WHERE m.trial_id = $1 AND o.body_text LIKE '%Known%'",
+    )
+    .bind(ward.id)
+    .fetch_one(store.pool())
+    .await
+    .unwrap();
+    assert_eq!(
+        emails,
+        rows.len() as i64,
+        "each email greets the name stored first"
+    );
+    if store.backend() == &coffee_trials::store::Backend::Postgres {
+        let prepared: i64 = sqlx::query_scalar(
+            "SELECT COUNT(*) FROM pg_prepared_statements \
+             WHERE statement LIKE 'INSERT INTO one_time_tokens%' \
+                OR statement LIKE 'INSERT INTO outbox%'",
+        )
+        .fetch_one(&mut *writer)
+        .await
+        .unwrap();
+        assert_eq!(prepared, 2, "prepared after batches of 12 sizes");
+    }
 }
